@@ -1,0 +1,42 @@
+# Everything a fresh machine needs is installed by these targets: .venv (pip) and node_modules (npm ci).
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+PY_STAMP := $(VENV)/.installed
+NPM_STAMP := node_modules/.installed
+
+.PHONY: all setup test demo bench compile deploy console clean
+
+all: setup
+
+setup: $(PY_STAMP) $(NPM_STAMP)
+
+$(PY_STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --disable-pip-version-check -e '.[test]'
+	touch $@
+
+$(NPM_STAMP): package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+test: setup
+	$(BIN)/pytest
+
+demo: setup
+	$(BIN)/l2 demo
+
+bench: setup
+	$(BIN)/l2 bench --json bench.json
+
+compile: setup
+	$(BIN)/l2 compile
+
+deploy: setup
+	$(BIN)/python scripts/deploy.py $(ARGS)
+
+console: setup
+	$(BIN)/l2 console
+
+clean:
+	rm -rf $(VENV) node_modules build .hypothesis bench.json

@@ -1,0 +1,156 @@
+"""The benchmark harness behind `l2 bench`.
+
+Speed and gas targets are measured here, never by timed tests. Each protocol
+package registers its benchmarks with `@benchmark(metrics=[...])`; a metric
+declares its unit, its target and the reference figure it is compared with
+(quoted from shared/docs/anchors.md with its source). `l2 bench` prints the
+table; `--json FILE` writes a flat `{"section.metric": number}` object.
+"""
+
+from __future__ import annotations
+
+import importlib
+import time
+from dataclasses import dataclass, field
+from typing import Callable
+
+from l2.errors import InputError
+
+# Modules whose import registers benchmarks, besides the foundation's below.
+BENCH_MODULES: list[str] = []
+
+
+@dataclass(frozen=True)
+class Metric:
+    name: str  # "section.metric", the key in the JSON output
+    unit: str
+    target: float | None = None
+    better: str = "higher"  # or "lower"
+    reference: str = ""  # a figure to compare with, and where it comes from
+
+    def meets_target(self, value: float) -> bool | None:
+        if self.target is None:
+            return None
+        return value >= self.target if self.better == "higher" else value <= self.target
+
+
+@dataclass
+class Benchmark:
+    fn: Callable[["BenchContext"], dict[str, float]]
+    metrics: list[Metric]
+
+    @property
+    def name(self) -> str:
+        return f"{self.fn.__module__}.{self.fn.__name__}"
+
+
+REGISTRY: list[Benchmark] = []
+
+
+def benchmark(metrics: list[Metric]):
+    """Register a benchmark function `fn(ctx) -> {metric name: value}`."""
+
+    def register(fn):
+        REGISTRY.append(Benchmark(fn, list(metrics)))
+        return fn
+
+    return register
+
+
+@dataclass
+class BenchContext:
+    """What a benchmark gets: the quick flag, a shared embedded chain, the results so far."""
+
+    quick: bool = False
+    results: dict[str, float] = field(default_factory=dict)
+    _chain: object = None
+
+    def chain(self):
+        """A shared embedded chain; the harness reverts it after each benchmark."""
+        if self._chain is None:
+            from l2.chain import EmbeddedChain
+
+            self._chain = EmbeddedChain()
+        return self._chain
+
+
+@dataclass
+class Row:
+    name: str
+    value: float
+    metric: Metric | None
+
+
+def load_benchmarks() -> list[Benchmark]:
+    for module in BENCH_MODULES:
+        importlib.import_module(module)
+    return REGISTRY
+
+
+def run_benchmarks(
+    quick: bool = False, only: list[str] | None = None, progress: Callable[[str], None] = lambda s: None
+):
+    """Run every registered benchmark (or those with a metric starting with a prefix in `only`)."""
+    ctx = BenchContext(quick=quick)
+    rows: list[Row] = []
+    failures: list[str] = []
+    selected = [
+        b for b in load_benchmarks() if not only or any(m.name.startswith(p) for m in b.metrics for p in only)
+    ]
+    if not selected:
+        raise InputError(f"no benchmark matches {only!r}")
+    for bench in selected:
+        progress(bench.name)
+        chain = ctx.chain()
+        snapshot = chain.snapshot()
+        try:
+            values = bench.fn(ctx)
+        except Exception as exc:  # noqa: BLE001 - one broken benchmark must not hide the others' figures
+            failures.append(f"{bench.name}: {type(exc).__name__}: {exc}")
+            continue
+        finally:
+            chain.revert(snapshot)
+        declared = {m.name: m for m in bench.metrics}
+        for name, value in values.items():
+            ctx.results[name] = value
+            rows.append(Row(name, float(value), declared.get(name)))
+    return rows, failures
+
+
+# --- the foundation's own benchmarks ------------------------------------------------------
+
+@benchmark(
+    metrics=[
+        Metric(
+            "l1.eth_transfer_tx_per_s",
+            unit="tx/s",
+            reference="~150/s with coincurve on embedded py-evm (anchors.md, 'Limits measured')",
+        )
+    ]
+)
+def bench_eth_transfers(ctx: BenchContext) -> dict[str, float]:
+    """Plain ETH transfers signed locally and sent through web3, each waited for, on the chain in use."""
+    chain = ctx.chain()
+    sender, receiver = chain.accounts[0], chain.accounts[1]
+    count = 40 if ctx.quick else 200
+    chain.send_eth(sender, receiver.address, 1)  # warm caches before timing
+    start = time.perf_counter()
+    for _ in range(count):
+        chain.send_eth(sender, receiver.address, 1)
+    return {"l1.eth_transfer_tx_per_s": count / (time.perf_counter() - start)}
+
+
+@benchmark(metrics=[Metric("build.compile_s_cold", unit="s", better="lower", reference="solc-js 0.8.30, all contracts, one call")])
+def bench_compile_cold(ctx: BenchContext) -> dict[str, float]:
+    """Full compile of contracts/ from source, bypassing the artifact cache."""
+    from l2.compiler import compile_project
+
+    start = time.perf_counter()
+    compile_project(force=True)
+    return {"build.compile_s_cold": time.perf_counter() - start}
+
+
+def format_value(value: float) -> str:
+    if value >= 100:
+        return f"{value:,.0f}"
+    return f"{value:,.2f}"

@@ -1,0 +1,49 @@
+"""Shared fixtures: one embedded chain and one anvil node per session, snapshot/revert per test.
+
+Session-scoped fixtures (the chains, and the protocol packages' deployments in
+their own conftest files) are set up before function-scoped ones, so the
+per-test snapshot below already contains them: deploy once, revert per test.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from l2.anvil import start_anvil
+from l2.chain import EmbeddedChain, RpcChain
+
+
+@pytest.fixture(scope="session")
+def chain() -> EmbeddedChain:
+    return EmbeddedChain()
+
+
+@pytest.fixture(scope="session")
+def anvil_url():
+    with start_anvil() as url:
+        yield url
+
+
+@pytest.fixture(scope="session")
+def anvil_chain(anvil_url) -> RpcChain:
+    chain = RpcChain(anvil_url)
+    yield chain
+    chain.close()
+
+
+@pytest.fixture(autouse=True)
+def _isolate(request, chain):
+    """Every test starts from the same chain state, on each chain it uses."""
+    chains = [chain]
+    if "anvil_chain" in request.fixturenames:
+        chains.append(request.getfixturevalue("anvil_chain"))
+    snapshots = [(c, c.snapshot()) for c in chains]
+    yield
+    for c, snapshot_id in reversed(snapshots):
+        c.revert(snapshot_id)
+
+
+@pytest.fixture
+def time_travel(chain):
+    """`time_travel(seconds)` on the embedded chain: mines a block that much later."""
+    return chain.advance_time

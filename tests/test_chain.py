@@ -1,0 +1,103 @@
+"""Layer 1 behaves the same whether it is the embedded py-evm chain or anvil over JSON-RPC."""
+
+import pytest
+
+from l2.chain import RpcChain, connect, load_private_key
+from l2.errors import ChainConnectionError, ConfigError, TransactionReverted
+
+
+@pytest.fixture(params=["embedded", "anvil"])
+def any_chain(request, chain):
+    """Each test below runs once per kind of chain, isolated by its own snapshot."""
+    target = chain if request.param == "embedded" else request.getfixturevalue("anvil_chain")
+    snapshot = target.snapshot()
+    yield target
+    target.revert(snapshot)
+
+
+def test_compiles_deploys_and_transacts(any_chain):
+    probe = any_chain.deploy("RevertProbe")
+    assert probe.deploy_receipt.status == 1
+    receipt = any_chain.transact(probe.functions.poke(0), any_chain.accounts[1])
+    assert receipt.status == 1 and receipt.gasUsed > 21_000
+    assert any_chain.call(probe.functions.counter()) == 1
+
+
+@pytest.mark.parametrize(
+    "mode, name, args",
+    [(1, "ProbeFailed", None), (2, "Error", ("probe: mode two",)), (3, "Panic", (1,))],
+)
+def test_reverts_are_decoded_to_the_contract_error(any_chain, mode, name, args):
+    probe = any_chain.deploy("RevertProbe")
+    sender = any_chain.accounts[1]
+    for attempt in (
+        lambda: any_chain.transact(probe.functions.poke(mode), sender),
+        lambda: any_chain.call(probe.functions.poke(mode), sender),
+    ):
+        with pytest.raises(TransactionReverted) as info:
+            attempt()
+        assert info.value.error_name == name
+        expected = args if args is not None else (7, sender.address.lower())
+        assert tuple(str(a).lower() if isinstance(a, str) else a for a in info.value.error_args) == expected
+    assert any_chain.call(probe.functions.counter()) == 0  # nothing happened
+
+
+def test_snapshot_and_revert_restore_state(any_chain):
+    probe = any_chain.deploy("RevertProbe")
+    snapshot = any_chain.snapshot()
+    any_chain.transact(probe.functions.poke(0), any_chain.accounts[0])
+    assert any_chain.call(probe.functions.counter()) == 1
+    any_chain.revert(snapshot)
+    assert any_chain.call(probe.functions.counter()) == 0
+
+
+def test_advance_time_and_mine(any_chain):
+    start_time = any_chain.now()
+    start_block = any_chain.w3.eth.block_number
+    any_chain.advance_time(3 * 3600)
+    assert any_chain.now() >= start_time + 3 * 3600
+    any_chain.mine(5)
+    assert any_chain.w3.eth.block_number >= start_block + 6
+
+
+def test_new_accounts_are_funded_and_can_send(any_chain):
+    alice = any_chain.new_account(fund_wei=10**18)
+    assert any_chain.balance(alice.address) == 10**18
+    receiver = any_chain.new_account(fund_wei=0)
+    any_chain.send_eth(alice, receiver.address, 12345)
+    assert any_chain.balance(receiver.address) == 12345
+
+
+def test_embedded_is_the_default(chain):
+    assert chain.is_embedded and len(chain.accounts) == 10
+    assert all(chain.balance(a.address) > 10**21 for a in chain.accounts)
+
+
+def test_anvil_dev_accounts_without_a_key(anvil_chain):
+    assert anvil_chain.chain_id == 31337 and anvil_chain.is_dev_node
+    assert anvil_chain.accounts[0].address == "0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266"
+
+
+def test_unreachable_node_is_a_connection_error():
+    from l2.anvil import free_port
+
+    with pytest.raises(ChainConnectionError, match="cannot reach a JSON-RPC node"):
+        connect(f"http://127.0.0.1:{free_port()}")
+
+
+def test_url_without_scheme_is_refused():
+    with pytest.raises(ConfigError, match="must start with http"):
+        RpcChain("127.0.0.1:8545")
+
+
+@pytest.mark.parametrize(
+    "value, message",
+    [(None, "is not set"), ("0x1234", "not a private key"), ("zz" * 32, "not a private key"), ("00" * 32, "not a valid")],
+)
+def test_private_key_errors(monkeypatch, value, message):
+    if value is None:
+        monkeypatch.delenv("L2_TEST_KEY", raising=False)
+    else:
+        monkeypatch.setenv("L2_TEST_KEY", value)
+    with pytest.raises(ConfigError, match=message):
+        load_private_key("L2_TEST_KEY")

@@ -13,6 +13,13 @@ from pathlib import Path
 from l2.errors import L2Error
 
 
+def make_console():
+    """A rich console; off a terminal (CI logs, pipes) wide enough that tables are not cropped to 80 columns."""
+    from rich.console import Console
+
+    return Console(width=None if sys.stdout.isatty() else 200)
+
+
 def cmd_compile(args) -> int:
     from l2.compiler import compile_project
 
@@ -30,27 +37,23 @@ def cmd_deploy(args) -> int:
 
 
 def cmd_demo(args) -> int:
-    from rich.console import Console
-
     from l2.chain import connect
     from l2.demo import run_demo
 
     chain = connect(args.rpc_url, args.private_key_env)
     try:
-        run_demo(chain, Console())
+        run_demo(chain, make_console())
     finally:
         chain.close()
     return 0
 
 
 def cmd_bench(args) -> int:
-    from rich.console import Console
     from rich.table import Table
 
     from l2.bench import format_value, run_benchmarks
 
-    # Off a terminal (CI logs, pipes) rich would crop to 80 columns and hide the references.
-    console = Console(width=None if sys.stdout.isatty() else 200)
+    console = make_console()
     rows, failures = run_benchmarks(
         quick=args.quick, only=args.only, progress=lambda name: console.print(f"[dim]running {name}…")
     )

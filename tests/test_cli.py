@@ -51,3 +51,18 @@ def test_cli_error_is_one_line_and_exit_code_1():
     assert result.returncode == 1
     assert result.stderr.strip().startswith("error: cannot reach a JSON-RPC node")
     assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_console_has_the_project_loaded():
+    script = (
+        "token = chain.deploy('TestToken', 'Console', 'CON')\n"
+        "chain.transact(token.functions.mint(accounts[1].address, 5), accounts[0])\n"
+        "print('minted', chain.call(token.functions.balanceOf(accounts[1].address)))\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-m", "l2.cli", "console"],
+        input=script, capture_output=True, text=True, cwd=PROJECT_ROOT, timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "minted 5" in result.stdout
+    assert "l2 console on embedded py-evm chain" in result.stderr  # the banner goes to stderr, like python -i

@@ -17,7 +17,7 @@ from typing import Callable
 from l2.errors import InputError
 
 # Modules whose import registers benchmarks, besides the foundation's below.
-BENCH_MODULES: list[str] = []
+BENCH_MODULES: list[str] = ["l2.channels.bench", "l2.rollup.bench"]
 
 
 @dataclass(frozen=True)

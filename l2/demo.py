@@ -15,8 +15,9 @@ from l2.chain import Chain
 from l2.compiler import compile_project
 from l2.deploy import deploy_all
 
-# Each module has `run(chain, console)`; the protocol packages add theirs.
-DEMO_SECTIONS: list[str] = []
+# Each module has `run(chain, console, deployment)`, deployment = {contract name: address} of the
+# contracts deployed above; the protocol packages add theirs.
+DEMO_SECTIONS: list[str] = ["l2.channels.demo", "l2.rollup.demo"]
 
 
 def run_demo(chain: Chain, console: Console) -> None:
@@ -33,6 +34,7 @@ def run_demo(chain: Chain, console: Console) -> None:
     for r in results:
         table.add_row(r.name, r.record["address"], f"{r.record['gasUsed']:,}", r.record["source"])
     console.print(table)
+    deployment = {r.name: r.record["address"] for r in results}
     for module_name in DEMO_SECTIONS:
-        importlib.import_module(module_name).run(chain, console)
+        importlib.import_module(module_name).run(chain, console, deployment)
     console.rule("[bold green]demo finished")

@@ -69,6 +69,8 @@ DEPLOYMENT_PLAN: list[ContractSpec] = [
         args=lambda ctx: ("l2 Test Token", "L2T"),
         description="open-mint ERC-20 used by the demo and the sandbox for token channels and deposits",
     ),
+    ContractSpec("ChannelRegistry", args=lambda ctx: (10, 2_592_000) if ctx.dev else (3_600, 2_592_000), description="payment channels (challenge period 10 s / 1 h .. 30 days)"),
+    ContractSpec("Rollup", args=lambda ctx: (ctx.chain.accounts[0].address, *((600, 1_200) if ctx.dev else (604_800, 86_400)), 10**18), description="optimistic rollup: bridge, batches, fraud proofs (sequencer = deployer; challenge 10 min / 7 days, inclusion 20 min / 1 day, bond 1 ETH)"),
 ]
 
 

@@ -1,0 +1,141 @@
+// SPDX-License-Identifier: MIT
+pragma solidity ^0.8.24;
+
+/// @title RollupRules
+/// @notice The rollup's hashing scheme and its state-transition rules, as L1 re-executes them in a
+///         fraud proof. The Python twin is `l2/rollup/state.py` + `l2/rollup/txs.py`; the two are tested
+///         against each other (tests/rollup/test_rules_match.py).
+/// @dev State root = keccak256(abi.encode(accountsRoot, fees[0..3])).
+///      accountsRoot = root of a sparse Merkle tree of depth 20 over account indices; a node is
+///      keccak256(left || right); an empty leaf is bytes32(0).
+///      Account leaf = keccak256(abi.encode(addr, nonce, balances[0..3])); token 0 is ETH.
+///      Transaction encodings (every chunk ends with the committed 32-byte post-state root):
+///        Transfer  (113 B): 0x01 | from u32 | to u32 | token u8 | amount f40 | fee f16 | r | vs | postRoot
+///        Withdraw  (129 B): 0x02 | from u32 | recipient 20 B | token u8 | amount f40 | fee f16 | r | vs | postRoot
+///        QueueOp   ( 38 B): 0x03 | account u32 | ok u8 | postRoot   (consumes the next L1 queue entry)
+///      f40 = 5-bit exponent | 35-bit mantissa (value = m * 10**e); f16 = 5-bit exponent | 11-bit mantissa.
+library RollupRules {
+    uint256 internal constant TREE_DEPTH = 20;
+    uint256 internal constant MAX_ACCOUNTS = 1 << TREE_DEPTH;
+    uint256 internal constant MAX_TOKENS = 4;
+
+    uint8 internal constant TX_TRANSFER = 1;
+    uint8 internal constant TX_WITHDRAW = 2;
+    uint8 internal constant TX_QUEUE = 3;
+    uint256 internal constant TRANSFER_LEN = 113;
+    uint256 internal constant WITHDRAW_LEN = 129;
+    uint256 internal constant QUEUE_LEN = 38;
+
+    uint8 internal constant QUEUE_DEPOSIT = 0;
+    uint8 internal constant QUEUE_FORCED_WITHDRAWAL = 1;
+
+    uint256 internal constant HALF_N = 0x7FFFFFFFFFFFFFFFFFFFFFFFFFFFFFFF5D576E7357A4501DDFE92F46681B20A0;
+
+    bytes32 internal constant TRANSFER_TYPEHASH =
+        keccak256("Transfer(uint32 from,uint32 to,uint8 token,uint256 amount,uint256 fee,uint32 nonce)");
+    bytes32 internal constant WITHDRAW_TYPEHASH =
+        keccak256("Withdraw(uint32 from,address recipient,uint8 token,uint256 amount,uint256 fee,uint32 nonce)");
+
+    /// @dev One account leaf plus its Merkle path, as the challenger supplies it.
+    struct AccountWitness {
+        address addr;
+        uint32 nonce;
+        uint256[4] balances;
+        bytes32[] siblings;
+    }
+
+    /// @dev An entry of the L1 queue (deposit or forced withdrawal), supplied in clear by the prover.
+    struct QueueEntry {
+        uint8 kind;
+        address addr;
+        uint32 accountIndex;
+        uint8 token;
+        uint256 amount;
+    }
+
+    /// @dev In-memory account during re-execution.
+    struct Account {
+        address addr;
+        uint32 nonce;
+        uint256[4] balances;
+    }
+
+    error WitnessMismatch(uint256 accountIndex);
+
+    // ---------------------------------------------------------------- hashing
+
+    function leafHash(Account memory a) internal pure returns (bytes32) {
+        if (a.addr == address(0)) return bytes32(0);
+        return keccak256(abi.encode(a.addr, a.nonce, a.balances[0], a.balances[1], a.balances[2], a.balances[3]));
+    }
+
+    function stateRoot(bytes32 accountsRoot, uint256[4] memory fees) internal pure returns (bytes32) {
+        return keccak256(abi.encode(accountsRoot, fees[0], fees[1], fees[2], fees[3]));
+    }
+
+    /// @dev Root of the account tree given one leaf and its 20 siblings (bottom-up).
+    function rootFrom(bytes32 leaf, uint256 index, bytes32[] calldata siblings) internal pure returns (bytes32 node) {
+        node = leaf;
+        for (uint256 i; i < TREE_DEPTH; ++i) {
+            node = (index >> i) & 1 == 0
+                ? keccak256(abi.encodePacked(node, siblings[i]))
+                : keccak256(abi.encodePacked(siblings[i], node));
+        }
+    }
+
+    /// @dev Root of the empty account tree.
+    function emptyAccountsRoot() internal pure returns (bytes32 node) {
+        for (uint256 i; i < TREE_DEPTH; ++i) node = keccak256(abi.encodePacked(node, node));
+    }
+
+    /// @dev Load a witness into memory after checking it against `root`; reverts if it does not match.
+    function load(AccountWitness calldata w, uint256 index, bytes32 root) internal pure returns (Account memory a) {
+        if (w.siblings.length != TREE_DEPTH) revert WitnessMismatch(index);
+        a = Account(w.addr, w.nonce, w.balances);
+        if (rootFrom(leafHash(a), index, w.siblings) != root) revert WitnessMismatch(index);
+    }
+
+    /// @dev Hash of a queue entry chained on the previous entry's (truncated) hash.
+    function queueHash(uint192 previous, QueueEntry memory e) internal pure returns (uint192) {
+        return uint192(uint256(keccak256(abi.encode(previous, e.kind, e.addr, e.accountIndex, e.token, e.amount))));
+    }
+
+    // ---------------------------------------------------------------- decoding
+
+    function f40(bytes calldata c, uint256 at) internal pure returns (uint256) {
+        uint256 raw = uint40(bytes5(c[at:at + 5]));
+        return (raw & ((1 << 35) - 1)) * 10 ** (raw >> 35);
+    }
+
+    function f16(bytes calldata c, uint256 at) internal pure returns (uint256) {
+        uint256 raw = uint16(bytes2(c[at:at + 2]));
+        return (raw & 0x7FF) * 10 ** (raw >> 11);
+    }
+
+    function u32(bytes calldata c, uint256 at) internal pure returns (uint32) {
+        return uint32(bytes4(c[at:at + 4]));
+    }
+
+    function word(bytes calldata c, uint256 at) internal pure returns (bytes32) {
+        return bytes32(c[at:at + 32]);
+    }
+
+    /// @dev Length of a chunk of the given kind, 0 if the kind is unknown.
+    function chunkLength(uint8 kind) internal pure returns (uint256) {
+        if (kind == TX_TRANSFER) return TRANSFER_LEN;
+        if (kind == TX_WITHDRAW) return WITHDRAW_LEN;
+        if (kind == TX_QUEUE) return QUEUE_LEN;
+        return 0;
+    }
+
+    /// @dev ecrecover that never reverts: address(0) for a malformed or malleable signature.
+    function tryRecover(bytes32 hash, bytes32 r, bytes32 vs) internal pure returns (address) {
+        uint256 s = uint256(vs) & ((1 << 255) - 1);
+        if (s > HALF_N) return address(0);
+        return ecrecover(hash, uint8((uint256(vs) >> 255) + 27), r, bytes32(s));
+    }
+
+    function digest(bytes32 domainSeparator, bytes32 structHash) internal pure returns (bytes32) {
+        return keccak256(abi.encodePacked("\x19\x01", domainSeparator, structHash));
+    }
+}

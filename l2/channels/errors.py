@@ -1,0 +1,40 @@
+"""What can go wrong in a payment channel, one class per broken rule.
+
+A party that raises any of these keeps its state exactly as it was.
+"""
+
+from __future__ import annotations
+
+from l2.errors import InputError, ProtocolViolation, StorageError
+
+
+class ChannelProtocolViolation(ProtocolViolation):
+    """The counterparty's message breaks a channel rule."""
+
+
+class WrongChannel(ChannelProtocolViolation):
+    """The message is for another channel, registry or chain."""
+
+
+class NonceNotNext(ChannelProtocolViolation):
+    """The nonce is not exactly the next one: a replayed, reordered or skipped message."""
+
+
+class TotalsNotConserved(ChannelProtocolViolation):
+    """The update changes the running totals otherwise than by one payment from the payer."""
+
+
+class Overspend(ChannelProtocolViolation):
+    """The payer sends more than it owns in the channel."""
+
+
+class LocksNotSupported(ChannelProtocolViolation):
+    """The update carries hash-locks; multi-hop transfers are not implemented yet."""
+
+
+class UpdateInFlight(InputError):
+    """This party already sent an update that the counterparty has not answered."""
+
+
+class ChannelStorageError(StorageError):
+    """The channel database is missing or belongs to another channel."""

@@ -1,0 +1,491 @@
+"""One end of a payment channel: the shell around `rules` that signs, stores and talks to Layer 1.
+
+Message flow of a payment (in-process delivery; every message is a JSON-ready dict):
+
+    payer.pay(amount)          -> {"type": "BalanceProof", "proof": ..., "signature": payer's}
+    receiver.receive(msg)      -> {"type": "BalanceProofAck", ..., "signature": receiver's}
+    payer.receive_ack(ack)     -> both now hold the co-signed proof
+
+Each side commits the state to its `ChannelStore` (if it has one) before it sends
+or acknowledges anything. Any ProtocolViolation leaves the party unchanged: the
+new state is built, checked, stored and only then assigned.
+
+The receiver verifies the payer's signature at once. The payer only format-checks
+the acknowledgement and verifies it before any Layer-1 use (`check_acks`): with
+running totals an ack merely records the payer's own payment, so it can never be
+worth more to the payer than the state before it. That keeps one payment at three
+ECDSA operations (sign, verify, counter-sign) instead of four.
+"""
+
+from __future__ import annotations
+
+
+from eth_utils import to_checksum_address
+
+from l2.channels import rules
+from l2.channels.errors import ChannelStorageError, NonceNotNext, Overspend, UpdateInFlight, WrongChannel
+from l2.channels.messages import (
+    ChannelDomain,
+    Signer,
+    balance_proof_digest,
+    check_format,
+    check_signer,
+    cooperative_close_digest,
+    withdraw_digest,
+)
+from l2.channels.rules import A, B, ZERO_ADDRESS, BalanceProof, ChannelParams, Funding
+from l2.channels.storage import ChannelStore, SignedProof
+from l2.errors import InputError, InvalidSignature
+
+ERC20_ABI = [
+    {
+        "type": "function",
+        "name": "approve",
+        "stateMutability": "nonpayable",
+        "inputs": [{"name": "spender", "type": "address"}, {"name": "amount", "type": "uint256"}],
+        "outputs": [],
+    },
+    {
+        "type": "function",
+        "name": "balanceOf",
+        "stateMutability": "view",
+        "inputs": [{"name": "account", "type": "address"}],
+        "outputs": [{"name": "", "type": "uint256"}],
+    },
+]
+
+STATUS_NONE, STATUS_OPEN, STATUS_CLOSED_BY_A, STATUS_CLOSED_BY_B = 0, 1, 2, 3
+
+
+def _hex(data: bytes | None) -> str | None:
+    return None if data is None else "0x" + data.hex()
+
+
+def _unhex(text, what: str) -> bytes:
+    try:
+        return bytes.fromhex(str(text).removeprefix("0x"))
+    except ValueError:
+        raise InputError(f"{what} is not hex: {text!r}") from None
+
+
+class Party:
+    """One participant's view of one channel."""
+
+    def __init__(
+        self,
+        params: ChannelParams,
+        domain: ChannelDomain,
+        private_key: bytes,
+        *,
+        chain=None,
+        registry=None,
+        account=None,
+        store: ChannelStore | None = None,
+        funding: Funding | None = None,
+        latest: SignedProof | None = None,
+    ):
+        self.params = params
+        self.domain = domain
+        self.signer = Signer(private_key)
+        self.side = params.side_of(self.signer.address)
+        self.partner_side = rules.other(self.side)
+        self.chain = chain
+        self.registry = registry
+        self.account = account
+        self.store = store
+        self.funding = funding or Funding()
+        self.latest = latest or SignedProof(rules.initial_proof(params))
+        # Newest state whose partner signature we have verified: what we may submit on Layer 1.
+        # States we receive are verified at once; an acknowledgement of our own payment is only
+        # format-checked on arrival and verified (`check_acks`) before any Layer-1 use. With
+        # running totals an ack can never be worth more to us than the state before it (it only
+        # records that we paid), so a forged ack costs us nothing but is still detected.
+        self.verified = self.latest
+        self._unchecked_ack: tuple[SignedProof, bytes] | None = None
+        self.violations: list[str] = []
+        self.pending: SignedProof | None = None  # our signed proposal, not yet counter-signed
+        self._pending_digest: bytes | None = None
+        self._pending_json: dict | None = None
+        # Acknowledged states not yet on disk, for the same reason: they are written with our
+        # next write (one fsync for both) or by `flush()` before any Layer-1 use. After a crash
+        # in between we still hold our own proposal; `resend_pending` re-delivers it and the
+        # partner, already past it, answers with the same ack (`receive` is idempotent).
+        self._unsaved: list[SignedProof] = []
+        if store is not None:
+            store.save_channel(params, self.signer.address, domain.chain_id, domain.registry)
+
+    # ------------------------------------------------------------------ constructors
+
+    @classmethod
+    def open(cls, chain, registry, account, partner: str, *, token: str = ZERO_ADDRESS, challenge_period: int,
+             deposit: int = 0, store: ChannelStore | None = None) -> tuple[Party, object]:
+        """Open a channel on Layer 1 (with an optional first deposit); returns (party, receipt)."""
+        token = to_checksum_address(token)
+        if token != ZERO_ADDRESS and deposit:
+            erc20 = chain.w3.eth.contract(address=token, abi=ERC20_ABI)
+            chain.transact(erc20.functions.approve(registry.address, deposit), account)
+        value = deposit if token == ZERO_ADDRESS else 0
+        receipt = chain.transact(
+            registry.functions.open(to_checksum_address(partner), token, challenge_period, deposit), account, value=value
+        )
+        (event,) = chain.events(receipt, registry, "ChannelOpened")
+        params = ChannelParams(event.participantA, event.participantB, event.token, event.challengePeriod, event.nonce)
+        party = cls.join(chain, registry, account, params, store=store)
+        return party, receipt
+
+    @classmethod
+    def join(cls, chain, registry, account, params: ChannelParams, *, store: ChannelStore | None = None) -> Party:
+        """The party for `account` in an existing channel (its funding read from Layer 1)."""
+        party = cls(
+            params,
+            ChannelDomain(chain.chain_id, registry.address),
+            bytes(account.key),
+            chain=chain,
+            registry=registry,
+            account=account,
+            store=store,
+        )
+        party.refresh_funding()
+        return party
+
+    @classmethod
+    def restore(cls, chain, registry, account, store: ChannelStore, channel_id: bytes | None = None) -> Party:
+        """Rebuild a party from its database after a crash: latest co-signed proof, pending proposal, withdrawals."""
+        stored = store.channel(channel_id)
+        if stored.chain_id != chain.chain_id or stored.registry != registry.address:
+            raise ChannelStorageError(
+                f"{store.path} belongs to registry {stored.registry} on chain {stored.chain_id}, "
+                f"not {registry.address} on chain {chain.chain_id}"
+            )
+        if stored.me != account.address:
+            raise ChannelStorageError(f"{store.path} belongs to {stored.me}, not {account.address}")
+        params = stored.params
+        party = cls(
+            params,
+            ChannelDomain(chain.chain_id, registry.address),
+            bytes(account.key),
+            chain=chain,
+            registry=registry,
+            account=account,
+            store=store,
+            latest=store.latest_complete(params.channel_id),
+        )
+        candidate = party.latest
+        while candidate.proof.nonce > 0:  # find the newest stored state the partner provably signed
+            digest = balance_proof_digest(party.domain, candidate.proof)
+            try:
+                check_signer(digest, getattr(candidate, party._sig_field(party.partner_side)),
+                             params.address_of(party.partner_side), "stored BalanceProof")
+                break
+            except InvalidSignature as exc:
+                party.violations.append(str(exc))
+                candidate = store.latest_complete(params.channel_id, below=candidate.proof.nonce) or SignedProof(
+                    rules.initial_proof(params)
+                )
+        party.verified = candidate
+        nxt = store.proof_at(params.channel_id, party.latest.proof.nonce + 1)
+        if nxt is not None and not nxt.complete:
+            party.pending = nxt
+        for participant, total, _expiry, _sa, _sb in store.withdraws(params.channel_id):
+            side = params.side_of(participant)
+            if total > party.funding.withdrawn(side):
+                party.funding = party.funding.with_withdrawn(side, total)
+        party.refresh_funding()
+        return party
+
+    # ------------------------------------------------------------------ views
+
+    @property
+    def address(self) -> str:
+        return self.signer.address
+
+    @property
+    def channel_id(self) -> bytes:
+        return self.params.channel_id
+
+    @property
+    def nonce(self) -> int:
+        return self.latest.proof.nonce
+
+    def balance(self, side: str | None = None) -> int:
+        """Balance of `side` (default: this party) under the latest co-signed proof."""
+        return rules.balance(self.funding, self.latest.proof, side or self.side)
+
+    @property
+    def partner_balance(self) -> int:
+        return self.balance(self.partner_side)
+
+    # ------------------------------------------------------------------ payments
+
+    def _sig_field(self, side: str) -> str:
+        return "sig_a" if side == A else "sig_b"
+
+    def pay(self, amount: int) -> dict:
+        """Sign the next state paying `amount` to the partner; returns the message to deliver."""
+        if self.pending is not None:
+            raise UpdateInFlight(
+                f"update with nonce {self.pending.proof.nonce} is still waiting for the partner's signature"
+            )
+        proof = rules.next_payment(self.funding, self.latest.proof, self.side, amount)
+        digest = balance_proof_digest(self.domain, proof)
+        signature = self.signer.sign(digest)
+        pending = SignedProof(proof, **{self._sig_field(self.side): signature})
+        self._save(pending)
+        self.pending = pending
+        self._pending_digest = digest
+        self._pending_json = proof.to_json()
+        return {"type": "BalanceProof", "proof": self._pending_json, "signature": _hex(signature)}
+
+    def resend_pending(self) -> dict | None:
+        """The proposal to send again after a restart (the same one: never sign two states with one nonce)."""
+        if self.pending is None:
+            return None
+        sig = getattr(self.pending, self._sig_field(self.side))
+        return {"type": "BalanceProof", "proof": self.pending.proof.to_json(), "signature": _hex(sig)}
+
+    def receive(self, message: dict) -> dict:
+        """Validate the partner's payment, counter-sign it, store it, return the acknowledgement."""
+        if message.get("type") != "BalanceProof":
+            raise InputError(f"expected a BalanceProof message, got {message.get('type')!r}")
+        proof = BalanceProof.from_json(message["proof"])
+        signature = _unhex(message["signature"], "signature")
+        if proof == self.latest.proof and proof.nonce > 0:
+            # The partner lost our ack in a crash and re-delivers: answer again, change nothing.
+            check_signer(balance_proof_digest(self.domain, proof), signature,
+                         self.params.address_of(self.partner_side), "BalanceProof")
+            my_sig = getattr(self.latest, self._sig_field(self.side))
+            return {"type": "BalanceProofAck", "proof": message["proof"], "signature": _hex(my_sig)}
+        if self.pending is not None:
+            # Both sides proposed the same nonce; the one without a pending update wins (ours waits).
+            raise UpdateInFlight("both sides proposed an update at once; deliver our pending update first")
+        try:
+            rules.validate_update(self.funding, self.latest.proof, proof, self.partner_side)
+        except Overspend:
+            if self.chain is None:
+                raise
+            self.refresh_funding()  # the partner may have deposited since we last looked
+            rules.validate_update(self.funding, self.latest.proof, proof, self.partner_side)
+        digest = balance_proof_digest(self.domain, proof)
+        check_signer(digest, signature, self.params.address_of(self.partner_side), "BalanceProof")
+        my_sig = self.signer.sign(digest)
+        signed = SignedProof(proof, **{self._sig_field(self.partner_side): signature, self._sig_field(self.side): my_sig})
+        self._save(signed)
+        self.latest = self.verified = signed
+        self._unchecked_ack = None
+        return {"type": "BalanceProofAck", "proof": message["proof"], "signature": _hex(my_sig)}
+
+    def receive_ack(self, message: dict) -> None:
+        """The partner counter-signed our proposal: it becomes the latest co-signed state."""
+        if message.get("type") != "BalanceProofAck":
+            raise InputError(f"expected a BalanceProofAck message, got {message.get('type')!r}")
+        if self.pending is None:
+            raise NonceNotNext("acknowledgement for an update we did not send (replayed?)")
+        proof = self.pending.proof
+        if message["proof"] != (self._pending_json or proof.to_json()):
+            got = BalanceProof.from_json(message["proof"])
+            raise NonceNotNext(f"acknowledgement is for nonce {got.nonce}, not our update {proof.nonce}")
+        signature = _unhex(message["signature"], "signature")
+        check_format(signature)
+        digest = self._pending_digest or balance_proof_digest(self.domain, proof)
+        own = getattr(self.pending, self._sig_field(self.side))
+        signed = SignedProof(proof, own, signature) if self.side == A else SignedProof(proof, signature, own)
+        if self.store is not None:
+            self._unsaved.append(signed)
+        self.latest = signed
+        self._unchecked_ack = (signed, digest)
+        self.pending = None
+        self._pending_digest = self._pending_json = None
+
+    def check_acks(self) -> SignedProof:
+        """Verify the partner's signature on the newest acknowledgement; return the newest verified state.
+
+        Raises InvalidSignature if the partner acknowledged with a bad signature; `verified` then
+        stays at the previous state, which is worth at least as much to us.
+        """
+        if self._unchecked_ack is not None:
+            signed, digest = self._unchecked_ack
+            self._unchecked_ack = None
+            check_signer(digest, getattr(signed, self._sig_field(self.partner_side)),
+                         self.params.address_of(self.partner_side), "BalanceProofAck")
+            self.verified = signed
+        return self.verified
+
+    def best_signed_by_partner(self) -> SignedProof:
+        """The state to submit on Layer 1: the newest one the partner's signature provably covers."""
+        try:
+            return self.check_acks()
+        except InvalidSignature as exc:
+            self.violations.append(str(exc))
+            return self.verified
+
+    def _save(self, signed: SignedProof) -> None:
+        """Commit `signed` (with any acknowledged states not yet written) before acting on it."""
+        if self.store is not None:
+            self.store.save_proofs([*self._unsaved, signed])
+            self._unsaved.clear()
+
+    def flush(self) -> None:
+        """Write acknowledged states still in memory (done before every Layer-1 action)."""
+        if self.store is not None and self._unsaved:
+            self.store.save_proofs(self._unsaved)
+            self._unsaved.clear()
+
+    # ------------------------------------------------------------------ Layer 1: funding
+
+    def _require_chain(self):
+        self.flush()
+        if self.chain is None or self.registry is None or self.account is None:
+            raise InputError("this party has no Layer-1 connection (offline party)")
+        return self.chain
+
+    def onchain_state(self):
+        """(Channel tuple, closing balance of A) as the registry reports it."""
+        chain = self._require_chain()
+        return chain.call(self.registry.functions.channelState(self.channel_id))
+
+    def refresh_funding(self) -> Funding:
+        """Deposits from Layer 1; withdrawals = the larger of Layer 1's and what we already agreed."""
+        channel, _ = self.onchain_state()
+        deposit_a, deposit_b, _settle_at, status, withdrawn_a, withdrawn_b, _nonce = channel
+        if status == STATUS_NONE:
+            return self.funding  # settled (or never opened): keep the last view
+        self.funding = Funding(
+            deposit_a,
+            deposit_b,
+            max(withdrawn_a, self.funding.withdrawn_a),
+            max(withdrawn_b, self.funding.withdrawn_b),
+        )
+        return self.funding
+
+    def deposit(self, amount: int):
+        """Add `amount` to our deposit on Layer 1 (approving the registry first for tokens)."""
+        chain = self._require_chain()
+        if self.params.token != ZERO_ADDRESS:
+            token = chain.w3.eth.contract(address=self.params.token, abi=ERC20_ABI)
+            chain.transact(token.functions.approve(self.registry.address, amount), self.account)
+            value = 0
+        else:
+            value = amount
+        receipt = chain.transact(self.registry.functions.deposit(self.params.as_tuple(), amount), self.account, value=value)
+        self.refresh_funding()
+        return receipt
+
+    # ------------------------------------------------------------------ withdraw without closing
+
+    def request_withdraw(self, amount: int, expiry: int) -> dict:
+        """Ask the partner to co-sign a withdrawal of `amount` of our balance, valid until `expiry`."""
+        self.flush()
+        if self.pending is not None:
+            raise UpdateInFlight("finish the pending payment before withdrawing")
+        total = self.funding.withdrawn(self.side) + amount
+        rules.validate_withdraw(self.funding, self.latest.proof, self.side, total)
+        digest = withdraw_digest(self.domain, self.channel_id, self.address, total, expiry)
+        return {
+            "type": "Withdraw",
+            "channelId": "0x" + self.channel_id.hex(),
+            "participant": self.address,
+            "totalWithdraw": str(total),
+            "expiry": expiry,
+            "signature": _hex(self.signer.sign(digest)),
+        }
+
+    def approve_withdraw(self, message: dict) -> dict:
+        """Check and co-sign the partner's withdrawal; from now on we count it as withdrawn."""
+        if message.get("type") != "Withdraw":
+            raise InputError(f"expected a Withdraw message, got {message.get('type')!r}")
+        if _unhex(message["channelId"], "channelId") != self.channel_id:
+            raise WrongChannel(f"withdraw is for channel {message['channelId']}, not 0x{self.channel_id.hex()}")
+        participant = to_checksum_address(message["participant"])
+        if participant != self.params.address_of(self.partner_side):
+            raise WrongChannel(f"withdraw is for {participant}, who is not our partner")
+        total, expiry = int(message["totalWithdraw"]), int(message["expiry"])
+        rules.validate_withdraw(self.funding, self.latest.proof, self.partner_side, total)
+        digest = withdraw_digest(self.domain, self.channel_id, participant, total, expiry)
+        their_sig = _unhex(message["signature"], "signature")
+        check_signer(digest, their_sig, participant, "Withdraw")
+        my_sig = self.signer.sign(digest)
+        sigs = {self.side: my_sig, self.partner_side: their_sig}
+        if self.store is not None:
+            self.store.save_withdraw(self.channel_id, participant, total, expiry, sigs[A], sigs[B])
+        self.funding = self.funding.with_withdrawn(self.partner_side, total)
+        return {**message, "signature": _hex(my_sig)}
+
+    def withdraw(self, request: dict, approval: dict):
+        """Submit our co-signed withdrawal on Layer 1; the money comes to us."""
+        chain = self._require_chain()
+        total, expiry = int(request["totalWithdraw"]), int(request["expiry"])
+        digest = withdraw_digest(self.domain, self.channel_id, self.address, total, expiry)
+        their_sig = _unhex(approval["signature"], "signature")
+        check_signer(digest, their_sig, self.params.address_of(self.partner_side), "Withdraw approval")
+        sigs = {self.side: _unhex(request["signature"], "signature"), self.partner_side: their_sig}
+        if self.store is not None:
+            self.store.save_withdraw(self.channel_id, self.address, total, expiry, sigs[A], sigs[B])
+        self.funding = self.funding.with_withdrawn(self.side, total)
+        receipt = chain.transact(
+            self.registry.functions.withdraw(self.params.as_tuple(), self.address, total, expiry, sigs[A], sigs[B]),
+            self.account,
+        )
+        return receipt
+
+    # ------------------------------------------------------------------ closing
+
+    def propose_cooperative_close(self) -> dict:
+        """Sign the final balances of the latest co-signed state."""
+        if self.pending is not None:
+            raise UpdateInFlight("finish the pending payment before closing")
+        self.flush()
+        if self.chain is not None:
+            self.refresh_funding()
+        balance_a, balance_b = self.balance(A), self.balance(B)
+        digest = cooperative_close_digest(self.domain, self.channel_id, balance_a, balance_b)
+        return {
+            "type": "CooperativeClose",
+            "channelId": "0x" + self.channel_id.hex(),
+            "balanceA": str(balance_a),
+            "balanceB": str(balance_b),
+            "signature": _hex(self.signer.sign(digest)),
+        }
+
+    def accept_cooperative_close(self, message: dict):
+        """Check the partner's proposal against our latest state, co-sign it and submit it; returns the receipt."""
+        chain = self._require_chain()
+        if message.get("type") != "CooperativeClose":
+            raise InputError(f"expected a CooperativeClose message, got {message.get('type')!r}")
+        if _unhex(message["channelId"], "channelId") != self.channel_id:
+            raise WrongChannel(f"close is for channel {message['channelId']}, not 0x{self.channel_id.hex()}")
+        balance_a, balance_b = int(message["balanceA"]), int(message["balanceB"])
+        self.refresh_funding()  # the partner may have deposited or withdrawn since we last looked
+        rules.validate_cooperative_close(self.funding, self.latest.proof, balance_a, balance_b)
+        digest = cooperative_close_digest(self.domain, self.channel_id, balance_a, balance_b)
+        their_sig = _unhex(message["signature"], "signature")
+        check_signer(digest, their_sig, self.params.address_of(self.partner_side), "CooperativeClose")
+        sigs = {self.side: self.signer.sign(digest), self.partner_side: their_sig}
+        return chain.transact(
+            self.registry.functions.cooperativeClose(self.params.as_tuple(), balance_a, balance_b, sigs[A], sigs[B]),
+            self.account,
+        )
+
+    def close(self, signed: SignedProof | None = None):
+        """Close alone with the latest proof the partner signed (or `signed`, e.g. a stale one in tests)."""
+        chain = self._require_chain()
+        signed = signed or self.best_signed_by_partner()
+        partner_sig = getattr(signed, self._sig_field(self.partner_side)) or b""
+        return chain.transact(
+            self.registry.functions.close(self.params.as_tuple(), signed.proof.as_tuple(), partner_sig), self.account
+        )
+
+    def update_state(self, signed: SignedProof | None = None):
+        """Answer a partner's close with our newer co-signed proof."""
+        chain = self._require_chain()
+        signed = signed or self.best_signed_by_partner()
+        return chain.transact(
+            self.registry.functions.updateState(
+                self.params.as_tuple(), signed.proof.as_tuple(), signed.sig_a or b"", signed.sig_b or b""
+            ),
+            self.account,
+        )
+
+    def settle(self):
+        """Pay out after the challenge period (anyone may call it; we do)."""
+        chain = self._require_chain()
+        return chain.transact(self.registry.functions.settle(self.params.as_tuple()), self.account)

@@ -1,0 +1,258 @@
+"""The rules of the payment channel: pure functions over immutable values.
+
+Parties, the watcher, the tests and the bench all use these; nothing here
+touches the chain, the disk or the clock. Balances come from running totals,
+exactly as `ChannelRegistry.sol` computes them:
+
+    balance_a = deposit_a - withdrawn_a - transferred_a + transferred_b
+
+so deposits and withdrawals never need a new off-chain state, and a payment is
+one running total going up by the amount, with the nonce going up by one.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+from eth_hash.auto import keccak
+from eth_utils import to_canonical_address, to_checksum_address
+
+from l2.channels.errors import (
+    LocksNotSupported,
+    NonceNotNext,
+    Overspend,
+    TotalsNotConserved,
+    WrongChannel,
+)
+from l2.errors import InputError
+
+ZERO_ADDRESS = "0x0000000000000000000000000000000000000000"
+ZERO_ROOT = b"\x00" * 32
+A, B = "A", "B"
+
+
+@dataclass(frozen=True)
+class ChannelParams:
+    """What identifies a channel on Layer 1 and never changes (`ChannelRegistry.ChannelParams`)."""
+
+    participant_a: str
+    participant_b: str
+    token: str  # ZERO_ADDRESS = ETH
+    challenge_period: int
+    nonce: int
+
+    @property
+    def channel_id(self) -> bytes:
+        """keccak256(abi.encode(params)), as the contract computes it."""
+        cid = self.__dict__.get("_channel_id")
+        if cid is None:
+            cid = keccak(
+                to_canonical_address(self.participant_a).rjust(32, b"\0")
+                + to_canonical_address(self.participant_b).rjust(32, b"\0")
+                + to_canonical_address(self.token).rjust(32, b"\0")
+                + self.challenge_period.to_bytes(32, "big")
+                + self.nonce.to_bytes(32, "big")
+            )
+            object.__setattr__(self, "_channel_id", cid)
+        return cid
+
+    def as_tuple(self) -> tuple:
+        """The argument web3 expects for a `ChannelParams calldata` parameter."""
+        return (self.participant_a, self.participant_b, self.token, self.challenge_period, self.nonce)
+
+    def side_of(self, address: str) -> str:
+        address = to_checksum_address(address)
+        if address == self.participant_a:
+            return A
+        if address == self.participant_b:
+            return B
+        raise InputError(f"{address} is not a participant of channel 0x{self.channel_id.hex()}")
+
+    def address_of(self, side: str) -> str:
+        return self.participant_a if side == A else self.participant_b
+
+    def to_json(self) -> dict:
+        return {
+            "participantA": self.participant_a,
+            "participantB": self.participant_b,
+            "token": self.token,
+            "challengePeriod": self.challenge_period,
+            "nonce": self.nonce,
+        }
+
+    @classmethod
+    def from_json(cls, data: dict) -> ChannelParams:
+        return cls(
+            to_checksum_address(data["participantA"]),
+            to_checksum_address(data["participantB"]),
+            to_checksum_address(data["token"]),
+            int(data["challengePeriod"]),
+            int(data["nonce"]),
+        )
+
+
+@dataclass(frozen=True)
+class BalanceProof:
+    """The off-chain state both participants sign (`ChannelRegistry.BalanceProof`)."""
+
+    channel_id: bytes
+    nonce: int
+    transferred_a: int = 0  # running total A has paid B
+    transferred_b: int = 0  # running total B has paid A
+    locked_a: int = 0  # reserved for hash-locked transfers (multi-hop), always 0 for now
+    locked_b: int = 0
+    locks_root: bytes = ZERO_ROOT
+
+    def transferred(self, side: str) -> int:
+        return self.transferred_a if side == A else self.transferred_b
+
+    def as_tuple(self) -> tuple:
+        return (
+            self.channel_id,
+            self.nonce,
+            self.transferred_a,
+            self.transferred_b,
+            self.locked_a,
+            self.locked_b,
+            self.locks_root,
+        )
+
+    def to_json(self) -> dict:
+        return {
+            "channelId": "0x" + self.channel_id.hex(),
+            "nonce": self.nonce,
+            "transferredA": str(self.transferred_a),
+            "transferredB": str(self.transferred_b),
+            "lockedA": str(self.locked_a),
+            "lockedB": str(self.locked_b),
+            "locksRoot": "0x" + self.locks_root.hex(),
+        }
+
+    @classmethod
+    def from_json(cls, data: dict) -> BalanceProof:
+        try:
+            return cls(
+                bytes.fromhex(data["channelId"].removeprefix("0x")),
+                int(data["nonce"]),
+                int(data["transferredA"]),
+                int(data["transferredB"]),
+                int(data["lockedA"]),
+                int(data["lockedB"]),
+                bytes.fromhex(data["locksRoot"].removeprefix("0x")),
+            )
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            raise InputError(f"malformed BalanceProof message: {exc!r}") from None
+
+
+@dataclass(frozen=True)
+class Funding:
+    """What Layer 1 holds for the channel: deposits and agreed withdrawals, per side."""
+
+    deposit_a: int = 0
+    deposit_b: int = 0
+    withdrawn_a: int = 0
+    withdrawn_b: int = 0
+
+    @property
+    def total(self) -> int:
+        return self.deposit_a + self.deposit_b - self.withdrawn_a - self.withdrawn_b
+
+    def deposit(self, side: str) -> int:
+        return self.deposit_a if side == A else self.deposit_b
+
+    def withdrawn(self, side: str) -> int:
+        return self.withdrawn_a if side == A else self.withdrawn_b
+
+    def with_deposit(self, side: str, total_deposit: int) -> Funding:
+        return replace(self, **{"deposit_a" if side == A else "deposit_b": total_deposit})
+
+    def with_withdrawn(self, side: str, total_withdraw: int) -> Funding:
+        return replace(self, **{"withdrawn_a" if side == A else "withdrawn_b": total_withdraw})
+
+
+def other(side: str) -> str:
+    return B if side == A else A
+
+
+def balance(funding: Funding, proof: BalanceProof, side: str) -> int:
+    """What `side` owns under `proof` (may be negative only for a malformed state)."""
+    return (
+        funding.deposit(side)
+        - funding.withdrawn(side)
+        - proof.transferred(side)
+        + proof.transferred(other(side))
+    )
+
+
+def settlement(funding: Funding, proof: BalanceProof) -> tuple[int, int]:
+    """(payout A, payout B) the contract pays for `proof`: A's balance clamped to [0, total]."""
+    total = funding.total
+    payout_a = min(max(balance(funding, proof, A), 0), total)
+    return payout_a, total - payout_a
+
+
+def initial_proof(params: ChannelParams) -> BalanceProof:
+    return BalanceProof(params.channel_id, 0)
+
+
+def next_payment(funding: Funding, proof: BalanceProof, payer: str, amount: int) -> BalanceProof:
+    """The state after `payer` pays `amount`; InputError if the payer cannot afford it."""
+    if not isinstance(amount, int) or amount <= 0:
+        raise InputError(f"payment amount must be a positive integer, got {amount!r}")
+    available = balance(funding, proof, payer)
+    if amount > available:
+        raise InputError(f"cannot pay {amount}: only {available} available in the channel")
+    if payer == A:
+        return BalanceProof(proof.channel_id, proof.nonce + 1, proof.transferred_a + amount, proof.transferred_b,
+                            proof.locked_a, proof.locked_b, proof.locks_root)
+    return BalanceProof(proof.channel_id, proof.nonce + 1, proof.transferred_a, proof.transferred_b + amount,
+                        proof.locked_a, proof.locked_b, proof.locks_root)
+
+
+def validate_update(funding: Funding, prev: BalanceProof, update: BalanceProof, payer: str) -> int:
+    """Check that `update` is a valid payment by `payer` following `prev`; return the amount.
+
+    Raises a ProtocolViolation subclass naming the broken rule: wrong channel,
+    nonce not exactly prev + 1 (replayed, reordered or skipped), receiver charged
+    or totals changed otherwise than by one payment, locks (not supported yet),
+    overspend. Signatures are checked by the caller (they need the domain).
+    """
+    if update.channel_id != prev.channel_id:
+        raise WrongChannel(f"update is for channel 0x{update.channel_id.hex()}, not 0x{prev.channel_id.hex()}")
+    if update.nonce != prev.nonce + 1:
+        raise NonceNotNext(f"update has nonce {update.nonce}, expected {prev.nonce + 1} (replayed or reordered?)")
+    receiver = other(payer)
+    if update.transferred(receiver) != prev.transferred(receiver):
+        raise TotalsNotConserved(
+            f"update changes the receiver's running total from {prev.transferred(receiver)} "
+            f"to {update.transferred(receiver)}"
+        )
+    amount = update.transferred(payer) - prev.transferred(payer)
+    if amount <= 0:
+        raise TotalsNotConserved(f"update does not pay anything (payer's running total changes by {amount})")
+    if update.locked_a or update.locked_b or update.locks_root != ZERO_ROOT:
+        raise LocksNotSupported("hash-locked transfers are not supported yet: locked amounts must be 0")
+    available = balance(funding, prev, payer)
+    if amount > available:
+        raise Overspend(f"payer sends {amount} but has only {available} in the channel")
+    return amount
+
+
+def validate_withdraw(funding: Funding, proof: BalanceProof, side: str, total_withdraw: int) -> int:
+    """Check a withdraw request by `side` against the latest state; return the amount paid out."""
+    amount = total_withdraw - funding.withdrawn(side)
+    if amount <= 0:
+        raise NonceNotNext(
+            f"withdraw total {total_withdraw} does not exceed the {funding.withdrawn(side)} already withdrawn"
+        )
+    available = balance(funding, proof, side)
+    if amount > available:
+        raise Overspend(f"withdraw of {amount} exceeds the {available} the participant owns")
+    return amount
+
+
+def validate_cooperative_close(funding: Funding, proof: BalanceProof, balance_a: int, balance_b: int) -> None:
+    """The final balances must be exactly what the latest state says."""
+    expected = (balance(funding, proof, A), balance(funding, proof, B))
+    if (balance_a, balance_b) != expected:
+        raise TotalsNotConserved(f"cooperative close proposes {balance_a, balance_b}, the latest state says {expected}")

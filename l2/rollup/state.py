@@ -1,0 +1,295 @@
+"""Rollup state and the ONE state-transition function, `apply(state, tx) -> (new_state, receipt)`.
+
+The sequencer, the verifier, the fraud-proof builder and the tests all call `apply`; the
+contract's `Rollup.challengeTransition` re-executes the same rules (tested against each other).
+
+Hashing (same as `RollupRules.sol`):
+    state root   = keccak(abi.encode(accountsRoot, fees[0], fees[1], fees[2], fees[3]))
+    accountsRoot = sparse Merkle tree of depth 20, node = keccak(left || right), empty leaf = 0
+    account leaf = keccak(abi.encode(address, nonce, balances[0..3]))
+
+States are immutable values. Tree nodes live in a content-addressed `NodeStore` shared by all
+states derived from one another: a node, once written, never changes, so an old state stays valid.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from l2.rollup.hashing import keccak
+from eth_utils import to_canonical_address, to_checksum_address
+
+from l2.rollup import txs
+from l2.rollup.errors import (
+    BadSignature,
+    InsufficientBalance,
+    InvalidTransaction,
+    QueueMismatch,
+    SelfTransfer,
+    UnknownAccount,
+    UnknownToken,
+    WrongNonce,
+)
+from l2.rollup.txs import MAX_ACCOUNTS, MAX_NONCE, MAX_TOKENS, TREE_DEPTH, QueueOp, Transfer, Withdraw
+
+ZERO_HASHES = [b"\0" * 32]
+for _ in range(TREE_DEPTH):
+    ZERO_HASHES.append(keccak(ZERO_HASHES[-1] * 2))
+EMPTY_ACCOUNTS_ROOT = ZERO_HASHES[TREE_DEPTH]
+NO_FEES = (0, 0, 0, 0)
+_ZERO_ADDRESS = b"\0" * 20
+
+
+@dataclass(frozen=True)
+class Account:
+    addr: bytes  # 20 bytes, canonical
+    nonce: int = 0
+    balances: tuple[int, int, int, int] = NO_FEES
+
+    @property
+    def address(self) -> str:
+        return to_checksum_address(self.addr)
+
+    def leaf(self) -> bytes:
+        return leaf_hash(self)
+
+
+def leaf_hash(account: Account | None) -> bytes:
+    if account is None:
+        return ZERO_HASHES[0]
+    b = account.balances
+    return keccak(
+        account.addr.rjust(32, b"\0")
+        + account.nonce.to_bytes(32, "big")
+        + b[0].to_bytes(32, "big")
+        + b[1].to_bytes(32, "big")
+        + b[2].to_bytes(32, "big")
+        + b[3].to_bytes(32, "big")
+    )
+
+
+def state_root(accounts_root: bytes, fees: tuple[int, ...]) -> bytes:
+    return keccak(accounts_root + b"".join(f.to_bytes(32, "big") for f in fees))
+
+
+GENESIS_ROOT = state_root(EMPTY_ACCOUNTS_ROOT, NO_FEES)
+
+
+class NodeStore:
+    """Content-addressed tree nodes (hash -> children) and leaves (hash -> Account); append-only."""
+
+    def __init__(self):
+        self.nodes: dict[bytes, tuple[bytes, bytes]] = {
+            ZERO_HASHES[i + 1]: (ZERO_HASHES[i], ZERO_HASHES[i]) for i in range(TREE_DEPTH)
+        }
+        self.leaves: dict[bytes, Account] = {}
+
+    def path(self, root: bytes, index: int) -> tuple[bytes, list[bytes]]:
+        """(leaf hash, siblings bottom-up) of `index` under `root`."""
+        nodes = self.nodes
+        node = root
+        siblings = [b""] * TREE_DEPTH
+        for level in range(TREE_DEPTH - 1, -1, -1):
+            left, right = nodes[node]
+            if (index >> level) & 1:
+                siblings[level] = left
+                node = right
+            else:
+                siblings[level] = right
+                node = left
+        return node, siblings
+
+    def put(self, index: int, leaf: bytes, siblings: list[bytes]) -> bytes:
+        """Write a leaf along a known path; returns the new root."""
+        nodes = self.nodes
+        node = leaf
+        for level in range(TREE_DEPTH):
+            sibling = siblings[level]
+            if (index >> level) & 1:
+                parent = keccak(sibling + node)
+                nodes[parent] = (sibling, node)
+            else:
+                parent = keccak(node + sibling)
+                nodes[parent] = (node, sibling)
+            node = parent
+        return node
+
+
+@dataclass(frozen=True)
+class State:
+    """One rollup state: the account tree root, the fee pool, and the address directory.
+
+    `directory` (address -> first account index), `members` (index -> address, every account)
+    and `size` (accounts created) help the sequencer and wallets; they are not part of the root.
+    """
+
+    accounts_root: bytes = EMPTY_ACCOUNTS_ROOT
+    fees: tuple[int, int, int, int] = NO_FEES
+    size: int = 0
+    directory: dict = field(default_factory=dict, compare=False, repr=False)
+    members: dict = field(default_factory=dict, compare=False, repr=False)
+    store: NodeStore = field(default_factory=NodeStore, compare=False, repr=False)
+    root: bytes = field(init=False, compare=False, repr=False)
+
+    def __post_init__(self):
+        object.__setattr__(self, "root", state_root(self.accounts_root, self.fees))
+
+    def account(self, index: int) -> Account | None:
+        if not 0 <= index < MAX_ACCOUNTS:
+            return None
+        leaf, _ = self.store.path(self.accounts_root, index)
+        return self.store.leaves.get(leaf) if leaf != ZERO_HASHES[0] else None
+
+    def index_of(self, address: str) -> int | None:
+        return self.directory.get(to_canonical_address(address))
+
+    def proof(self, index: int) -> tuple[Account | None, list[bytes]]:
+        """The account at `index` and its siblings, for a fraud proof witness."""
+        leaf, siblings = self.store.path(self.accounts_root, index)
+        return (self.store.leaves.get(leaf) if leaf != ZERO_HASHES[0] else None), siblings
+
+    def with_account(self, index: int, account: Account, fees: tuple | None = None) -> State:
+        """A new state with `account` at `index` (and optionally a new fee pool)."""
+        _, siblings = self.store.path(self.accounts_root, index)
+        leaf = leaf_hash(account)
+        self.store.leaves[leaf] = account
+        new_root = self.store.put(index, leaf, siblings)
+        directory, members, size = self.directory, self.members, self.size
+        if index not in members:
+            members = {**members, index: account.addr}
+            size += 1
+            if account.addr not in directory:
+                directory = {**directory, account.addr: index}
+        return State(new_root, self.fees if fees is None else fees, size, directory, members, self.store)
+
+    def total(self, token: int) -> int:
+        """Sum of every account's balance of `token` plus its fee pool (for tests and audits)."""
+        return self.fees[token] + sum(self.account(i).balances[token] for i in self.members)
+
+
+@dataclass(frozen=True)
+class Receipt:
+    """What a transition did: its kind and, for withdrawals, what L1 will pay to whom."""
+
+    kind: int
+    withdrawal: tuple[str, int, int] | None = None  # (recipient, token, amount)
+    created_account: int | None = None
+
+
+def credit(balances: tuple, token: int, delta: int) -> tuple:
+    b = list(balances)
+    b[token] += delta
+    return tuple(b)
+
+
+def debit_sender(state: State, tx: Transfer | Withdraw, domain_sep: bytes) -> Account:
+    """Rules shared by Transfer and Withdraw; returns the sender's account after the debit."""
+    if not 0 <= tx.token < MAX_TOKENS:
+        raise UnknownToken(f"token id {tx.token} does not exist (0 = ETH, 1..{MAX_TOKENS - 1} = registered ERC-20s)")
+    if not 0 <= tx.sender < MAX_ACCOUNTS:
+        raise UnknownAccount(f"sender index {tx.sender} is outside the account tree (< {MAX_ACCOUNTS})")
+    sender = state.account(tx.sender)
+    if sender is None:
+        raise UnknownAccount(f"account {tx.sender} does not exist; deposit to create it")
+    if sender.nonce >= MAX_NONCE:
+        raise WrongNonce(f"account {tx.sender} has used all its nonces")
+    if tx.nonce is not None and tx.nonce != sender.nonce:
+        raise WrongNonce(f"nonce {tx.nonce} is not account {tx.sender}'s next nonce {sender.nonce}")
+    if txs.signer_of(tx, domain_sep, sender.nonce) != sender.addr:
+        raise BadSignature(f"signature is not by the owner {sender.address} of account {tx.sender} over nonce {sender.nonce}")
+    if sender.balances[tx.token] < tx.amount + tx.fee:
+        raise InsufficientBalance(
+            f"account {tx.sender} has {sender.balances[tx.token]} of token {tx.token}, "
+            f"needs {tx.amount + tx.fee} (amount {tx.amount} + fee {tx.fee})"
+        )
+    return Account(sender.addr, sender.nonce + 1, credit(sender.balances, tx.token, -(tx.amount + tx.fee)))
+
+
+def apply(state: State, tx: txs.Tx, domain_sep: bytes) -> tuple[State, Receipt]:
+    """Apply one transaction; raises an InvalidTransaction subclass (state unchanged) if it breaks a rule.
+
+    A batch containing a transaction for which this raises is fraudulent (see Rollup.challengeTransition).
+    """
+    if isinstance(tx, Transfer):
+        if not 0 <= tx.to < MAX_ACCOUNTS:
+            raise UnknownAccount(f"recipient index {tx.to} is outside the account tree")
+        if tx.sender == tx.to:
+            raise SelfTransfer(f"account {tx.sender} cannot transfer to itself")
+        sender = debit_sender(state, tx, domain_sep)
+        recipient = state.account(tx.to)
+        if recipient is None:
+            raise UnknownAccount(f"recipient account {tx.to} does not exist; it must deposit first")
+        fees = credit(state.fees, tx.token, tx.fee)
+        mid = state.with_account(tx.sender, sender)
+        credited = Account(recipient.addr, recipient.nonce, credit(recipient.balances, tx.token, tx.amount))
+        return mid.with_account(tx.to, credited, fees), Receipt(txs.TX_TRANSFER)
+    if isinstance(tx, Withdraw):
+        sender = debit_sender(state, tx, domain_sep)
+        fees = credit(state.fees, tx.token, tx.fee)
+        return state.with_account(tx.sender, sender, fees), Receipt(txs.TX_WITHDRAW, (tx.recipient, tx.token, tx.amount))
+    if isinstance(tx, QueueOp):
+        return _apply_queue_op(state, tx)
+    raise InvalidTransaction(f"not a rollup transaction: {tx!r}")
+
+
+def queue_op_for(state: State, entry: txs.QueueEntry) -> QueueOp:
+    """The honest QueueOp consuming `entry` in `state` (what a correct sequencer posts)."""
+    addr = to_canonical_address(entry.addr)
+    if entry.kind == txs.QUEUE_DEPOSIT:
+        index = state.directory.get(addr)
+        if index is None:
+            index = state.size % MAX_ACCOUNTS
+            while index in state.members:  # only if someone else placed accounts out of order
+                index = (index + 1) % MAX_ACCOUNTS
+        return QueueOp(index, 1, entry)
+    acct = state.account(entry.account_index)
+    ok = acct is not None and acct.addr == addr and acct.balances[entry.token] >= entry.amount
+    return QueueOp(entry.account_index, int(ok), entry)
+
+
+def _apply_queue_op(state: State, op: QueueOp) -> tuple[State, Receipt]:
+    entry = op.entry
+    if entry is None:
+        raise QueueMismatch("a QueueOp needs the L1 queue entry it consumes")
+    if not 0 <= op.account < MAX_ACCOUNTS:
+        raise UnknownAccount(f"account index {op.account} is outside the account tree")
+    addr = to_canonical_address(entry.addr)
+    acct = state.account(op.account)
+    if entry.kind == txs.QUEUE_DEPOSIT:
+        if op.ok != 1:
+            raise QueueMismatch(f"deposit {entry.index} must have ok = 1, got {op.ok}")
+        if acct is not None and acct.addr != addr:
+            raise QueueMismatch(f"deposit {entry.index} for {entry.addr} cannot go to account {op.account} of {acct.address}")
+        base = acct or Account(addr)
+        new = Account(addr, base.nonce, credit(base.balances, entry.token, entry.amount))
+        created = op.account if acct is None else None
+        return state.with_account(op.account, new), Receipt(txs.TX_QUEUE, created_account=created)
+    if op.account != entry.account_index:
+        raise QueueMismatch(f"forced withdrawal {entry.index} is for account {entry.account_index}, not {op.account}")
+    success = acct is not None and acct.addr == addr and acct.balances[entry.token] >= entry.amount
+    if op.ok != int(success):
+        raise QueueMismatch(f"forced withdrawal {entry.index} {'succeeds' if success else 'fails'} but ok = {op.ok}")
+    if not success:
+        return state, Receipt(txs.TX_QUEUE)
+    new = Account(acct.addr, acct.nonce, credit(acct.balances, entry.token, -entry.amount))
+    return state.with_account(op.account, new), Receipt(txs.TX_QUEUE, (entry.addr, entry.token, entry.amount))
+
+
+def with_raw_account(state: State, index: int, account: Account, fees: tuple | None = None) -> State:
+    """Write an account without any rule: only for building deliberately faulty batches in tests/demo."""
+    return state.with_account(index, account, fees)
+
+
+__all__ = [
+    "Account",
+    "EMPTY_ACCOUNTS_ROOT",
+    "GENESIS_ROOT",
+    "NodeStore",
+    "Receipt",
+    "State",
+    "ZERO_HASHES",
+    "apply",
+    "leaf_hash",
+    "queue_op_for",
+    "state_root",
+]

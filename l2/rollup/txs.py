@@ -1,0 +1,281 @@
+"""Rollup transactions: EIP-712 types, signing and the compact calldata encoding.
+
+Encodings (every chunk in a batch ends with its 32-byte post-state root, added by `batch.py`):
+
+    Transfer  0x01 | from u32 | to u32 | token u8 | amount f40 | fee f16 | r | vs        (81 B)
+    Withdraw  0x02 | from u32 | recipient 20 B | token u8 | amount f40 | fee f16 | r | vs (97 B)
+    QueueOp   0x03 | account u32 | ok u8                                                 ( 6 B)
+
+f40 = 5-bit exponent | 35-bit mantissa, value = m * 10**e; f16 = 5-bit exponent | 11-bit mantissa.
+The nonce is not in the calldata: it is the sender's current nonce, which the signature covers.
+Same layout as `contracts/rollup/RollupRules.sol`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+from l2.rollup.hashing import keccak
+from eth_utils import to_canonical_address, to_checksum_address
+
+from coincurve import PublicKey as _PublicKey
+
+from l2 import eip712
+from l2.rollup.errors import BadSignature, UndecodableTransaction, UnrepresentableAmount
+
+TREE_DEPTH = 20
+MAX_ACCOUNTS = 1 << TREE_DEPTH
+MAX_TOKENS = 4
+MAX_NONCE = 2**32 - 1
+
+TX_TRANSFER, TX_WITHDRAW, TX_QUEUE = 1, 2, 3
+BODY_LENGTH = {TX_TRANSFER: 81, TX_WITHDRAW: 97, TX_QUEUE: 6}
+ROOT_LENGTH = 32
+
+QUEUE_DEPOSIT, QUEUE_FORCED_WITHDRAWAL = 0, 1
+
+DOMAIN_NAME, DOMAIN_VERSION = "L2 Rollup", "1"
+
+TRANSFER_TYPE = eip712.StructType(
+    "Transfer",
+    (("uint32", "from"), ("uint32", "to"), ("uint8", "token"), ("uint256", "amount"), ("uint256", "fee"), ("uint32", "nonce")),
+)
+WITHDRAW_TYPE = eip712.StructType(
+    "Withdraw",
+    (
+        ("uint32", "from"),
+        ("address", "recipient"),
+        ("uint8", "token"),
+        ("uint256", "amount"),
+        ("uint256", "fee"),
+        ("uint32", "nonce"),
+    ),
+)
+_TRANSFER_TYPEHASH = TRANSFER_TYPE.typehash
+_WITHDRAW_TYPEHASH = WITHDRAW_TYPE.typehash
+
+
+def domain(chain_id: int, rollup_address: str) -> bytes:
+    """EIP-712 domain separator of one Rollup deployment."""
+    return eip712.domain_separator(DOMAIN_NAME, DOMAIN_VERSION, chain_id, rollup_address)
+
+
+# --- compact numbers -----------------------------------------------------------------------
+
+def _encode_float(value: int, mantissa_bits: int, what: str) -> int:
+    if value < 0:
+        raise UnrepresentableAmount(f"{what} cannot be negative: {value}")
+    mantissa, exponent = value, 0
+    while mantissa >= 1 << mantissa_bits:
+        if mantissa % 10:
+            raise UnrepresentableAmount(
+                f"{what} {value} has too many significant digits for the compact encoding "
+                f"(mantissa < 2^{mantissa_bits}); round it"
+            )
+        mantissa //= 10
+        exponent += 1
+    if exponent > 31:
+        raise UnrepresentableAmount(f"{what} {value} is too large for the compact encoding")
+    return (exponent << mantissa_bits) | mantissa
+
+
+def encode_amount(value: int) -> bytes:
+    return _encode_float(value, 35, "amount").to_bytes(5, "big")
+
+
+def encode_fee(value: int) -> bytes:
+    return _encode_float(value, 11, "fee").to_bytes(2, "big")
+
+
+def decode_amount(raw: bytes) -> int:
+    v = int.from_bytes(raw, "big")
+    return (v & ((1 << 35) - 1)) * 10 ** (v >> 35)
+
+
+def decode_fee(raw: bytes) -> int:
+    v = int.from_bytes(raw, "big")
+    return (v & 0x7FF) * 10 ** (v >> 11)
+
+
+def round_amount(value: int) -> int:
+    """Largest amount <= value that the compact encoding represents exactly."""
+    exponent = 0
+    while value >= 1 << 35:
+        value //= 10
+        exponent += 1
+    return value * 10**exponent
+
+
+# --- transaction types -----------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Transfer:
+    """Move `amount` of `token` from account `sender` to account `to`, paying `fee` to the fee pool."""
+
+    sender: int
+    to: int
+    token: int
+    amount: int
+    fee: int = 0
+    signature: bytes = b""  # 64-byte EIP-2098
+    nonce: int | None = None  # what the wallet signed; None when decoded from calldata
+
+    kind = TX_TRANSFER
+
+    def struct_hash(self, nonce: int) -> bytes:
+        return keccak(
+            _TRANSFER_TYPEHASH
+            + self.sender.to_bytes(32, "big")
+            + self.to.to_bytes(32, "big")
+            + self.token.to_bytes(32, "big")
+            + self.amount.to_bytes(32, "big")
+            + self.fee.to_bytes(32, "big")
+            + nonce.to_bytes(32, "big")
+        )
+
+    def encode(self) -> bytes:
+        return (
+            bytes([TX_TRANSFER])
+            + self.sender.to_bytes(4, "big")
+            + self.to.to_bytes(4, "big")
+            + bytes([self.token])
+            + encode_amount(self.amount)
+            + encode_fee(self.fee)
+            + _sig(self.signature)
+        )
+
+
+@dataclass(frozen=True)
+class Withdraw:
+    """Burn `amount` of `token` from account `sender` on L2; claimable by `recipient` on L1 once final."""
+
+    sender: int
+    recipient: str
+    token: int
+    amount: int
+    fee: int = 0
+    signature: bytes = b""
+    nonce: int | None = None
+
+    kind = TX_WITHDRAW
+
+    def struct_hash(self, nonce: int) -> bytes:
+        return keccak(
+            _WITHDRAW_TYPEHASH
+            + self.sender.to_bytes(32, "big")
+            + to_canonical_address(self.recipient).rjust(32, b"\0")
+            + self.token.to_bytes(32, "big")
+            + self.amount.to_bytes(32, "big")
+            + self.fee.to_bytes(32, "big")
+            + nonce.to_bytes(32, "big")
+        )
+
+    def encode(self) -> bytes:
+        return (
+            bytes([TX_WITHDRAW])
+            + self.sender.to_bytes(4, "big")
+            + to_canonical_address(self.recipient)
+            + bytes([self.token])
+            + encode_amount(self.amount)
+            + encode_fee(self.fee)
+            + _sig(self.signature)
+        )
+
+
+@dataclass(frozen=True)
+class QueueEntry:
+    """One entry of the L1 queue (a deposit or a forced withdrawal), as `QueueEntryAdded` reports it."""
+
+    index: int
+    kind: int
+    addr: str
+    account_index: int
+    token: int
+    amount: int
+    timestamp: int = 0
+
+    def as_tuple(self) -> tuple:
+        return (self.kind, self.addr, self.account_index, self.token, self.amount)
+
+
+@dataclass(frozen=True)
+class QueueOp:
+    """Consume the next L1 queue entry: credit a deposit to `account`, or perform a forced withdrawal
+    (`ok` = 1 if it succeeded). `entry` comes from Layer 1, not from the calldata."""
+
+    account: int
+    ok: int
+    entry: QueueEntry | None = None
+
+    kind = TX_QUEUE
+
+    def encode(self) -> bytes:
+        return bytes([TX_QUEUE]) + self.account.to_bytes(4, "big") + bytes([self.ok])
+
+
+Tx = Transfer | Withdraw | QueueOp
+
+
+def _sig(signature: bytes) -> bytes:
+    if len(signature) != 64:
+        raise BadSignature(f"a rollup transaction needs a 64-byte EIP-2098 signature, got {len(signature)} bytes")
+    return signature
+
+
+def sign(tx: Transfer | Withdraw, private_key: bytes, domain_sep: bytes, nonce: int) -> Transfer | Withdraw:
+    """Return `tx` signed (compact EIP-2098) by `private_key` for the given nonce."""
+    digest = eip712.typed_data_digest(domain_sep, tx.struct_hash(nonce))
+    return replace(tx, signature=eip712.to_compact(eip712.sign_digest(private_key, digest)), nonce=nonce)
+
+
+def signer_of(tx: Transfer | Withdraw, domain_sep: bytes, nonce: int) -> bytes | None:
+    """20-byte address that signed `tx` for `nonce`, or None if the signature is malformed or malleable.
+
+    Same acceptance rules as `l2.eip712.recover_signer` and `RollupRules.tryRecover` (low s, r and s
+    non-zero), but straight through coincurve and without checksumming: this is the sequencer's hot path.
+    """
+    sig = tx.signature
+    if len(sig) != 64:
+        return None
+    digest = eip712.typed_data_digest(domain_sep, tx.struct_hash(nonce))
+    vs = int.from_bytes(sig[32:], "big")
+    s = vs & ((1 << 255) - 1)
+    r = int.from_bytes(sig[:32], "big")
+    if s > eip712.SECP256K1_HALF_N or s == 0 or r == 0 or r >= eip712.SECP256K1_N:
+        return None
+    try:
+        public = _PublicKey.from_signature_and_message(sig[:32] + s.to_bytes(32, "big") + bytes([vs >> 255]), digest,
+                                                       hasher=None)
+    except Exception:  # noqa: BLE001 - coincurve raises plain Exception/ValueError for unrecoverable input
+        return None
+    return keccak(public.format(compressed=False)[1:])[12:]
+
+
+def decode(body: bytes) -> Tx:
+    """Decode one transaction body (without post root); UndecodableTransaction if malformed."""
+    if not body:
+        raise UndecodableTransaction("empty transaction")
+    kind = body[0]
+    if kind not in BODY_LENGTH:
+        raise UndecodableTransaction(f"unknown transaction type {kind}; expected 1 (transfer), 2 (withdraw), 3 (queue)")
+    if len(body) != BODY_LENGTH[kind]:
+        raise UndecodableTransaction(f"transaction type {kind} is {BODY_LENGTH[kind]} bytes, got {len(body)}")
+    if kind == TX_TRANSFER:
+        return Transfer(
+            sender=int.from_bytes(body[1:5], "big"),
+            to=int.from_bytes(body[5:9], "big"),
+            token=body[9],
+            amount=decode_amount(body[10:15]),
+            fee=decode_fee(body[15:17]),
+            signature=body[17:81],
+        )
+    if kind == TX_WITHDRAW:
+        return Withdraw(
+            sender=int.from_bytes(body[1:5], "big"),
+            recipient=to_checksum_address(body[5:25]),
+            token=body[25],
+            amount=decode_amount(body[26:31]),
+            fee=decode_fee(body[31:33]),
+            signature=body[33:97],
+        )
+    return QueueOp(account=int.from_bytes(body[1:5], "big"), ok=body[5])

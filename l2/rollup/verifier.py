@@ -1,0 +1,155 @@
+"""The verifier / challenger: rebuilds L2 state from Layer 1 alone and proves fraud automatically.
+
+It reads only the `Rollup` contract's events and the calldata of the batch transactions - never
+the sequencer's database - re-executes every transition with the same `apply`, and on the first
+invalid transition or wrong post-state root submits `challengeTransition` while the batch is
+still inside its challenge window. It also serves withdrawal claims (headers + inclusion proofs).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from eth_account.signers.local import LocalAccount
+
+from l2.errors import TransactionReverted
+from l2.rollup import batch as batch_mod
+from l2.rollup import proofs
+from l2.rollup.errors import BatchStateMismatch, InvalidTransaction
+from l2.rollup.l1 import PostedBatch, RollupClient
+from l2.rollup.state import State, apply
+from l2.rollup.txs import QueueEntry, QueueOp
+
+
+@dataclass(frozen=True)
+class Fraud:
+    batch_index: int
+    position: int
+    reason: str
+    receipt: object = None  # the challenge receipt, if one was sent
+    error: str = ""  # why the challenge could not be sent
+
+
+@dataclass(frozen=True)
+class Claimable:
+    """A withdrawal in a standing batch: what L1 will pay, and the arguments to claim it."""
+
+    batch_index: int
+    position: int
+    recipient: str
+    token: int
+    amount: int
+    header: batch_mod.BatchHeader
+    inclusion: tuple
+    entry: QueueEntry | None  # set for forced withdrawals
+
+
+@dataclass
+class _Verified:
+    posted: PostedBatch
+    chunks: list
+    state_after: State
+    withdrawals: list
+
+
+class Verifier:
+    def __init__(self, rollup: RollupClient, challenger: LocalAccount | None = None, auto_challenge: bool = True):
+        self.rollup = rollup
+        self.challenger = challenger
+        self.auto_challenge = auto_challenge and challenger is not None
+        self.genesis = State()
+        self.verified: list[_Verified] = []
+        self.entries: dict[int, QueueEntry] = {}
+        self.frauds: list[Fraud] = []
+
+    @property
+    def state(self) -> State:
+        return self.verified[-1].state_after if self.verified else self.genesis
+
+    def standing_batches(self) -> list:
+        """BatchSubmitted logs of the batches standing now (reverted ones dropped), in index order."""
+        logs = self.rollup.events("BatchSubmitted") + self.rollup.events("BatchesReverted")
+        logs.sort(key=lambda log: (log.blockNumber, log.logIndex))
+        standing: list = []
+        for log in logs:
+            if log.event == "BatchSubmitted":
+                standing = standing[: log.args.index] + [log]
+            else:
+                standing = standing[: log.args.fromIndex]
+        return standing
+
+    def sync(self) -> list[Fraud]:
+        """Catch up with Layer 1; returns the frauds found (and challenged) in this call."""
+        for entry in self.rollup.queue_entries(start=len(self.entries)):
+            self.entries[entry.index] = entry
+        standing = self.standing_batches()
+        keep = 0
+        while (keep < len(self.verified) and keep < len(standing)
+               and self.verified[keep].posted.tx_hash == bytes(standing[keep].transactionHash)):
+            keep += 1
+        del self.verified[keep:]
+        found = []
+        for log in standing[keep:]:
+            posted = self.rollup.posted_batch(log)
+            fraud = self._verify(posted)
+            if fraud is not None:
+                found.append(fraud)
+                self.frauds.append(fraud)
+                break
+        return found
+
+    def _verify(self, posted: PostedBatch) -> Fraud | None:
+        header = posted.header
+        chunks = batch_mod.split(posted.data, header.queue_start)
+        if batch_mod.tx_root(chunks) != header.tx_root or header.prev_root != self.state.root:
+            raise BatchStateMismatch(f"batch {header.index} does not match this verifier's decoding or state; "
+                                     "the contract and l2/rollup disagree")
+        state = self.state
+        withdrawals = []
+        for position, chunk in enumerate(chunks):
+            tx = proofs.decode_chunk(chunk, self.entries)
+            try:
+                new_state, receipt = apply(state, tx, self.rollup.domain)
+            except InvalidTransaction as exc:
+                return self._challenge(posted, chunks, position, state, tx, f"invalid transaction: {exc}")
+            if new_state.root != chunk.post_root:
+                return self._challenge(posted, chunks, position, state, tx,
+                                       f"post-state root {chunk.post_root.hex()} should be {new_state.root.hex()}")
+            if receipt.withdrawal is not None:
+                recipient, token, amount = receipt.withdrawal
+                entry = tx.entry if isinstance(tx, QueueOp) else None
+                withdrawals.append(Claimable(header.index, position, recipient, token, amount, header,
+                                             batch_mod.inclusion(chunks, position), entry))
+            state = new_state
+        self.verified.append(_Verified(posted, chunks, state, withdrawals))
+        return None
+
+    def _challenge(self, posted, chunks, position, pre_state, tx, reason) -> Fraud:
+        header = posted.header
+        if not self.auto_challenge:
+            return Fraud(header.index, position, reason, error="auto_challenge is off")
+        if self.rollup.chain.now() >= header.timestamp + self.rollup.challenge_window:
+            return Fraud(header.index, position, reason, error="challenge window is over")
+        proof = proofs.fraud_proof(header, chunks, position, pre_state, tx, self.rollup.domain)
+        try:
+            receipt = self.rollup.challenge(self.challenger, proof)
+        except TransactionReverted as exc:
+            return Fraud(header.index, position, reason, error=str(exc))
+        return Fraud(header.index, position, reason, receipt=receipt)
+
+    def claimables(self, recipient: str | None = None) -> list[Claimable]:
+        """Withdrawals in standing verified batches (final or not), optionally for one recipient."""
+        out = [w for v in self.verified for w in v.withdrawals]
+        if recipient is not None:
+            out = [w for w in out if w.recipient.lower() == recipient.lower()]
+        return out
+
+    def is_final(self, batch_index: int) -> bool:
+        header = self.verified[batch_index].posted.header
+        return self.rollup.chain.now() >= header.timestamp + self.rollup.challenge_window
+
+    def claim(self, sender: LocalAccount, w: Claimable):
+        """Claim one withdrawal on L1 (anyone may send it; L1 pays the recipient)."""
+        if w.entry is not None:
+            return self.rollup.claim_forced_withdrawal(sender, w.header, w.inclusion, w.entry)
+        return self.rollup.claim_withdrawal(sender, w.header, w.inclusion)

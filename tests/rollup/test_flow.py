@@ -1,0 +1,60 @@
+"""The happy path and the bridge's guarantees: deposits, L2 transfers, withdrawals, claims."""
+
+from __future__ import annotations
+
+import pytest
+
+from l2.errors import TransactionReverted
+
+from .conftest import ETH, NOBOOL, TOKEN
+
+
+def test_deposit_transfer_withdraw_claim_for_eth_and_tokens(env, tmp_path):
+    seq = env.sequencer(tmp_path)
+    alice, bob, carol = env.wallets(seq)[:3]
+    alice.deposit(10**18)
+    bob.deposit(5 * 10**17)
+    alice.deposit(10**20, TOKEN)
+    bob.deposit(10**20, NOBOOL)
+    seq.sync_queue()
+    alice.transfer(bob.address, 10**17, ETH, fee=1000)
+    alice.transfer(bob.address, 3 * 10**19, TOKEN)
+    bob.transfer(alice.address, 4 * 10**19, NOBOOL)
+    bob.withdraw(2 * 10**17, ETH)
+    bob.withdraw(10**19, TOKEN, recipient=carol.address)
+    alice.withdraw(10**19, NOBOOL)
+    receipt = seq.post_batch()
+    assert receipt.gasUsed > 0
+    assert env.rollup.tip_root() == seq.state.root
+
+    verifier = env.verifier()
+    assert verifier.sync() == []
+    assert verifier.state.root == seq.state.root
+    claims = verifier.claimables()
+    assert len(claims) == 3
+
+    with pytest.raises(TransactionReverted, match="BatchNotFinal"):
+        verifier.claim(env.challenger, claims[0])
+    header = claims[0].header.as_tuple()
+    assert env.rollup.fn.isFinal(header).call() is False
+    env.finalize()
+    assert env.rollup.fn.isFinal(header).call() is True
+    before = {
+        "bob_eth": env.chain.balance(bob.address),
+        "carol_tok": env.token.functions.balanceOf(carol.address).call(),
+        "alice_nb": env.nobool.functions.balanceOf(alice.address).call(),
+    }
+    for claim in claims:
+        verifier.claim(env.challenger, claim)
+    assert env.chain.balance(bob.address) == before["bob_eth"] + 2 * 10**17
+    assert env.token.functions.balanceOf(carol.address).call() == before["carol_tok"] + 10**19
+    assert env.nobool.functions.balanceOf(alice.address).call() == before["alice_nb"] + 10**19
+    with pytest.raises(TransactionReverted, match="AlreadyClaimed"):
+        verifier.claim(env.challenger, claims[0])
+
+    # invariant: the bridge holds exactly the L2 balances plus unclaimed withdrawals (plus bonds)
+    state = verifier.state
+    bonds = env.rollup.fn.bonds(env.proposer.address).call()
+    assert env.chain.balance(env.rollup.address) == state.total(ETH) + bonds
+    assert env.token.functions.balanceOf(env.rollup.address).call() == state.total(TOKEN)
+    assert env.nobool.functions.balanceOf(env.rollup.address).call() == state.total(NOBOOL)

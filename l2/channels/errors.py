@@ -32,8 +32,16 @@ class LocksNotSupported(ChannelProtocolViolation):
     """The update carries hash-locks; multi-hop transfers are not implemented yet."""
 
 
+class ChannelBalanceTooLow(InputError):
+    """This party asked to pay more than it owns in the channel (after withdrawals in flight)."""
+
+
 class UpdateInFlight(InputError):
     """This party already sent an update that the counterparty has not answered."""
+
+
+class ConcurrentUpdate(UpdateInFlight):
+    """The partner's update arrived while our own awaits its acknowledgement; neither party changed."""
 
 
 class ChannelStorageError(StorageError):

@@ -23,7 +23,14 @@ from __future__ import annotations
 from eth_utils import to_checksum_address
 
 from l2.channels import rules
-from l2.channels.errors import ChannelStorageError, NonceNotNext, Overspend, UpdateInFlight, WrongChannel
+from l2.channels.errors import (
+    ChannelBalanceTooLow,
+    ChannelStorageError,
+    NonceNotNext,
+    Overspend,
+    UpdateInFlight,
+    WrongChannel,
+)
 from l2.channels.messages import (
     ChannelDomain,
     Signer,
@@ -33,7 +40,7 @@ from l2.channels.messages import (
     cooperative_close_digest,
     withdraw_digest,
 )
-from l2.channels.rules import A, B, ZERO_ADDRESS, BalanceProof, ChannelParams, Funding
+from l2.channels.rules import A, B, ZERO_ADDRESS, AgreedWithdraw, BalanceProof, ChannelParams, Funding
 from l2.channels.storage import ChannelStore, SignedProof
 from l2.errors import InputError, InvalidSignature
 
@@ -93,7 +100,12 @@ class Party:
         self.registry = registry
         self.account = account
         self.store = store
-        self.funding = funding or Funding()
+        # Layer 1's totals as last read: deposits and the withdrawals it has actually paid out.
+        self.onchain = funding or Funding()
+        # Withdrawals both of us signed that Layer 1 has not paid yet but still may (not expired).
+        self.withdrawals: tuple[AgreedWithdraw, ...] = ()
+        # What payments may spend: `onchain` less the withdrawals in flight (see `_track_withdrawals`).
+        self.funding = self.onchain
         self.latest = latest or SignedProof(rules.initial_proof(params))
         # Newest state whose partner signature we have verified: what we may submit on Layer 1.
         # States we receive are verified at once; an acknowledgement of our own payment is only
@@ -186,10 +198,12 @@ class Party:
         nxt = store.proof_at(params.channel_id, party.latest.proof.nonce + 1)
         if nxt is not None and not nxt.complete:
             party.pending = nxt
-        for participant, total, _expiry, _sa, _sb in store.withdraws(params.channel_id):
-            side = params.side_of(participant)
-            if total > party.funding.withdrawn(side):
-                party.funding = party.funding.with_withdrawn(side, total)
+        # Every stored withdrawal counts until Layer 1 says it was paid or has expired: the refresh
+        # drops (and deletes) those, so one that expired unsubmitted before the crash stays gone.
+        party.withdrawals = tuple(
+            AgreedWithdraw(params.side_of(participant), total, expiry)
+            for participant, total, expiry, _sa, _sb in store.withdraws(params.channel_id)
+        )
         party.refresh_funding()
         return party
 
@@ -226,7 +240,9 @@ class Party:
             raise UpdateInFlight(
                 f"update with nonce {self.pending.proof.nonce} is still waiting for the partner's signature"
             )
-        proof = rules.next_payment(self.funding, self.latest.proof, self.side, amount)
+        proof = self._with_fresh_funding(
+            lambda: rules.next_payment(self.funding, self.latest.proof, self.side, amount), ChannelBalanceTooLow
+        )
         digest = balance_proof_digest(self.domain, proof)
         signature = self.signer.sign(digest)
         pending = SignedProof(proof, **{self._sig_field(self.side): signature})
@@ -255,16 +271,10 @@ class Party:
                          self.params.address_of(self.partner_side), "BalanceProof")
             my_sig = getattr(self.latest, self._sig_field(self.side))
             return {"type": "BalanceProofAck", "proof": message["proof"], "signature": _hex(my_sig)}
-        if self.pending is not None:
-            # Both sides proposed the same nonce; the one without a pending update wins (ours waits).
-            raise UpdateInFlight("both sides proposed an update at once; deliver our pending update first")
-        try:
-            rules.validate_update(self.funding, self.latest.proof, proof, self.partner_side)
-        except Overspend:
-            if self.chain is None:
-                raise
-            self.refresh_funding()  # the partner may have deposited since we last looked
-            rules.validate_update(self.funding, self.latest.proof, proof, self.partner_side)
+        rules.check_not_concurrent(self.pending and self.pending.proof, proof)
+        self._with_fresh_funding(
+            lambda: rules.validate_update(self.funding, self.latest.proof, proof, self.partner_side), Overspend
+        )
         digest = balance_proof_digest(self.domain, proof)
         check_signer(digest, signature, self.params.address_of(self.partner_side), "BalanceProof")
         my_sig = self.signer.sign(digest)
@@ -318,6 +328,20 @@ class Party:
             self.violations.append(str(exc))
             return self.verified
 
+    def _with_fresh_funding(self, check, short_of_funds: type[Exception]):
+        """`check()`, retried once after re-reading Layer 1 if it fails with `short_of_funds`.
+
+        Our view may be stale: the partner may have deposited, or an agreed withdrawal may have
+        expired unsubmitted. Re-reading only on failure keeps payments free of Layer-1 calls.
+        """
+        try:
+            return check()
+        except short_of_funds:
+            if self.chain is None:
+                raise
+            self.refresh_funding()
+            return check()
+
     def _save(self, signed: SignedProof) -> None:
         """Commit `signed` (with any acknowledged states not yet written) before acting on it."""
         if self.store is not None:
@@ -344,18 +368,35 @@ class Party:
         return chain.call(self.registry.functions.channelState(self.channel_id))
 
     def refresh_funding(self) -> Funding:
-        """Deposits from Layer 1; withdrawals = the larger of Layer 1's and what we already agreed."""
+        """Read deposits and paid-out withdrawals from Layer 1; drop agreed withdrawals paid or expired."""
+        chain = self._require_chain()
+        now = chain.now()  # before the state: a withdrawal paid by now is then in what we read
         channel, _ = self.onchain_state()
         deposit_a, deposit_b, _settle_at, status, withdrawn_a, withdrawn_b, _nonce = channel
         if status == STATUS_NONE:
             return self.funding  # settled (or never opened): keep the last view
-        self.funding = Funding(
-            deposit_a,
-            deposit_b,
-            max(withdrawn_a, self.funding.withdrawn_a),
-            max(withdrawn_b, self.funding.withdrawn_b),
-        )
+        self._track_withdrawals(Funding(deposit_a, deposit_b, withdrawn_a, withdrawn_b), self.withdrawals, now)
         return self.funding
+
+    def _track_withdrawals(self, onchain: Funding, agreed, now: int | None) -> None:
+        """Set the Layer-1 view and the withdrawals in flight; forget (on disk too) the rest.
+
+        A paid withdrawal is counted once, in `onchain`; an expired unsubmitted one never
+        leaves the channel, so counting it would understate a balance and make every later
+        cooperative close disagree with the contract's totals.
+        """
+        in_flight = rules.withdrawals_in_flight(onchain, agreed, now)
+        if self.store is not None:
+            for gone in set(agreed) - set(in_flight):
+                self.store.delete_withdraw(self.channel_id, self.params.address_of(gone.side), gone.total)
+        self.onchain, self.withdrawals = onchain, in_flight
+        self.funding = rules.effective_funding(onchain, in_flight)
+
+    def _agree_withdraw(self, side: str, total: int, expiry: int, sig_a: bytes, sig_b: bytes) -> None:
+        """Store a co-signed withdrawal (before anyone can submit it) and count it as in flight."""
+        if self.store is not None:
+            self.store.save_withdraw(self.channel_id, self.params.address_of(side), total, expiry, sig_a, sig_b)
+        self._track_withdrawals(self.onchain, (*self.withdrawals, AgreedWithdraw(side, total, expiry)), None)
 
     def deposit(self, amount: int):
         """Add `amount` to our deposit on Layer 1 (approving the registry first for tokens)."""
@@ -377,6 +418,8 @@ class Party:
         self.flush()
         if self.pending is not None:
             raise UpdateInFlight("finish the pending payment before withdrawing")
+        if self.chain is not None:
+            self.refresh_funding()  # build on what Layer 1 paid, not on an expired agreement
         total = self.funding.withdrawn(self.side) + amount
         rules.validate_withdraw(self.funding, self.latest.proof, self.side, total)
         digest = withdraw_digest(self.domain, self.channel_id, self.address, total, expiry)
@@ -399,15 +442,15 @@ class Party:
         if participant != self.params.address_of(self.partner_side):
             raise WrongChannel(f"withdraw is for {participant}, who is not our partner")
         total, expiry = int(message["totalWithdraw"]), int(message["expiry"])
-        rules.validate_withdraw(self.funding, self.latest.proof, self.partner_side, total)
+        self._with_fresh_funding(
+            lambda: rules.validate_withdraw(self.funding, self.latest.proof, self.partner_side, total), Overspend
+        )
         digest = withdraw_digest(self.domain, self.channel_id, participant, total, expiry)
         their_sig = _unhex(message["signature"], "signature")
         check_signer(digest, their_sig, participant, "Withdraw")
         my_sig = self.signer.sign(digest)
         sigs = {self.side: my_sig, self.partner_side: their_sig}
-        if self.store is not None:
-            self.store.save_withdraw(self.channel_id, participant, total, expiry, sigs[A], sigs[B])
-        self.funding = self.funding.with_withdrawn(self.partner_side, total)
+        self._agree_withdraw(self.partner_side, total, expiry, sigs[A], sigs[B])
         return {**message, "signature": _hex(my_sig)}
 
     def withdraw(self, request: dict, approval: dict):
@@ -418,14 +461,14 @@ class Party:
         their_sig = _unhex(approval["signature"], "signature")
         check_signer(digest, their_sig, self.params.address_of(self.partner_side), "Withdraw approval")
         sigs = {self.side: _unhex(request["signature"], "signature"), self.partner_side: their_sig}
-        if self.store is not None:
-            self.store.save_withdraw(self.channel_id, self.address, total, expiry, sigs[A], sigs[B])
-        self.funding = self.funding.with_withdrawn(self.side, total)
-        receipt = chain.transact(
-            self.registry.functions.withdraw(self.params.as_tuple(), self.address, total, expiry, sigs[A], sigs[B]),
-            self.account,
-        )
-        return receipt
+        self._agree_withdraw(self.side, total, expiry, sigs[A], sigs[B])
+        try:
+            return chain.transact(
+                self.registry.functions.withdraw(self.params.as_tuple(), self.address, total, expiry, sigs[A], sigs[B]),
+                self.account,
+            )
+        finally:
+            self.refresh_funding()  # paid: counted from Layer 1 from now on; reverted: dropped once expired
 
     # ------------------------------------------------------------------ closing
 
@@ -436,7 +479,7 @@ class Party:
         self.flush()
         if self.chain is not None:
             self.refresh_funding()
-        balance_a, balance_b = self.balance(A), self.balance(B)
+        balance_a, balance_b = self._closing_balances()
         digest = cooperative_close_digest(self.domain, self.channel_id, balance_a, balance_b)
         return {
             "type": "CooperativeClose",
@@ -455,7 +498,7 @@ class Party:
             raise WrongChannel(f"close is for channel {message['channelId']}, not 0x{self.channel_id.hex()}")
         balance_a, balance_b = int(message["balanceA"]), int(message["balanceB"])
         self.refresh_funding()  # the partner may have deposited or withdrawn since we last looked
-        rules.validate_cooperative_close(self.funding, self.latest.proof, balance_a, balance_b)
+        rules.validate_cooperative_close(self.onchain, self.latest.proof, balance_a, balance_b)
         digest = cooperative_close_digest(self.domain, self.channel_id, balance_a, balance_b)
         their_sig = _unhex(message["signature"], "signature")
         check_signer(digest, their_sig, self.params.address_of(self.partner_side), "CooperativeClose")
@@ -464,6 +507,14 @@ class Party:
             self.registry.functions.cooperativeClose(self.params.as_tuple(), balance_a, balance_b, sigs[A], sigs[B]),
             self.account,
         )
+
+    def _closing_balances(self) -> tuple[int, int]:
+        """Final balances over Layer 1's totals only, which is what `cooperativeClose` checks them against.
+
+        A withdrawal still in flight is left out: once the close is through it can no longer be
+        paid (the channel is gone), and if it is paid first the close reverts (the totals moved).
+        """
+        return rules.balance(self.onchain, self.latest.proof, A), rules.balance(self.onchain, self.latest.proof, B)
 
     def close(self, signed: SignedProof | None = None):
         """Close alone with the latest proof the partner signed (or `signed`, e.g. a stale one in tests)."""

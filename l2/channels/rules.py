@@ -18,6 +18,8 @@ from eth_hash.auto import keccak
 from eth_utils import to_canonical_address, to_checksum_address
 
 from l2.channels.errors import (
+    ChannelBalanceTooLow,
+    ConcurrentUpdate,
     LocksNotSupported,
     NonceNotNext,
     Overspend,
@@ -146,7 +148,8 @@ class BalanceProof:
 
 @dataclass(frozen=True)
 class Funding:
-    """What Layer 1 holds for the channel: deposits and agreed withdrawals, per side."""
+    """Deposits and withdrawals per side: as Layer 1 holds them, or with agreed withdrawals
+    still in flight counted too (`effective_funding`), which is what payments may spend."""
 
     deposit_a: int = 0
     deposit_b: int = 0
@@ -168,6 +171,43 @@ class Funding:
 
     def with_withdrawn(self, side: str, total_withdraw: int) -> Funding:
         return replace(self, **{"withdrawn_a" if side == A else "withdrawn_b": total_withdraw})
+
+
+@dataclass(frozen=True)
+class AgreedWithdraw:
+    """A Withdraw both parties signed: it may be paid out on Layer 1 until `expiry` (inclusive)."""
+
+    side: str
+    total: int  # the side's new running total of withdrawals
+    expiry: int  # last block timestamp at which `ChannelRegistry.withdraw` accepts it
+
+
+def withdrawals_in_flight(onchain: Funding, agreed, now: int | None) -> tuple[AgreedWithdraw, ...]:
+    """The agreed withdrawals Layer 1 may still pay out.
+
+    One whose total Layer 1 has reached is paid (counted through `onchain`, so not
+    twice); one whose expiry is before `now`, the latest block's timestamp, can never
+    be paid (every later block is later still). `now=None` (no clock, e.g. an offline
+    party) keeps every unpaid one: counting money as gone that is not is the safe error.
+    `onchain` must have been read at or after `now`, or a withdrawal paid in between
+    would be dropped as expired.
+    """
+    return tuple(
+        w for w in agreed if w.total > onchain.withdrawn(w.side) and (now is None or now <= w.expiry)
+    )
+
+
+def effective_funding(onchain: Funding, in_flight) -> Funding:
+    """What the channel can still pay out: Layer 1's totals, less the withdrawals in flight.
+
+    Payments must not spend money a withdrawal may still take out; a withdrawal is a
+    running total, so only the largest one per side counts (and never on top of Layer 1's).
+    """
+    funding = onchain
+    for w in in_flight:
+        if w.total > funding.withdrawn(w.side):
+            funding = funding.with_withdrawn(w.side, w.total)
+    return funding
 
 
 def other(side: str) -> str:
@@ -201,7 +241,7 @@ def next_payment(funding: Funding, proof: BalanceProof, payer: str, amount: int)
         raise InputError(f"payment amount must be a positive integer, got {amount!r}")
     available = balance(funding, proof, payer)
     if amount > available:
-        raise InputError(f"cannot pay {amount}: only {available} available in the channel")
+        raise ChannelBalanceTooLow(f"cannot pay {amount}: only {available} available in the channel")
     if payer == A:
         return BalanceProof(proof.channel_id, proof.nonce + 1, proof.transferred_a + amount, proof.transferred_b,
                             proof.locked_a, proof.locked_b, proof.locks_root)
@@ -236,6 +276,28 @@ def validate_update(funding: Funding, prev: BalanceProof, update: BalanceProof, 
     if amount > available:
         raise Overspend(f"payer sends {amount} but has only {available} in the channel")
     return amount
+
+
+def check_not_concurrent(pending: BalanceProof | None, incoming: BalanceProof) -> None:
+    """ConcurrentUpdate if `incoming` (the partner's) races our own unacknowledged `pending` update.
+
+    Any other nonce is left to `validate_update` (a replay or a gap, not a race).
+    """
+    if pending is None:
+        return
+    if incoming.nonce == pending.nonce + 1:
+        # The partner counter-signed ours and paid again before its acknowledgement reached us.
+        raise ConcurrentUpdate(
+            f"the partner's update {incoming.nonce} follows our update {pending.nonce}, whose acknowledgement "
+            f"has not arrived yet: nothing changed; deliver that acknowledgement, then this update again"
+        )
+    if incoming.nonce == pending.nonce:
+        # Taking it would mean counter-signing a second state with the nonce we already signed;
+        # whoever holds both could then close with the one that suits them.
+        raise ConcurrentUpdate(
+            f"both sides proposed update {incoming.nonce} at once: nothing changed, and neither can be "
+            f"accepted without signing two states with one nonce"
+        )
 
 
 def validate_withdraw(funding: Funding, proof: BalanceProof, side: str, total_withdraw: int) -> int:

@@ -114,6 +114,13 @@ class ChannelStore:
             (channel_id.hex(), participant, str(total), expiry, sig_a, sig_b),
         )
 
+    def delete_withdraw(self, channel_id: bytes, participant: str, total: int) -> None:
+        """Forget a withdrawal that was paid out or expired: it can never be paid (again)."""
+        self.db.execute(
+            "DELETE FROM withdraws WHERE channel_id = ? AND participant = ? AND total_withdraw = ?",
+            (channel_id.hex(), participant, str(total)),
+        )
+
     # --- reads ----------------------------------------------------------------------
 
     def channels(self) -> list[StoredChannel]:

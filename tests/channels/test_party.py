@@ -10,7 +10,15 @@ from eth_account import Account
 from eth_account.messages import encode_typed_data
 
 from l2.channels import messages, rules
-from l2.channels.errors import LocksNotSupported, NonceNotNext, Overspend, TotalsNotConserved, UpdateInFlight, WrongChannel
+from l2.channels.errors import (
+    ConcurrentUpdate,
+    LocksNotSupported,
+    NonceNotNext,
+    Overspend,
+    TotalsNotConserved,
+    UpdateInFlight,
+    WrongChannel,
+)
 from l2.channels.messages import ChannelDomain, Signer, balance_proof_digest
 from l2.channels.party import Party
 from l2.channels.rules import A, ZERO_ADDRESS, ChannelParams, Funding
@@ -146,6 +154,32 @@ def test_payer_cannot_overspend_or_send_two_updates_at_once(parties):
     party_a.pay(10)
     with pytest.raises(UpdateInFlight):
         party_a.pay(10)
+
+
+def test_payment_racing_an_ack_fails_cleanly_and_succeeds_when_retried(parties):
+    party_a, party_b = parties
+    ack_a = party_b.receive(party_a.pay(10))  # Bob has co-signed Alice's payment ...
+    bob_pays = party_b.pay(5)  # ... and pays before his acknowledgement reaches her
+    before = (_snapshot(party_a), _snapshot(party_b))
+    with pytest.raises(ConcurrentUpdate, match="deliver that acknowledgement, then this update again"):
+        party_a.receive(bob_pays)
+    assert (_snapshot(party_a), _snapshot(party_b)) == before
+    party_a.receive_ack(ack_a)  # the first payment completes
+    party_b.receive_ack(party_a.receive(bob_pays))  # the same message, delivered again, now goes through
+    assert party_a.latest == party_b.latest and party_a.nonce == 2
+    assert party_a.balance() == 1000 - 10 + 5 and party_b.balance() == 500 + 10 - 5
+
+
+def test_crossing_payments_are_refused_by_both_without_any_change(parties):
+    party_a, party_b = parties
+    alice_pays, bob_pays = party_a.pay(10), party_b.pay(5)  # both sign nonce 1
+    before = (_snapshot(party_a), _snapshot(party_b))
+    with pytest.raises(ConcurrentUpdate, match="both sides proposed update 1 at once"):
+        party_b.receive(alice_pays)
+    with pytest.raises(ConcurrentUpdate, match="both sides proposed update 1 at once"):
+        party_a.receive(bob_pays)
+    assert (_snapshot(party_a), _snapshot(party_b)) == before
+    assert issubclass(ConcurrentUpdate, UpdateInFlight)
 
 
 def test_replayed_acknowledgement_is_rejected(parties):

@@ -312,8 +312,9 @@ contract Rollup {
     ///         *invalid* - a token id >= 4, an account index >= 2^20, a transfer to oneself, a sender
     ///         or recipient account that does not exist, a signature not from the sender over its
     ///         current nonce, a balance below amount + fee, a nonce at its maximum, a deposit into an
-    ///         account of another address, or a QueueOp whose ok flag or account disagrees with the
-    ///         queued entry - or if its committed post-state root differs from the re-executed one.
+    ///         account of another address, a QueueOp whose ok flag or account disagrees with the
+    ///         queued entry, or a CollectFees into an account that is not the batch proposer's - or if
+    ///         its committed post-state root differs from the re-executed one.
     ///         On success the batch and every later one are reverted and the proposer's bond is
     ///         slashed: half to the challenger, half burned. A correct transition reverts with
     ///         TransitionCorrect and changes nothing.
@@ -356,7 +357,25 @@ contract Rollup {
         uint8 kind = uint8(c[0]);
         if (kind == R.TX_TRANSFER) return _executeTransfer(p, c, fees);
         if (kind == R.TX_WITHDRAW) return _executeWithdraw(p, c, fees);
+        if (kind == R.TX_COLLECT_FEES) return _executeCollectFees(p, c, fees);
         return _executeQueueOp(p, c, fees);
+    }
+
+    /// @dev CollectFees: the whole fee pool of `token` moves to `account`, which must exist and belong to
+    ///      the batch's proposer - fees pay whoever posts batches, and otherwise stay locked in the bridge.
+    function _executeCollectFees(FraudProof calldata p, bytes calldata c, uint256[4] memory fees)
+        internal
+        pure
+        returns (bool, bytes32)
+    {
+        uint32 index = R.u32(c, 1);
+        uint8 token = uint8(c[5]);
+        if (token >= R.MAX_TOKENS || index >= R.MAX_ACCOUNTS) return (false, 0);
+        R.Account memory a = R.load(p.first, index, p.accountsRoot);
+        if (a.addr == address(0) || a.addr != p.header.proposer) return (false, 0);
+        a.balances[token] += fees[token];
+        fees[token] = 0;
+        return (true, R.stateRoot(R.rootFrom(R.leafHash(a), index, p.first.siblings), fees));
     }
 
     /// @dev A decoded Transfer or Withdraw, kept in memory to stay clear of stack limits.

@@ -13,6 +13,7 @@ pragma solidity ^0.8.24;
 ///        Transfer  (113 B): 0x01 | from u32 | to u32 | token u8 | amount f40 | fee f16 | r | vs | postRoot
 ///        Withdraw  (129 B): 0x02 | from u32 | recipient 20 B | token u8 | amount f40 | fee f16 | r | vs | postRoot
 ///        QueueOp   ( 38 B): 0x03 | account u32 | ok u8 | postRoot   (consumes the next L1 queue entry)
+///        CollectFees(38 B): 0x04 | account u32 | token u8 | postRoot  (fee pool of token -> the batch proposer's account)
 ///      f40 = 5-bit exponent | 35-bit mantissa (value = m * 10**e); f16 = 5-bit exponent | 11-bit mantissa.
 library RollupRules {
     uint256 internal constant TREE_DEPTH = 20;
@@ -22,9 +23,11 @@ library RollupRules {
     uint8 internal constant TX_TRANSFER = 1;
     uint8 internal constant TX_WITHDRAW = 2;
     uint8 internal constant TX_QUEUE = 3;
+    uint8 internal constant TX_COLLECT_FEES = 4;
     uint256 internal constant TRANSFER_LEN = 113;
     uint256 internal constant WITHDRAW_LEN = 129;
     uint256 internal constant QUEUE_LEN = 38;
+    uint256 internal constant COLLECT_FEES_LEN = 38;
 
     uint8 internal constant QUEUE_DEPOSIT = 0;
     uint8 internal constant QUEUE_FORCED_WITHDRAWAL = 1;
@@ -125,6 +128,7 @@ library RollupRules {
         if (kind == TX_TRANSFER) return TRANSFER_LEN;
         if (kind == TX_WITHDRAW) return WITHDRAW_LEN;
         if (kind == TX_QUEUE) return QUEUE_LEN;
+        if (kind == TX_COLLECT_FEES) return COLLECT_FEES_LEN;
         return 0;
     }
 

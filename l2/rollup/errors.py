@@ -54,5 +54,9 @@ class QueueMismatch(InvalidTransaction):
     """A QueueOp disagrees with the L1 queue entry it consumes (wrong account, wrong ok flag)."""
 
 
+class NotTheProposer(InvalidTransaction):
+    """A CollectFees names an account that does not belong to the batch's proposer."""
+
+
 class BatchStateMismatch(RollupError):
     """Local state and Layer 1 disagree in a way that needs an operator (e.g. a reverted batch)."""

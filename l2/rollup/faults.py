@@ -12,7 +12,7 @@ from l2.rollup.hashing import keccak
 from l2.rollup import txs
 from l2.rollup.errors import BatchStateMismatch
 from l2.rollup.state import Account, State, credit, with_raw_account
-from l2.rollup.txs import Transfer, Withdraw
+from l2.rollup.txs import CollectFees, Transfer, Withdraw
 
 
 def _own_index(seq) -> int:
@@ -82,10 +82,21 @@ def wrong_withdrawal(seq, prev_root: bytes, pairs: list) -> list:
     return pairs + [(tx.encode(), state.root)]
 
 
+def steal_fees(seq, prev_root: bytes, pairs: list) -> list:
+    """Collect the ETH fee pool into another user's account instead of the proposer's own."""
+    state = seq.state
+    to = _richest_other(state, _own_index(seq))
+    rich = state.account(to)
+    credited = Account(rich.addr, rich.nonce, credit(rich.balances, 0, state.fees[0]))
+    after = with_raw_account(state, to, credited, (0,) + state.fees[1:])
+    return pairs + [(CollectFees(to, 0).encode(), after.root)]
+
+
 FAULTS = {
     "wrong_root": wrong_root,
     "forged_transfer": forged_transfer,
     "print_money": print_money,
     "skip_deposit": skip_deposit,
     "wrong_withdrawal": wrong_withdrawal,
+    "steal_fees": steal_fees,
 }

@@ -14,7 +14,7 @@ from l2.rollup import txs
 from l2.rollup.batch import BatchHeader, Chunk
 from l2.rollup.errors import InvalidTransaction
 from l2.rollup.state import State, debit_sender
-from l2.rollup.txs import MAX_ACCOUNTS, QueueEntry, QueueOp, Transfer, Withdraw
+from l2.rollup.txs import MAX_ACCOUNTS, CollectFees, QueueEntry, QueueOp, Transfer, Withdraw
 
 ZERO_ADDRESS = "0x" + "00" * 20
 _EMPTY_WITNESS = (ZERO_ADDRESS, 0, [0, 0, 0, 0], [b"\0" * 32] * txs.TREE_DEPTH)
@@ -48,6 +48,8 @@ def fraud_proof(header: BatchHeader, chunks: list[Chunk], position: int, pre_sta
     elif isinstance(tx, QueueOp):
         first = witness(pre_state, tx.account)
         entry = tx.entry.as_tuple()
+    elif isinstance(tx, CollectFees):
+        first = witness(pre_state, tx.account)
     previous = batch_mod.inclusion(chunks, position - 1) if position > 0 else (0, 0, b"", [])
     return (
         header.as_tuple(),
@@ -61,12 +63,11 @@ def fraud_proof(header: BatchHeader, chunks: list[Chunk], position: int, pre_sta
     )
 
 
-def decode_chunk(chunk: Chunk, entries: dict[int, QueueEntry]) -> txs.Tx:
-    """The transaction of a posted chunk, with its L1 queue entry attached for QueueOps."""
+def decode_chunk(chunk: Chunk, entries: dict[int, QueueEntry], proposer: str | None = None) -> txs.Tx:
+    """The transaction of a posted chunk, with what L1 adds attached: the queue entry of a QueueOp,
+    the batch's `proposer` for CollectFees."""
     tx = txs.decode(chunk.body)
-    if isinstance(tx, QueueOp):
-        tx = QueueOp(tx.account, tx.ok, entries[chunk.queue_index])
-    return tx
+    return txs.attach(tx, entry=entries[chunk.queue_index] if isinstance(tx, QueueOp) else None, proposer=proposer)
 
 
 __all__ = ["decode_chunk", "fraud_proof", "witness"]

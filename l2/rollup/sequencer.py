@@ -6,13 +6,20 @@ the `log` table before `submit` returns, so a crash never loses it; a batch is c
 batch is re-sent only if Layer 1's tip is still its previous root (the contract's
 `expectedPrevRoot` check refuses a double post anyway). Recovery is replay of the log through
 the same `apply` as everyone else.
+
+When Layer 1 stops matching the log (a fraud proof reverted our batches, or another proposer
+posted after the inclusion window), `resync` rebuilds the standing state with the verifier's own
+code, adopts the other proposers' batches into the log, and puts our unposted transactions back in
+the mempool (dropping, with the reason recorded, those that are no longer valid). The whole
+rewrite is one SQLite transaction, so a crash mid-recovery leaves the old log and the next start
+simply recovers again; reverted batches are marked `reverted` and never re-sent.
 """
 
 from __future__ import annotations
 
+import logging
 import sqlite3
 import time
-from dataclasses import replace
 from pathlib import Path
 
 from eth_account.signers.local import LocalAccount
@@ -21,10 +28,13 @@ from l2.errors import StorageError, TransactionReverted
 from l2.rollup import batch as batch_mod
 from l2.rollup import faults as faults_mod
 from l2.rollup import txs
-from l2.rollup.errors import BatchStateMismatch, UndecodableTransaction
-from l2.rollup.l1 import RollupClient
-from l2.rollup.state import State, apply, queue_op_for
-from l2.rollup.txs import QueueEntry, QueueOp, Transfer, Withdraw
+from l2.rollup.errors import BatchStateMismatch, InvalidTransaction, UndecodableTransaction, UnknownAccount
+from l2.rollup.l1 import PostedBatch, RollupClient
+from l2.rollup.state import GENESIS_ROOT, State, apply, queue_op_for
+from l2.rollup.txs import CollectFees, QueueEntry, QueueOp, Transfer, Withdraw
+from l2.rollup.verifier import Verifier
+
+log = logging.getLogger(__name__)
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -33,8 +43,14 @@ CREATE TABLE IF NOT EXISTS queue (idx INTEGER PRIMARY KEY, kind INTEGER, addr TE
 CREATE TABLE IF NOT EXISTS log (seq INTEGER PRIMARY KEY, body BLOB, nonce INTEGER, queue_index INTEGER,
                                 accepted_at REAL NOT NULL, batch INTEGER);
 CREATE TABLE IF NOT EXISTS batches (id INTEGER PRIMARY KEY, prev_root BLOB, post_root BLOB, tx_count INTEGER,
-                                    data BLOB, status TEXT NOT NULL, l1_tx BLOB);
+                                    data BLOB, status TEXT NOT NULL, l1_tx BLOB, proposer TEXT);
+CREATE TABLE IF NOT EXISTS recoveries (id INTEGER PRIMARY KEY, at REAL NOT NULL, l1_tip BLOB, reverted TEXT,
+                                       adopted TEXT, requeued INTEGER, dropped INTEGER);
+CREATE TABLE IF NOT EXISTS dropped (recovery INTEGER, body BLOB, nonce INTEGER, reason TEXT NOT NULL);
 """
+# batches.status: 'built' (committed locally, maybe not on L1), 'posted' (ours, on L1), 'adopted'
+# (another proposer's, on L1, its transactions in our log), 'reverted' (not on L1 and never re-sent).
+_ON_L1 = "('posted', 'adopted')"
 
 
 def encode_submission(tx: Transfer | Withdraw) -> bytes:
@@ -46,13 +62,9 @@ def decode_submission(raw: bytes) -> Transfer | Withdraw:
     if len(raw) < 5:
         raise UndecodableTransaction(f"a submission is a transaction plus a 4-byte nonce; got {len(raw)} bytes")
     tx = txs.decode(raw[:-4])
-    if isinstance(tx, QueueOp):
-        raise UndecodableTransaction("QueueOps come from the L1 queue, not from users")
-    return _with_nonce(tx, int.from_bytes(raw[-4:], "big"))
-
-
-def _with_nonce(tx, nonce):
-    return replace(tx, nonce=nonce)
+    if isinstance(tx, (QueueOp, CollectFees)):
+        raise UndecodableTransaction("QueueOps come from the L1 queue and CollectFees from the proposer, not from users")
+    return txs.attach(tx, int.from_bytes(raw[-4:], "big"))
 
 
 class Sequencer:
@@ -69,6 +81,8 @@ class Sequencer:
         self.db.execute("PRAGMA journal_mode=WAL")
         self.db.execute("PRAGMA synchronous=FULL")
         self.db.executescript(_SCHEMA)
+        if "proposer" not in {row[1] for row in self.db.execute("PRAGMA table_info(batches)")}:
+            self.db.execute("ALTER TABLE batches ADD COLUMN proposer TEXT")  # databases from before CollectFees
         self._check_meta()
         self.state = State()
         self.roots: dict[int, bytes] = {}  # log seq -> post root
@@ -91,16 +105,23 @@ class Sequencer:
         return QueueEntry(r[0], r[1], r[2], r[3], r[4], int(r[5]), r[6])
 
     def _replay(self):
-        for seq, body, nonce, queue_index in self.db.execute(
-            "SELECT seq, body, nonce, queue_index FROM log ORDER BY seq"
+        self.state, self.roots, self.bodies = State(), {}, {}
+        for seq, body, nonce, queue_index, proposer in self.db.execute(
+            "SELECT seq, body, nonce, queue_index, batches.proposer FROM log LEFT JOIN batches ON batches.id = log.batch "
+            "ORDER BY seq"
         ).fetchall():
-            if queue_index is not None:
-                tx = queue_op_for(self.state, self._entry(queue_index))
-            else:
-                tx = _with_nonce(txs.decode(body), nonce)
+            # Replay the stored body, not a recomputed one: adopted batches of other proposers may
+            # place accounts or encode amounts differently from what this sequencer would have.
+            body = bytes(body)
+            tx = self._tx(body, nonce, queue_index, proposer)
             self.state, _ = apply(self.state, tx, self.rollup.domain)
             self.roots[seq] = self.state.root
-            self.bodies[seq] = tx.encode()
+            self.bodies[seq] = body
+
+    def _tx(self, body: bytes, nonce: int | None, queue_index: int | None, proposer: str | None = None) -> txs.Tx:
+        """A logged transaction with its context; CollectFees rows are ours unless an adopted batch says otherwise."""
+        entry = self._entry(queue_index) if queue_index is not None else None
+        return txs.attach(txs.decode(body), nonce, entry, proposer or self.proposer.address)
 
     def next_queue_index(self) -> int:
         row = self.db.execute("SELECT MAX(idx) FROM queue").fetchone()
@@ -118,14 +139,26 @@ class Sequencer:
             tx = decode_submission(bytes(tx))
         if tx.nonce is None:
             raise UndecodableTransaction("a submitted transaction must carry the nonce it was signed for")
+        return self._accept(tx, tx.nonce)
+
+    def collect_fees(self) -> list[int]:
+        """Queue a CollectFees for every token with fees in the pool, into the proposer's own L2 account
+        (from where it withdraws them like any balance); returns their log sequence numbers."""
+        index = self.state.index_of(self.proposer.address)
+        if index is None:
+            raise UnknownAccount(f"the proposer {self.proposer.address} has no L2 account to collect fees into; "
+                                 "deposit to create one")
+        return [self._accept(CollectFees(index, token, self.proposer.address), None)
+                for token, amount in enumerate(self.state.fees) if amount]
+
+    def _accept(self, tx: txs.Tx, nonce: int | None) -> int:
         new_state, _ = apply(self.state, tx, self.rollup.domain)
         body = tx.encode()
-        cur = self.db.execute("INSERT INTO log (body, nonce, accepted_at) VALUES (?, ?, ?)",
-                              (body, tx.nonce, time.time()))
+        seq = self._append(body, nonce, None, time.time())
         self.state = new_state
-        self.roots[cur.lastrowid] = new_state.root
-        self.bodies[cur.lastrowid] = body
-        return cur.lastrowid
+        self.roots[seq] = new_state.root
+        self.bodies[seq] = body
+        return seq
 
     def sync_queue(self) -> int:
         """Append new L1 queue entries (deposits, forced withdrawals) to the log, in queue order."""
@@ -134,15 +167,12 @@ class Sequencer:
             op = queue_op_for(self.state, entry)
             new_state, _ = apply(self.state, op, self.rollup.domain)
             self.db.execute("BEGIN")
-            self.db.execute("INSERT INTO queue VALUES (?, ?, ?, ?, ?, ?, ?)",
-                            (entry.index, entry.kind, entry.addr, entry.account_index, entry.token, str(entry.amount),
-                             entry.timestamp))
-            cur = self.db.execute("INSERT INTO log (body, queue_index, accepted_at) VALUES (?, ?, ?)",
-                                  (op.encode(), entry.index, time.time()))
+            self.db.execute("INSERT INTO queue VALUES (?, ?, ?, ?, ?, ?, ?)", _queue_row(entry))
+            seq = self._append(op.encode(), None, entry.index, time.time())
             self.db.execute("COMMIT")
             self.state = new_state
-            self.roots[cur.lastrowid] = new_state.root
-            self.bodies[cur.lastrowid] = op.encode()
+            self.roots[seq] = new_state.root
+            self.bodies[seq] = op.encode()
             added += 1
         return added
 
@@ -219,7 +249,12 @@ class Sequencer:
         return receipt
 
     def recover(self) -> None:
-        """Finish a batch left `built` by a crash: mark it posted if L1 has it, else send it once."""
+        """Bring the log in line with Layer 1 before building on it.
+
+        A batch left `built` by a crash is marked posted if L1 has it, or sent once if L1's tip is
+        still its previous root. If L1 then holds other batches than the log says (ours reverted
+        by a fraud proof, or another proposer posted), `resync` rebuilds from Layer 1.
+        """
         for batch_id, prev_root, post_root, tx_count, data in self.db.execute(
             "SELECT id, prev_root, post_root, tx_count, data FROM batches WHERE status='built' ORDER BY id"
         ).fetchall():
@@ -232,13 +267,132 @@ class Sequencer:
                 except TransactionReverted as exc:
                     raise BatchStateMismatch(f"re-sending batch {batch_id} failed: {exc}") from None
             else:
-                raise BatchStateMismatch(
-                    f"batch {batch_id} is built locally but L1's tip {tip.hex()} is neither its previous nor its "
-                    "post root; another proposer posted or the batch was reverted"
-                )
+                break  # L1 moved on without it: resync re-queues its transactions
+        if not self._in_sync():
+            self.resync()
+
+    def _in_sync(self) -> bool:
+        """Cheap check (two calls) that L1 holds exactly the batches the log records as on L1, and nothing built waits."""
+        count, last_root, built = self.db.execute(
+            f"SELECT COUNT(*) FILTER (WHERE status IN {_ON_L1}), "
+            f"(SELECT post_root FROM batches WHERE status IN {_ON_L1} ORDER BY id DESC LIMIT 1), "
+            "COUNT(*) FILTER (WHERE status='built') FROM batches"
+        ).fetchone()
+        return (not built and count == self.rollup.batch_count()
+                and self.rollup.tip_root() == (GENESIS_ROOT if last_root is None else bytes(last_root)))
+
+    def resync(self) -> dict:
+        """Rebuild the log from Layer 1 after a revert or another proposer's batch; returns a summary.
+
+        The standing batches are re-executed by a `Verifier` (the same code that challenges fraud);
+        ours that are no longer standing become `reverted`, other proposers' become `adopted` with
+        their transactions in the log, every queue entry not consumed on L1 is queued again, and our
+        unposted transactions go back to the mempool in their order if `apply` still accepts them.
+        Raises BatchStateMismatch, changing nothing, while L1 holds an unchallenged fraudulent batch:
+        no honest batch can be built on it.
+        """
+        verifier = Verifier(self.rollup)  # no challenger: used only to rebuild
+        verifier.sync()
+        if verifier.frauds:
+            fraud = verifier.frauds[0]
+            raise BatchStateMismatch(f"Layer 1 batch {fraud.batch_index} is fraudulent ({fraud.reason}); "
+                                     "wait until it is challenged and reverted")
+        standing = [v.posted for v in verifier.verified]
+        ours = self.db.execute(
+            f"SELECT id, prev_root, post_root, l1_tx FROM batches WHERE status IN {_ON_L1} OR status='built' ORDER BY id"
+        ).fetchall()
+        keep = 0
+        while keep < min(len(ours), len(standing)) and _same_batch(ours[keep], standing[keep]):
+            keep += 1
+        cut = self.db.execute(f"SELECT MAX(seq) FROM log WHERE batch IN ({','.join('?' * keep)})",
+                              [r[0] for r in ours[:keep]]).fetchone()[0] or 0
+        pending = self.db.execute("SELECT body, nonce, queue_index, accepted_at FROM log WHERE seq > ? ORDER BY seq",
+                                  (cut,)).fetchall()
+        reverted = [r[0] for r in ours[keep:]]
+        now = time.time()
+        self.db.execute("BEGIN")
+        try:
+            for (batch_id, *_), posted in zip(ours[:keep], standing):
+                self.db.execute("UPDATE batches SET status='posted', l1_tx=? WHERE id=? AND status='built'",
+                                (posted.tx_hash, batch_id))
+            self.db.execute(f"UPDATE batches SET status='reverted' WHERE id IN ({','.join('?' * len(reverted))})",
+                            reverted)
+            self.db.execute("DELETE FROM log WHERE seq > ?", (cut,))
+            for entry in verifier.entries.values():
+                self.db.execute("INSERT OR IGNORE INTO queue VALUES (?, ?, ?, ?, ?, ?, ?)", _queue_row(entry))
+            adopted = [self._adopt(posted, now) for posted in standing[keep:]]
+            state = verifier.state
+            # Queue entries first: L1 queued them before, and some may already be near their deadline.
+            head = standing[-1].header.queue_end if standing else 0
+            for index in sorted(i for i in verifier.entries if i >= head):
+                op = queue_op_for(state, verifier.entries[index])
+                state, _ = apply(state, op, self.rollup.domain)
+                self._append(op.encode(), None, index, now)
+            cur = self.db.execute("INSERT INTO recoveries (at, l1_tip, reverted, adopted) VALUES (?, ?, ?, ?)",
+                                  (now, self.rollup.tip_root(), ",".join(map(str, reverted)),
+                                   ",".join(map(str, adopted))))
+            recovery, requeued, dropped = cur.lastrowid, 0, 0
+            for body, nonce, queue_index, accepted_at in pending:
+                if queue_index is not None:
+                    continue  # re-queued above from L1's own queue
+                tx = self._tx(bytes(body), nonce, None)
+                try:
+                    state, _ = apply(state, tx, self.rollup.domain)
+                except InvalidTransaction as exc:
+                    log.warning("recovery %d drops transaction (nonce %s): %s", recovery, nonce, exc)
+                    self.db.execute("INSERT INTO dropped VALUES (?, ?, ?, ?)", (recovery, body, nonce, str(exc)))
+                    dropped += 1
+                    continue
+                self._append(bytes(body), nonce, None, accepted_at)  # keeps its age for max_age batching
+                requeued += 1
+            self.db.execute("UPDATE recoveries SET requeued=?, dropped=? WHERE id=?", (requeued, dropped, recovery))
+            self._replay()
+            batched = self.db.execute("SELECT MAX(seq) FROM log WHERE batch IS NOT NULL").fetchone()[0]
+            if (self.roots[batched] if batched is not None else GENESIS_ROOT) != verifier.state.root:
+                raise BatchStateMismatch("the rebuilt log does not reproduce Layer 1's standing root")
+        except Exception:
+            self.db.execute("ROLLBACK")
+            self._replay()
+            raise
+        self.db.execute("COMMIT")
+        summary = {"recovery": recovery, "reverted": reverted, "adopted": adopted, "requeued": requeued,
+                   "dropped": dropped}
+        log.info("sequencer resynced with Layer 1: %s", summary)
+        return summary
+
+    def _adopt(self, posted: PostedBatch, now: float) -> int:
+        """Record another proposer's standing batch and its transactions (as posted) in the log."""
+        header = posted.header
+        batch_id = self.db.execute(
+            "INSERT INTO batches (prev_root, post_root, tx_count, data, status, l1_tx, proposer) "
+            "VALUES (?, ?, ?, ?, 'adopted', ?, ?)",
+            (header.prev_root, posted.post_root, header.tx_count, posted.data, posted.tx_hash, header.proposer),
+        ).lastrowid
+        for chunk in batch_mod.split(posted.data, header.queue_start):
+            queue_index = chunk.queue_index if chunk.body[0] == txs.TX_QUEUE else None
+            self._append(chunk.body, None, queue_index, now, batch_id)
+        return batch_id
+
+    def _append(self, body: bytes, nonce: int | None, queue_index: int | None, accepted_at: float,
+                batch: int | None = None) -> int:
+        return self.db.execute("INSERT INTO log (body, nonce, queue_index, accepted_at, batch) VALUES (?, ?, ?, ?, ?)",
+                               (body, nonce, queue_index, accepted_at, batch)).lastrowid
 
     def posted_batches(self) -> int:
         return self.db.execute("SELECT COUNT(*) FROM batches WHERE status='posted'").fetchone()[0]
 
     def close(self):
         self.db.close()
+
+
+def _same_batch(row, posted: PostedBatch) -> bool:
+    """Whether our batch row is the standing batch `posted` (by L1 transaction, or by roots if the
+    row was never marked posted because of a crash)."""
+    _, prev_root, post_root, l1_tx = row
+    if l1_tx is not None:
+        return bytes(l1_tx) == posted.tx_hash
+    return bytes(prev_root) == posted.header.prev_root and bytes(post_root) == posted.post_root
+
+
+def _queue_row(entry: QueueEntry) -> tuple:
+    return (entry.index, entry.kind, entry.addr, entry.account_index, entry.token, str(entry.amount), entry.timestamp)

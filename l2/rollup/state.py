@@ -24,13 +24,14 @@ from l2.rollup.errors import (
     BadSignature,
     InsufficientBalance,
     InvalidTransaction,
+    NotTheProposer,
     QueueMismatch,
     SelfTransfer,
     UnknownAccount,
     UnknownToken,
     WrongNonce,
 )
-from l2.rollup.txs import MAX_ACCOUNTS, MAX_NONCE, MAX_TOKENS, TREE_DEPTH, QueueOp, Transfer, Withdraw
+from l2.rollup.txs import MAX_ACCOUNTS, MAX_NONCE, MAX_TOKENS, TREE_DEPTH, CollectFees, QueueOp, Transfer, Withdraw
 
 ZERO_HASHES = [b"\0" * 32]
 for _ in range(TREE_DEPTH):
@@ -182,15 +183,21 @@ def credit(balances: tuple, token: int, delta: int) -> tuple:
     return tuple(b)
 
 
+def existing_account(state: State, token: int, index: int, role: str) -> Account:
+    """Checks every transition on one account's balance of one token starts with; returns the account."""
+    if not 0 <= token < MAX_TOKENS:
+        raise UnknownToken(f"token id {token} does not exist (0 = ETH, 1..{MAX_TOKENS - 1} = registered ERC-20s)")
+    if not 0 <= index < MAX_ACCOUNTS:
+        raise UnknownAccount(f"{role} index {index} is outside the account tree (< {MAX_ACCOUNTS})")
+    account = state.account(index)
+    if account is None:
+        raise UnknownAccount(f"{role} account {index} does not exist; deposit to create it")
+    return account
+
+
 def debit_sender(state: State, tx: Transfer | Withdraw, domain_sep: bytes) -> Account:
     """Rules shared by Transfer and Withdraw; returns the sender's account after the debit."""
-    if not 0 <= tx.token < MAX_TOKENS:
-        raise UnknownToken(f"token id {tx.token} does not exist (0 = ETH, 1..{MAX_TOKENS - 1} = registered ERC-20s)")
-    if not 0 <= tx.sender < MAX_ACCOUNTS:
-        raise UnknownAccount(f"sender index {tx.sender} is outside the account tree (< {MAX_ACCOUNTS})")
-    sender = state.account(tx.sender)
-    if sender is None:
-        raise UnknownAccount(f"account {tx.sender} does not exist; deposit to create it")
+    sender = existing_account(state, tx.token, tx.sender, "sender")
     if sender.nonce >= MAX_NONCE:
         raise WrongNonce(f"account {tx.sender} has used all its nonces")
     if tx.nonce is not None and tx.nonce != sender.nonce:
@@ -229,6 +236,8 @@ def apply(state: State, tx: txs.Tx, domain_sep: bytes) -> tuple[State, Receipt]:
         return state.with_account(tx.sender, sender, fees), Receipt(txs.TX_WITHDRAW, (tx.recipient, tx.token, tx.amount))
     if isinstance(tx, QueueOp):
         return _apply_queue_op(state, tx)
+    if isinstance(tx, CollectFees):
+        return _apply_collect_fees(state, tx)
     raise InvalidTransaction(f"not a rollup transaction: {tx!r}")
 
 
@@ -273,6 +282,17 @@ def _apply_queue_op(state: State, op: QueueOp) -> tuple[State, Receipt]:
         return state, Receipt(txs.TX_QUEUE)
     new = Account(acct.addr, acct.nonce, credit(acct.balances, entry.token, -entry.amount))
     return state.with_account(op.account, new), Receipt(txs.TX_QUEUE, (entry.addr, entry.token, entry.amount))
+
+
+def _apply_collect_fees(state: State, tx: CollectFees) -> tuple[State, Receipt]:
+    acct = existing_account(state, tx.token, tx.account, "fee recipient")
+    if tx.proposer is None or acct.addr != to_canonical_address(tx.proposer):
+        raise NotTheProposer(f"fees can only be collected into the batch proposer's account, and account {tx.account} "
+                             f"is {acct.address}'s, not {tx.proposer}'s")
+    fees = list(state.fees)
+    new = Account(acct.addr, acct.nonce, credit(acct.balances, tx.token, fees[tx.token]))
+    fees[tx.token] = 0
+    return state.with_account(tx.account, new, tuple(fees)), Receipt(txs.TX_COLLECT_FEES)
 
 
 def with_raw_account(state: State, index: int, account: Account, fees: tuple | None = None) -> State:

@@ -5,6 +5,7 @@ Encodings (every chunk in a batch ends with its 32-byte post-state root, added b
     Transfer  0x01 | from u32 | to u32 | token u8 | amount f40 | fee f16 | r | vs        (81 B)
     Withdraw  0x02 | from u32 | recipient 20 B | token u8 | amount f40 | fee f16 | r | vs (97 B)
     QueueOp   0x03 | account u32 | ok u8                                                 ( 6 B)
+    CollectFees 0x04 | account u32 | token u8                                            ( 6 B)
 
 f40 = 5-bit exponent | 35-bit mantissa, value = m * 10**e; f16 = 5-bit exponent | 11-bit mantissa.
 The nonce is not in the calldata: it is the sender's current nonce, which the signature covers.
@@ -28,8 +29,8 @@ MAX_ACCOUNTS = 1 << TREE_DEPTH
 MAX_TOKENS = 4
 MAX_NONCE = 2**32 - 1
 
-TX_TRANSFER, TX_WITHDRAW, TX_QUEUE = 1, 2, 3
-BODY_LENGTH = {TX_TRANSFER: 81, TX_WITHDRAW: 97, TX_QUEUE: 6}
+TX_TRANSFER, TX_WITHDRAW, TX_QUEUE, TX_COLLECT_FEES = 1, 2, 3, 4
+BODY_LENGTH = {TX_TRANSFER: 81, TX_WITHDRAW: 97, TX_QUEUE: 6, TX_COLLECT_FEES: 6}
 ROOT_LENGTH = 32
 
 QUEUE_DEPOSIT, QUEUE_FORCED_WITHDRAWAL = 0, 1
@@ -213,7 +214,34 @@ class QueueOp:
         return bytes([TX_QUEUE]) + self.account.to_bytes(4, "big") + bytes([self.ok])
 
 
-Tx = Transfer | Withdraw | QueueOp
+@dataclass(frozen=True)
+class CollectFees:
+    """Move the whole fee pool of `token` to `account`, which must be the batch proposer's account.
+
+    Without it fees would stay in the bridge forever; giving them to whoever posts the batch pays for
+    posting. `proposer` is the batch header's proposer, from Layer 1, not from the calldata."""
+
+    account: int
+    token: int
+    proposer: str | None = None
+
+    kind = TX_COLLECT_FEES
+
+    def encode(self) -> bytes:
+        return bytes([TX_COLLECT_FEES]) + self.account.to_bytes(4, "big") + bytes([self.token])
+
+
+Tx = Transfer | Withdraw | QueueOp | CollectFees
+
+
+def attach(tx: Tx, nonce: int | None = None, entry: QueueEntry | None = None, proposer: str | None = None) -> Tx:
+    """`tx` with what its calldata leaves out: the signed nonce (Transfer, Withdraw), the L1 queue entry
+    (QueueOp) or the batch's proposer (CollectFees)."""
+    if isinstance(tx, QueueOp):
+        return replace(tx, entry=entry)
+    if isinstance(tx, CollectFees):
+        return replace(tx, proposer=proposer)
+    return replace(tx, nonce=nonce)
 
 
 def _sig(signature: bytes) -> bytes:
@@ -257,7 +285,8 @@ def decode(body: bytes) -> Tx:
         raise UndecodableTransaction("empty transaction")
     kind = body[0]
     if kind not in BODY_LENGTH:
-        raise UndecodableTransaction(f"unknown transaction type {kind}; expected 1 (transfer), 2 (withdraw), 3 (queue)")
+        raise UndecodableTransaction(
+            f"unknown transaction type {kind}; expected 1 (transfer), 2 (withdraw), 3 (queue), 4 (collect fees)")
     if len(body) != BODY_LENGTH[kind]:
         raise UndecodableTransaction(f"transaction type {kind} is {BODY_LENGTH[kind]} bytes, got {len(body)}")
     if kind == TX_TRANSFER:
@@ -278,4 +307,6 @@ def decode(body: bytes) -> Tx:
             fee=decode_fee(body[31:33]),
             signature=body[33:97],
         )
+    if kind == TX_COLLECT_FEES:
+        return CollectFees(account=int.from_bytes(body[1:5], "big"), token=body[5])
     return QueueOp(account=int.from_bytes(body[1:5], "big"), ok=body[5])

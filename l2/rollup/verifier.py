@@ -107,7 +107,7 @@ class Verifier:
         state = self.state
         withdrawals = []
         for position, chunk in enumerate(chunks):
-            tx = proofs.decode_chunk(chunk, self.entries)
+            tx = proofs.decode_chunk(chunk, self.entries, header.proposer)
             try:
                 new_state, receipt = apply(state, tx, self.rollup.domain)
             except InvalidTransaction as exc:

@@ -43,6 +43,16 @@ class RollupEnv:
         self.chain.advance_time(self.rollup.challenge_window + 1)
 
 
+def fund_for_faults(env, seq):
+    """Alice and bob deposit 1 ETH each, and so does the proposer (its own L2 account, used by some faults)."""
+    alice, bob = env.wallets(seq)[:2]
+    alice.deposit(10**18)
+    bob.deposit(10**18)
+    env.rollup.deposit_eth(env.proposer, 10**18)
+    seq.sync_queue()
+    return alice, bob
+
+
 def deploy_env(chain) -> RollupEnv:
     admin, proposer, *users = chain.accounts[:6]
     challenger = chain.accounts[6]

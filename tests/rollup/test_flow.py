@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from l2.errors import TransactionReverted
+from l2.rollup.wallet import Wallet
 
 from .conftest import ETH, NOBOOL, TOKEN
 
@@ -58,3 +59,39 @@ def test_deposit_transfer_withdraw_claim_for_eth_and_tokens(env, tmp_path):
     assert env.chain.balance(env.rollup.address) == state.total(ETH) + bonds
     assert env.token.functions.balanceOf(env.rollup.address).call() == state.total(TOKEN)
     assert env.nobool.functions.balanceOf(env.rollup.address).call() == state.total(NOBOOL)
+
+
+def test_fees_are_collected_by_the_proposer_and_withdrawn_to_layer_1(env, tmp_path):
+    seq = env.sequencer(tmp_path)
+    alice, bob = env.wallets(seq)[:2]
+    alice.deposit(10**18)
+    bob.deposit(10**20, TOKEN)
+    env.rollup.deposit_eth(env.proposer, 10**15)  # the proposer's L2 account, where fees are collected
+    seq.sync_queue()
+    alice.transfer(bob.address, 10**17, ETH, fee=2000 * 10**9)
+    bob.transfer(alice.address, 10**19, TOKEN, fee=1500)
+    assert len(seq.collect_fees()) == 2
+    assert seq.state.fees == (0, 0, 0, 0)
+    seq.close()
+    seq = env.sequencer(tmp_path)  # the log replays CollectFees with the proposer attached
+    assert seq.state.fees == (0, 0, 0, 0) and seq.pending_count() == 7
+    seq.post_batch()
+    verifier = env.verifier()
+    assert verifier.sync() == [] and verifier.state.root == seq.state.root
+    proposer = Wallet(env.proposer, env.rollup, seq)
+    assert (proposer.balance(ETH), proposer.balance(TOKEN)) == (10**15 + 2000 * 10**9, 1500)
+    proposer.withdraw(2000 * 10**9, ETH)
+    proposer.withdraw(1500, TOKEN)
+    seq.post_batch()
+    assert verifier.sync() == []
+    env.finalize()
+    before = env.token.functions.balanceOf(env.proposer.address).call()
+    for claim in verifier.claimables(env.proposer.address):
+        verifier.claim(env.challenger, claim)
+    assert env.token.functions.balanceOf(env.proposer.address).call() == before + 1500
+    # invariant: nothing is locked any more - the bridge holds the L2 balances (no fee pool left) + bonds
+    state = verifier.state
+    bonds = env.rollup.fn.bonds(env.proposer.address).call()
+    assert state.fees == (0, 0, 0, 0)
+    assert env.chain.balance(env.rollup.address) == state.total(ETH) + bonds
+    assert env.token.functions.balanceOf(env.rollup.address).call() == state.total(TOKEN)

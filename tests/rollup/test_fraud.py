@@ -8,21 +8,13 @@ from l2.errors import TransactionReverted
 from l2.rollup import proofs
 from l2.rollup.faults import FAULTS
 
-
-
-def _fund(env, seq):
-    alice, bob = env.wallets(seq)[:2]
-    alice.deposit(10**18)
-    bob.deposit(10**18)
-    env.rollup.deposit_eth(env.proposer, 10**18)  # the proposer's own L2 account, used by some faults
-    seq.sync_queue()
-    return alice, bob
+from .conftest import fund_for_faults
 
 
 @pytest.mark.parametrize("fault", sorted(FAULTS))
 def test_faulty_batch_is_proven_and_slashed(env, tmp_path, fault):
     honest = env.sequencer(tmp_path)
-    alice, bob = _fund(env, honest)
+    alice, bob = fund_for_faults(env, honest)
     alice.transfer(bob.address, 10**17)
     honest.post_batch()
     verifier = env.verifier()
@@ -65,7 +57,7 @@ def test_faulty_batch_is_proven_and_slashed(env, tmp_path, fault):
 
 def test_false_challenge_is_rejected_and_changes_nothing(env, tmp_path):
     seq = env.sequencer(tmp_path)
-    alice, bob = _fund(env, seq)
+    alice, bob = fund_for_faults(env, seq)
     alice.transfer(bob.address, 10**17)
     alice.withdraw(10**16)
     seq.post_batch()
@@ -87,7 +79,7 @@ def test_false_challenge_is_rejected_and_changes_nothing(env, tmp_path):
 
 def test_claim_from_a_reverted_batch_is_rejected(env, tmp_path):
     seq = env.sequencer(tmp_path, fault="wrong_root")
-    alice, bob = _fund(env, seq)
+    alice, bob = fund_for_faults(env, seq)
     alice.withdraw(10**17)
     seq.post_batch()
     spectator = env.verifier(auto_challenge=False)
@@ -108,7 +100,7 @@ def test_claim_from_a_reverted_batch_is_rejected(env, tmp_path):
 
 def test_challenge_after_the_window_is_refused(env, tmp_path):
     seq = env.sequencer(tmp_path, fault="wrong_root")
-    _fund(env, seq)
+    fund_for_faults(env, seq)
     seq.post_batch()
     env.finalize()
     frauds = env.verifier().sync()
@@ -117,7 +109,7 @@ def test_challenge_after_the_window_is_refused(env, tmp_path):
 
 def test_bond_is_locked_while_a_batch_is_pending(env, tmp_path):
     seq = env.sequencer(tmp_path)
-    alice, bob = _fund(env, seq)
+    alice, bob = fund_for_faults(env, seq)
     seq.post_batch()
     with pytest.raises(TransactionReverted, match="BondLocked"):
         seq.withdraw_bond()
@@ -135,7 +127,7 @@ def test_fraud_reverts_the_batch_and_every_later_one(env, tmp_path):
     from l2.rollup.txs import QueueOp
 
     seq = env.sequencer(tmp_path, fault="wrong_root")
-    alice, bob = _fund(env, seq)
+    alice, bob = fund_for_faults(env, seq)
     seq.post_batch()  # batch 0 is already fraudulent (its last root is wrong)
     env.rollup.deposit_eth(env.users[2], 10**17)
     tip = env.rollup.tip_root()

@@ -15,7 +15,7 @@ from l2.rollup.errors import (
     WrongNonce,
 )
 from l2.rollup.sequencer import Sequencer, encode_submission
-from l2.rollup.txs import Transfer, sign
+from l2.rollup.txs import CollectFees, Transfer, sign
 
 
 @pytest.fixture
@@ -43,6 +43,7 @@ def test_bad_submissions_are_refused_with_specific_errors(env, ready):
     key = alice.account.key
     _refused(seq, b"\x07garbage", UndecodableTransaction, "unknown transaction type 7")
     _refused(seq, b"\x01\x00", UndecodableTransaction, "4-byte nonce")
+    _refused(seq, CollectFees(0, 0).encode() + b"\0" * 4, UndecodableTransaction, "CollectFees from the proposer")
     unsigned = Transfer(0, 1, 0, 10**15, nonce=1, signature=b"\0" * 64)
     _refused(seq, encode_submission(unsigned), BadSignature, "not by the owner")
     _refused(seq, encode_submission(sign(Transfer(0, 1, 0, 10**15), bob.account.key, d, 1)), InvalidSignature, "owner")

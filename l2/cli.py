@@ -8,9 +8,9 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from pathlib import Path
 
 from l2.errors import L2Error
+from l2.files import check_writable, write_atomic
 
 
 def make_console():
@@ -53,6 +53,8 @@ def cmd_bench(args) -> int:
 
     from l2.bench import format_value, run_benchmarks
 
+    if args.json:
+        check_writable(args.json)  # before minutes of benchmarks, not after
     console = make_console()
     rows, failures = run_benchmarks(
         quick=args.quick, only=args.only, progress=lambda name: console.print(f"[dim]running {name}…")
@@ -78,7 +80,7 @@ def cmd_bench(args) -> int:
     console.print(table)
     if args.json:
         flat = {row.name: row.value for row in rows}
-        Path(args.json).write_text(json.dumps(flat, indent=2, sort_keys=True) + "\n")
+        write_atomic(args.json, json.dumps(flat, indent=2, sort_keys=True) + "\n")
         console.print(f"wrote {len(flat)} metrics to {args.json}")
     for failure in failures:
         print(f"error: benchmark failed: {failure}", file=sys.stderr)

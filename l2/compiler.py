@@ -26,6 +26,7 @@ import solcx
 from solcx.exceptions import SolcError
 
 from l2.errors import CompileError, ToolMissingError
+from l2.files import write_atomic
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 CONTRACTS_DIR = PROJECT_ROOT / "contracts"
@@ -184,13 +185,6 @@ def _artifacts_from_json(data: dict) -> Artifacts:
     )
 
 
-def _write_cache(cache_file: Path, data: dict) -> None:
-    cache_file.parent.mkdir(parents=True, exist_ok=True)
-    tmp = cache_file.with_suffix(".json.tmp")
-    tmp.write_text(json.dumps(data))
-    os.replace(tmp, cache_file)  # readers see the old cache or the new one, never half of one
-
-
 def _run_version(compiler: Compiler) -> str:
     out = subprocess.run([str(compiler.binary), "--version"], capture_output=True, text=True, check=False)
     for line in out.stdout.splitlines():
@@ -255,5 +249,5 @@ def compile_project(
         "contracts": contracts,
         "warnings": warnings,
     }
-    _write_cache(cache_file, data)
+    write_atomic(cache_file, json.dumps(data))
     return _artifacts_from_json(data)

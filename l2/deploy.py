@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -29,6 +28,7 @@ from eth_utils import to_checksum_address
 from l2.chain import Chain, connect
 from l2.compiler import PROJECT_ROOT, Artifacts
 from l2.errors import InsufficientFundsError, L2Error, ManifestError
+from l2.files import check_writable, write_atomic
 
 DEPLOYMENTS_DIR = PROJECT_ROOT / "deployments"
 MANIFEST_VERSION = 1
@@ -148,6 +148,8 @@ def deploy_all(
     """Deploy what changed; return the results and the manifest (written to `out` if given)."""
     plan = DEPLOYMENT_PLAN if plan is None else plan
     genesis_hash = "0x" + bytes(chain.w3.eth.get_block(0)["hash"]).hex()
+    if out is not None:
+        check_writable(out)  # a manifest we cannot write would lose the record of what we deploy
     previous = read_manifest(out) if out is not None else None
     if previous is not None:
         check_manifest_matches(previous, out, chain.chain_id, genesis_hash, force)
@@ -222,11 +224,7 @@ def deploy_all(
 
 
 def write_manifest(path: Path, manifest: dict) -> None:
-    """Atomic: a reader sees the old manifest or the new one, never half of one."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps(manifest, indent=2) + "\n")
-    os.replace(tmp, path)
+    write_atomic(path, json.dumps(manifest, indent=2) + "\n")
 
 
 def build_parser() -> argparse.ArgumentParser:

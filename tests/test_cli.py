@@ -80,3 +80,12 @@ def test_console_has_the_project_loaded():
     assert result.returncode == 0, result.stderr
     assert "minted 5" in result.stdout
     assert "l2 console on embedded py-evm chain" in result.stderr  # the banner goes to stderr, like python -i
+
+
+def test_bench_json_path_is_checked_before_running(tmp_path, capsys):
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    assert main(["bench", "--only", "l1.", "--json", str(blocker / "out.json")]) == 1
+    captured = capsys.readouterr()
+    assert captured.err.strip().startswith("error: cannot write")
+    assert "running" not in captured.out  # refused before any benchmark ran

@@ -156,3 +156,13 @@ def test_corrupt_manifest(anvil_url, tmp_path):
     result = run_deploy("--rpc-url", anvil_url, "--out", str(out))
     assert_one_line_error(result, "is not valid JSON")
     assert out.read_text() == "{not json"
+
+
+def test_unwritable_manifest_path_is_refused_before_deploying(anvil_chain, anvil_url, tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    deployer = anvil_chain.accounts[0].address
+    nonce = anvil_chain.w3.eth.get_transaction_count(deployer)
+    result = run_deploy("--rpc-url", anvil_url, "--out", str(blocker / "m.json"))
+    assert_one_line_error(result, "cannot write")
+    assert anvil_chain.w3.eth.get_transaction_count(deployer) == nonce  # nothing was sent

@@ -6,7 +6,8 @@ import {Signatures} from "../lib/Signatures.sol";
 /// @title ChannelRegistry
 /// @notice Many two-party payment channels in one contract. Participants lock ETH or one
 ///         ERC-20 here, exchange co-signed `BalanceProof`s off-chain, and only the net result
-///         is paid out: at once when both sign a `CooperativeClose`, or after a challenge
+///         is paid out: at once when both sign a `CooperativeClose` (valid until its expiry
+///         and only against the funding it was signed on), or after a challenge
 ///         period when one side closes alone and the other (or a watching service) may answer
 ///         with a newer proof.
 /// @dev Storage is kept small on purpose (gas): a channel's immutable parameters are not
@@ -47,6 +48,24 @@ contract ChannelRegistry {
         bytes32 locksRoot; // Merkle root of the pending hash-locks (0 = none)
     }
 
+    /// @notice The final balances both participants sign (EIP-712 `CooperativeClose`, after
+    ///         `channelId` and `messageType`), bound to the funding they were computed on.
+    /// @dev Without `expiry` and the four running totals a signed but unsubmitted close would
+    ///      stay valid for as long as the channel lives: after a deposit and an equal withdrawal
+    ///      the total matches again and anyone holding it could pay out balances the parties
+    ///      have long moved on from. The totals only ever grow, so any deposit or withdrawal
+    ///      voids the close for good; `expiry` bounds it in time otherwise (as Raiden's withdraw).
+    ///      All fields are static, so `abi.encode` lays them out as EIP-712 `encodeData` does.
+    struct CooperativeClose {
+        uint256 balanceA; // what A receives
+        uint256 balanceB; // what B receives
+        uint256 depositA; // the channel's running totals when the close was signed
+        uint256 depositB;
+        uint256 withdrawnA;
+        uint256 withdrawnB;
+        uint64 expiry; // last block timestamp at which the close is valid
+    }
+
     /// @dev Slot 0 and 1 of a channel; slot 2 (`closingBalanceA`) only while closing.
     struct Channel {
         uint96 depositA;
@@ -80,8 +99,10 @@ contract ChannelRegistry {
     bytes32 public constant WITHDRAW_TYPEHASH = keccak256(
         "Withdraw(bytes32 channelId,uint8 messageType,address participant,uint256 totalWithdraw,uint64 expiry)"
     );
-    bytes32 public constant COOPERATIVE_CLOSE_TYPEHASH =
-        keccak256("CooperativeClose(bytes32 channelId,uint8 messageType,uint256 balanceA,uint256 balanceB)");
+    bytes32 public constant COOPERATIVE_CLOSE_TYPEHASH = keccak256(
+        "CooperativeClose(bytes32 channelId,uint8 messageType,uint256 balanceA,uint256 balanceB,uint256 depositA,"
+        "uint256 depositB,uint256 withdrawnA,uint256 withdrawnB,uint64 expiry)"
+    );
     bytes32 private constant DOMAIN_TYPEHASH =
         keccak256("EIP712Domain(string name,string version,uint256 chainId,address verifyingContract)");
 
@@ -149,6 +170,9 @@ contract ChannelRegistry {
     error WithdrawNotIncreasing(uint256 current, uint256 submitted);
     error WithdrawExceedsDeposits(uint256 totalWithdraw, uint256 available);
     error BalancesDoNotMatchDeposits(uint256 sum, uint256 total);
+    error CooperativeCloseExpired(uint256 expiry, uint256 now_);
+    /// @dev The close was signed against other running totals (the channel's current ones are given).
+    error CooperativeCloseFundingMismatch(uint256 depositA, uint256 depositB, uint256 withdrawnA, uint256 withdrawnB);
     error ChallengePeriodNotOver(uint256 settleAt);
     error ChallengePeriodOver(uint256 settleAt);
     error TokenTransferFailed(address token);
@@ -275,33 +299,42 @@ contract ChannelRegistry {
     // ------------------------------------------------------- cooperative close
 
     /// @notice Close and pay out at once, both participants having signed the final balances.
+    /// @dev Never replayable: the close is valid only until `c.expiry` and only while the
+    ///      channel's running totals are exactly those it was signed against (they only grow,
+    ///      so once any deposit or withdrawal happened it is void for good); settling deletes
+    ///      the channel and ids are never reused.
     /// @param p The channel's parameters.
-    /// @param balanceA What A receives; `balanceA + balanceB` must equal what the channel holds.
-    /// @param balanceB What B receives.
-    /// @param sigA A's signature on `CooperativeClose(channelId, balanceA, balanceB)`.
+    /// @param c Final balances (`balanceA + balanceB` must equal what the channel holds), the
+    ///        running totals they were computed on, and the expiry.
+    /// @param sigA A's signature on `CooperativeClose(channelId, messageType, ...c)`.
     /// @param sigB B's signature on the same message.
     function cooperativeClose(
         ChannelParams calldata p,
-        uint256 balanceA,
-        uint256 balanceB,
+        CooperativeClose calldata c,
         bytes calldata sigA,
         bytes calldata sigB
     ) external {
         bytes32 channelId = _id(p);
         Channel storage ch = channels[channelId];
         if (ch.status != Status.Open) revert ChannelNotOpen(channelId);
-        bytes32 digest = _digest(
-            keccak256(abi.encode(COOPERATIVE_CLOSE_TYPEHASH, channelId, MSG_COOPERATIVE_CLOSE, balanceA, balanceB))
-        );
+        if (block.timestamp > c.expiry) revert CooperativeCloseExpired(c.expiry, block.timestamp);
+        if (
+            c.depositA != ch.depositA || c.depositB != ch.depositB || c.withdrawnA != ch.withdrawnA
+                || c.withdrawnB != ch.withdrawnB
+        ) {
+            revert CooperativeCloseFundingMismatch(ch.depositA, ch.depositB, ch.withdrawnA, ch.withdrawnB);
+        }
+        bytes32 digest =
+            _digest(keccak256(abi.encode(COOPERATIVE_CLOSE_TYPEHASH, channelId, MSG_COOPERATIVE_CLOSE, c)));
         _checkSigner(digest, sigA, p.participantA);
         _checkSigner(digest, sigB, p.participantB);
         uint256 total = _total(ch);
-        if (balanceA + balanceB != total) revert BalancesDoNotMatchDeposits(balanceA + balanceB, total);
+        if (c.balanceA + c.balanceB != total) revert BalancesDoNotMatchDeposits(c.balanceA + c.balanceB, total);
 
         delete channels[channelId];
-        emit CooperativelyClosed(channelId, balanceA, balanceB);
-        _payout(p.token, p.participantA, balanceA);
-        _payout(p.token, p.participantB, balanceB);
+        emit CooperativelyClosed(channelId, c.balanceA, c.balanceB);
+        _payout(p.token, p.participantA, c.balanceA);
+        _payout(p.token, p.participantB, c.balanceB);
     }
 
     // --------------------------------------------------------- dispute path

@@ -44,5 +44,11 @@ class ConcurrentUpdate(UpdateInFlight):
     """The partner's update arrived while our own awaits its acknowledgement; neither party changed."""
 
 
+class CooperativeCloseSigned(InputError):
+    """This party signed a cooperative close that can still be submitted: no payments either way
+    until it is settled, expired or voided by a change of funding (or the partner could cash the
+    older balances after being paid, or after paying, off-chain)."""
+
+
 class ChannelStorageError(StorageError):
     """The channel database is missing or belongs to another channel."""

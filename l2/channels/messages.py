@@ -58,9 +58,21 @@ WITHDRAW = StructType(
         ("uint64", "expiry"),
     ),
 )
+# Bound to the running totals it was computed on and to an expiry, so it can never be replayed
+# (see `rules.CooperativeClose`).
 COOPERATIVE_CLOSE = StructType(
     "CooperativeClose",
-    (("bytes32", "channelId"), ("uint8", "messageType"), ("uint256", "balanceA"), ("uint256", "balanceB")),
+    (
+        ("bytes32", "channelId"),
+        ("uint8", "messageType"),
+        ("uint256", "balanceA"),
+        ("uint256", "balanceB"),
+        ("uint256", "depositA"),
+        ("uint256", "depositB"),
+        ("uint256", "withdrawnA"),
+        ("uint256", "withdrawnB"),
+        ("uint64", "expiry"),
+    ),
 )
 
 _BALANCE_PROOF_TYPEHASH = BALANCE_PROOF.typehash
@@ -112,9 +124,10 @@ def withdraw_digest(domain: ChannelDomain, channel_id: bytes, participant: str, 
     return typed_data_digest(domain.separator, struct_hash)
 
 
-def cooperative_close_digest(domain: ChannelDomain, channel_id: bytes, balance_a: int, balance_b: int) -> bytes:
+def cooperative_close_digest(domain: ChannelDomain, close) -> bytes:
+    """EIP-712 digest of a `rules.CooperativeClose`."""
     struct_hash = COOPERATIVE_CLOSE.hash_struct(
-        {"channelId": channel_id, "messageType": MSG_COOPERATIVE_CLOSE, "balanceA": balance_a, "balanceB": balance_b}
+        {"channelId": close.channel_id, "messageType": MSG_COOPERATIVE_CLOSE, **close.typed_values()}
     )
     return typed_data_digest(domain.separator, struct_hash)
 

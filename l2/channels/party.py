@@ -15,6 +15,10 @@ the acknowledgement and verifies it before any Layer-1 use (`check_acks`): with
 running totals an ack merely records the payer's own payment, so it can never be
 worth more to the payer than the state before it. That keeps one payment at three
 ECDSA operations (sign, verify, counter-sign) instead of four.
+
+A cooperative close is bound to Layer 1's running totals and to an expiry (see
+`rules.CooperativeClose`); whoever signed one takes part in no payment while it can
+still be submitted (`CooperativeCloseSigned`), and remembers that on disk.
 """
 
 from __future__ import annotations
@@ -26,6 +30,7 @@ from l2.channels import rules
 from l2.channels.errors import (
     ChannelBalanceTooLow,
     ChannelStorageError,
+    CooperativeCloseSigned,
     NonceNotNext,
     Overspend,
     UpdateInFlight,
@@ -40,7 +45,16 @@ from l2.channels.messages import (
     cooperative_close_digest,
     withdraw_digest,
 )
-from l2.channels.rules import A, B, ZERO_ADDRESS, AgreedWithdraw, BalanceProof, ChannelParams, Funding
+from l2.channels.rules import (
+    A,
+    B,
+    ZERO_ADDRESS,
+    AgreedWithdraw,
+    BalanceProof,
+    ChannelParams,
+    CooperativeClose,
+    Funding,
+)
 from l2.channels.storage import ChannelStore, SignedProof
 from l2.errors import InputError, InvalidSignature
 
@@ -62,6 +76,10 @@ ERC20_ABI = [
 ]
 
 STATUS_NONE, STATUS_OPEN, STATUS_CLOSED_BY_A, STATUS_CLOSED_BY_B = 0, 1, 2, 3
+
+# Default lifetime of a cooperative close we sign (seconds after the latest block): long enough
+# to get it mined, short because until then this party accepts no payments on the channel.
+COOPERATIVE_CLOSE_LIFETIME = 3600
 
 
 def _hex(data: bytes | None) -> str | None:
@@ -123,6 +141,10 @@ class Party:
         # in between we still hold our own proposal; `resend_pending` re-delivers it and the
         # partner, already past it, answers with the same ack (`receive` is idempotent).
         self._unsaved: list[SignedProof] = []
+        # The cooperative close we signed that Layer 1 may still accept: while it can, we take part
+        # in no payment (`_refuse_while_close_signed`), or the partner could be paid or pay
+        # off-chain and still cash the older balances.
+        self.signed_close: CooperativeClose | None = None
         if store is not None:
             store.save_channel(params, self.signer.address, domain.chain_id, domain.registry)
 
@@ -204,6 +226,7 @@ class Party:
             AgreedWithdraw(params.side_of(participant), total, expiry)
             for participant, total, expiry, _sa, _sb in store.withdraws(params.channel_id)
         )
+        party.signed_close = store.signed_close(params.channel_id)
         party.refresh_funding()
         return party
 
@@ -236,6 +259,8 @@ class Party:
 
     def pay(self, amount: int) -> dict:
         """Sign the next state paying `amount` to the partner; returns the message to deliver."""
+        if self.signed_close is not None:
+            self._refuse_while_close_signed()
         if self.pending is not None:
             raise UpdateInFlight(
                 f"update with nonce {self.pending.proof.nonce} is still waiting for the partner's signature"
@@ -271,6 +296,8 @@ class Party:
                          self.params.address_of(self.partner_side), "BalanceProof")
             my_sig = getattr(self.latest, self._sig_field(self.side))
             return {"type": "BalanceProofAck", "proof": message["proof"], "signature": _hex(my_sig)}
+        if self.signed_close is not None:
+            self._refuse_while_close_signed()
         rules.check_not_concurrent(self.pending and self.pending.proof, proof)
         self._with_fresh_funding(
             lambda: rules.validate_update(self.funding, self.latest.proof, proof, self.partner_side), Overspend
@@ -367,15 +394,21 @@ class Party:
         chain = self._require_chain()
         return chain.call(self.registry.functions.channelState(self.channel_id))
 
-    def refresh_funding(self) -> Funding:
-        """Read deposits and paid-out withdrawals from Layer 1; drop agreed withdrawals paid or expired."""
+    def _read_layer1(self) -> tuple[int, int, Funding]:
+        """(latest block timestamp, channel status, running totals), the time read first: whatever
+        Layer 1 did by then (a withdrawal paid, a close submitted) is in the state read after it."""
         chain = self._require_chain()
-        now = chain.now()  # before the state: a withdrawal paid by now is then in what we read
+        now = chain.now()
         channel, _ = self.onchain_state()
         deposit_a, deposit_b, _settle_at, status, withdrawn_a, withdrawn_b, _nonce = channel
+        return now, status, Funding(deposit_a, deposit_b, withdrawn_a, withdrawn_b)
+
+    def refresh_funding(self) -> Funding:
+        """Read deposits and paid-out withdrawals from Layer 1; drop agreed withdrawals paid or expired."""
+        now, status, onchain = self._read_layer1()
         if status == STATUS_NONE:
             return self.funding  # settled (or never opened): keep the last view
-        self._track_withdrawals(Funding(deposit_a, deposit_b, withdrawn_a, withdrawn_b), self.withdrawals, now)
+        self._track_withdrawals(onchain, self.withdrawals, now)
         return self.funding
 
     def _track_withdrawals(self, onchain: Funding, agreed, now: int | None) -> None:
@@ -472,49 +505,90 @@ class Party:
 
     # ------------------------------------------------------------------ closing
 
-    def propose_cooperative_close(self) -> dict:
-        """Sign the final balances of the latest co-signed state."""
+    def propose_cooperative_close(self, expiry: int | None = None) -> dict:
+        """Sign the final balances of the latest co-signed state over Layer 1's current totals.
+
+        The close is valid until `expiry` (default: `COOPERATIVE_CLOSE_LIFETIME` after the latest
+        block) and only while no deposit or withdrawal happens. Until it is settled, expired or so
+        voided, this party refuses payments both ways (`CooperativeCloseSigned`).
+        """
         if self.pending is not None:
             raise UpdateInFlight("finish the pending payment before closing")
         self.flush()
         if self.chain is not None:
             self.refresh_funding()
-        balance_a, balance_b = self._closing_balances()
-        digest = cooperative_close_digest(self.domain, self.channel_id, balance_a, balance_b)
-        return {
-            "type": "CooperativeClose",
-            "channelId": "0x" + self.channel_id.hex(),
-            "balanceA": str(balance_a),
-            "balanceB": str(balance_b),
-            "signature": _hex(self.signer.sign(digest)),
-        }
+        if expiry is None:
+            if self.chain is None:
+                raise InputError("an offline party must give a cooperative close an explicit expiry")
+            expiry = self.chain.now() + COOPERATIVE_CLOSE_LIFETIME
+        # Over Layer 1's totals only: a withdrawal still in flight is left out, since once the
+        # close is through it can no longer be paid, and if it is paid first the close is void.
+        close = rules.cooperative_close(self.onchain, self.latest.proof, expiry)
+        return {"type": "CooperativeClose", **close.to_json(), "signature": _hex(self._sign_close(close))}
+
+    def countersign_cooperative_close(self, message: dict) -> dict:
+        """Check the partner's proposal against our latest state and Layer 1, co-sign it, return it
+        with our signature (for the partner to submit); we then refuse payments as the proposer does."""
+        _close, sigs = self._countersign(message)
+        return {**message, "signature": _hex(sigs[self.side])}
 
     def accept_cooperative_close(self, message: dict):
-        """Check the partner's proposal against our latest state, co-sign it and submit it; returns the receipt."""
+        """Check the partner's proposal, co-sign it and submit it ourselves; returns the receipt."""
         chain = self._require_chain()
-        if message.get("type") != "CooperativeClose":
-            raise InputError(f"expected a CooperativeClose message, got {message.get('type')!r}")
-        if _unhex(message["channelId"], "channelId") != self.channel_id:
-            raise WrongChannel(f"close is for channel {message['channelId']}, not 0x{self.channel_id.hex()}")
-        balance_a, balance_b = int(message["balanceA"]), int(message["balanceB"])
-        self.refresh_funding()  # the partner may have deposited or withdrawn since we last looked
-        rules.validate_cooperative_close(self.onchain, self.latest.proof, balance_a, balance_b)
-        digest = cooperative_close_digest(self.domain, self.channel_id, balance_a, balance_b)
-        their_sig = _unhex(message["signature"], "signature")
-        check_signer(digest, their_sig, self.params.address_of(self.partner_side), "CooperativeClose")
-        sigs = {self.side: self.signer.sign(digest), self.partner_side: their_sig}
-        return chain.transact(
-            self.registry.functions.cooperativeClose(self.params.as_tuple(), balance_a, balance_b, sigs[A], sigs[B]),
+        close, sigs = self._countersign(message)
+        receipt = chain.transact(
+            self.registry.functions.cooperativeClose(self.params.as_tuple(), close.as_tuple(), sigs[A], sigs[B]),
             self.account,
         )
+        self._forget_close()  # settled: the channel is gone
+        return receipt
 
-    def _closing_balances(self) -> tuple[int, int]:
-        """Final balances over Layer 1's totals only, which is what `cooperativeClose` checks them against.
+    def _countersign(self, message: dict) -> tuple[CooperativeClose, dict[str, bytes]]:
+        if message.get("type") != "CooperativeClose":
+            raise InputError(f"expected a CooperativeClose message, got {message.get('type')!r}")
+        close = CooperativeClose.from_json(message)
+        if self.chain is not None:
+            self.refresh_funding()  # the partner may have deposited or withdrawn since we last looked
+        rules.validate_cooperative_close(self.onchain, self.latest.proof, close)
+        their_sig = _unhex(message["signature"], "signature")
+        check_signer(cooperative_close_digest(self.domain, close), their_sig,
+                     self.params.address_of(self.partner_side), "CooperativeClose")
+        return close, {self.side: self._sign_close(close), self.partner_side: their_sig}
 
-        A withdrawal still in flight is left out: once the close is through it can no longer be
-        paid (the channel is gone), and if it is paid first the close reverts (the totals moved).
+    def _sign_close(self, close: CooperativeClose) -> bytes:
+        """Our signature on `close`, remembered (on disk first) before it can leave this process."""
+        held = self.signed_close
+        # Any close held on other totals is void already (the totals only grow); of two on the
+        # same totals (hence the same balances) the later expiry is the one that binds us.
+        if held is None or held.funding != close.funding or held.expiry <= close.expiry:
+            if self.store is not None:
+                self.store.save_signed_close(close)
+            self.signed_close = close
+        return self.signer.sign(cooperative_close_digest(self.domain, close))
+
+    def _forget_close(self) -> None:
+        if self.store is not None:
+            self.store.delete_signed_close(self.channel_id)
+        self.signed_close = None
+
+    def _refuse_while_close_signed(self) -> None:
+        """CooperativeCloseSigned while the close we signed may still be submitted.
+
+        Otherwise we could be paid off-chain while the partner holds a valid close at the older
+        balances (or pay while holding one ourselves). It stops binding us once Layer 1 has
+        settled or closed the channel, the expiry has passed, or a deposit or withdrawal has
+        changed the totals it was signed on. An offline party cannot tell, so it keeps refusing.
         """
-        return rules.balance(self.onchain, self.latest.proof, A), rules.balance(self.onchain, self.latest.proof, B)
+        close = self.signed_close
+        if self.chain is not None:
+            now, status, onchain = self._read_layer1()
+            if status != STATUS_OPEN or not close.live(onchain, now):
+                self._forget_close()
+                return
+        raise CooperativeCloseSigned(
+            f"we signed a cooperative close of channel 0x{self.channel_id.hex()} valid until {close.expiry}: "
+            f"no payments until it is settled, has expired, or a deposit or withdrawal has voided it"
+        )
 
     def close(self, signed: SignedProof | None = None):
         """Close alone with the latest proof the partner signed (or `signed`, e.g. a stale one in tests)."""

@@ -182,6 +182,54 @@ class AgreedWithdraw:
     expiry: int  # last block timestamp at which `ChannelRegistry.withdraw` accepts it
 
 
+@dataclass(frozen=True)
+class CooperativeClose:
+    """Final balances both parties sign (`ChannelRegistry.CooperativeClose`).
+
+    Bound to the Layer-1 running totals they were computed on and valid until `expiry`
+    (inclusive): the registry rejects it once any deposit or withdrawal happened (the totals
+    only grow, so it can never become valid again) or the expiry has passed. Without both, a
+    close signed but not submitted could be cashed much later at stale balances.
+    """
+
+    channel_id: bytes
+    balance_a: int
+    balance_b: int
+    funding: Funding  # Layer 1's totals (not counting withdrawals in flight)
+    expiry: int  # last block timestamp at which `ChannelRegistry.cooperativeClose` accepts it
+
+    def as_tuple(self) -> tuple:
+        """The argument web3 expects for a `CooperativeClose calldata` parameter."""
+        f = self.funding
+        return (self.balance_a, self.balance_b, f.deposit_a, f.deposit_b, f.withdrawn_a, f.withdrawn_b, self.expiry)
+
+    def typed_values(self) -> dict:
+        """The EIP-712 members after `channelId` and `messageType`, by their Solidity names."""
+        return dict(zip(("balanceA", "balanceB", "depositA", "depositB", "withdrawnA", "withdrawnB", "expiry"),
+                        self.as_tuple()))
+
+    def to_json(self) -> dict:
+        values = {k: str(v) for k, v in self.typed_values().items()}
+        return {"channelId": "0x" + self.channel_id.hex(), **values, "expiry": self.expiry}
+
+    @classmethod
+    def from_json(cls, data: dict) -> CooperativeClose:
+        try:
+            return cls(
+                bytes.fromhex(data["channelId"].removeprefix("0x")),
+                int(data["balanceA"]),
+                int(data["balanceB"]),
+                Funding(int(data["depositA"]), int(data["depositB"]), int(data["withdrawnA"]), int(data["withdrawnB"])),
+                int(data["expiry"]),
+            )
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            raise InputError(f"malformed CooperativeClose message: {exc!r}") from None
+
+    def live(self, onchain: Funding, now: int) -> bool:
+        """Whether Layer 1 may still accept it, given its totals read at or after `now`."""
+        return now <= self.expiry and onchain == self.funding
+
+
 def withdrawals_in_flight(onchain: Funding, agreed, now: int | None) -> tuple[AgreedWithdraw, ...]:
     """The agreed withdrawals Layer 1 may still pay out.
 
@@ -313,8 +361,20 @@ def validate_withdraw(funding: Funding, proof: BalanceProof, side: str, total_wi
     return amount
 
 
-def validate_cooperative_close(funding: Funding, proof: BalanceProof, balance_a: int, balance_b: int) -> None:
-    """The final balances must be exactly what the latest state says."""
-    expected = (balance(funding, proof, A), balance(funding, proof, B))
-    if (balance_a, balance_b) != expected:
-        raise TotalsNotConserved(f"cooperative close proposes {balance_a, balance_b}, the latest state says {expected}")
+def cooperative_close(onchain: Funding, proof: BalanceProof, expiry: int) -> CooperativeClose:
+    """The close paying out `proof` over Layer 1's totals, which is what the registry checks it against."""
+    return CooperativeClose(proof.channel_id, balance(onchain, proof, A), balance(onchain, proof, B), onchain, expiry)
+
+
+def validate_cooperative_close(onchain: Funding, proof: BalanceProof, close: CooperativeClose) -> None:
+    """The close must be for this channel, on Layer 1's current totals, paying exactly the latest state."""
+    if close.channel_id != proof.channel_id:
+        raise WrongChannel(f"close is for channel 0x{close.channel_id.hex()}, not 0x{proof.channel_id.hex()}")
+    if close.funding != onchain:
+        raise TotalsNotConserved(f"cooperative close was computed on funding {close.funding}, Layer 1 holds {onchain}")
+    expected = cooperative_close(onchain, proof, close.expiry)
+    if close != expected:
+        raise TotalsNotConserved(
+            f"cooperative close proposes {close.balance_a, close.balance_b}, "
+            f"the latest state says {expected.balance_a, expected.balance_b}"
+        )

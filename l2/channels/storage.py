@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from l2.channels.errors import ChannelStorageError
-from l2.channels.rules import BalanceProof, ChannelParams
+from l2.channels.rules import BalanceProof, ChannelParams, CooperativeClose
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS channel (
@@ -42,6 +42,10 @@ CREATE TABLE IF NOT EXISTS withdraws (
     sig_a          BLOB,
     sig_b          BLOB,
     PRIMARY KEY (channel_id, participant, total_withdraw)
+);
+CREATE TABLE IF NOT EXISTS signed_close (
+    channel_id TEXT PRIMARY KEY,
+    close      TEXT NOT NULL
 );
 """
 
@@ -121,6 +125,16 @@ class ChannelStore:
             (channel_id.hex(), participant, str(total)),
         )
 
+    def save_signed_close(self, close: CooperativeClose) -> None:
+        """Remember a cooperative close we signed (before the signature leaves this process)."""
+        self.db.execute(
+            "INSERT OR REPLACE INTO signed_close VALUES (?, ?)", (close.channel_id.hex(), json.dumps(close.to_json()))
+        )
+
+    def delete_signed_close(self, channel_id: bytes) -> None:
+        """Forget a close that was settled, expired or voided by a change of funding."""
+        self.db.execute("DELETE FROM signed_close WHERE channel_id = ?", (channel_id.hex(),))
+
     # --- reads ----------------------------------------------------------------------
 
     def channels(self) -> list[StoredChannel]:
@@ -156,3 +170,7 @@ class ChannelStore:
             (channel_id.hex(),),
         ).fetchall()
         return [(p, int(t), e, a, b) for p, t, e, a, b in rows]
+
+    def signed_close(self, channel_id: bytes) -> CooperativeClose | None:
+        row = self.db.execute("SELECT close FROM signed_close WHERE channel_id = ?", (channel_id.hex(),)).fetchone()
+        return None if row is None else CooperativeClose.from_json(json.loads(row[0]))

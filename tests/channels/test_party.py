@@ -215,7 +215,8 @@ def test_settlement_clamps_a_stale_proof(parties):
                                   "transferredB": 3, "lockedA": 0, "lockedB": 0, "locksRoot": b"\0" * 32}),
         (messages.WITHDRAW, {"channelId": b"\x11" * 32, "messageType": 2, "participant": ADDR_A,
                              "totalWithdraw": 9, "expiry": 123}),
-        (messages.COOPERATIVE_CLOSE, {"channelId": b"\x11" * 32, "messageType": 3, "balanceA": 1, "balanceB": 2}),
+        (messages.COOPERATIVE_CLOSE, {"channelId": b"\x11" * 32, "messageType": 3, "balanceA": 1, "balanceB": 2,
+                                      "depositA": 5, "depositB": 4, "withdrawnA": 3, "withdrawnB": 3, "expiry": 456}),
     ],
 )
 def test_typed_data_matches_eth_account(struct, values):
@@ -229,6 +230,9 @@ def test_typed_data_matches_eth_account(struct, values):
     if struct is messages.BALANCE_PROOF:
         proof = rules.BalanceProof(values["channelId"], 7, 5, 3)
         assert balance_proof_digest(DOMAIN, proof) == ours
+    if struct is messages.COOPERATIVE_CLOSE:
+        close = rules.CooperativeClose(values["channelId"], 1, 2, Funding(5, 4, 3, 3), 456)
+        assert messages.cooperative_close_digest(DOMAIN, close) == ours
 
 
 def test_solidity_and_python_agree_on_types_domain_and_ids(chain, registry, alice, bob):

@@ -168,9 +168,9 @@ class Party:
         return party, receipt
 
     @classmethod
-    def join(cls, chain, registry, account, params: ChannelParams, *, store: ChannelStore | None = None) -> Party:
-        """The party for `account` in an existing channel (its funding read from Layer 1)."""
-        party = cls(
+    def _connected(cls, chain, registry, account, params: ChannelParams, store: ChannelStore | None, **state) -> Party:
+        """A party bound to `registry` on `chain`, signing as `account` (the one constructor of join and restore)."""
+        return cls(
             params,
             ChannelDomain(chain.chain_id, registry.address),
             bytes(account.key),
@@ -178,7 +178,13 @@ class Party:
             registry=registry,
             account=account,
             store=store,
+            **state,
         )
+
+    @classmethod
+    def join(cls, chain, registry, account, params: ChannelParams, *, store: ChannelStore | None = None) -> Party:
+        """The party for `account` in an existing channel (its funding read from Layer 1)."""
+        party = cls._connected(chain, registry, account, params, store)
         party.refresh_funding()
         return party
 
@@ -194,16 +200,7 @@ class Party:
         if stored.me != account.address:
             raise ChannelStorageError(f"{store.path} belongs to {stored.me}, not {account.address}")
         params = stored.params
-        party = cls(
-            params,
-            ChannelDomain(chain.chain_id, registry.address),
-            bytes(account.key),
-            chain=chain,
-            registry=registry,
-            account=account,
-            store=store,
-            latest=store.latest_complete(params.channel_id),
-        )
+        party = cls._connected(chain, registry, account, params, store, latest=store.latest_complete(params.channel_id))
         candidate = party.latest
         while candidate.proof.nonce > 0:  # find the newest stored state the partner provably signed
             digest = balance_proof_digest(party.domain, candidate.proof)

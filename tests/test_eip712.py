@@ -7,6 +7,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from l2.eip712 import (
+    SECP256K1_HALF_N,
     SECP256K1_N,
     StructType,
     domain_separator,
@@ -102,3 +103,19 @@ def test_solidity_rejects_high_s_and_garbage(chain, harness):
         chain.call(harness.functions.recover(digest, signature[:64] + b"\x05"))
     with pytest.raises(TransactionReverted, match="InvalidSigner"):
         chain.call(harness.functions.recover(digest, b"\0" * 32 + b"\0" * 31 + b"\1" + b"\x1b"))
+
+
+def test_solidity_try_recover_compact_returns_zero_instead_of_reverting(chain, harness):
+    digest = bytes(range(32))
+    compact = to_compact(sign_digest(KEY, digest))
+    r, vs = compact[:32], compact[32:]
+    assert chain.call(harness.functions.tryRecoverCompact(digest, r, vs)) == OWNER
+    zero = "0x" + "00" * 20
+    # A real signature's malleable twin N - s is >= 2**255 for almost every s, so EIP-2098 cannot even
+    # express it (the top bit is v). The smallest high s it can carry is HALF_N + 1: where
+    # recoverCompact reverts, tryRecoverCompact must answer the zero address.
+    high_s = (SECP256K1_HALF_N + 1).to_bytes(32, "big")
+    with pytest.raises(TransactionReverted, match="InvalidSignatureS"):
+        chain.call(harness.functions.recoverCompact(digest, r, high_s))
+    assert chain.call(harness.functions.tryRecoverCompact(digest, r, high_s)) == zero
+    assert chain.call(harness.functions.tryRecoverCompact(digest, b"\0" * 32, vs)) == zero

@@ -33,9 +33,23 @@ library Signatures {
 
     /// @notice Signer from an EIP-2098 compact signature (r, vs).
     function recoverCompact(bytes32 digest, bytes32 r, bytes32 vs) internal pure returns (address) {
-        bytes32 s = vs & bytes32(0x7fffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff);
-        uint8 v = uint8((uint256(vs) >> 255) + 27);
+        (bytes32 s, uint8 v) = _splitCompact(vs);
         return recover(digest, r, s, v);
+    }
+
+    /// @notice Like `recoverCompact` but never reverts: address(0) for a high-s or unrecoverable signature.
+    /// @dev For re-executing a transaction in a fraud proof, where a bad signature makes the
+    ///      *transaction* invalid (a provable fault) instead of making the proof call revert.
+    function tryRecoverCompact(bytes32 digest, bytes32 r, bytes32 vs) internal pure returns (address) {
+        (bytes32 s, uint8 v) = _splitCompact(vs);
+        if (uint256(s) > HALF_N) return address(0);
+        return ecrecover(digest, v, r, s);
+    }
+
+    /// @dev EIP-2098: the top bit of vs is v - 27, the rest is s.
+    function _splitCompact(bytes32 vs) private pure returns (bytes32 s, uint8 v) {
+        s = vs & bytes32(0x7fffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff);
+        v = uint8((uint256(vs) >> 255) + 27);
     }
 
     /// @notice Signer from (r, s, v); reverts on high s, bad v or no signer.

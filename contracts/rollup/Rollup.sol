@@ -2,6 +2,7 @@
 pragma solidity ^0.8.24;
 
 import {RollupRules as R} from "./RollupRules.sol";
+import {Signatures} from "../lib/Signatures.sol";
 
 /// @title Rollup
 /// @notice Layer-1 side of an optimistic rollup: the bridge (deposits, forced withdrawals, claims),
@@ -422,7 +423,8 @@ contract Rollup {
                 keccak256(abi.encode(R.WITHDRAW_TYPEHASH, t.from, t.recipient, t.token, t.amount, t.fee, a.nonce));
             sigAt = 33;
         }
-        address signer = R.tryRecover(R.digest(domainSeparator, structHash), R.word(c, sigAt), R.word(c, sigAt + 32));
+        address signer =
+            Signatures.tryRecoverCompact(R.digest(domainSeparator, structHash), R.word(c, sigAt), R.word(c, sigAt + 32));
         if (signer != a.addr || a.balances[t.token] < t.amount + t.fee) return (false, a);
         a.nonce += 1;
         a.balances[t.token] -= t.amount + t.fee;

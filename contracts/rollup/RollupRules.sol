@@ -32,8 +32,6 @@ library RollupRules {
     uint8 internal constant QUEUE_DEPOSIT = 0;
     uint8 internal constant QUEUE_FORCED_WITHDRAWAL = 1;
 
-    uint256 internal constant HALF_N = 0x7FFFFFFFFFFFFFFFFFFFFFFFFFFFFFFF5D576E7357A4501DDFE92F46681B20A0;
-
     bytes32 internal constant TRANSFER_TYPEHASH =
         keccak256("Transfer(uint32 from,uint32 to,uint8 token,uint256 amount,uint256 fee,uint32 nonce)");
     bytes32 internal constant WITHDRAW_TYPEHASH =
@@ -130,13 +128,6 @@ library RollupRules {
         if (kind == TX_QUEUE) return QUEUE_LEN;
         if (kind == TX_COLLECT_FEES) return COLLECT_FEES_LEN;
         return 0;
-    }
-
-    /// @dev ecrecover that never reverts: address(0) for a malformed or malleable signature.
-    function tryRecover(bytes32 hash, bytes32 r, bytes32 vs) internal pure returns (address) {
-        uint256 s = uint256(vs) & ((1 << 255) - 1);
-        if (s > HALF_N) return address(0);
-        return ecrecover(hash, uint8((uint256(vs) >> 255) + 27), r, bytes32(s));
     }
 
     function digest(bytes32 domainSeparator, bytes32 structHash) internal pure returns (bytes32) {

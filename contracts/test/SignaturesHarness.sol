@@ -16,6 +16,11 @@ contract SignaturesHarness {
         return Signatures.recoverCompact(digest, r, vs);
     }
 
+    /// @notice Signatures.tryRecoverCompact: address(0) instead of a revert.
+    function tryRecoverCompact(bytes32 digest, bytes32 r, bytes32 vs) external pure returns (address) {
+        return Signatures.tryRecoverCompact(digest, r, vs);
+    }
+
     /// @notice The EIP-712 digest of `structHash` under this contract's own domain, for cross-checks.
     function digest(string calldata name, string calldata version, bytes32 structHash) external view returns (bytes32) {
         bytes32 domain = keccak256(

@@ -259,7 +259,7 @@ def sign(tx: Transfer | Withdraw, private_key: bytes, domain_sep: bytes, nonce: 
 def signer_of(tx: Transfer | Withdraw, domain_sep: bytes, nonce: int) -> bytes | None:
     """20-byte address that signed `tx` for `nonce`, or None if the signature is malformed or malleable.
 
-    Same acceptance rules as `l2.eip712.recover_signer` and `RollupRules.tryRecover` (low s, r and s
+    Same acceptance rules as `l2.eip712.recover_signer` and `Signatures.tryRecoverCompact` (low s, r and s
     non-zero), but straight through coincurve and without checksumming: this is the sequencer's hot path.
     """
     sig = tx.signature

@@ -1,23 +1,35 @@
 """Start and stop a local anvil node (the npm package @foundry-rs/anvil-linux-amd64).
 
 Used by the tests to prove everything also works against a real node over
-JSON-RPC, and by anyone who wants a throw-away dev chain: `with start_anvil() as url: ...`.
+JSON-RPC, and by `l2 sandbox --anvil` / `l2 demo --anvil` for a throw-away dev
+chain that other tools (cast, a wallet) can reach: `with start_anvil() as url: ...`.
+`$ANVIL_BINARY` points at another anvil (a Foundry install, say).
 """
 
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import json
+import os
+import signal
 import socket
 import subprocess
+import sys
 import time
 import urllib.request
+from dataclasses import dataclass
 from pathlib import Path
 
 from l2.compiler import PROJECT_ROOT
 from l2.errors import ChainConnectionError, ToolMissingError
 
 ANVIL_BINARY = PROJECT_ROOT / "node_modules" / "@foundry-rs" / "anvil-linux-amd64" / "bin" / "anvil"
+_PR_SET_PDEATHSIG = 1
+
+
+def anvil_binary() -> Path:
+    return Path(os.environ.get("ANVIL_BINARY") or ANVIL_BINARY)
 
 
 def free_port() -> int:
@@ -36,17 +48,38 @@ def _answers(url: str) -> bool:
         return False
 
 
+def _die_with_parent() -> None:
+    """In the child before exec: the kernel sends anvil SIGTERM when we die, even by SIGKILL."""
+    if sys.platform.startswith("linux"):
+        with contextlib.suppress(OSError, AttributeError):
+            ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
+
+
+@dataclass(frozen=True)
+class AnvilNode:
+    url: str
+    pid: int
+
+
 @contextlib.contextmanager
-def start_anvil(binary: Path = ANVIL_BINARY, startup_timeout: float = 30.0, extra_args: tuple[str, ...] = ()):
-    """Run anvil on 127.0.0.1 at a free port until the block exits; yields its URL."""
+def run_anvil(binary: Path | None = None, startup_timeout: float = 30.0, extra_args: tuple[str, ...] = (),
+              port: int | None = None):
+    """Run anvil on 127.0.0.1 (at `port`, or a free one) until the block exits; yields an AnvilNode."""
+    binary = binary or anvil_binary()
     if not binary.exists():
-        raise ToolMissingError(f"anvil is not installed at {binary}: run `npm ci` (or `make`)")
-    port = free_port()
+        raise ToolMissingError(f"anvil is not installed at {binary}: run `make setup` (npm ci) or set ANVIL_BINARY")
+    if port is not None and not _port_is_free(port):
+        raise ChainConnectionError(f"cannot start anvil: 127.0.0.1:{port} is already in use")
+    port = port or free_port()
     url = f"http://127.0.0.1:{port}"
     process = subprocess.Popen(
         [str(binary), "--host", "127.0.0.1", "--port", str(port), "--silent", *extra_args],
+        stdin=subprocess.DEVNULL,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
+        preexec_fn=_die_with_parent,
+        # Its own process group: a Ctrl-C at our terminal reaches us, and we stop anvil in order.
+        start_new_session=True,
     )
     try:
         deadline = time.monotonic() + startup_timeout
@@ -57,7 +90,7 @@ def start_anvil(binary: Path = ANVIL_BINARY, startup_timeout: float = 30.0, extr
             if time.monotonic() > deadline:
                 raise ChainConnectionError(f"anvil did not answer on {url} within {startup_timeout:.0f}s")
             time.sleep(0.05)
-        yield url
+        yield AnvilNode(url, process.pid)
     finally:
         process.terminate()
         try:
@@ -65,3 +98,20 @@ def start_anvil(binary: Path = ANVIL_BINARY, startup_timeout: float = 30.0, extr
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
+
+
+@contextlib.contextmanager
+def start_anvil(binary: Path | None = None, startup_timeout: float = 30.0, extra_args: tuple[str, ...] = (),
+                port: int | None = None):
+    """Like `run_anvil`, yielding only the URL."""
+    with run_anvil(binary, startup_timeout, extra_args, port) as node:
+        yield node.url
+
+
+def _port_is_free(port: int) -> bool:
+    with socket.socket() as sock:
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+        return True

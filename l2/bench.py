@@ -10,11 +10,15 @@ table; `--json FILE` writes a flat `{"section.metric": number}` object.
 from __future__ import annotations
 
 import importlib
+import json
+import sys
 import time
 from dataclasses import dataclass, field
 from typing import Callable
 
 from l2.errors import InputError
+from l2.files import check_writable, write_atomic
+from l2.output import make_console
 
 # Modules whose import registers benchmarks, besides the foundation's below.
 BENCH_MODULES: list[str] = ["l2.channels.bench", "l2.rollup.bench"]
@@ -154,3 +158,50 @@ def format_value(value: float) -> str:
     if value >= 100:
         return f"{value:,.0f}"
     return f"{value:,.2f}"
+
+
+# --- `l2 bench` ------------------------------------------------------------------------------
+
+def add_arguments(parser) -> None:
+    parser.add_argument("--json", metavar="FILE", help="also write {metric: value} as JSON")
+    parser.add_argument("--quick", action="store_true", help="fewer iterations (for smoke runs)")
+    parser.add_argument(
+        "--only", metavar="PREFIX", action="append", help="only metrics starting with PREFIX (repeatable), e.g. channels."
+    )
+
+
+def run(args) -> int:
+    from rich.table import Table
+
+    if args.json:
+        check_writable(args.json)  # before minutes of benchmarks, not after
+    console = make_console()
+    rows, failures = run_benchmarks(
+        quick=args.quick, only=args.only, progress=lambda name: console.print(f"[dim]running {name}…")
+    )
+    table = Table(title="l2 bench" + (" (quick)" if args.quick else ""))
+    for column in ("metric", "measured", "unit", "target", "ok", "reference"):
+        table.add_column(column)
+    for row in rows:
+        metric = row.metric
+        target = ""
+        ok = ""
+        if metric is not None and metric.target is not None:
+            target = ("≥ " if metric.better == "higher" else "≤ ") + format_value(metric.target)
+            ok = "[green]yes" if metric.meets_target(row.value) else "[red]no"
+        table.add_row(
+            row.name,
+            format_value(row.value),
+            metric.unit if metric else "",
+            target,
+            ok,
+            metric.reference if metric else "",
+        )
+    console.print(table)
+    if args.json:
+        flat = {row.name: row.value for row in rows}
+        write_atomic(args.json, json.dumps(flat, indent=2, sort_keys=True) + "\n")
+        console.print(f"wrote {len(flat)} metrics to {args.json}")
+    for failure in failures:
+        print(f"error: benchmark failed: {failure}", file=sys.stderr)
+    return 1 if failures else 0

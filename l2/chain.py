@@ -18,10 +18,12 @@ there is one small base class and two subclasses:
 from __future__ import annotations
 
 import ast
+import contextlib
 import os
 import re
 import secrets
 from abc import ABC, abstractmethod
+from dataclasses import dataclass
 from functools import cached_property
 
 from eth_abi import decode as abi_decode
@@ -47,6 +49,18 @@ _ERROR_STRING_SELECTOR = bytes.fromhex("08c379a0")  # Error(string)
 _PANIC_SELECTOR = bytes.fromhex("4e487b71")  # Panic(uint256)
 
 
+@dataclass(frozen=True)
+class TxRecord:
+    """One mined Layer-1 transaction, as the gas report and the demo's summary count it."""
+
+    contract: str  # project contract name ("TestToken"), the address if unknown, "" for a plain ETH transfer
+    function: str  # "constructor", the function's name, or "transfer" for plain ETH
+    gas_used: int
+    fee_wei: int  # gas_used * effective gas price: what the sender paid (base fee burned + tip)
+    sender: str
+    status: int  # 1 mined and succeeded; 0 mined and reverted (the fee is paid all the same)
+
+
 def _dev_accounts(count: int = 10) -> list[LocalAccount]:
     Account.enable_unaudited_hdwallet_features()
     return [Account.from_mnemonic(DEV_MNEMONIC, account_path=f"m/44'/60'/0'/0/{i}") for i in range(count)]
@@ -70,11 +84,14 @@ class Chain(ABC):
     """A Layer-1 chain with funded local accounts and developer helpers."""
 
     is_embedded: bool = False
+    anvil = None  # set by `layer1` when it started an anvil node for this chain
 
     def __init__(self, w3: Web3, accounts: list[LocalAccount]):
         self.w3 = w3
         self.accounts = accounts
         self.chain_id = w3.eth.chain_id
+        self._names: dict[str, str] = {}  # checksum address -> project contract name
+        self._recorders: list[list[TxRecord]] = []
 
     # --- contracts ---------------------------------------------------------------------
 
@@ -95,8 +112,19 @@ class Chain(ABC):
                 table[function_signature_to_4byte_selector(signature)] = (item["name"], types)
         return table
 
+    @cached_property
+    def _names_by_init_code(self) -> dict[bytes, str]:
+        return {bytes(artifact.bytecode): artifact.name for artifact in self.artifacts}
+
     def contract(self, name: str, address: str) -> Contract:
-        return self.w3.eth.contract(address=to_checksum_address(address), abi=self.artifacts[name].abi)
+        address = to_checksum_address(address)
+        contract = self.w3.eth.contract(address=address, abi=self.artifacts[name].abi)
+        self._names[address] = name
+        return contract
+
+    def name_of(self, address: str) -> str | None:
+        """The project contract deployed or opened at `address` through this chain, if any."""
+        return self._names.get(to_checksum_address(address))
 
     def deploy(self, name: str, *args, sender: LocalAccount | None = None, value: int = 0) -> Contract:
         """Deploy project contract `name`; the receipt is kept as `contract.deploy_receipt`."""
@@ -156,6 +184,14 @@ class Chain(ABC):
                 raise InsufficientFundsError(f"{sender.address} cannot pay for this transaction: {exc}") from None
             raise self._translate_revert(exc, fn_call) from None
         receipt = self.w3.eth.wait_for_transaction_receipt(tx_hash, timeout=120)
+        if receipt.contractAddress and fn_call is not None:
+            name = self._names_by_init_code.get(bytes(fn_call.bytecode))
+            if name is not None:
+                self._names[to_checksum_address(receipt.contractAddress)] = name
+        if self._recorders:
+            record = self._record_of(tx, receipt, fn_call)
+            for recorder in self._recorders:
+                recorder.append(record)
         if receipt.status != 1:
             # Estimation passed but inclusion failed (state moved in between): replay for the reason.
             replay = {k: tx[k] for k in ("from", "to", "value", "data") if k in tx}
@@ -165,6 +201,26 @@ class Chain(ABC):
                 raise self._translate_revert(exc, fn_call) from None
             raise TransactionReverted("Unknown", (), _describe(fn_call))
         return receipt
+
+    def _record_of(self, tx: dict, receipt, fn_call) -> TxRecord:
+        if fn_call is None:
+            contract, function = self._names.get(to_checksum_address(tx["to"]), ""), "transfer"
+        elif receipt.contractAddress:
+            contract, function = self._names.get(to_checksum_address(receipt.contractAddress), "?"), "constructor"
+        else:
+            contract, function = self._names.get(fn_call.address, fn_call.address), fn_call.fn_name
+        return TxRecord(contract, function, receipt.gasUsed, receipt.gasUsed * receipt.effectiveGasPrice,
+                        tx["from"], receipt.status)
+
+    @contextlib.contextmanager
+    def record(self):
+        """`with chain.record() as txs:` collects a TxRecord for every transaction this chain mines inside."""
+        txs: list[TxRecord] = []
+        self._recorders.append(txs)
+        try:
+            yield txs
+        finally:
+            self._recorders.remove(txs)
 
     def call(self, fn_call, sender: LocalAccount | None = None):
         params = {"from": sender.address} if sender else {}
@@ -339,6 +395,49 @@ def connect(rpc_url: str | None = None, private_key_env: str | None = None) -> C
     if rpc_url is None:
         return EmbeddedChain()
     return RpcChain(rpc_url, private_key_env)
+
+
+def add_chain_arguments(parser, *, anvil: bool = True) -> None:
+    """The options every command that needs Layer 1 takes; `layer1_for(args)` opens what they name."""
+    group = parser.add_mutually_exclusive_group() if anvil else parser
+    group.add_argument("--rpc-url", metavar="URL", help="a JSON-RPC node (default: the embedded py-evm chain)")
+    if anvil:
+        group.add_argument("--anvil", action="store_true",
+                           help="start anvil (from node_modules, or $ANVIL_BINARY) and stop it on exit")
+        parser.add_argument("--anvil-port", type=int, metavar="PORT", help="with --anvil: listen on this port")
+    parser.add_argument(
+        "--private-key-env", metavar="NAME",
+        help=f"environment variable holding the private key (default {DEFAULT_PRIVATE_KEY_ENV}; "
+        "a dev node's public accounts are used when it is unset)",
+    )
+
+
+def layer1_for(args):
+    """`layer1(...)` with the options of `add_chain_arguments`."""
+    return layer1(getattr(args, "rpc_url", None), anvil=getattr(args, "anvil", False),
+                  anvil_port=getattr(args, "anvil_port", None), private_key_env=getattr(args, "private_key_env", None))
+
+
+@contextlib.contextmanager
+def layer1(rpc_url: str | None = None, *, anvil: bool = False, anvil_port: int | None = None,
+           private_key_env: str | None = None):
+    """A Chain for the length of a `with` block: the embedded chain, the node at `rpc_url`, or an
+    anvil started here (from node_modules) and stopped when the block exits, however it exits."""
+    if anvil and rpc_url is not None:
+        raise ConfigError("give either an RPC URL or --anvil, not both")
+    if anvil_port is not None and not anvil:
+        raise ConfigError("--anvil-port needs --anvil")
+    with contextlib.ExitStack() as stack:
+        node = None
+        if anvil:
+            from l2.anvil import run_anvil
+
+            node = stack.enter_context(run_anvil(port=anvil_port))
+            rpc_url = node.url
+        chain = connect(rpc_url, private_key_env)
+        chain.anvil = node  # the AnvilNode started for this block (url, pid), or None
+        stack.callback(chain.close)
+        yield chain
 
 
 # --- revert decoding helpers ---------------------------------------------------------------

@@ -1,149 +1,74 @@
-"""The `l2` command: compile, deploy, demo, bench, console.
+"""The `l2` command: sandbox, demo, gas-report, bench, compile, deploy, console.
 
-Every `L2Error` becomes one line on stderr and exit code 1; no traceback.
+Each command lives with what it runs: a module with `add_arguments(parser)` and
+`run(args) -> exit code`. This file only dispatches, and keeps the promise every
+command makes: an `L2Error` (or any other failure) is one line on stderr and exit
+code 1, bad usage is one line and exit code 2, and a traceback only with --debug.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
+import importlib
 import sys
+import traceback
 
 from l2.errors import L2Error
-from l2.files import check_writable, write_atomic
+
+# (name, module, help): the module has add_arguments(parser) and run(args) -> int.
+COMMANDS: list[tuple[str, str, str]] = [
+    ("sandbox", "l2.sandbox", "Layer 1, the contracts and running Layer-2 operators, in a Python console"),
+    ("demo", "l2.demo", "the whole story end to end: channels, disputes, rollup batches, fraud proofs"),
+    ("gas-report", "l2.gas_report", "gas per contract function over the scenarios, like forge --gas-report"),
+    ("bench", "l2.bench", "measured figures against their targets and reference systems"),
+    ("compile", "l2.compiler", "compile contracts/ from source (ignores the cache)"),
+    ("deploy", "l2.deploy", "deploy the Layer-1 contracts and write the manifest"),
+    ("console", "l2.shell", "a Python console with only the chain and the project loaded"),
+]
 
 
-def make_console():
-    """A rich console; off a terminal (CI logs, pipes) wide enough that tables are not cropped to 80 columns."""
-    from rich.console import Console
+class ArgumentParser(argparse.ArgumentParser):
+    """argparse, but a usage error is one line (and exit code 2), not the usage block plus a line."""
 
-    return Console(width=None if sys.stdout.isatty() else 200)
-
-
-def cmd_compile(args) -> int:
-    from l2.compiler import compile_project
-
-    artifacts = compile_project(force=True)
-    print(f"compiled {len(artifacts.contracts)} contracts with solc {artifacts.compiler_version}")
-    for warning in artifacts.warnings:
-        print(f"warning: {warning.splitlines()[0]}")
-    return 0
+    def error(self, message: str):
+        self.exit(2, f"{self.prog}: error: {message} (see '{self.prog} --help')\n")
 
 
-def cmd_deploy(args) -> int:
-    from l2.deploy import run_deploy
-
-    return run_deploy(args)
-
-
-def cmd_demo(args) -> int:
-    from l2.chain import connect
-    from l2.demo import run_demo
-
-    chain = connect(args.rpc_url, args.private_key_env)
-    try:
-        run_demo(chain, make_console())
-    finally:
-        chain.close()
-    return 0
-
-
-def cmd_bench(args) -> int:
-    from rich.table import Table
-
-    from l2.bench import format_value, run_benchmarks
-
-    if args.json:
-        check_writable(args.json)  # before minutes of benchmarks, not after
-    console = make_console()
-    rows, failures = run_benchmarks(
-        quick=args.quick, only=args.only, progress=lambda name: console.print(f"[dim]running {name}…")
-    )
-    table = Table(title="l2 bench" + (" (quick)" if args.quick else ""))
-    for column in ("metric", "measured", "unit", "target", "ok", "reference"):
-        table.add_column(column)
-    for row in rows:
-        metric = row.metric
-        target = ""
-        ok = ""
-        if metric is not None and metric.target is not None:
-            target = ("≥ " if metric.better == "higher" else "≤ ") + format_value(metric.target)
-            ok = "[green]yes" if metric.meets_target(row.value) else "[red]no"
-        table.add_row(
-            row.name,
-            format_value(row.value),
-            metric.unit if metric else "",
-            target,
-            ok,
-            metric.reference if metric else "",
-        )
-    console.print(table)
-    if args.json:
-        flat = {row.name: row.value for row in rows}
-        write_atomic(args.json, json.dumps(flat, indent=2, sort_keys=True) + "\n")
-        console.print(f"wrote {len(flat)} metrics to {args.json}")
-    for failure in failures:
-        print(f"error: benchmark failed: {failure}", file=sys.stderr)
-    return 1 if failures else 0
-
-
-def cmd_console(args) -> int:
-    import code
-
-    from l2.chain import connect
-
-    chain = connect(args.rpc_url, args.private_key_env)
-    namespace = {"chain": chain, "w3": chain.w3, "accounts": chain.accounts, "artifacts": chain.artifacts}
-    banner = (
-        f"l2 console on {chain.describe()}\n"
-        "names: chain (deploy, transact, call, snapshot, revert, advance_time, mine), w3, accounts, artifacts"
-    )
-    code.interact(banner=banner, local=namespace, exitmsg="")
-    return 0
-
-
-def build_parser() -> argparse.ArgumentParser:
-    from l2.deploy import add_deploy_arguments
-
-    parser = argparse.ArgumentParser(prog="l2", description="Layer 2 on Layer 1: channels and an optimistic rollup.")
-    sub = parser.add_subparsers(dest="command", required=True)
-
-    p = sub.add_parser("compile", help="compile contracts/ from source (ignores the cache)")
-    p.set_defaults(fn=cmd_compile)
-
-    p = sub.add_parser("deploy", help="deploy the Layer-1 contracts and write the manifest")
-    add_deploy_arguments(p)
-    p.set_defaults(fn=cmd_deploy)
-
-    for name, fn, text in (
-        ("demo", cmd_demo, "run the end-to-end demo"),
-        ("console", cmd_console, "a Python console with the chain and the project loaded"),
-    ):
-        p = sub.add_parser(name, help=text)
-        p.add_argument("--rpc-url", help="JSON-RPC node (default: embedded py-evm chain)")
-        p.add_argument("--private-key-env", metavar="NAME", help="environment variable with the private key")
-        p.set_defaults(fn=fn)
-
-    p = sub.add_parser("bench", help="run the benchmarks and compare with their targets")
-    p.add_argument("--json", metavar="FILE", help="also write {metric: value} as JSON")
-    p.add_argument("--quick", action="store_true", help="fewer iterations (for smoke runs)")
-    p.add_argument(
-        "--only", metavar="PREFIX", action="append", help="only metrics starting with PREFIX (repeatable), e.g. channels."
-    )
-    p.set_defaults(fn=cmd_bench)
+def build_parser() -> ArgumentParser:
+    parser = ArgumentParser(prog="l2", description="Layer 2 on Layer 1: payment channels and an optimistic rollup.")
+    parser.add_argument("--debug", action="store_true", help="show the traceback of an error")
+    # Also accepted after the command (`l2 demo --debug`); SUPPRESS keeps it from resetting the top-level flag.
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    for name, module_name, text in COMMANDS:
+        module = importlib.import_module(module_name)
+        p = sub.add_parser(name, help=text, description=text, parents=[common])
+        module.add_arguments(p)
+        p.set_defaults(run=module.run)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
-        return args.fn(args)
+        return args.run(args)
     except L2Error as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        _report(args, str(exc))
         return 1
     except KeyboardInterrupt:
-        print("error: interrupted", file=sys.stderr)
+        _report(args, "interrupted")
         return 130
+    except Exception as exc:  # noqa: BLE001 - a bug still gets one line; --debug shows where
+        _report(args, f"internal error: {type(exc).__name__}: {exc} (run with --debug for the traceback)")
+        return 1
+
+
+def _report(args, message: str) -> None:
+    if getattr(args, "debug", False):
+        traceback.print_exc()
+    first = message.strip().splitlines()[0] if message.strip() else "failed"
+    print(f"error: {first}", file=sys.stderr)
 
 
 if __name__ == "__main__":

@@ -251,3 +251,17 @@ def compile_project(
     }
     write_atomic(cache_file, json.dumps(data))
     return _artifacts_from_json(data)
+
+
+# --- `l2 compile` ----------------------------------------------------------------------------
+
+def add_arguments(parser) -> None:
+    """`l2 compile` takes no options: it always builds from source."""
+
+
+def run(args) -> int:
+    artifacts = compile_project(force=True)
+    print(f"compiled {len(artifacts.contracts)} contracts with solc {artifacts.compiler_version}")
+    for warning in artifacts.warnings:
+        print(f"warning: {warning.splitlines()[0]}")
+    return 0

@@ -38,3 +38,22 @@ def run_demo(chain: Chain, console: Console) -> None:
     for module_name in DEMO_SECTIONS:
         importlib.import_module(module_name).run(chain, console, deployment)
     console.rule("[bold green]demo finished")
+
+
+# --- `l2 demo` -------------------------------------------------------------------------------
+
+def add_arguments(parser) -> None:
+    from l2.chain import add_chain_arguments
+
+    parser.add_argument("part", nargs="?", choices=("channels", "rollup", "all"), default="all",
+                        help="which story to run (default: all)")
+    add_chain_arguments(parser)
+
+
+def run(args) -> int:
+    from l2.chain import layer1_for
+    from l2.output import make_console
+
+    with layer1_for(args) as chain:
+        run_demo(chain, make_console())
+    return 0

@@ -25,7 +25,7 @@ from typing import Callable
 from eth_hash.auto import keccak
 from eth_utils import to_checksum_address
 
-from l2.chain import Chain, connect
+from l2.chain import Chain, add_chain_arguments, connect
 from l2.compiler import PROJECT_ROOT, Artifacts
 from l2.errors import InsufficientFundsError, L2Error, ManifestError
 from l2.files import check_writable, write_atomic
@@ -236,15 +236,12 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def add_deploy_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--rpc-url", help="JSON-RPC node (default: the embedded py-evm chain)")
-    parser.add_argument(
-        "--private-key-env",
-        metavar="NAME",
-        help="environment variable holding the deployer's private key (default L2_PRIVATE_KEY; "
-        "anvil's dev accounts are used when unset on a dev node)",
-    )
+    add_chain_arguments(parser, anvil=False)
     parser.add_argument("--out", type=Path, help="manifest file (default: deployments/<chainId>.json for RPC chains)")
     parser.add_argument("--force", action="store_true", help="redeploy everything and replace the manifest")
+
+
+add_arguments = add_deploy_arguments  # `l2 deploy`
 
 
 def run_deploy(args: argparse.Namespace, print_line: Callable[[str], None] = print) -> int:
@@ -263,6 +260,11 @@ def run_deploy(args: argparse.Namespace, print_line: Callable[[str], None] = pri
         return 0
     finally:
         chain.close()
+
+
+def run(args: argparse.Namespace) -> int:
+    """`l2 deploy`."""
+    return run_deploy(args)
 
 
 def main(argv: list[str] | None = None) -> int:

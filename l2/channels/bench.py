@@ -19,7 +19,7 @@ from eth_account import Account
 
 from l2.bench import Metric, benchmark
 from l2.channels.messages import ChannelDomain
-from l2.channels.party import Party
+from l2.channels.party import Party, pay
 from l2.channels.rules import ZERO_ADDRESS, ChannelParams, Funding
 from l2.channels.storage import ChannelStore
 
@@ -70,10 +70,6 @@ def bench_updates(ctx) -> dict[str, float]:
     return {"channels.updates_per_s_memory": updates_per_second(count), "channels.updates_per_s_durable": durable}
 
 
-def _pay(payer: Party, receiver: Party, amount: int) -> None:
-    payer.receive_ack(receiver.receive(payer.pay(amount)))
-
-
 def measure_gas(chain) -> dict[str, float]:
     """Gas of every external function and of the two lifecycles, on a fresh registry."""
     registry = chain.deploy("ChannelRegistry", 10, 30 * 24 * 3600)
@@ -86,8 +82,8 @@ def measure_gas(chain) -> dict[str, float]:
     r_deposit = party_b.deposit(ETHER)
     party_a.refresh_funding()
     for _ in range(3):
-        _pay(party_a, party_b, 10**16)
-        _pay(party_b, party_a, 10**15)
+        pay(party_a, party_b, 10**16)
+        pay(party_b, party_a, 10**15)
     request = party_a.request_withdraw(10**17, expiry=chain.now() + 3600)
     r_withdraw = party_a.withdraw(request, party_b.approve_withdraw(request))
     r_top_up = party_a.deposit(10**17)
@@ -104,10 +100,10 @@ def measure_gas(chain) -> dict[str, float]:
     party_b = Party.join(chain, registry, bob, party_a.params)
     r_deposit = party_b.deposit(ETHER)
     party_a.refresh_funding()
-    _pay(party_a, party_b, 10**17)
+    pay(party_a, party_b, 10**17)
     stale = party_a.latest
-    _pay(party_b, party_a, 10**16)
-    _pay(party_a, party_b, 10**17)
+    pay(party_b, party_a, 10**16)
+    pay(party_a, party_b, 10**17)
     r_close = party_a.close(stale)
     r_update = party_b.update_state()
     chain.advance_time(PERIOD)

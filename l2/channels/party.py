@@ -611,3 +611,12 @@ class Party:
         """Pay out after the challenge period (anyone may call it; we do)."""
         chain = self._require_chain()
         return chain.transact(self.registry.functions.settle(self.params.as_tuple()), self.account)
+
+
+def pay(payer: Party, receiver: Party, amount: int) -> None:
+    """One payment delivered in process: the payer's proposal, the receiver's counter-signature, the ack.
+
+    Two parties in one process (a demo, a sandbox, a benchmark) need no transport; across
+    processes the same three JSON-ready messages travel over any channel.
+    """
+    payer.receive_ack(receiver.receive(payer.pay(amount)))

@@ -48,7 +48,10 @@ class Wallet:
 
     # --- Layer 2 ------------------------------------------------------------------------------
 
-    def sign_transfer(self, to: str | int, amount: int, token: int = 0, fee: int = 0) -> Transfer:
+    def sign_transfer(self, to, amount: int, token: int = 0, fee: int = 0) -> Transfer:
+        """`to`: an L2 account index, an address, or anything with an `.address` (an account, a wallet)."""
+        if not isinstance(to, int):
+            to = getattr(to, "address", to)
         to_index = to if isinstance(to, int) else self.sequencer.state.index_of(to)
         if to_index is None:
             raise UnknownAccount(f"{to} has no L2 account yet; it must deposit first")
@@ -59,8 +62,9 @@ class Wallet:
         tx = Withdraw(self.index, recipient or self.address, token, amount, fee)
         return txs.sign(tx, self.account.key, self.rollup.domain, self.nonce())
 
-    def transfer(self, to: str | int, amount: int, token: int = 0, fee: int = 0) -> int:
+    def transfer(self, to, amount: int, token: int = 0, fee: int = 0) -> int:
         return self.sequencer.submit(encode_submission(self.sign_transfer(to, amount, token, fee)))
 
     def withdraw(self, amount: int, token: int = 0, recipient: str | None = None, fee: int = 0) -> int:
+        """Sign and submit a withdrawal to `recipient` on Layer 1 (default: ourselves), claimable once final."""
         return self.sequencer.submit(encode_submission(self.sign_withdraw(amount, token, recipient, fee)))

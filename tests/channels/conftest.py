@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from l2.channels.party import Party
+from l2.channels.party import Party, pay
 from l2.channels.rules import ZERO_ADDRESS
 
 MIN_PERIOD, MAX_PERIOD = 10, 30 * 24 * 3600
@@ -62,11 +62,6 @@ def open_channel(chain, registry, a, b, *, token=ZERO_ADDRESS, deposit_a=ETHER, 
         party_b.deposit(deposit_b)
     party_a.refresh_funding()
     return party_a, party_b
-
-
-def pay(payer: Party, receiver: Party, amount: int) -> None:
-    """Deliver one payment in process: proposal, counter-signature, acknowledgement."""
-    payer.receive_ack(receiver.receive(payer.pay(amount)))
 
 
 @pytest.fixture

@@ -32,6 +32,7 @@ from eth_account.signers.local import LocalAccount
 from eth_utils import function_signature_to_4byte_selector, to_checksum_address
 from web3 import EthereumTesterProvider, HTTPProvider, Web3
 from web3.contract import Contract
+from web3.datastructures import AttributeDict
 from web3.exceptions import ContractLogicError, Web3Exception, Web3RPCError
 from web3.logs import DISCARD
 
@@ -59,6 +60,15 @@ class TxRecord:
     fee_wei: int  # gas_used * effective gas price: what the sender paid (base fee burned + tip)
     sender: str
     status: int  # 1 mined and succeeded; 0 mined and reverted (the fee is paid all the same)
+
+
+class Receipt(AttributeDict):
+    """A mined transaction's receipt: web3's AttributeDict with a one-line repr for consoles."""
+
+    def __repr__(self) -> str:
+        tx = "0x" + bytes(self["transactionHash"]).hex()
+        outcome = "" if self["status"] == 1 else ", reverted"
+        return f"<receipt {tx[:10]}…{tx[-4:]} block {self['blockNumber']}: {self['gasUsed']:,} gas{outcome}>"
 
 
 def _dev_accounts(count: int = 10) -> list[LocalAccount]:
@@ -183,7 +193,7 @@ class Chain(ABC):
             if "insufficient funds" in str(exc).lower():
                 raise InsufficientFundsError(f"{sender.address} cannot pay for this transaction: {exc}") from None
             raise self._translate_revert(exc, fn_call) from None
-        receipt = self.w3.eth.wait_for_transaction_receipt(tx_hash, timeout=120)
+        receipt = Receipt(self.w3.eth.wait_for_transaction_receipt(tx_hash, timeout=120))
         if receipt.contractAddress and fn_call is not None:
             name = self._names_by_init_code.get(bytes(fn_call.bytecode))
             if name is not None:
@@ -337,8 +347,7 @@ class RpcChain(Chain):
             chain_id = w3.eth.chain_id
             client = w3.client_version
         except Exception as exc:  # noqa: BLE001 - any failure here means "cannot reach the node"
-            reason = str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__
-            raise ChainConnectionError(f"cannot reach a JSON-RPC node at {url}: {reason}") from None
+            raise ChainConnectionError(f"cannot reach a JSON-RPC node at {url}: {_connection_failure(exc)}") from None
         self.client_version = client
         self.is_dev_node = chain_id in DEV_CHAIN_IDS and any(n in client.lower() for n in ("anvil", "hardhat"))
         env_name = private_key_env or DEFAULT_PRIVATE_KEY_ENV
@@ -438,6 +447,20 @@ def layer1(rpc_url: str | None = None, *, anvil: bool = False, anvil_port: int |
         chain.anvil = node  # the AnvilNode started for this block (url, pid), or None
         stack.callback(chain.close)
         yield chain
+
+
+def _connection_failure(exc: Exception) -> str:
+    """What went wrong, in words, rather than urllib3's nested reprs."""
+    text = str(exc)
+    for needle, reason in (("Connection refused", "connection refused (is the node running?)"),
+                           ("Errno 111", "connection refused (is the node running?)"),
+                           ("Name or service not known", "unknown host"),
+                           ("nodename nor servname", "unknown host"),
+                           ("timed out", "timed out"),
+                           ("Timeout", "timed out")):
+        if needle in text:
+            return reason
+    return text.splitlines()[0][:200] if text else type(exc).__name__
 
 
 # --- revert decoding helpers ---------------------------------------------------------------

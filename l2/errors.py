@@ -36,6 +36,10 @@ class ManifestError(InputError):
     """A deployment manifest is unreadable or belongs to another chain."""
 
 
+class ScriptError(L2Error):
+    """A script run by `l2 sandbox --script` raised; the message names the script's file and line."""
+
+
 class CompileError(L2Error):
     """solc rejected the Solidity sources; the message points at file:line."""
 

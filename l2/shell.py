@@ -122,6 +122,7 @@ def _ipython(namespace: dict, banner: str, turn: Turn) -> None:
     config.TerminalInteractiveShell.simple_prompt = not sys.stdin.isatty()
     config.TerminalInteractiveShell.confirm_exit = False
     config.HistoryManager.enabled = False  # no history file written into the user's profile by a sandbox
+    config.InteractiveShell.enable_tip = False
     shell = Shell(config=config, user_ns=namespace, banner1=banner + "\n", exit_msg="")
     shell()
 

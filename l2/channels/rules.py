@@ -279,6 +279,23 @@ def settlement(funding: Funding, proof: BalanceProof) -> tuple[int, int]:
     return payout_a, total - payout_a
 
 
+def worth_answering(onchain: Funding, closing_nonce: int, closing_balance_a: int, best: BalanceProof, side: str) -> bool:
+    """Whether `side` should answer a unilateral close by submitting `best` (its newest co-signed state).
+
+    Only if Layer 1 would then pay `side` more than under the state it is closing on. A newer
+    nonce is not enough: with running totals both ways, a newer state may pay us less (we paid
+    since), and answering would cost us the difference plus gas. This holds whoever closed: a
+    partner's stale close that favours us is left alone, and our own close on an old state that
+    shortchanges us is corrected.
+    """
+    if best.nonce <= closing_nonce:
+        return False
+    payout_a, payout_b = settlement(onchain, best)
+    ours_if_answered = payout_a if side == A else payout_b
+    ours_as_closing = closing_balance_a if side == A else onchain.total - closing_balance_a
+    return ours_if_answered > ours_as_closing
+
+
 def initial_proof(params: ChannelParams) -> BalanceProof:
     return BalanceProof(params.channel_id, 0)
 

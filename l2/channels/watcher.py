@@ -1,9 +1,9 @@
 """Dispute automation: answer a stale close with our newer proof, then settle.
 
 The watcher polls the registry's `ChannelClosed` events for one channel. When the
-channel is closing with an older nonce than the latest co-signed proof its party
-holds, it submits `updateState` within the challenge period; once the period is
-over it calls `settle`. Run it in the background (`start()`), or call `poll()`
+channel is closing on a state that pays its party less than the newest co-signed
+proof the party holds (`rules.worth_answering`), it submits `updateState` within
+the challenge period; once the period is over it calls `settle`. Run it in the background (`start()`), or call `poll()`
 from your own loop. Offline during the whole period is the one thing it cannot
 fix: that is what a third-party watching service (holding proofs signed by both)
 is for, and `updateState` already accepts one.
@@ -14,6 +14,7 @@ from __future__ import annotations
 import threading
 
 from l2.channels.party import STATUS_CLOSED_BY_A, STATUS_CLOSED_BY_B, Party
+from l2.channels.rules import Funding, worth_answering
 from l2.errors import L2Error
 
 
@@ -51,14 +52,15 @@ class ChannelWatcher:
             self.next_block = latest_block + 1
         if not self.closes or self.settled.is_set():
             return []
-        channel, _ = party.onchain_state()
-        _da, _db, settle_at, status, _wa, _wb, closing_nonce = channel
+        channel, closing_balance_a = party.onchain_state()
+        deposit_a, deposit_b, settle_at, status, withdrawn_a, withdrawn_b, closing_nonce = channel
         if status not in (STATUS_CLOSED_BY_A, STATUS_CLOSED_BY_B):
             return []
         done = []
         now = chain.now()
         best = party.best_signed_by_partner()
-        if now < settle_at - 1 and closing_nonce < best.proof.nonce:
+        onchain = Funding(deposit_a, deposit_b, withdrawn_a, withdrawn_b)
+        if now < settle_at - 1 and worth_answering(onchain, closing_nonce, closing_balance_a, best.proof, party.side):
             party.update_state(best)
             done.append(("updated", best.proof.nonce))
             self.answered.set()

@@ -77,7 +77,9 @@ class Sequencer:
         self.max_batch = max_batch
         self.max_age = max_age
         self.fault = fault
-        self.db = sqlite3.connect(str(db_path), isolation_level=None)
+        # Not tied to the opening thread: a sandbox's operator thread and its console take turns with
+        # it (one at a time, under the sandbox's lock), as a channel watcher does with its party's store.
+        self.db = sqlite3.connect(str(db_path), isolation_level=None, check_same_thread=False)
         self.db.execute("PRAGMA journal_mode=WAL")
         self.db.execute("PRAGMA synchronous=FULL")
         self.db.executescript(_SCHEMA)
@@ -377,6 +379,15 @@ class Sequencer:
                 batch: int | None = None) -> int:
         return self.db.execute("INSERT INTO log (body, nonce, queue_index, accepted_at, batch) VALUES (?, ?, ?, ?, ?)",
                                (body, nonce, queue_index, accepted_at, batch)).lastrowid
+
+    def recoveries(self, after: int = 0) -> list[dict]:
+        """The resyncs with Layer 1 recorded after recovery id `after`, oldest first (see `resync`)."""
+        return [
+            {"recovery": rid, "reverted": [int(b) for b in reverted.split(",") if b],
+             "adopted": [int(b) for b in adopted.split(",") if b], "requeued": requeued, "dropped": dropped}
+            for rid, reverted, adopted, requeued, dropped in self.db.execute(
+                "SELECT id, reverted, adopted, requeued, dropped FROM recoveries WHERE id > ? ORDER BY id", (after,))
+        ]
 
     def posted_batches(self) -> int:
         return self.db.execute("SELECT COUNT(*) FROM batches WHERE status='posted'").fetchone()[0]

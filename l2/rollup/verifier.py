@@ -10,11 +10,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from eth_abi import encode as abi_encode
 from eth_account.signers.local import LocalAccount
 
 from l2.errors import TransactionReverted
 from l2.rollup import batch as batch_mod
 from l2.rollup import proofs
+from l2.rollup.hashing import keccak
 from l2.rollup.errors import BatchStateMismatch, InvalidTransaction
 from l2.rollup.l1 import PostedBatch, RollupClient
 from l2.rollup.state import State, apply
@@ -147,6 +149,11 @@ class Verifier:
     def is_final(self, batch_index: int) -> bool:
         header = self.verified[batch_index].posted.header
         return self.rollup.chain.now() >= header.timestamp + self.rollup.challenge_window
+
+    def is_claimed(self, w: Claimable) -> bool:
+        """Whether Layer 1 has paid `w` already (it keys claims by batch commitment and position)."""
+        commitment = self.rollup.fn.batchCommitment(w.batch_index).call()
+        return self.rollup.fn.claimed(keccak(abi_encode(["bytes32", "uint256"], [commitment, w.position]))).call()
 
     def claim(self, sender: LocalAccount, w: Claimable):
         """Claim one withdrawal on L1 (anyone may send it; L1 pays the recipient)."""

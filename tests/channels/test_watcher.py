@@ -40,3 +40,38 @@ def test_watcher_leaves_an_honest_close_alone(chain, channel, pay):
     party_a.close()  # the latest state: nothing to answer
     assert watcher.poll() == []
     assert len(watcher.closes) == 1
+
+
+def test_watcher_leaves_a_stale_close_that_favours_its_party(chain, channel, pay):
+    """Answering with a newer nonce would cost Bob: he paid Alice back since the closing state."""
+    party_a, party_b = channel
+    pay(party_a, party_b, 3 * 10**17)
+    generous = party_a.latest  # Bob holds 1.3 ETH here...
+    pay(party_b, party_a, 2 * 10**17)  # ...and 1.1 ETH in the newest state
+    party_a.close(generous)
+    watcher = ChannelWatcher(party_b, settle=False)
+    assert watcher.poll() == []
+    channel_state, closing_balance_a = party_a.onchain_state()
+    assert channel_state[6] == generous.proof.nonce and closing_balance_a == ETHER - 3 * 10**17
+
+
+def test_own_watcher_does_not_rescue_its_partner_from_our_stale_close(chain, channel, pay):
+    """Alice closes on a state that pays her more; her own watcher must not 'correct' it, Bob's must."""
+    party_a, party_b = channel
+    pay(party_a, party_b, 10**17)
+    stale = party_a.latest
+    pay(party_a, party_b, 10**17)
+    party_a.close(stale)
+    assert ChannelWatcher(party_a, settle=False).poll() == []
+    assert ChannelWatcher(party_b, settle=False).poll() == [("updated", party_b.nonce)]
+
+
+def test_own_watcher_corrects_our_close_on_a_state_that_shortchanges_us(chain, channel, pay):
+    """Alice closes on an old state from before Bob paid her (a restored backup, say): her watcher fixes it."""
+    party_a, party_b = channel
+    old = party_a.latest
+    pay(party_b, party_a, 4 * 10**17)
+    party_a.close(old)
+    assert ChannelWatcher(party_a, settle=False).poll() == [("updated", party_a.nonce)]
+    _, closing_balance_a = party_a.onchain_state()
+    assert closing_balance_a == ETHER + 4 * 10**17

@@ -256,7 +256,7 @@ class Sandbox:
 
     def show_events(self) -> None:
         for line in self.events[self._shown:]:
-            self.console.print(line, highlight=False, markup=False)
+            self.console.print(line, highlight=False, markup=False, soft_wrap=True)
         self._shown = len(self.events)
 
     def _event(self, who: str, text: str) -> None:
@@ -298,9 +298,9 @@ class Sandbox:
         finally:
             for r in seq.recoveries(after=seen):
                 gone = len(r["reverted"])
-                self._event("sequencer", f"re-synced with Layer 1: {gone} of its batch{'es' if gone != 1 else ''} "
-                            f"reverted there, {r['requeued']} transaction(s) queued again, {r['dropped']} dropped "
-                            "as no longer valid")
+                self._event("sequencer", f"re-synced with Layer 1 ({gone} batch{'es' if gone != 1 else ''} of its "
+                            f"own reverted there): {r['requeued']} transaction(s) queued again, {r['dropped']} "
+                            "dropped as no longer valid")
         while True:
             pending = seq.pending_count()
             receipt = seq.post_batch() if post_now else seq.tick()
@@ -314,15 +314,15 @@ class Sandbox:
 
     def _verify(self) -> None:
         for fraud in self.verifier.sync():
-            if fraud.receipt is not None:
-                self._event("verifier", f"batch #{fraud.batch_index} is fraudulent ({fraud.reason}): proven on "
-                            f"Layer 1 in one transaction ({gas(fraud.receipt.gasUsed)} gas); the batch and all later "
-                            "ones are reverted, the proposer's bond slashed")
-                self.sequencer.ensure_bond()
-                self._event("sequencer", "bond topped up again after the slash")
-            else:
-                self._event("verifier", f"batch #{fraud.batch_index} is fraudulent ({fraud.reason}), "
-                            f"not challenged: {fraud.error}")
+            self._event("verifier", f"batch #{fraud.batch_index} is fraudulent: {fraud.reason}")
+            if fraud.receipt is None:
+                self._event("verifier", f"could not challenge it: {fraud.error}")
+                continue
+            self._event("verifier", f"proven on Layer 1 in one transaction ({gas(fraud.receipt.gasUsed)} gas): "
+                        f"batch #{fraud.batch_index} and any later ones reverted, the proposer's bond slashed "
+                        "(half to the challenger, half burned)")
+            self.sequencer.ensure_bond()
+            self._event("sequencer", "bond topped up again after the slash")
         for verified in self.verifier.verified:
             if verified.posted.tx_hash not in self._verified:
                 self._verified.add(verified.posted.tx_hash)
@@ -340,8 +340,10 @@ class Sandbox:
             if action == "updated":
                 self._event(f"{name}'s watcher", f"answered with the newer state, nonce {value}")
             elif action == "settled":
-                self._event(f"{name}'s watcher", f"settled the channel after the challenge period "
-                            f"({gas(value)} gas)")
+                (settled, *_) = self.registry.events.ChannelSettled().get_logs(
+                    from_block=watcher.next_block - 1, argument_filters={"channelId": watcher.party.channel_id})
+                self._event(f"{name}'s watcher", f"settled the channel after the challenge period: alice got "
+                            f"{eth(settled.args.payoutA)}, bob {eth(settled.args.payoutB)} ({gas(value)} gas)")
 
     # --- helpers for the console ---------------------------------------------------------------
 
@@ -384,6 +386,7 @@ class Sandbox:
             for column in ("name", "address", "L1 ETH", "L1 TST", "rollup ETH", "rollup TST", "channel"):
                 accounts.add_column(column, justify="left" if column in ("name", "address") else "right")
             parties = {"alice": self.alice_channel, "bob": self.bob_channel}
+            channel_live = self.alice_channel.onchain_state()[0][3] != 0  # open or closing, not settled
             for name, account in {"operator": self.operator, "challenger": self.challenger, **self.users}.items():
                 index = state.index_of(account.address)
                 balances = state.account(index).balances if index is not None else (0,) * 4
@@ -392,7 +395,7 @@ class Sandbox:
                     f"{self.chain.call(self.token.functions.balanceOf(account.address)) / TOKEN_UNIT:,.2f}",
                     eth(balances[0]) if index is not None else "-",
                     f"{balances[TOKEN_ID] / TOKEN_UNIT:,.2f}" if index is not None else "-",
-                    eth(parties[name].balance()) if name in parties else "",
+                    eth(parties[name].balance()) if name in parties and channel_live else "",
                 )
             self.console.print(accounts)
             batches, _head, _length, _last = self.rollup.counters()
@@ -454,10 +457,10 @@ class Sandbox:
         lines += [f"             {name:<10} {account.address}" for name, account in self.users.items()]
         lines += [
             f"  rollup     alice_l2, bob_l2, carol_l2, dave_l2: Wallets, {eth(a.rollup_deposit, 0)} and "
-            f"{a.token_deposit // TOKEN_UNIT} TST each; sequencer (a batch every {self.batch_time:g} s or "
-            f"{self.max_batch} transactions), verifier",
-            f"  channel    alice_channel, bob_channel: the two Parties of alice-bob, {eth(a.channel_deposit, 0)} each, "
-            f"challenge period {self.alice_channel.params.challenge_period} s, both watched",
+            f"{a.token_deposit // TOKEN_UNIT} TST each",
+            f"             sequencer (a batch every {self.batch_time:g} s or {self.max_batch} transactions), verifier",
+            f"  channel    alice_channel, bob_channel: the two Parties of alice-bob, {eth(a.channel_deposit, 0)} each",
+            f"             challenge period {self.alice_channel.params.challenge_period} s, both watched",
             "  helpers    pay(payer, receiver, wei)  step()  status()  advance_time(s)  mine(n)  claim(who)  eth(wei)",
             "  also       chain, w3, accounts, contracts, watchers, sandbox, ETHER",
             "The operators run on their own while you type; step() runs them now. Leave with exit() or Ctrl-D.",

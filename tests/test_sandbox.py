@@ -101,7 +101,8 @@ def test_stale_close_is_answered_by_the_partners_watcher_then_settled(sandbox, c
     assert "alice's watcher" not in out  # her own watcher does not undo her cheat
     bob_before = chain.balance(names["bob"].address)
     sandbox.advance_time(alice.params.challenge_period)
-    assert re.search(r"\[(alice|bob)'s watcher\] settled the channel after the challenge period", capsys.readouterr().out)
+    assert re.search(r"\[(alice|bob)'s watcher\] settled the channel after the challenge period: alice got 4\.8000 ETH, "
+                     r"bob 5\.2000 ETH", capsys.readouterr().out)
     assert chain.balance(sandbox.registry.address) == 0
     # the watchers' settle paid bob 5.2 ETH (the newest state); only alice's watcher or bob's paid gas for it
     gained = chain.balance(names["bob"].address) - bob_before
@@ -117,14 +118,15 @@ def test_fraudulent_batch_is_proven_slashed_and_the_sequencer_recovers(sandbox, 
     challenger_before = chain.balance(sandbox.challenger.address)
     sandbox.step()
     out = capsys.readouterr().out
-    assert re.search(r"\[verifier\] batch #1 is fraudulent \(invalid transaction: .*\): proven on Layer 1", out)
+    assert re.search(r"\[verifier\] batch #1 is fraudulent: invalid transaction: ", out)
+    assert re.search(r"\[verifier\] proven on Layer 1 in one transaction \([\d,]+ gas\): batch #1 and any later", out)
     assert "[sequencer] bond topped up again after the slash" in out
     bond = rollup.fn.minBond().call()
     assert chain.balance(sandbox.challenger.address) - challenger_before > bond // 2 - 10**16  # half the bond
     assert rollup.fn.totalBurned().call() == bond // 2
     sandbox.step()
     out = capsys.readouterr().out
-    assert "[sequencer] re-synced with Layer 1: 1 of its batch reverted there, 1 transaction(s) queued again" in out
+    assert "[sequencer] re-synced with Layer 1 (1 batch of its own reverted there): 1 transaction(s) queued again" in out
     assert "[verifier] batch #1 re-executed from Layer-1 data: state root matches" in out
     assert names["bob_l2"].balance() == 10 * sandbox.amounts.unit + ETHER // 100
     assert sandbox.verifier.state.root == sandbox.sequencer.state.root == rollup.tip_root()

@@ -53,6 +53,13 @@ CREATE TABLE IF NOT EXISTS dropped (recovery INTEGER, body BLOB, nonce INTEGER, 
 _ON_L1 = "('posted', 'adopted')"
 
 
+class Accepted(int):
+    """A submission's position in the sequencer's log (an int), with a repr that says what it means."""
+
+    def __repr__(self) -> str:
+        return f"<accepted by the sequencer as #{int(self)}: in its next batch>"
+
+
 def encode_submission(tx: Transfer | Withdraw) -> bytes:
     """Wire format a wallet sends to the sequencer: the calldata encoding plus the signed nonce (u32)."""
     return tx.encode() + int(tx.nonce).to_bytes(4, "big")
@@ -131,7 +138,7 @@ class Sequencer:
 
     # --- mempool ----------------------------------------------------------------------------
 
-    def submit(self, tx: Transfer | Withdraw | bytes) -> int:
+    def submit(self, tx: Transfer | Withdraw | bytes) -> Accepted:
         """Accept a signed transaction (object or wire bytes); returns its log sequence number.
 
         Raises an InvalidTransaction subclass (UndecodableTransaction, BadSignature, WrongNonce,
@@ -141,7 +148,7 @@ class Sequencer:
             tx = decode_submission(bytes(tx))
         if tx.nonce is None:
             raise UndecodableTransaction("a submitted transaction must carry the nonce it was signed for")
-        return self._accept(tx, tx.nonce)
+        return Accepted(self._accept(tx, tx.nonce))
 
     def collect_fees(self) -> list[int]:
         """Queue a CollectFees for every token with fees in the pool, into the proposer's own L2 account

@@ -7,18 +7,18 @@ import {Signatures} from "../lib/Signatures.sol";
 /// @notice Exposes the Signatures library so tests can check it against l2/eip712.py.
 contract SignaturesHarness {
     /// @notice Signatures.recover over a 65-byte signature.
-    function recover(bytes32 digest, bytes calldata signature) external pure returns (address) {
-        return Signatures.recover(digest, signature);
+    function recover(bytes32 messageHash, bytes calldata signature) external pure returns (address) {
+        return Signatures.recover(messageHash, signature);
     }
 
     /// @notice Signatures.recoverCompact over an EIP-2098 signature.
-    function recoverCompact(bytes32 digest, bytes32 r, bytes32 vs) external pure returns (address) {
-        return Signatures.recoverCompact(digest, r, vs);
+    function recoverCompact(bytes32 messageHash, bytes32 r, bytes32 vs) external pure returns (address) {
+        return Signatures.recoverCompact(messageHash, r, vs);
     }
 
     /// @notice Signatures.tryRecoverCompact: address(0) instead of a revert.
-    function tryRecoverCompact(bytes32 digest, bytes32 r, bytes32 vs) external pure returns (address) {
-        return Signatures.tryRecoverCompact(digest, r, vs);
+    function tryRecoverCompact(bytes32 messageHash, bytes32 r, bytes32 vs) external pure returns (address) {
+        return Signatures.tryRecoverCompact(messageHash, r, vs);
     }
 
     /// @notice The EIP-712 digest of `structHash` under this contract's own domain, for cross-checks.

@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 PY_STAMP := $(VENV)/.installed
 NPM_STAMP := node_modules/.installed
 
-.PHONY: all setup test demo bench compile deploy console clean
+.PHONY: all setup test demo sandbox gas-report bench plot compile deploy console clean
 
 all: setup
 
@@ -26,8 +26,17 @@ test: setup
 demo: setup
 	$(BIN)/l2 demo
 
+sandbox: setup
+	$(BIN)/l2 sandbox $(ARGS)
+
+gas-report: setup
+	$(BIN)/l2 gas-report
+
 bench: setup
 	$(BIN)/l2 bench --json bench.json
+
+plot: setup
+	$(BIN)/l2 bench --json bench.json --plot bench.png
 
 compile: setup
 	$(BIN)/l2 compile
@@ -39,4 +48,4 @@ console: setup
 	$(BIN)/l2 console
 
 clean:
-	rm -rf $(VENV) node_modules build .hypothesis bench.json
+	rm -rf $(VENV) node_modules build .hypothesis bench.json bench.png

@@ -39,17 +39,15 @@ import traceback
 from dataclasses import dataclass
 from pathlib import Path
 
-from eth_account import Account
-from eth_account.signers.local import LocalAccount
-from eth_hash.auto import keccak
 from rich.table import Table
 
+from l2.accounts import NamedAccount, named_accounts, unit_for
 from l2.chain import Chain, add_chain_arguments, layer1_for
 from l2.channels.party import STATUS_CLOSED_BY_A, STATUS_CLOSED_BY_B, STATUS_OPEN, Party, pay
 from l2.channels.storage import ChannelStore
 from l2.channels.watcher import ChannelWatcher
 from l2.deploy import deploy_all
-from l2.errors import InputError, InsufficientFundsError, L2Error, ScriptError
+from l2.errors import InputError, L2Error, ScriptError
 from l2.output import ETHER, eth, gas, make_console
 from l2.rollup.l1 import RollupClient
 from l2.rollup.sequencer import Sequencer
@@ -60,26 +58,7 @@ from l2.shell import SHELLS, _exit_code, interact
 USERS = ("alice", "bob", "carol", "dave")
 TOKEN_ID = 1  # the test token's id on the rollup (0 is ETH)
 TOKEN_UNIT = 10**18
-DEV_UNIT = ETHER  # dev chains: the sandbox's amounts in ETH
-NODE_UNIT = 10**15  # any other node: in 0.001 ETH, and only topped up from the deployer's key
 CHANNEL_PERIOD = 60  # seconds; at least the registry's minimum
-
-
-class NamedAccount(LocalAccount):
-    """A local account that says whose it is at the console: `<alice 0x2B5A…>`."""
-
-    def __init__(self, name: str, account: LocalAccount):
-        super().__init__(account._key_obj, account._publicapi)
-        self.name = name
-
-    def __repr__(self) -> str:
-        return f"<{self.name} {self.address}>"
-
-
-def derive_account(base_key: bytes, name: str) -> LocalAccount:
-    """The sandbox account `name` on a node without dev accounts: a key derived from the deployer's,
-    so the same key finds the same accounts (and whatever they still hold) next session."""
-    return Account.from_key(keccak(b"l2 sandbox account:" + name.encode() + b":" + bytes(base_key)))
 
 
 @dataclass(frozen=True)
@@ -132,8 +111,7 @@ class Sandbox:
         self._verified: set[bytes] = set()  # L1 transactions of the batches the verifier has checked
         self._stores: list[ChannelStore] = []
         self.sequencer: Sequencer | None = None
-        dev = chain.is_embedded or getattr(chain, "is_dev_node", False)
-        self.amounts = Amounts(DEV_UNIT if dev else NODE_UNIT)
+        self.amounts = Amounts(unit_for(chain))
 
     # --- lifecycle ---------------------------------------------------------------------------
 
@@ -160,7 +138,8 @@ class Sandbox:
 
         self.progress("funding the named accounts")
         self.operator = NamedAccount("operator", chain.accounts[0])
-        named = self._named_accounts()
+        named = named_accounts(chain, ("challenger", *USERS), self.amounts.l1_minimum,
+                               reserve=self.rollup.fn.minBond().call())
         self.challenger = named.pop("challenger")
         self.users: dict[str, NamedAccount] = named
         for account in self.users.values():
@@ -203,27 +182,6 @@ class Sandbox:
         store = ChannelStore(self.workdir / f"{name}-channels.db")
         self._stores.append(store)
         return store
-
-    def _named_accounts(self) -> dict[str, NamedAccount]:
-        """challenger and the users: a dev node's own accounts, or keys derived from the deployer's, topped up."""
-        names = ("challenger", *USERS)
-        chain = self.chain
-        if len(chain.accounts) > len(names):
-            return {name: NamedAccount(name, chain.accounts[i + 1]) for i, name in enumerate(names)}
-        accounts = {name: NamedAccount(name, derive_account(self.operator.key, name)) for name in names}
-        missing = {name: self.amounts.l1_minimum - chain.balance(a.address) for name, a in accounts.items()}
-        top_up = sum(m for m in missing.values() if m > 0)
-        bond = self.rollup.fn.minBond().call()
-        available = chain.balance(self.operator.address)
-        if top_up + bond > available:
-            raise InsufficientFundsError(
-                f"the deployer {self.operator.address} has {eth(available)}; the sandbox needs {eth(top_up + bond)} "
-                f"more (the rollup bond and {eth(self.amounts.l1_minimum)} for each named account) plus gas"
-            )
-        for name, amount in missing.items():
-            if amount > 0:
-                chain.send_eth(self.operator, accounts[name].address, amount)
-        return accounts
 
     def stop(self) -> None:
         """Stop the operators, then close their databases; safe to call twice or after a failed start."""

@@ -1,92 +1,202 @@
-"""Demo section: the optimistic rollup end to end on the given chain.
-
-Deposits on L1, L2 transfers posted as one batch, a faulty batch caught by the independent
-verifier and slashed, a withdrawal claimed after the challenge window; gas figures throughout.
-"""
+"""The rollup acts of `l2 demo`: deposits, transfers in batches, a fraudulent batch proven and slashed,
+withdrawals claimed after the challenge window. The sequencer and the verifier are the real ones: the
+verifier rebuilds everything from Layer-1 events and calldata and never reads the sequencer's database."""
 
 from __future__ import annotations
 
 import tempfile
+import time
 from pathlib import Path
 
-from rich.console import Console
-from rich.table import Table
-
-from l2.chain import Chain
-from l2.rollup import l1
+from l2.demo import table
+from l2.errors import TransactionReverted
+from l2.output import eth, gas
+from l2.rollup.l1 import RollupClient
 from l2.rollup.sequencer import Sequencer
+from l2.rollup.txs import round_amount
 from l2.rollup.verifier import Verifier
 from l2.rollup.wallet import Wallet
 
-ETHER = 10**18
+PROTOCOL = "optimistic rollup"
+USERS = ("alice", "bob", "carol", "dave")
+TOKEN_SHARE = 10  # one transfer in this many moves the token instead of ETH
+FRAUD_TRANSFERS = 3
+MAX_BATCH_ROWS = 8  # a batch table longer than this shows its first and last rows
 
 
-def run(chain: Chain, console: Console, deployment: dict[str, str]) -> None:
-    console.rule("[bold]Optimistic rollup")
-    # The deployment plan makes the deployer both the admin and the sequencer.
-    admin = proposer = chain.accounts[0]
-    alice_l1, bob_l1 = chain.accounts[2:4]
-    challenger = chain.accounts[6] if len(chain.accounts) > 6 else chain.new_account()
-    rollup = l1.RollupClient(chain, deployment["Rollup"])
-    token = chain.contract("TestToken", deployment["TestToken"])
-    rollup.register_token(admin, token.address)
-    chain.transact(token.functions.mint(alice_l1.address, 1000 * ETHER), admin)
-    console.print(f"Rollup at {rollup.address}; challenge window {rollup.challenge_window}s, "
-                  f"inclusion window {rollup.inclusion_window}s")
-    gas = Table(title="rollup: Layer-1 gas")
-    gas.add_column("action")
-    gas.add_column("gas", justify="right")
-    gas.add_column("compare with")
+def run(story) -> int:
+    """The four rollup acts; returns the number of L2 transfers made."""
+    chain = story.chain
+    rollup = RollupClient(chain, story.deployment["Rollup"])
+    operator, challenger = story.accounts["operator"], story.accounts["challenger"]
+    token_id = _token_id(story, rollup)
+    with tempfile.TemporaryDirectory(prefix="l2-demo-") as tmp:
+        seq = Sequencer(rollup, operator, Path(tmp) / "sequencer.db", max_batch=story.batch_size)
+        try:
+            seq.ensure_bond()
+            verifier = Verifier(rollup, challenger)
+            wallets = {name: Wallet(story.accounts[name], rollup, seq) for name in USERS}
+            _deposits(story, rollup, seq, verifier, wallets, token_id)
+            made = _transfers(story, seq, verifier, wallets, token_id)
+            made += _fraud(story, rollup, seq, verifier, wallets)
+            _withdrawals(story, rollup, seq, verifier, wallets, token_id)
+        finally:
+            seq.close()
+    return made
 
-    with tempfile.TemporaryDirectory() as tmp:
-        seq = Sequencer(rollup, proposer, Path(tmp) / "sequencer.db")
-        seq.ensure_bond()
-        alice, bob = Wallet(alice_l1, rollup, seq), Wallet(bob_l1, rollup, seq)
-        r = alice.deposit(5 * ETHER)
-        gas.add_row("deposit ETH", f"{r.gasUsed:,}", "Optimism depositTransaction 68,422")
-        bob.deposit(1 * ETHER)
-        alice.deposit(100 * ETHER, token=1)
-        rollup.deposit_eth(proposer, ETHER)  # the operator's own L2 account
-        seq.sync_queue()
-        console.print("deposits queued on L1 and picked up by the sequencer: "
-                      f"alice #{alice.index}, bob #{bob.index}")
 
-        for i in range(40):
-            alice.transfer(bob.address, (i + 1) * 10**15, fee=10**3)
-        alice.transfer(bob.address, 25 * ETHER, token=1)
-        r = seq.post_batch()
-        n = seq.state.size
-        gas.add_row("batch: 4 deposits + 41 transfers", f"{r.gasUsed:,}",
-                    f"{r.gasUsed / 45:,.0f} per transition; Celer 4,889")
-        console.print(f"batch 0 posted: 45 transitions, L2 state root {seq.state.root.hex()[:16]}...")
+def _token_id(story, rollup: RollupClient) -> int:
+    """The test token's id on the rollup, registering it (as the admin, the deployer) the first time."""
+    address = story.deployment["TestToken"]
+    count = rollup.fn.tokenCount().call()
+    for token in range(1, count):
+        if rollup.token_address(token) == address:
+            return token
+    rollup.register_token(story.accounts["operator"], address)
+    return count
 
-        verifier = Verifier(rollup, challenger)
-        assert verifier.sync() == []
-        console.print(f"verifier rebuilt the state from L1 alone: root matches = {verifier.state.root == seq.state.root}; "
-                      f"{n} accounts")
 
-        bob.withdraw(ETHER // 2)
-        seq.post_batch()
-        verifier.sync()
-        console.print("bob withdrew 0.5 ETH on L2 (batch 1)")
+def _deposits(story, rollup, seq, verifier, wallets, token_id: int) -> None:
+    console = story.console
+    story.act("Rollup: deposits on Layer 1, picked up by the sequencer")
+    console.print(f"Rollup at {rollup.address}: challenge window {rollup.challenge_window} s, inclusion window "
+                  f"{rollup.inclusion_window} s; the operator is the sequencer, bonded with "
+                  f"{eth(rollup.fn.bonds(seq.proposer.address).call())}.", highlight=False)
+    console.print("Deposits are Layer-1 transactions into one ordered queue that every batch must consume.",
+                  highlight=False)
+    deposits = table("Deposits", "account", "ETH", "TST", "gas")
+    for name, wallet in wallets.items():
+        eth_amount = 10 * story.unit
+        token_amount = 100 * 10**18
+        used = wallet.deposit(eth_amount).gasUsed + wallet.deposit(token_amount, token=token_id).gasUsed
+        deposits.add_row(name, eth(eth_amount), story.token_amount(token_amount), gas(used))
+    # The operator's own L2 account: fees are collected into it (and the fraud act needs one).
+    used = rollup.deposit_eth(seq.proposer, story.unit).gasUsed
+    deposits.add_row("operator", eth(story.unit), "", gas(used))
+    console.print(deposits)
+    entries = seq.sync_queue()
+    receipts = []
+    while seq.pending_count():  # more than one batch when the batch size is smaller than the queue
+        receipts.append(seq.post_batch())
+    if verifier.sync():
+        raise AssertionError("the verifier rejected the honest deposit batch")
+    first = rollup.batch_count() - len(receipts)
+    which = f"batch #{first}" if len(receipts) == 1 else f"batches #{first} to #{first + len(receipts) - 1}"
+    console.print(f"{which} credit the {entries} deposits on L2 ({gas(sum(r.gasUsed for r in receipts))} gas); "
+                  "the verifier re-executed them from Layer-1 data: state root matches", highlight=False)
 
-        # the operator turns dishonest for one batch: it prints money
-        seq.fault = "print_money"
-        alice.transfer(bob.address, 10**15)
-        seq.post_batch()
-        console.print("[yellow]batch 2 posted by a faulty sequencer: it spends money it does not have")
-        bond_before = rollup.fn.bonds(proposer.address).call()
-        (fraud,) = verifier.sync()
-        console.print(f"[green]verifier caught it: {fraud.reason}")
-        console.print(f"[green]fraud proof accepted, batch 2 reverted, bond {bond_before / ETHER:g} ETH slashed "
-                      f"(half to the challenger, half burned); batches standing: {rollup.batch_count()}")
-        gas.add_row("fraud proof (one transition, one tx)", f"{fraud.receipt.gasUsed:,}", "Celer max 198,055")
 
-        chain.advance_time(rollup.challenge_window + 1)
-        (claim,) = verifier.claimables(bob.address)
-        before = chain.balance(bob.address)
-        r = verifier.claim(challenger, claim)
-        gas.add_row("withdrawal claim (after finality)", f"{r.gasUsed:,}", "Optimism prove+finalize ~228,000")
-        console.print(f"bob claimed {(chain.balance(bob.address) - before) / ETHER:g} ETH on L1 after the window")
-        seq.close()
-    console.print(gas)
+def _transfers(story, seq, verifier, wallets, token_id: int) -> int:
+    console, rng = story.console, story.rng
+    n = story.payments
+    story.act(f"Rollup: {n:,} transfers on Layer 2, posted in batches of up to {story.batch_size}")
+    fee = story.unit // 10**6
+    names = list(wallets)
+    start = time.perf_counter()
+    with story.progress("signing and sending transfers", n) as advance:
+        for _ in range(n):
+            sender, receiver = rng.sample(names, 2)
+            token = token_id if rng.randrange(TOKEN_SHARE) == 0 else 0
+            amount = round_amount(rng.randint(1, (story.unit if token == 0 else 10**18) // 20))
+            if wallets[sender].balance(token) < amount + fee:
+                sender, receiver = receiver, sender
+            wallets[sender].transfer(wallets[receiver], amount, token=token, fee=fee)
+            advance()
+    signed = time.perf_counter() - start
+    console.print(f"{n:,} transfers signed (EIP-712) by their senders and accepted by the sequencer in "
+                  f"{signed:.2f} s ({n / signed:,.0f} a second: signature check, rules, Merkle update, "
+                  f"SQLite log)", highlight=False)
+    batches = []
+    with story.progress("posting batches", -(-n // story.batch_size)) as advance:
+        while seq.pending_count():
+            receipt = seq.post_batch()
+            frauds = verifier.sync()
+            header = verifier.verified[-1].posted.header
+            batches.append((header.index, header.tx_count, receipt.gasUsed, not frauds))
+            advance()
+    console.print("Each batch carries its transactions and a post-state root per transaction as calldata; Layer 1 "
+                  "stores one hash of its header.", highlight=False)
+    rows = table("Batches", "batch", "transfers", "Layer-1 gas", "gas per transfer", "verifier")
+    shown = batches if len(batches) <= MAX_BATCH_ROWS else batches[:3] + [None] + batches[-2:]
+    for row in shown:
+        if row is None:
+            rows.add_row("…", "", "", "", "")
+            continue
+        index, count, used, ok = row
+        rows.add_row(f"#{index}", f"{count:,}", gas(used), gas(used / count), "root matches" if ok else "FRAUD")
+    total = sum(b[2] for b in batches)
+    rows.add_row(f"{len(batches)} batches", f"{n:,}", gas(total), gas(total / n), "", style="bold")
+    console.print(rows)
+    if not all(b[3] for b in batches):
+        raise AssertionError("the verifier found fraud in an honest batch")
+    return n
+
+
+def _fraud(story, rollup, seq, verifier, wallets) -> int:
+    chain, console, rng = story.chain, story.console, story.rng
+    story.act("Rollup: a fraudulent batch, proven in one Layer-1 transaction and slashed")
+    challenger = verifier.challenger
+    seq.fault = "print_money"  # for one batch the operator credits itself money it does not have
+    names = list(wallets)
+    for _ in range(FRAUD_TRANSFERS):
+        sender, receiver = rng.sample(names, 2)
+        wallets[sender].transfer(wallets[receiver], round_amount(rng.randint(1, story.unit // 20)))
+    bond = rollup.fn.bonds(seq.proposer.address).call()
+    burned = rollup.fn.totalBurned().call()
+    challenger_before = chain.balance(challenger.address)
+    standing = rollup.batch_count()
+    seq.post_batch()
+    console.print(f"the operator posts batch #{standing} with {FRAUD_TRANSFERS} honest transfers and one of its "
+                  f"own that spends money it does not have", highlight=False)
+    (fraud,) = verifier.sync()
+    reward = chain.balance(challenger.address) - challenger_before + fraud.receipt.gasUsed * \
+        fraud.receipt.effectiveGasPrice
+    console.print(f"the verifier re-executes it from Layer-1 data and finds transition {fraud.position} invalid: "
+                  f"{fraud.reason}", highlight=False, soft_wrap=True)
+    proven = table("Fraud proven", "", "figure")
+    proven.add_row("fraud proof (one transaction, one transition re-executed)", f"{gas(fraud.receipt.gasUsed)} gas")
+    proven.add_row("operator's bond", f"{eth(bond)} → {eth(rollup.fn.bonds(seq.proposer.address).call())}")
+    proven.add_row("to the challenger", eth(reward))
+    proven.add_row("burned (locked in the bridge for good)", eth(rollup.fn.totalBurned().call() - burned))
+    proven.add_row("batches standing", f"{standing + 1} → {rollup.batch_count()}")
+    console.print(proven)
+    seq.ensure_bond()
+    receipt = seq.post_batch()  # recovers from Layer 1 first, then re-posts the honest transfers
+    if verifier.sync():
+        raise AssertionError("the recovered batch is not valid")
+    (recovery,) = seq.recoveries()[-1:]
+    console.print(f"the operator bonds again and re-syncs with Layer 1: {recovery['requeued']} honest transfers "
+                  f"queued again and posted as batch #{verifier.verified[-1].posted.header.index} "
+                  f"({gas(receipt.gasUsed)} gas); the verifier agrees", highlight=False)
+    return FRAUD_TRANSFERS
+
+
+def _withdrawals(story, rollup, seq, verifier, wallets, token_id: int) -> None:
+    chain, console, rng = story.chain, story.console, story.rng
+    story.act("Rollup: withdrawals, claimed on Layer 1 after the challenge window")
+    for name, wallet in wallets.items():
+        wallet.withdraw(round_amount(rng.randint(story.unit, 3 * story.unit)))
+    wallets["bob"].withdraw(10 * 10**18, token=token_id)
+    seq.collect_fees()  # the fee pool goes to the operator's own L2 account...
+    operator = Wallet(seq.proposer, rollup, seq)
+    seq.post_batch()
+    operator.withdraw(round_amount(operator.balance()))  # ...from where it withdraws like anyone
+    seq.post_batch()
+    if verifier.sync():
+        raise AssertionError("the verifier rejected an honest withdrawal batch")
+    claims = [w for w in verifier.claimables() if not verifier.is_claimed(w)]
+    try:
+        verifier.claim(verifier.challenger, claims[0])
+        raise AssertionError("a withdrawal was paid before its batch was final")
+    except TransactionReverted as exc:
+        console.print(f"claimed at once, a withdrawal is refused: {exc}", highlight=False)
+    chain.advance_time(rollup.challenge_window)
+    console.print(f"{rollup.challenge_window} s later no fraud proof has come: the batches are final",
+                  highlight=False)
+    names = {story.accounts[n].address: n for n in (*USERS, "operator")}
+    paid = table("Withdrawals claimed on Layer 1", "recipient", "amount", "batch", "gas")
+    for w in claims:  # anyone may send a claim; Layer 1 pays the recipient
+        receipt = verifier.claim(verifier.challenger, w)
+        paid.add_row(names.get(w.recipient, w.recipient), eth(w.amount) if w.token == 0 else
+                     story.token_amount(w.amount), f"#{w.batch_index}", gas(receipt.gasUsed))
+    console.print(paid)

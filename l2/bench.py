@@ -129,7 +129,8 @@ def run_benchmarks(
             "l1.eth_transfer_tx_per_s",
             unit="tx/s",
             reference="~150/s with coincurve on embedded py-evm (anchors.md, 'Limits measured')",
-        )
+        ),
+        Metric("l1.eth_transfer_gas", unit="gas", better="lower", reference="a plain L1 transfer costs 21,000 (anchors.md)"),
     ]
 )
 def bench_eth_transfers(ctx: BenchContext) -> dict[str, float]:
@@ -137,11 +138,11 @@ def bench_eth_transfers(ctx: BenchContext) -> dict[str, float]:
     chain = ctx.chain()
     sender, receiver = chain.accounts[0], chain.accounts[1]
     count = 40 if ctx.quick else 200
-    chain.send_eth(sender, receiver.address, 1)  # warm caches before timing
+    warm = chain.send_eth(sender, receiver.address, 1)  # warm caches before timing
     start = time.perf_counter()
     for _ in range(count):
         chain.send_eth(sender, receiver.address, 1)
-    return {"l1.eth_transfer_tx_per_s": count / (time.perf_counter() - start)}
+    return {"l1.eth_transfer_tx_per_s": count / (time.perf_counter() - start), "l1.eth_transfer_gas": warm.gasUsed}
 
 
 @benchmark(metrics=[Metric("build.compile_s_cold", unit="s", better="lower", reference="solc-js 0.8.30, all contracts, one call")])
@@ -168,16 +169,26 @@ def add_arguments(parser) -> None:
     parser.add_argument(
         "--only", metavar="PREFIX", action="append", help="only metrics starting with PREFIX (repeatable), e.g. channels."
     )
+    parser.add_argument("--plot", metavar="FILE.png",
+                        help="draw Layer-1 gas per L2 transfer against batch size, beside a channel and plain L1 "
+                        "(needs matplotlib: the `plot` extra)")
 
 
 def run(args) -> int:
     from rich.table import Table
 
-    if args.json:
-        check_writable(args.json)  # before minutes of benchmarks, not after
+    only = args.only
+    for path in filter(None, (args.json, args.plot)):
+        check_writable(path)  # before minutes of benchmarks, not after
+    if args.plot:
+        from l2.plot import NEEDED, check_plot_possible
+
+        check_plot_possible(args.plot)
+        if only:
+            only = [*only, *NEEDED]  # the plot's figures come from this run
     console = make_console()
     rows, failures = run_benchmarks(
-        quick=args.quick, only=args.only, progress=lambda name: console.print(f"[dim]running {name}…")
+        quick=args.quick, only=only, progress=lambda name: console.print(f"[dim]running {name}…")
     )
     table = Table(title="l2 bench" + (" (quick)" if args.quick else ""))
     for column in ("metric", "measured", "unit", "target", "ok", "reference"):
@@ -198,10 +209,15 @@ def run(args) -> int:
             metric.reference if metric else "",
         )
     console.print(table)
+    flat = {row.name: row.value for row in rows}
     if args.json:
-        flat = {row.name: row.value for row in rows}
         write_atomic(args.json, json.dumps(flat, indent=2, sort_keys=True) + "\n")
         console.print(f"wrote {len(flat)} metrics to {args.json}")
+    if args.plot:
+        from l2.plot import plot_gas_per_transfer
+
+        plot_gas_per_transfer(flat, args.plot)
+        console.print(f"drew {args.plot}")
     for failure in failures:
         print(f"error: benchmark failed: {failure}", file=sys.stderr)
     return 1 if failures else 0

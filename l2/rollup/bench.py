@@ -14,7 +14,7 @@ from eth_account import Account as EthAccount
 from l2.bench import Metric, benchmark
 from l2.rollup import batch as batch_mod
 from l2.rollup import l1
-from l2.rollup.faults import FAULTS
+from l2.rollup.scenarios import prove_every_fault
 from l2.rollup.state import State, apply, queue_op_for
 from l2.rollup.txs import QueueEntry, Transfer, Withdraw, sign
 
@@ -143,38 +143,33 @@ def bench_rollup_gas(ctx) -> dict[str, float]:
     ]
 )
 def bench_fraud_proofs(ctx) -> dict[str, float]:
-    import tempfile
-    from pathlib import Path
-
-    from l2.rollup.sequencer import Sequencer
-    from l2.rollup.verifier import Verifier
-    from l2.rollup.wallet import Wallet
-
-    chain = ctx.chain()
-    proposer, challenger = chain.accounts[1], chain.accounts[6]
-    rollup = l1.deploy(chain, proposer.address)
-    base = chain.snapshot()
-    gas = {}
-    for fault in sorted(FAULTS):
-        snap = chain.snapshot()
-        with tempfile.TemporaryDirectory() as tmp:
-            rollup.deposit_bond(proposer, l1.DEV_MIN_BOND)
-            seq = Sequencer(rollup, proposer, Path(tmp) / "s.db", fault=fault)
-            alice, bob = (Wallet(u, rollup, seq) for u in chain.accounts[2:4])
-            alice.deposit(10**18)
-            bob.deposit(10**18)
-            rollup.deposit_eth(proposer, 10**18)
-            seq.sync_queue()
-            alice.transfer(bob.address, 10**17)
-            seq.post_batch()
-            (fraud,) = Verifier(rollup, challenger).sync()
-            gas[fault] = fraud.receipt.gasUsed
-            seq.close()
-        chain.revert(snap)
-    chain.revert(base)
+    gas = prove_every_fault(ctx.chain())
     out = {f"rollup.fraud_proof_gas.{k}": v for k, v in gas.items()}
     out["rollup.fraud_proof_gas_max"] = max(gas.values())
     out["rollup.fraud_proof_gas_mean"] = sum(gas.values()) / len(gas)
+    return out
+
+
+SWEEP = (1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024)
+SWEEP_QUICK = (1, 4, 16, 64, 256, 1024)
+SWEEP_PREFIX = "rollup.gas_per_transfer.batch_"
+
+
+@benchmark(
+    metrics=[
+        Metric(f"{SWEEP_PREFIX}{n}", unit="gas", better="lower",
+               reference="Celer 4,889 per extra transition; plain L1 transfer 21,000 (anchors.md)" if n == 1024 else "")
+        for n in SWEEP
+    ]
+)
+def bench_batch_sizes(ctx) -> dict[str, float]:
+    """Layer-1 gas per transfer of real batches of 1, 2, 4, ... 1,024 signed transfers (what `--plot` draws)."""
+    s = _Setup(ctx.chain())
+    s.post([])  # the deposits
+    out = {}
+    for n in SWEEP_QUICK if ctx.quick else SWEEP:
+        receipt, _ = s.post(s.transfers(n))
+        out[f"{SWEEP_PREFIX}{n}"] = receipt.gasUsed / n
     return out
 
 

@@ -1,0 +1,91 @@
+"""`l2 gas-report`: gas per contract function over the scenarios, counted from real transactions."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+
+import pytest
+
+from l2.compiler import PROJECT_ROOT
+from l2.rollup.faults import FAULTS
+
+
+def gas_report(*args):
+    return subprocess.run([sys.executable, "-m", "l2.cli", "gas-report", *args], capture_output=True, text=True,
+                          cwd=PROJECT_ROOT, timeout=600)
+
+
+@pytest.fixture(scope="module")
+def full_report(tmp_path_factory):
+    """The real command with every scenario, once."""
+    out = tmp_path_factory.mktemp("gas") / "gas.json"
+    result = gas_report("--json", str(out))
+    return result, json.loads(out.read_text()) if out.exists() else None
+
+
+def test_report_covers_every_contract_function(full_report):
+    result, report = full_report
+    assert result.returncode == 0, result.stderr
+    assert report["scenarios"] == ["demo", "channels", "rollup-faults", "rollup-bridge"]
+    text = result.stdout
+    for title in ("contracts/channels/ChannelRegistry.sol:ChannelRegistry", "contracts/rollup/Rollup.sol:Rollup"):
+        assert title in text
+    functions = {name: set(c["functions"]) for name, c in report["contracts"].items()}
+    assert {"open", "deposit", "withdraw", "cooperativeClose", "close", "updateState", "settle"} <= \
+        functions["ChannelRegistry"]
+    assert {"depositETH", "depositToken", "requestForcedWithdrawal", "depositBond", "withdrawBond", "registerToken",
+            "submitBatch", "challengeTransition", "claimWithdrawal", "claimForcedWithdrawal"} <= functions["Rollup"]
+    assert re.search(r"│ challengeTransition +│ +\d+ │ +[\d,]+ │", text)
+
+
+def test_figures_are_consistent_and_counts_are_the_scenarios(full_report):
+    _, report = full_report
+    for contract in report["contracts"].values():
+        for f in [*contract["functions"].values(), *([contract["deployment"]] if contract["deployment"] else [])]:
+            assert f["calls"] >= 1 and f["min"] <= f["median"] <= f["max"] and f["min"] <= f["mean"] <= f["max"]
+    rollup = report["contracts"]["Rollup"]
+    # one fraud proof per fault, plus the demo's; one forced withdrawal claimed; one bond withdrawn
+    assert rollup["functions"]["challengeTransition"]["calls"] == len(FAULTS) + 1
+    assert rollup["functions"]["claimForcedWithdrawal"]["calls"] == 1
+    assert rollup["functions"]["withdrawBond"]["calls"] == 1
+    assert rollup["deployment"]["calls"] == 3 and rollup["deployment"]["size"] > 10_000
+    registry = report["contracts"]["ChannelRegistry"]["functions"]
+    assert registry["cooperativeClose"]["calls"] == 2  # the demo's and measure_gas's
+    assert registry["updateState"]["calls"] == 2  # the demo's dispute and measure_gas's
+    assert 100_000 < rollup["functions"]["challengeTransition"]["max"] < 200_000  # Celer's max: 198,055
+
+
+def test_one_scenario_on_anvil_costs_what_it_costs_on_the_embedded_chain(tmp_path):
+    embedded, anvil = tmp_path / "embedded.json", tmp_path / "anvil.json"
+    assert gas_report("--scenario", "channels", "--json", str(embedded)).returncode == 0
+    result = gas_report("--scenario", "channels", "--anvil", "--json", str(anvil))
+    assert result.returncode == 0, result.stderr
+    here, there = (json.loads(p.read_text())["contracts"] for p in (embedded, anvil))
+    assert set(here) == set(there) == {"ChannelRegistry", "ChannelReentrantReceiver"}
+    # The same functions and calls; the gas differs only by calldata bytes: signatures change with the chain id
+    # (it is in every EIP-712 domain) and expiries with the clock, so some bytes are zero on one chain only.
+    for contract in here:
+        assert here[contract]["functions"].keys() == there[contract]["functions"].keys()
+        for fn, figures in here[contract]["functions"].items():
+            other = there[contract]["functions"][fn]
+            assert figures["calls"] == other["calls"], fn
+            assert abs(figures["max"] - other["max"]) <= 12 * 16, fn  # 16 bytes zero on one side only, at most
+    assert here["ChannelRegistry"]["functions"]["deposit"] == there["ChannelRegistry"]["functions"]["deposit"]
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--scenario", "everything"], "error: unknown scenario 'everything'; known: demo, channels, rollup-faults, "
+                                       "rollup-bridge"),
+        (["--json", "/proc/gas.json"], "error: cannot write /proc/gas.json"),
+    ],
+)
+def test_bad_input_is_one_line_before_anything_runs(args, message):
+    result = gas_report(*args)
+    assert result.returncode == 1
+    assert result.stderr.startswith(message) and len(result.stderr.splitlines()) == 1
+    assert "running" not in result.stdout

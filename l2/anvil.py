@@ -98,6 +98,7 @@ def run_anvil(binary: Path | None = None, startup_timeout: float = 30.0, extra_a
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
+        process.stderr.close()
 
 
 @contextlib.contextmanager

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import os
 import re
 import subprocess
 import sys
@@ -120,3 +121,19 @@ def test_conservation_check_catches_a_missing_wei():
     assert not DemoSummary(figures, honest, fees_wei=9, transactions=1).conserved
     minted = [Holding("alice", 100, 60, 5, 6), Holding("bob", 0, 30, 0, 0)]
     assert not DemoSummary(figures, minted, fees_wei=10, transactions=1).conserved
+
+
+def test_the_story_on_a_node_without_dev_accounts():
+    """Not a dev chain (another chain id), one funded key: the cast is derived from it and topped up."""
+    from l2.anvil import start_anvil
+
+    key = "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80"  # anvil's public dev key 0
+    with start_anvil(extra_args=("--chain-id", "4242")) as url:
+        result = subprocess.run(
+            [sys.executable, "-m", "l2.cli", "demo", "--rpc-url", url, "--payments", "6", "--batch-size", "4"],
+            capture_output=True, text=True, cwd=PROJECT_ROOT, timeout=300,
+            env={**os.environ, "L2_PRIVATE_KEY": key},
+        )
+    assert result.returncode == 0, result.stderr
+    assert "(chain id 4242)" in result.stdout and "conserved:" in result.stdout
+    assert re.search(r"│ alice +│ +0\.0300 ETH │", result.stdout)  # topped up to 30 units of 0.001 ETH

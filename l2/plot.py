@@ -69,6 +69,7 @@ def plot_gas_per_transfer(results: dict[str, float], path) -> None:
     ax.set_xscale("log", base=2)
     ax.set_yscale("log")
     ax.set_xlim(0.8, 1300)
+    ax.set_ylim(bottom=min(cooperative / payments[-1], last_gas) / 2)  # room for the labels under the lines
     ax.set_xticks(payments)
     ax.xaxis.set_major_formatter(FuncFormatter(lambda x, _: f"{x:,.0f}"))
     ax.yaxis.set_major_formatter(FuncFormatter(lambda y, _: f"{y:,.0f}"))

@@ -53,7 +53,7 @@ from l2.rollup.l1 import RollupClient
 from l2.rollup.sequencer import Sequencer
 from l2.rollup.verifier import Verifier
 from l2.rollup.wallet import Wallet
-from l2.shell import SHELLS, _exit_code, interact
+from l2.shell import SHELLS, exit_code, interact
 
 USERS = ("alice", "bob", "carol", "dave")
 TOKEN_ID = 1  # the test token's id on the rollup (0 is ETH)
@@ -63,12 +63,15 @@ CHANNEL_PERIOD = 60  # seconds; at least the registry's minimum
 
 @dataclass(frozen=True)
 class Amounts:
-    """What the sandbox hands out, scaled to the chain: generous on a dev chain, small on a real node."""
+    """What the sandbox hands out, scaled to the chain (`unit`): generous on a dev chain, small on a real node."""
 
     unit: int
+    token_mint: int = 1000 * TOKEN_UNIT
+    token_deposit: int = 100 * TOKEN_UNIT
 
     @property
-    def l1_minimum(self) -> int:  # each named account's L1 ETH is topped up to this on a real node
+    def l1_minimum(self) -> int:
+        """Each named account's L1 ETH is topped up to this on a node without dev accounts."""
         return 20 * self.unit
 
     @property
@@ -78,9 +81,6 @@ class Amounts:
     @property
     def channel_deposit(self) -> int:
         return 5 * self.unit
-
-    token_mint: int = 1000 * TOKEN_UNIT
-    token_deposit: int = 100 * TOKEN_UNIT
 
 
 def check_options(batch_time: float, max_batch: int, tick: float) -> None:
@@ -461,7 +461,7 @@ def run(args) -> int:
                     return run_script(sandbox, script)
                 interact(sandbox.namespace(), sandbox.banner(), shell=args.shell, turn=sandbox.turn)
             except SystemExit as exc:
-                return _exit_code(exc)
+                return exit_code(exc)
     return 0
 
 

@@ -169,11 +169,11 @@ def run(args) -> int:
         try:
             interact(namespace, banner, shell=args.shell)
         except SystemExit as exc:
-            return _exit_code(exc)
+            return exit_code(exc)
     return 0
 
 
-def _exit_code(exc: SystemExit) -> int:
+def exit_code(exc: SystemExit) -> int:
     """The process exit code `exit(x)` asks for, as python computes it."""
     if exc.code is None:
         return 0

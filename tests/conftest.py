@@ -9,6 +9,10 @@ from __future__ import annotations
 
 import pytest
 
+import json
+import subprocess
+import sys
+
 from l2.anvil import start_anvil
 from l2.chain import EmbeddedChain, RpcChain
 
@@ -29,6 +33,17 @@ def anvil_chain(anvil_url) -> RpcChain:
     chain = RpcChain(anvil_url)
     yield chain
     chain.close()
+
+
+@pytest.fixture(scope="session")
+def gas_report_run(tmp_path_factory):
+    """`l2 gas-report --json` with every scenario, once per session: (completed process, figures or None)."""
+    from l2.compiler import PROJECT_ROOT
+
+    out = tmp_path_factory.mktemp("gas") / "gas.json"
+    result = subprocess.run([sys.executable, "-m", "l2.cli", "gas-report", "--json", str(out)], capture_output=True,
+                            text=True, cwd=PROJECT_ROOT, timeout=600)
+    return result, json.loads(out.read_text()) if out.exists() else None
 
 
 @pytest.fixture(autouse=True)

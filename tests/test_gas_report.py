@@ -18,12 +18,10 @@ def gas_report(*args):
                           cwd=PROJECT_ROOT, timeout=600)
 
 
-@pytest.fixture(scope="module")
-def full_report(tmp_path_factory):
-    """The real command with every scenario, once."""
-    out = tmp_path_factory.mktemp("gas") / "gas.json"
-    result = gas_report("--json", str(out))
-    return result, json.loads(out.read_text()) if out.exists() else None
+@pytest.fixture
+def full_report(gas_report_run):
+    """The real command with every scenario (run once per session, shared with the README's check)."""
+    return gas_report_run
 
 
 def test_report_covers_every_contract_function(full_report):

@@ -12,6 +12,32 @@ from l2.compiler import PROJECT_ROOT
 README = PROJECT_ROOT / "README.md"
 
 
+def excerpts(lines: list[str]) -> list[list[str]]:
+    """The runs of lines between `...` markers."""
+    runs, run = [], []
+    for line in lines:
+        if line == "...":
+            runs.append(run)
+            run = []
+        else:
+            run.append(line)
+    runs.append(run)
+    return [r for r in runs if r]
+
+
+def assert_shown_in_order(expected: list[str], output: str) -> None:
+    """Each run of the README's lines is a run of the output's lines (trailing spaces aside), in order."""
+    got = [line.rstrip() for line in output.splitlines()]
+    at = 0
+    for run in excerpts(expected):
+        for start in range(at, len(got) - len(run) + 1):
+            if got[start:start + len(run)] == run:
+                at = start + len(run)
+                break
+        else:
+            raise AssertionError("not in the output, or not in this order:\n" + "\n".join(run))
+
+
 def transcript(section: str) -> tuple[list[str], list[str]]:
     """(the command's arguments, the transcript's lines) of the first `$ .venv/bin/l2 ...` block in `section`."""
     text = README.read_text()
@@ -30,3 +56,18 @@ def test_sandbox_transcript_is_what_the_sandbox_prints():
     assert result.returncode == 0, result.stdout[-3000:]
     got = [line.rstrip() for line in result.stdout.splitlines()]
     assert got == expected
+
+
+def test_demo_summary_is_what_make_demo_prints():
+    args, expected = transcript("Demo")
+    result = subprocess.run([sys.executable, "-m", "l2.cli", *args], capture_output=True, text=True,
+                            cwd=PROJECT_ROOT, timeout=300)
+    assert result.returncode == 0, result.stderr
+    assert_shown_in_order(expected, result.stdout)
+
+
+def test_gas_report_tables_are_what_the_gas_report_prints(gas_report_run):
+    result, _ = gas_report_run
+    args, expected = transcript("Gas report")
+    assert args == ["gas-report"] and result.returncode == 0, result.stderr
+    assert_shown_in_order(expected, result.stdout)

@@ -35,3 +35,32 @@ def test_console_has_the_project_loaded():
     assert ">>> print('minted'" in result.stdout
 
 
+
+
+def _l2(*args):
+    return subprocess.run([sys.executable, "-m", "l2.cli", *args], capture_output=True, text=True, cwd=PROJECT_ROOT,
+                          timeout=300)
+
+
+def test_compile_builds_every_contract_without_warnings():
+    result = _l2("compile")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("compiled 9 contracts with solc 0.8.30")
+    assert "warning" not in result.stdout
+
+
+def test_deploy_mirrors_the_deploy_script(tmp_path):
+    out = tmp_path / "manifest.json"
+    result = _l2("deploy", "--out", str(out))
+    assert result.returncode == 0, result.stderr
+    assert "3 deployed, 0 unchanged; manifest" in result.stdout
+    import json
+
+    assert set(json.loads(out.read_text())["contracts"]) == {"TestToken", "ChannelRegistry", "Rollup"}
+
+
+def test_help_lists_every_command():
+    result = _l2("--help")
+    assert result.returncode == 0
+    for command in ("sandbox", "demo", "gas-report", "bench", "compile", "deploy", "console"):
+        assert command in result.stdout

@@ -50,7 +50,11 @@ def build_parser() -> ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    try:  # building the parser imports every command (web3, py-evm): a second or so a Ctrl-C may land in
+        args = build_parser().parse_args(argv)
+    except KeyboardInterrupt:
+        print("error: interrupted", file=sys.stderr)
+        return 130
     try:
         return args.run(args)
     except L2Error as exc:

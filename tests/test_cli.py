@@ -64,3 +64,15 @@ def test_help_lists_every_command():
     assert result.returncode == 0
     for command in ("sandbox", "demo", "gas-report", "bench", "compile", "deploy", "console"):
         assert command in result.stdout
+
+
+def test_ctrl_c_while_the_commands_load_is_one_line_and_exit_code_130(monkeypatch, capsys):
+    """Building the parser imports web3 and py-evm (most of a second): a Ctrl-C then is still `interrupted`."""
+    from l2 import cli
+
+    def interrupted():
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(cli, "build_parser", interrupted)
+    assert cli.main(["demo"]) == 130
+    assert capsys.readouterr().err == "error: interrupted\n"

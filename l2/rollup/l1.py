@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from eth_account.signers.local import LocalAccount
+from web3.exceptions import BlockNotFound
 
 from l2.chain import Chain
 from l2.rollup.batch import BatchHeader
@@ -63,16 +64,28 @@ class RollupClient:
     def token_address(self, token: int) -> str:
         return self.fn.tokens(token).call()
 
-    def queue_entries(self, start: int = 0, from_block: int = 0) -> list[QueueEntry]:
-        logs = self.contract.events.QueueEntryAdded().get_logs(from_block=from_block)
+    def queue_entries(self, start: int = 0, from_block: int = 0, to_block: int | str = "latest") -> list[QueueEntry]:
+        logs = self.contract.events.QueueEntryAdded().get_logs(from_block=from_block, to_block=to_block)
         entries = [
             QueueEntry(a.index, a.kind, a.addr, a.accountIndex, a.token, a.amount, a.timestamp)
             for a in (log.args for log in logs)
         ]
         return sorted((e for e in entries if e.index >= start), key=lambda e: e.index)
 
-    def events(self, name: str, from_block: int = 0) -> list:
-        return list(self.contract.events[name]().get_logs(from_block=from_block))
+    def events(self, name: str, from_block: int = 0, to_block: int | str = "latest") -> list:
+        return list(self.contract.events[name]().get_logs(from_block=from_block, to_block=to_block))
+
+    def head(self) -> tuple[int, bytes]:
+        """(number, hash) of the newest block: where a scan of the logs may stop and resume."""
+        block = self.chain.w3.eth.get_block("latest")
+        return block["number"], bytes(block["hash"])
+
+    def block_hash(self, number: int) -> bytes | None:
+        """Hash of block `number`, or None when the chain is shorter (a reorg or a snapshot revert)."""
+        try:
+            return bytes(self.chain.w3.eth.get_block(number)["hash"])
+        except BlockNotFound:
+            return None
 
     def posted_batch(self, log) -> PostedBatch:
         """Header (from the event) and data (from the posting transaction's calldata) of one batch."""

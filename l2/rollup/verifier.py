@@ -63,17 +63,37 @@ class Verifier:
         self.verified: list[_Verified] = []
         self.entries: dict[int, QueueEntry] = {}
         self.frauds: list[Fraud] = []
+        # Logs are read once: each sync scans only the blocks after `_scanned` (number, hash), and
+        # starts over from block 0 when that block is gone or changed (a reorg, a snapshot revert).
+        self._scanned: tuple[int, bytes] | None = None
+        self._batch_logs: list = []
 
     @property
     def state(self) -> State:
         return self.verified[-1].state_after if self.verified else self.genesis
 
+    def _scan(self) -> None:
+        """Read the queue entries and batch logs of the blocks not scanned yet."""
+        if self._scanned is not None and self.rollup.block_hash(self._scanned[0]) != self._scanned[1]:
+            self._scanned = None
+        if self._scanned is None:
+            self.entries, self._batch_logs = {}, []
+        head = self.rollup.head()
+        start = 0 if self._scanned is None else self._scanned[0] + 1
+        if start > head[0]:
+            return
+        for entry in self.rollup.queue_entries(from_block=start, to_block=head[0]):
+            self.entries[entry.index] = entry
+        logs = (self.rollup.events("BatchSubmitted", start, head[0])
+                + self.rollup.events("BatchesReverted", start, head[0]))
+        self._batch_logs += sorted(logs, key=lambda log: (log.blockNumber, log.logIndex))
+        self._scanned = head
+
     def standing_batches(self) -> list:
         """BatchSubmitted logs of the batches standing now (reverted ones dropped), in index order."""
-        logs = self.rollup.events("BatchSubmitted") + self.rollup.events("BatchesReverted")
-        logs.sort(key=lambda log: (log.blockNumber, log.logIndex))
+        self._scan()
         standing: list = []
-        for log in logs:
+        for log in self._batch_logs:
             if log.event == "BatchSubmitted":
                 standing = standing[: log.args.index] + [log]
             else:
@@ -82,8 +102,6 @@ class Verifier:
 
     def sync(self) -> list[Fraud]:
         """Catch up with Layer 1; returns the frauds found (and challenged) in this call."""
-        for entry in self.rollup.queue_entries(start=len(self.entries)):
-            self.entries[entry.index] = entry
         standing = self.standing_batches()
         keep = 0
         while (keep < len(self.verified) and keep < len(standing)

@@ -95,3 +95,44 @@ def test_fees_are_collected_by_the_proposer_and_withdrawn_to_layer_1(env, tmp_pa
     assert state.fees == (0, 0, 0, 0)
     assert env.chain.balance(env.rollup.address) == state.total(ETH) + bonds
     assert env.token.functions.balanceOf(env.rollup.address).call() == state.total(TOKEN)
+
+
+@pytest.mark.parametrize("which", ["env", "anvil_env"])
+def test_verifier_reads_each_block_once_and_follows_the_chain_back(which, request, tmp_path, monkeypatch):
+    env = request.getfixturevalue(which)
+    seq = env.sequencer(tmp_path)
+    alice, bob, carol = env.wallets(seq)[:3]
+    alice.deposit(10**18)
+    bob.deposit(10**18)
+    seq.sync_queue()
+    alice.transfer(bob.address, 10**17)
+    seq.post_batch()
+    scans = []
+    events = env.rollup.events
+    monkeypatch.setattr(env.rollup, "events", lambda name, start=0, end="latest": scans.append(start)
+                        or events(name, start, end))
+    verifier = env.verifier()
+    assert verifier.sync() == [] and verifier.state.root == seq.state.root
+    assert scans and set(scans) == {0}
+
+    scans.clear()
+    assert verifier.sync() == []
+    assert scans == []  # no new block: nothing read
+    head = env.chain.w3.eth.block_number
+    snapshot = env.chain.snapshot()
+    carol.deposit(10**18)
+    seq.sync_queue()
+    bob.transfer(alice.address, 10**17)
+    seq.post_batch()
+    assert verifier.sync() == [] and len(verifier.verified) == 2
+    assert set(scans) == {head + 1}  # only the blocks after the last scan
+    assert len(verifier.entries) == 3
+
+    # the chain goes back (a reorg; here a revert) and grows past where the verifier had read
+    env.chain.revert(snapshot)
+    env.chain.mine(5)
+    scans.clear()
+    assert verifier.sync() == []
+    assert set(scans) == {0}  # the block it had stopped at is gone: everything is read again
+    assert len(verifier.verified) == 1 and len(verifier.entries) == 2
+    assert verifier.state.root == env.rollup.tip_root()

@@ -53,7 +53,7 @@ def main(argv: list[str] | None = None) -> int:
     try:  # building the parser imports every command (web3, py-evm): a second or so a Ctrl-C may land in
         args = build_parser().parse_args(argv)
     except KeyboardInterrupt:
-        print("error: interrupted", file=sys.stderr)
+        _report(None, "interrupted")
         return 130
     try:
         return args.run(args)
@@ -69,6 +69,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _report(args, message: str) -> None:
+    """One `error:` line on stderr (the traceback too with --debug); `args` is None before they are parsed."""
     if getattr(args, "debug", False):
         traceback.print_exc()
     first = message.strip().splitlines()[0] if message.strip() else "failed"

@@ -151,10 +151,14 @@ class Chain(ABC):
         base_fee = self.w3.eth.get_block("latest").get("baseFeePerGas", 0)
         return {"maxFeePerGas": 2 * base_fee + PRIORITY_FEE_WEI, "maxPriorityFeePerGas": PRIORITY_FEE_WEI}
 
-    def transact(self, fn_call, sender: LocalAccount, value: int = 0, gas: int | None = None):
+    def transact(self, fn_call, sender: LocalAccount, value: int = 0, gas: int | None = None,
+                 estimate_in_next_block: bool = False):
         """Sign `fn_call` (a contract function or constructor call) with `sender`, send it, wait.
 
         Raises TransactionReverted with the decoded custom error if it would revert.
+        `estimate_in_next_block`: estimate gas in the pending block (block.number = latest + 1), as
+        the transaction will run, for calls that must land in a later block than the latest one
+        (a node estimates in the latest block by default).
         """
         params = {
             "from": sender.address,
@@ -166,10 +170,14 @@ class Chain(ABC):
         if gas is not None:
             params["gas"] = gas
         try:
+            if gas is None and estimate_in_next_block and not self.is_embedded:
+                # eth-tester estimates in its pending block already (and has no "pending" estimate).
+                params["gas"] = int(fn_call.estimate_gas({k: params[k] for k in ("from", "value")},
+                                                         block_identifier="pending") * GAS_MARGIN)
             tx = fn_call.build_transaction(params)  # estimates gas: a revert surfaces here, decoded
         except Exception as exc:  # noqa: BLE001 - every revert shape is translated or re-raised
             raise self._translate_revert(exc, fn_call) from None
-        if gas is None:
+        if gas is None and "gas" not in params:
             tx["gas"] = int(tx["gas"] * GAS_MARGIN)
         return self._send(tx, sender, fn_call)
 

@@ -276,7 +276,8 @@ class Sandbox:
             if fraud.receipt is None:
                 self._event("verifier", f"could not challenge it: {fraud.error}")
                 continue
-            self._event("verifier", f"proven on Layer 1 in one transaction ({gas(fraud.receipt.gasUsed)} gas): "
+            self._event("verifier", f"committed ({gas(fraud.commit_receipt.gasUsed)} gas), then proven on Layer 1 in "
+                        f"one transaction ({gas(fraud.receipt.gasUsed)} gas): "
                         f"batch #{fraud.batch_index} and any later ones reverted, the proposer's bond slashed "
                         "(half to the challenger, half burned)")
             self.sequencer.ensure_bond()

@@ -5,10 +5,14 @@ pragma solidity ^0.8.24;
 /// @notice The rollup's hashing scheme and its state-transition rules, as L1 re-executes them in a
 ///         fraud proof. The Python twin is `l2/rollup/state.py` + `l2/rollup/txs.py`; the two are tested
 ///         against each other (tests/rollup/test_rules_match.py).
-/// @dev State root = keccak256(abi.encode(accountsRoot, fees[0..3])).
-///      accountsRoot = root of a sparse Merkle tree of depth 20 over account indices; a node is
-///      keccak256(left || right); an empty leaf is bytes32(0).
+/// @dev State root = keccak256(abi.encode(accountsRoot, accountCount, fees[0..3])).
+///      accountsRoot = root of a sparse Merkle tree of depth `depth` (a deployment parameter, 20 by
+///      default) over account indices; a node is keccak256(left || right); an empty leaf is bytes32(0).
+///      Accounts are created in index order: account `accountCount` is the next one, so "the tree is
+///      full" (accountCount == 2**depth) can be proven, and a deposit that cannot be placed is refunded.
 ///      Account leaf = keccak256(abi.encode(addr, nonce, balances[0..3])); token 0 is ETH.
+///      An empty leaf opens only as (address 0, nonce 0, zero balances): bytes32(0) says nothing about
+///      the other fields, so any other opening of it is a forged witness.
 ///      Transaction encodings (every chunk ends with the committed 32-byte post-state root):
 ///        Transfer  (113 B): 0x01 | from u32 | to u32 | token u8 | amount f40 | fee f16 | r | vs | postRoot
 ///        Withdraw  (129 B): 0x02 | from u32 | recipient 20 B | token u8 | amount f40 | fee f16 | r | vs | postRoot
@@ -16,8 +20,7 @@ pragma solidity ^0.8.24;
 ///        CollectFees(38 B): 0x04 | account u32 | token u8 | postRoot  (fee pool of token -> the batch proposer's account)
 ///      f40 = 5-bit exponent | 35-bit mantissa (value = m * 10**e); f16 = 5-bit exponent | 11-bit mantissa.
 library RollupRules {
-    uint256 internal constant TREE_DEPTH = 20;
-    uint256 internal constant MAX_ACCOUNTS = 1 << TREE_DEPTH;
+    uint256 internal constant MAX_TREE_DEPTH = 32;
     uint256 internal constant MAX_TOKENS = 4;
 
     uint8 internal constant TX_TRANSFER = 1;
@@ -54,6 +57,13 @@ library RollupRules {
         uint256 amount;
     }
 
+    /// @dev What a state root commits to besides the accounts: opened by a fraud proof.
+    struct PreState {
+        bytes32 accountsRoot;
+        uint64 accountCount;
+        uint256[4] fees;
+    }
+
     /// @dev In-memory account during re-execution.
     struct Account {
         address addr;
@@ -70,30 +80,48 @@ library RollupRules {
         return keccak256(abi.encode(a.addr, a.nonce, a.balances[0], a.balances[1], a.balances[2], a.balances[3]));
     }
 
-    function stateRoot(bytes32 accountsRoot, uint256[4] memory fees) internal pure returns (bytes32) {
-        return keccak256(abi.encode(accountsRoot, fees[0], fees[1], fees[2], fees[3]));
+    function stateRoot(bytes32 accountsRoot, uint64 accountCount, uint256[4] memory fees)
+        internal
+        pure
+        returns (bytes32)
+    {
+        return keccak256(abi.encode(accountsRoot, accountCount, fees[0], fees[1], fees[2], fees[3]));
     }
 
-    /// @dev Root of the account tree given one leaf and its 20 siblings (bottom-up).
-    function rootFrom(bytes32 leaf, uint256 index, bytes32[] calldata siblings) internal pure returns (bytes32 node) {
+    /// @dev Root of an account tree of `depth` levels given one leaf and its siblings (bottom-up).
+    function rootFrom(bytes32 leaf, uint256 index, bytes32[] calldata siblings, uint256 depth)
+        internal
+        pure
+        returns (bytes32 node)
+    {
         node = leaf;
-        for (uint256 i; i < TREE_DEPTH; ++i) {
+        for (uint256 i; i < depth; ++i) {
             node = (index >> i) & 1 == 0
                 ? keccak256(abi.encodePacked(node, siblings[i]))
                 : keccak256(abi.encodePacked(siblings[i], node));
         }
     }
 
-    /// @dev Root of the empty account tree.
-    function emptyAccountsRoot() internal pure returns (bytes32 node) {
-        for (uint256 i; i < TREE_DEPTH; ++i) node = keccak256(abi.encodePacked(node, node));
+    /// @dev Root of the empty account tree of `depth` levels.
+    function emptyAccountsRoot(uint256 depth) internal pure returns (bytes32 node) {
+        for (uint256 i; i < depth; ++i) node = keccak256(abi.encodePacked(node, node));
     }
 
     /// @dev Load a witness into memory after checking it against `root`; reverts if it does not match.
-    function load(AccountWitness calldata w, uint256 index, bytes32 root) internal pure returns (Account memory a) {
-        if (w.siblings.length != TREE_DEPTH) revert WitnessMismatch(index);
+    ///      An empty leaf hashes to 0 whatever else the witness claims, so it must open as all zeros:
+    ///      otherwise a correct deposit into a new account could be "re-executed" on forged balances.
+    function load(AccountWitness calldata w, uint256 index, bytes32 root, uint256 depth)
+        internal
+        pure
+        returns (Account memory a)
+    {
+        if (w.siblings.length != depth) revert WitnessMismatch(index);
+        if (
+            w.addr == address(0)
+                && (w.nonce != 0 || w.balances[0] != 0 || w.balances[1] != 0 || w.balances[2] != 0 || w.balances[3] != 0)
+        ) revert WitnessMismatch(index);
         a = Account(w.addr, w.nonce, w.balances);
-        if (rootFrom(leafHash(a), index, w.siblings) != root) revert WitnessMismatch(index);
+        if (rootFrom(leafHash(a), index, w.siblings, depth) != root) revert WitnessMismatch(index);
     }
 
     /// @dev Hash of a queue entry chained on the previous entry's (truncated) hash.
@@ -121,7 +149,7 @@ library RollupRules {
         return bytes32(c[at:at + 32]);
     }
 
-    /// @dev Length of a chunk of the given kind, 0 if the kind is unknown.
+    /// @dev Length of a chunk (body and post-state root) of the given kind, 0 if the kind is unknown.
     function chunkLength(uint8 kind) internal pure returns (uint256) {
         if (kind == TX_TRANSFER) return TRANSFER_LEN;
         if (kind == TX_WITHDRAW) return WITHDRAW_LEN;

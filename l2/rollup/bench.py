@@ -38,7 +38,7 @@ class _Setup:
         self.rollup = l1.deploy(chain, self.proposer.address)
         self.rollup.deposit_bond(self.proposer, l1.DEV_MIN_BOND)
         self.deposit_gas = [self.rollup.deposit_eth(u, 10**20).gasUsed for u in self.users]
-        self.state = State()
+        self.state = State.genesis(self.rollup.tree_depth)
         self.entries = {}
         self.queue_head = 0
 
@@ -56,7 +56,8 @@ class _Setup:
             pairs.append((tx.encode(), self.state.root))
             self.queue_head += isinstance(item, QueueEntry)
         chunks = batch_mod.make_chunks(pairs, queue_start)
-        receipt = self.rollup.submit_batch(self.proposer, prev_root, len(chunks), batch_mod.encode(chunks))
+        data = batch_mod.encode(chunks)
+        receipt = self.rollup.submit_batch(self.proposer, prev_root, len(chunks), data, self.rollup.l1_queue_hash(data))
         return receipt, chunks
 
     def transfers(self, count: int) -> list:
@@ -78,7 +79,7 @@ def _execution_gas(s: _Setup, count: int) -> int:
     snap = s.chain.snapshot()
     try:
         data = (b"\x01" + b"\0" * 112) * (count - 1) + b"\x01" + b"\0" * 80 + b"\x11" * 32
-        receipt = s.rollup.submit_batch(s.proposer, s.state.root, count, data)
+        receipt = s.rollup.submit_batch(s.proposer, s.state.root, count, data, s.rollup.l1_queue_hash(data))
         raw = bytes(s.chain.w3.eth.get_transaction(receipt.transactionHash)["input"])
         _, _, standard, floor = _calldata_gas(raw)
         if receipt.gasUsed == 21000 + floor:
@@ -187,7 +188,7 @@ def bench_operator(ctx) -> dict[str, float]:
     from l2.rollup.txs import QUEUE_DEPOSIT, QueueEntry, domain
 
     dom = domain(1, "0x" + "ab" * 20)
-    state = State()
+    state = State.genesis()
     for i, k in enumerate(keys):
         state, _ = apply(state, queue_op_for(state, QueueEntry(i, QUEUE_DEPOSIT, k.address, 0, 0, 10**24)), dom)
     signed = []

@@ -149,11 +149,13 @@ def _fraud(story, rollup, seq, verifier, wallets) -> int:
     console.print(f"the operator posts batch #{standing} with {FRAUD_TRANSFERS} honest transfers and one of its "
                   f"own that spends money it does not have", highlight=False)
     (fraud,) = verifier.sync()
-    reward = chain.balance(challenger.address) - challenger_before + fraud.receipt.gasUsed * \
-        fraud.receipt.effectiveGasPrice
+    reward = chain.balance(challenger.address) - challenger_before + sum(
+        r.gasUsed * r.effectiveGasPrice for r in (fraud.commit_receipt, fraud.receipt))
     console.print(f"the verifier re-executes it from Layer-1 data and finds transition {fraud.position} invalid: "
                   f"{fraud.reason}", highlight=False, soft_wrap=True)
     proven = table("Fraud proven", "", "figure")
+    proven.add_row("commitment to the proof (so nobody can copy it from the mempool)",
+                   f"{gas(fraud.commit_receipt.gasUsed)} gas")
     proven.add_row("fraud proof (one transaction, one transition re-executed)", f"{gas(fraud.receipt.gasUsed)} gas")
     proven.add_row("operator's bond", f"{eth(bond)} → {eth(rollup.fn.bonds(seq.proposer.address).call())}")
     proven.add_row("to the challenger", eth(reward))

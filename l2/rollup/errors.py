@@ -22,6 +22,10 @@ class UndecodableTransaction(InvalidTransaction, InputError):
     """Bytes that are not a well-formed rollup transaction."""
 
 
+class MalformedTransaction(UndecodableTransaction):
+    """A submitted transaction whose field has the wrong type or is out of range; the message names the field."""
+
+
 class UnknownToken(InvalidTransaction, InputError):
     """Token id not registered (ids 0..3; 0 is ETH)."""
 
@@ -60,3 +64,8 @@ class NotTheProposer(InvalidTransaction):
 
 class BatchStateMismatch(RollupError):
     """Local state and Layer 1 disagree in a way that needs an operator (e.g. a reverted batch)."""
+
+
+class BatchDataUnavailable(RollupError):
+    """A batch's data cannot be rebuilt from Layer 1 (its posting transaction's input is not the
+    batch): nobody can check it, so a verifier stops and says so instead of waiting quietly."""

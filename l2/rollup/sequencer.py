@@ -28,9 +28,10 @@ from l2.errors import StorageError, TransactionReverted
 from l2.rollup import batch as batch_mod
 from l2.rollup import faults as faults_mod
 from l2.rollup import txs
-from l2.rollup.errors import BatchStateMismatch, InvalidTransaction, UndecodableTransaction, UnknownAccount
+from l2.rollup.errors import BatchStateMismatch, InvalidTransaction, MalformedTransaction, UndecodableTransaction, \
+    UnknownAccount
 from l2.rollup.l1 import PostedBatch, RollupClient
-from l2.rollup.state import GENESIS_ROOT, State, apply, queue_op_for
+from l2.rollup.state import State, apply, queue_op_for
 from l2.rollup.txs import CollectFees, QueueEntry, QueueOp, Transfer, Withdraw
 from l2.rollup.verifier import Verifier
 
@@ -43,7 +44,7 @@ CREATE TABLE IF NOT EXISTS queue (idx INTEGER PRIMARY KEY, kind INTEGER, addr TE
 CREATE TABLE IF NOT EXISTS log (seq INTEGER PRIMARY KEY, body BLOB, nonce INTEGER, queue_index INTEGER,
                                 accepted_at REAL NOT NULL, batch INTEGER);
 CREATE TABLE IF NOT EXISTS batches (id INTEGER PRIMARY KEY, prev_root BLOB, post_root BLOB, tx_count INTEGER,
-                                    data BLOB, status TEXT NOT NULL, l1_tx BLOB, proposer TEXT);
+                                    data BLOB, status TEXT NOT NULL, l1_tx BLOB, proposer TEXT, queue_hash BLOB);
 CREATE TABLE IF NOT EXISTS recoveries (id INTEGER PRIMARY KEY, at REAL NOT NULL, l1_tip BLOB, reverted TEXT,
                                        adopted TEXT, requeued INTEGER, dropped INTEGER);
 CREATE TABLE IF NOT EXISTS dropped (recovery INTEGER, body BLOB, nonce INTEGER, reason TEXT NOT NULL);
@@ -51,6 +52,8 @@ CREATE TABLE IF NOT EXISTS dropped (recovery INTEGER, body BLOB, nonce INTEGER, 
 # batches.status: 'built' (committed locally, maybe not on L1), 'posted' (ours, on L1), 'adopted'
 # (another proposer's, on L1, its transactions in our log), 'reverted' (not on L1 and never re-sent).
 _ON_L1 = "('posted', 'adopted')"
+# An entry this close to overdue when a batch is built may be overdue when the batch lands.
+OVERDUE_MARGIN = 60
 
 
 class Accepted(int):
@@ -66,6 +69,8 @@ def encode_submission(tx: Transfer | Withdraw) -> bytes:
 
 
 def decode_submission(raw: bytes) -> Transfer | Withdraw:
+    if not isinstance(raw, (bytes, bytearray)):
+        raise MalformedTransaction(f"a submission is bytes, got {type(raw).__name__}")
     if len(raw) < 5:
         raise UndecodableTransaction(f"a submission is a transaction plus a 4-byte nonce; got {len(raw)} bytes")
     tx = txs.decode(raw[:-4])
@@ -90,10 +95,15 @@ class Sequencer:
         self.db.execute("PRAGMA journal_mode=WAL")
         self.db.execute("PRAGMA synchronous=FULL")
         self.db.executescript(_SCHEMA)
-        if "proposer" not in {row[1] for row in self.db.execute("PRAGMA table_info(batches)")}:
+        columns = {row[1] for row in self.db.execute("PRAGMA table_info(batches)")}
+        if "proposer" not in columns:
             self.db.execute("ALTER TABLE batches ADD COLUMN proposer TEXT")  # databases from before CollectFees
+        if "queue_hash" not in columns:
+            self.db.execute("ALTER TABLE batches ADD COLUMN queue_hash BLOB")  # from before batches named it
         self._check_meta()
-        self.state = State()
+        self.genesis = State.genesis(rollup.tree_depth)
+        self.state = self.genesis
+        self.chained: list[int] = []  # chained hash of queue entries 0..k, as `Rollup.queue` holds them
         self.roots: dict[int, bytes] = {}  # log seq -> post root
         self.bodies: dict[int, bytes] = {}
         self._replay()
@@ -114,7 +124,10 @@ class Sequencer:
         return QueueEntry(r[0], r[1], r[2], r[3], r[4], int(r[5]), r[6])
 
     def _replay(self):
-        self.state, self.roots, self.bodies = State(), {}, {}
+        self.state, self.roots, self.bodies = self.genesis, {}, {}
+        self.chained = []
+        for idx in range(self.next_queue_index()):
+            self._chain(self._entry(idx))
         for seq, body, nonce, queue_index, proposer in self.db.execute(
             "SELECT seq, body, nonce, queue_index, batches.proposer FROM log LEFT JOIN batches ON batches.id = log.batch "
             "ORDER BY seq"
@@ -136,6 +149,16 @@ class Sequencer:
         row = self.db.execute("SELECT MAX(idx) FROM queue").fetchone()
         return 0 if row[0] is None else row[0] + 1
 
+    def _chain(self, entry: QueueEntry) -> None:
+        if entry.index != len(self.chained):
+            raise BatchStateMismatch(f"queue entry {entry.index} arrived out of order (expected {len(self.chained)})")
+        self.chained.append(txs.queue_hash(self.chained[-1] if self.chained else 0, entry))
+
+    def queue_hash(self, length: int) -> bytes:
+        """The chained hash of the first `length` queue entries as this sequencer applied them: a
+        batch names it, so Layer 1 refuses the batch if a reorg changed any of those entries."""
+        return txs.queue_hash_bytes(self.chained[length - 1] if length else 0)
+
     # --- mempool ----------------------------------------------------------------------------
 
     def submit(self, tx: Transfer | Withdraw | bytes) -> Accepted:
@@ -146,8 +169,7 @@ class Sequencer:
         """
         if isinstance(tx, (bytes, bytearray)):
             tx = decode_submission(bytes(tx))
-        if tx.nonce is None:
-            raise UndecodableTransaction("a submitted transaction must carry the nonce it was signed for")
+        txs.check_fields(tx)  # every field typed and in range before anything is applied or stored
         return Accepted(self._accept(tx, tx.nonce))
 
     def collect_fees(self) -> list[int]:
@@ -179,6 +201,7 @@ class Sequencer:
             self.db.execute("INSERT INTO queue VALUES (?, ?, ?, ?, ?, ?, ?)", _queue_row(entry))
             seq = self._append(op.encode(), None, entry.index, time.time())
             self.db.execute("COMMIT")
+            self._chain(entry)
             self.state = new_state
             self.roots[seq] = new_state.root
             self.bodies[seq] = op.encode()
@@ -213,20 +236,45 @@ class Sequencer:
             return self.post_batch()
         return None
 
+    def _batch_rows(self, queue_start: int) -> list[tuple[int, int | None]]:
+        """The log rows of the next batch: `max_batch` of them, or more while queue entries are overdue.
+
+        Layer 1 refuses a batch that leaves an overdue entry unconsumed unless it consumed at least
+        `QUEUE_PROGRESS` entries, so overdue entries go in whatever `max_batch` says: the batch grows
+        up to the QUEUE_PROGRESS-th queue op (or the first one not overdue). The log holds queue ops
+        in queue order, so this drains any backlog, QUEUE_PROGRESS entries a batch at the least.
+        """
+        pending = self.db.execute("SELECT seq, queue_index FROM log WHERE batch IS NULL ORDER BY seq").fetchall()
+        rows = pending[: self.max_batch]
+        consumed = sum(1 for _, q in rows if q is not None)
+        deadline = self.rollup.chain.now() + OVERDUE_MARGIN - self.rollup.inclusion_window
+        rest = iter(pending[len(rows):])
+        while consumed < self.rollup.queue_progress:
+            cursor = queue_start + consumed
+            if cursor >= self.next_queue_index() or self._entry(cursor).timestamp >= deadline:
+                break  # the next entry is not overdue (or not known yet): no more is required
+            for row in rest:
+                rows.append(row)
+                if row[1] is not None:
+                    consumed += 1
+                    break
+            else:
+                break
+        return rows
+
     def post_batch(self):
         """Build the next batch from the log, commit it locally as `built`, send it, mark it `posted`."""
         self.recover()
-        rows = self.db.execute(
-            "SELECT seq, queue_index FROM log WHERE batch IS NULL ORDER BY seq LIMIT ?", (self.max_batch,)
-        ).fetchall()
+        queue_start = self.db.execute(
+            "SELECT COUNT(*) FROM log WHERE batch IS NOT NULL AND queue_index IS NOT NULL"
+        ).fetchone()[0]
+        rows = self._batch_rows(queue_start)
         if not rows:
             return None
         first = rows[0][0]
         prev = self.db.execute("SELECT MAX(seq) FROM log WHERE seq < ?", (first,)).fetchone()[0]
-        prev_root = self.roots[prev] if prev is not None else State().root
-        queue_start = self.db.execute(
-            "SELECT COUNT(*) FROM log WHERE batch IS NOT NULL AND queue_index IS NOT NULL"
-        ).fetchone()[0]
+        prev_root = self.roots[prev] if prev is not None else self.genesis.root
+        queue_hash = self.queue_hash(queue_start + sum(1 for _, q in rows if q is not None))
         pairs = [(self.bodies[seq], self.roots[seq]) for seq, _ in rows]
         if self.fault is not None:
             pairs = faults_mod.FAULTS[self.fault](self, prev_root, pairs)
@@ -235,14 +283,15 @@ class Sequencer:
         data = batch_mod.encode(chunks)
         self.db.execute("BEGIN")
         cur = self.db.execute(
-            "INSERT INTO batches (prev_root, post_root, tx_count, data, status) VALUES (?, ?, ?, ?, 'built')",
-            (prev_root, chunks[-1].post_root, len(chunks), data),
+            "INSERT INTO batches (prev_root, post_root, tx_count, data, status, queue_hash) "
+            "VALUES (?, ?, ?, ?, 'built', ?)",
+            (prev_root, chunks[-1].post_root, len(chunks), data, queue_hash),
         )
         batch_id = cur.lastrowid
         self.db.execute("UPDATE log SET batch=? WHERE seq BETWEEN ? AND ?", (batch_id, first, rows[-1][0]))
         self.db.execute("COMMIT")
         try:
-            return self._send(batch_id, prev_root, len(chunks), data)
+            return self._send(batch_id, prev_root, len(chunks), data, queue_hash)
         except TransactionReverted:
             # Layer 1 refused it (no bond, stale tip, overdue queue entry): nothing was posted, so
             # give the transactions back to the mempool and forget the batch.
@@ -252,8 +301,8 @@ class Sequencer:
             self.db.execute("COMMIT")
             raise
 
-    def _send(self, batch_id: int, prev_root: bytes, tx_count: int, data: bytes):
-        receipt = self.rollup.submit_batch(self.proposer, prev_root, tx_count, data)
+    def _send(self, batch_id: int, prev_root: bytes, tx_count: int, data: bytes, queue_hash: bytes):
+        receipt = self.rollup.submit_batch(self.proposer, prev_root, tx_count, data, queue_hash)
         self.db.execute("UPDATE batches SET status='posted', l1_tx=? WHERE id=?", (bytes(receipt.transactionHash), batch_id))
         return receipt
 
@@ -264,15 +313,15 @@ class Sequencer:
         still its previous root. If L1 then holds other batches than the log says (ours reverted
         by a fraud proof, or another proposer posted), `resync` rebuilds from Layer 1.
         """
-        for batch_id, prev_root, post_root, tx_count, data in self.db.execute(
-            "SELECT id, prev_root, post_root, tx_count, data FROM batches WHERE status='built' ORDER BY id"
+        for batch_id, prev_root, post_root, tx_count, data, queue_hash in self.db.execute(
+            "SELECT id, prev_root, post_root, tx_count, data, queue_hash FROM batches WHERE status='built' ORDER BY id"
         ).fetchall():
             tip = self.rollup.tip_root()
             if tip == bytes(post_root):
                 self.db.execute("UPDATE batches SET status='posted' WHERE id=?", (batch_id,))
             elif tip == bytes(prev_root):
                 try:
-                    self._send(batch_id, bytes(prev_root), tx_count, bytes(data))
+                    self._send(batch_id, bytes(prev_root), tx_count, bytes(data), bytes(queue_hash))
                 except TransactionReverted as exc:
                     raise BatchStateMismatch(f"re-sending batch {batch_id} failed: {exc}") from None
             else:
@@ -281,14 +330,17 @@ class Sequencer:
             self.resync()
 
     def _in_sync(self) -> bool:
-        """Cheap check (two calls) that L1 holds exactly the batches the log records as on L1, and nothing built waits."""
+        """Cheap check (three calls) that L1 holds exactly the batches the log records as on L1 and the
+        queue entries we applied, and nothing built waits."""
         count, last_root, built = self.db.execute(
             f"SELECT COUNT(*) FILTER (WHERE status IN {_ON_L1}), "
             f"(SELECT post_root FROM batches WHERE status IN {_ON_L1} ORDER BY id DESC LIMIT 1), "
             "COUNT(*) FILTER (WHERE status='built') FROM batches"
         ).fetchone()
+        known = self.next_queue_index()
         return (not built and count == self.rollup.batch_count()
-                and self.rollup.tip_root() == (GENESIS_ROOT if last_root is None else bytes(last_root)))
+                and self.rollup.tip_root() == (self.genesis.root if last_root is None else bytes(last_root))
+                and bytes(self.rollup.fn.queueHashAt(known).call()) == self.queue_hash(known))
 
     def resync(self) -> dict:
         """Rebuild the log from Layer 1 after a revert or another proposer's batch; returns a summary.
@@ -327,8 +379,10 @@ class Sequencer:
             self.db.execute(f"UPDATE batches SET status='reverted' WHERE id IN ({','.join('?' * len(reverted))})",
                             reverted)
             self.db.execute("DELETE FROM log WHERE seq > ?", (cut,))
+            # The queue as Layer 1 holds it now: a reorg may have changed or dropped entries we had.
+            self.db.execute("DELETE FROM queue")
             for entry in verifier.entries.values():
-                self.db.execute("INSERT OR IGNORE INTO queue VALUES (?, ?, ?, ?, ?, ?, ?)", _queue_row(entry))
+                self.db.execute("INSERT INTO queue VALUES (?, ?, ?, ?, ?, ?, ?)", _queue_row(entry))
             adopted = [self._adopt(posted, now) for posted in standing[keep:]]
             state = verifier.state
             # Queue entries first: L1 queued them before, and some may already be near their deadline.
@@ -357,7 +411,7 @@ class Sequencer:
             self.db.execute("UPDATE recoveries SET requeued=?, dropped=? WHERE id=?", (requeued, dropped, recovery))
             self._replay()
             batched = self.db.execute("SELECT MAX(seq) FROM log WHERE batch IS NOT NULL").fetchone()[0]
-            if (self.roots[batched] if batched is not None else GENESIS_ROOT) != verifier.state.root:
+            if (self.roots[batched] if batched is not None else self.genesis.root) != verifier.state.root:
                 raise BatchStateMismatch("the rebuilt log does not reproduce Layer 1's standing root")
         except Exception:
             self.db.execute("ROLLBACK")

@@ -4,9 +4,13 @@ The sequencer, the verifier, the fraud-proof builder and the tests all call `app
 contract's `Rollup.challengeTransition` re-executes the same rules (tested against each other).
 
 Hashing (same as `RollupRules.sol`):
-    state root   = keccak(abi.encode(accountsRoot, fees[0], fees[1], fees[2], fees[3]))
-    accountsRoot = sparse Merkle tree of depth 20, node = keccak(left || right), empty leaf = 0
+    state root   = keccak(abi.encode(accountsRoot, accountCount, fees[0], fees[1], fees[2], fees[3]))
+    accountsRoot = sparse Merkle tree of `depth` levels (the deployment's `treeDepth`, 20 by default),
+                   node = keccak(left || right), empty leaf = 0
     account leaf = keccak(abi.encode(address, nonce, balances[0..3]))
+
+Accounts are created in index order (`account_count` is the next index), so a full tree can be
+proven and a deposit that cannot be placed is refunded instead of stalling the queue.
 
 States are immutable values. Tree nodes live in a content-addressed `NodeStore` shared by all
 states derived from one another: a node, once written, never changes, so an old state stays valid.
@@ -16,7 +20,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from l2.rollup.hashing import keccak
 from eth_utils import to_canonical_address, to_checksum_address
 
 from l2.rollup import txs
@@ -31,14 +34,20 @@ from l2.rollup.errors import (
     UnknownToken,
     WrongNonce,
 )
-from l2.rollup.txs import MAX_ACCOUNTS, MAX_NONCE, MAX_TOKENS, TREE_DEPTH, CollectFees, QueueOp, Transfer, Withdraw
+from l2.rollup.hashing import keccak
+from l2.rollup.txs import DEFAULT_TREE_DEPTH, MAX_NONCE, MAX_TOKENS, MAX_TREE_DEPTH, CollectFees, QueueOp, Transfer, Withdraw
 
 ZERO_HASHES = [b"\0" * 32]
-for _ in range(TREE_DEPTH):
+for _ in range(MAX_TREE_DEPTH):
     ZERO_HASHES.append(keccak(ZERO_HASHES[-1] * 2))
-EMPTY_ACCOUNTS_ROOT = ZERO_HASHES[TREE_DEPTH]
 NO_FEES = (0, 0, 0, 0)
-_ZERO_ADDRESS = b"\0" * 20
+
+
+def empty_accounts_root(depth: int = DEFAULT_TREE_DEPTH) -> bytes:
+    return ZERO_HASHES[depth]
+
+
+EMPTY_ACCOUNTS_ROOT = empty_accounts_root()
 
 
 @dataclass(frozen=True)
@@ -69,19 +78,25 @@ def leaf_hash(account: Account | None) -> bytes:
     )
 
 
-def state_root(accounts_root: bytes, fees: tuple[int, ...]) -> bytes:
-    return keccak(accounts_root + b"".join(f.to_bytes(32, "big") for f in fees))
+def state_root(accounts_root: bytes, account_count: int, fees: tuple[int, ...]) -> bytes:
+    return keccak(accounts_root + account_count.to_bytes(32, "big") + b"".join(f.to_bytes(32, "big") for f in fees))
 
 
-GENESIS_ROOT = state_root(EMPTY_ACCOUNTS_ROOT, NO_FEES)
+def genesis_root(depth: int = DEFAULT_TREE_DEPTH) -> bytes:
+    """The root every Rollup deployment of this tree depth starts from (`Rollup.genesisRoot`)."""
+    return state_root(empty_accounts_root(depth), 0, NO_FEES)
+
+
+GENESIS_ROOT = genesis_root()
 
 
 class NodeStore:
     """Content-addressed tree nodes (hash -> children) and leaves (hash -> Account); append-only."""
 
-    def __init__(self):
+    def __init__(self, depth: int = DEFAULT_TREE_DEPTH):
+        self.depth = depth
         self.nodes: dict[bytes, tuple[bytes, bytes]] = {
-            ZERO_HASHES[i + 1]: (ZERO_HASHES[i], ZERO_HASHES[i]) for i in range(TREE_DEPTH)
+            ZERO_HASHES[i + 1]: (ZERO_HASHES[i], ZERO_HASHES[i]) for i in range(depth)
         }
         self.leaves: dict[bytes, Account] = {}
 
@@ -89,8 +104,8 @@ class NodeStore:
         """(leaf hash, siblings bottom-up) of `index` under `root`."""
         nodes = self.nodes
         node = root
-        siblings = [b""] * TREE_DEPTH
-        for level in range(TREE_DEPTH - 1, -1, -1):
+        siblings = [b""] * self.depth
+        for level in range(self.depth - 1, -1, -1):
             left, right = nodes[node]
             if (index >> level) & 1:
                 siblings[level] = left
@@ -104,7 +119,7 @@ class NodeStore:
         """Write a leaf along a known path; returns the new root."""
         nodes = self.nodes
         node = leaf
-        for level in range(TREE_DEPTH):
+        for level in range(self.depth):
             sibling = siblings[level]
             if (index >> level) & 1:
                 parent = keccak(sibling + node)
@@ -118,25 +133,47 @@ class NodeStore:
 
 @dataclass(frozen=True)
 class State:
-    """One rollup state: the account tree root, the fee pool, and the address directory.
+    """One rollup state: the account tree root, the number of accounts, the fee pool, and the
+    address directory.
 
-    `directory` (address -> first account index), `members` (index -> address, every account)
-    and `size` (accounts created) help the sequencer and wallets; they are not part of the root.
+    `directory` (address -> first account index) and `members` (index -> address, every account)
+    help the sequencer and wallets; they are not part of the root. `account_count` is: accounts
+    occupy indices 0 .. account_count - 1.
     """
 
     accounts_root: bytes = EMPTY_ACCOUNTS_ROOT
     fees: tuple[int, int, int, int] = NO_FEES
-    size: int = 0
+    account_count: int = 0
     directory: dict = field(default_factory=dict, compare=False, repr=False)
     members: dict = field(default_factory=dict, compare=False, repr=False)
     store: NodeStore = field(default_factory=NodeStore, compare=False, repr=False)
     root: bytes = field(init=False, compare=False, repr=False)
 
     def __post_init__(self):
-        object.__setattr__(self, "root", state_root(self.accounts_root, self.fees))
+        object.__setattr__(self, "root", state_root(self.accounts_root, self.account_count, self.fees))
+
+    @classmethod
+    def genesis(cls, depth: int = DEFAULT_TREE_DEPTH) -> State:
+        """The empty state of a rollup whose account tree has `depth` levels."""
+        if not 1 <= depth <= MAX_TREE_DEPTH:
+            raise ValueError(f"tree depth must be 1..{MAX_TREE_DEPTH}, got {depth}")
+        return cls(empty_accounts_root(depth), store=NodeStore(depth))
+
+    @property
+    def depth(self) -> int:
+        return self.store.depth
+
+    @property
+    def capacity(self) -> int:
+        """How many accounts the tree holds (`Rollup.maxAccounts`)."""
+        return 1 << self.store.depth
+
+    @property
+    def is_full(self) -> bool:
+        return self.account_count >= self.capacity
 
     def account(self, index: int) -> Account | None:
-        if not 0 <= index < MAX_ACCOUNTS:
+        if not 0 <= index < self.capacity:
             return None
         leaf, _ = self.store.path(self.accounts_root, index)
         return self.store.leaves.get(leaf) if leaf != ZERO_HASHES[0] else None
@@ -149,19 +186,20 @@ class State:
         leaf, siblings = self.store.path(self.accounts_root, index)
         return (self.store.leaves.get(leaf) if leaf != ZERO_HASHES[0] else None), siblings
 
-    def with_account(self, index: int, account: Account, fees: tuple | None = None) -> State:
-        """A new state with `account` at `index` (and optionally a new fee pool)."""
+    def with_account(self, index: int, account: Account, fees: tuple | None = None,
+                     account_count: int | None = None) -> State:
+        """A new state with `account` at `index` (and optionally a new fee pool or account count)."""
         _, siblings = self.store.path(self.accounts_root, index)
         leaf = leaf_hash(account)
         self.store.leaves[leaf] = account
         new_root = self.store.put(index, leaf, siblings)
-        directory, members, size = self.directory, self.members, self.size
+        directory, members = self.directory, self.members
         if index not in members:
             members = {**members, index: account.addr}
-            size += 1
             if account.addr not in directory:
                 directory = {**directory, account.addr: index}
-        return State(new_root, self.fees if fees is None else fees, size, directory, members, self.store)
+        return State(new_root, self.fees if fees is None else fees,
+                     self.account_count if account_count is None else account_count, directory, members, self.store)
 
     def total(self, token: int) -> int:
         """Sum of every account's balance of `token` plus its fee pool (for tests and audits)."""
@@ -170,7 +208,7 @@ class State:
 
 @dataclass(frozen=True)
 class Receipt:
-    """What a transition did: its kind and, for withdrawals, what L1 will pay to whom."""
+    """What a transition did: its kind and, for withdrawals and refunds, what L1 will pay to whom."""
 
     kind: int
     withdrawal: tuple[str, int, int] | None = None  # (recipient, token, amount)
@@ -187,8 +225,8 @@ def existing_account(state: State, token: int, index: int, role: str) -> Account
     """Checks every transition on one account's balance of one token starts with; returns the account."""
     if not 0 <= token < MAX_TOKENS:
         raise UnknownToken(f"token id {token} does not exist (0 = ETH, 1..{MAX_TOKENS - 1} = registered ERC-20s)")
-    if not 0 <= index < MAX_ACCOUNTS:
-        raise UnknownAccount(f"{role} index {index} is outside the account tree (< {MAX_ACCOUNTS})")
+    if not 0 <= index < state.capacity:
+        raise UnknownAccount(f"{role} index {index} is outside the account tree (< {state.capacity})")
     account = state.account(index)
     if account is None:
         raise UnknownAccount(f"{role} account {index} does not exist; deposit to create it")
@@ -218,7 +256,7 @@ def apply(state: State, tx: txs.Tx, domain_sep: bytes) -> tuple[State, Receipt]:
     A batch containing a transaction for which this raises is fraudulent (see Rollup.challengeTransition).
     """
     if isinstance(tx, Transfer):
-        if not 0 <= tx.to < MAX_ACCOUNTS:
+        if not 0 <= tx.to < state.capacity:
             raise UnknownAccount(f"recipient index {tx.to} is outside the account tree")
         if tx.sender == tx.to:
             raise SelfTransfer(f"account {tx.sender} cannot transfer to itself")
@@ -242,15 +280,20 @@ def apply(state: State, tx: txs.Tx, domain_sep: bytes) -> tuple[State, Receipt]:
 
 
 def queue_op_for(state: State, entry: txs.QueueEntry) -> QueueOp:
-    """The honest QueueOp consuming `entry` in `state` (what a correct sequencer posts)."""
+    """The honest QueueOp consuming `entry` in `state` (what a correct sequencer posts).
+
+    A deposit goes to its address's account, or opens the next index; if the tree is full and the
+    address has no account, it is refunded (ok = 0, account 0), claimable on Layer 1. Constant time:
+    nothing searches the tree.
+    """
     addr = to_canonical_address(entry.addr)
     if entry.kind == txs.QUEUE_DEPOSIT:
         index = state.directory.get(addr)
-        if index is None:
-            index = state.size % MAX_ACCOUNTS
-            while index in state.members:  # only if someone else placed accounts out of order
-                index = (index + 1) % MAX_ACCOUNTS
-        return QueueOp(index, 1, entry)
+        if index is not None:
+            return QueueOp(index, 1, entry)
+        if state.is_full:
+            return QueueOp(0, 0, entry)
+        return QueueOp(state.account_count, 1, entry)
     acct = state.account(entry.account_index)
     ok = acct is not None and acct.addr == addr and acct.balances[entry.token] >= entry.amount
     return QueueOp(entry.account_index, int(ok), entry)
@@ -260,19 +303,34 @@ def _apply_queue_op(state: State, op: QueueOp) -> tuple[State, Receipt]:
     entry = op.entry
     if entry is None:
         raise QueueMismatch("a QueueOp needs the L1 queue entry it consumes")
-    if not 0 <= op.account < MAX_ACCOUNTS:
-        raise UnknownAccount(f"account index {op.account} is outside the account tree")
     addr = to_canonical_address(entry.addr)
+    if entry.kind == txs.QUEUE_DEPOSIT and op.ok == 0:
+        if not state.is_full:
+            raise QueueMismatch(f"deposit {entry.index} is refunded while the account tree has room "
+                                f"({state.account_count} of {state.capacity} accounts)")
+        if op.account != 0:
+            raise QueueMismatch(f"a refunded deposit names account 0, not {op.account}")
+        return state, Receipt(txs.TX_QUEUE, (entry.addr, entry.token, entry.amount))
+    if not 0 <= op.account < state.capacity:
+        raise UnknownAccount(f"account index {op.account} is outside the account tree")
     acct = state.account(op.account)
     if entry.kind == txs.QUEUE_DEPOSIT:
         if op.ok != 1:
-            raise QueueMismatch(f"deposit {entry.index} must have ok = 1, got {op.ok}")
-        if acct is not None and acct.addr != addr:
-            raise QueueMismatch(f"deposit {entry.index} for {entry.addr} cannot go to account {op.account} of {acct.address}")
-        base = acct or Account(addr)
-        new = Account(addr, base.nonce, credit(base.balances, entry.token, entry.amount))
-        created = op.account if acct is None else None
-        return state.with_account(op.account, new), Receipt(txs.TX_QUEUE, created_account=created)
+            raise QueueMismatch(f"deposit {entry.index} must have ok = 1 (or 0 for a refund), got {op.ok}")
+        if op.account > state.account_count:
+            raise QueueMismatch(f"deposit {entry.index} opens account {op.account}, but the next free one is "
+                                f"{state.account_count}")
+        if op.account == state.account_count:
+            if acct is not None:  # unreachable in a state built by these rules; a forged one is refused
+                raise QueueMismatch(f"account {op.account} is the next free index but is taken")
+            new = Account(addr, 0, credit(Account(addr).balances, entry.token, entry.amount))
+            return (state.with_account(op.account, new, account_count=state.account_count + 1),
+                    Receipt(txs.TX_QUEUE, created_account=op.account))
+        if acct is None or acct.addr != addr:
+            owner = "nobody" if acct is None else acct.address
+            raise QueueMismatch(f"deposit {entry.index} for {entry.addr} cannot go to account {op.account} of {owner}")
+        new = Account(addr, acct.nonce, credit(acct.balances, entry.token, entry.amount))
+        return state.with_account(op.account, new), Receipt(txs.TX_QUEUE)
     if op.account != entry.account_index:
         raise QueueMismatch(f"forced withdrawal {entry.index} is for account {entry.account_index}, not {op.account}")
     success = acct is not None and acct.addr == addr and acct.balances[entry.token] >= entry.amount
@@ -309,6 +367,8 @@ __all__ = [
     "State",
     "ZERO_HASHES",
     "apply",
+    "empty_accounts_root",
+    "genesis_root",
     "leaf_hash",
     "queue_op_for",
     "state_root",

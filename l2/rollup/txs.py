@@ -22,12 +22,13 @@ from eth_utils import to_canonical_address, to_checksum_address
 from coincurve import PublicKey as _PublicKey
 
 from l2 import eip712
-from l2.rollup.errors import BadSignature, UndecodableTransaction, UnrepresentableAmount
+from l2.rollup.errors import BadSignature, MalformedTransaction, UndecodableTransaction, UnrepresentableAmount
 
-TREE_DEPTH = 20
-MAX_ACCOUNTS = 1 << TREE_DEPTH
+DEFAULT_TREE_DEPTH = 20  # a deployment's `treeDepth`; 20 levels hold 1,048,576 accounts
+MAX_TREE_DEPTH = 32  # account indexes are u32 in calldata
 MAX_TOKENS = 4
 MAX_NONCE = 2**32 - 1
+MAX_U32 = 2**32 - 1
 
 TX_TRANSFER, TX_WITHDRAW, TX_QUEUE, TX_COLLECT_FEES = 1, 2, 3, 4
 BODY_LENGTH = {TX_TRANSFER: 81, TX_WITHDRAW: 97, TX_QUEUE: 6, TX_COLLECT_FEES: 6}
@@ -199,6 +200,26 @@ class QueueEntry:
         return (self.kind, self.addr, self.account_index, self.token, self.amount)
 
 
+_U192 = (1 << 192) - 1
+
+
+def queue_hash(previous: int, entry: QueueEntry) -> int:
+    """`RollupRules.queueHash`: the chained hash after `entry`, truncated to 192 bits."""
+    return int.from_bytes(keccak(
+        previous.to_bytes(32, "big")
+        + entry.kind.to_bytes(32, "big")
+        + to_canonical_address(entry.addr).rjust(32, b"\0")
+        + entry.account_index.to_bytes(32, "big")
+        + entry.token.to_bytes(32, "big")
+        + entry.amount.to_bytes(32, "big")
+    ), "big") & _U192
+
+
+def queue_hash_bytes(chained: int) -> bytes:
+    """The 32-byte word `Rollup.queueHashAt` returns for a chained hash (0 for an empty prefix)."""
+    return chained.to_bytes(32, "big")
+
+
 @dataclass(frozen=True)
 class QueueOp:
     """Consume the next L1 queue entry: credit a deposit to `account`, or perform a forced withdrawal
@@ -242,6 +263,44 @@ def attach(tx: Tx, nonce: int | None = None, entry: QueueEntry | None = None, pr
     if isinstance(tx, CollectFees):
         return replace(tx, proposer=proposer)
     return replace(tx, nonce=nonce)
+
+
+def _check_uint(tx, name: str, bits: int) -> None:
+    value = getattr(tx, name)
+    if type(value) is not int:  # bool is an int subclass; a True amount is a bug, not 1 wei
+        raise MalformedTransaction(f"{type(tx).__name__}.{name} must be an integer, got {type(value).__name__}")
+    if not 0 <= value < 1 << bits:
+        raise MalformedTransaction(f"{type(tx).__name__}.{name} must be in 0..2^{bits}-1, got {value}")
+
+
+def check_fields(tx: Transfer | Withdraw, need_nonce: bool = True) -> None:
+    """MalformedTransaction (naming the field) unless every field of a user transaction has its type
+    and range: run where a transaction enters (the sequencer's `submit`), before anything is signed,
+    applied or stored, so no malformed value reaches hashing or encoding as a raw Python error."""
+    if not isinstance(tx, (Transfer, Withdraw)):
+        raise MalformedTransaction(f"expected a Transfer or Withdraw, got {type(tx).__name__}")
+    _check_uint(tx, "sender", 32)
+    if isinstance(tx, Transfer):
+        _check_uint(tx, "to", 32)
+    else:
+        if not isinstance(tx.recipient, str):
+            raise MalformedTransaction(f"Withdraw.recipient must be an address string, got {type(tx.recipient).__name__}")
+        try:
+            to_canonical_address(tx.recipient)
+        except (ValueError, TypeError):
+            raise MalformedTransaction(f"Withdraw.recipient is not an address: {tx.recipient!r}") from None
+    _check_uint(tx, "token", 8)
+    _check_uint(tx, "amount", 256)
+    _check_uint(tx, "fee", 256)
+    if not isinstance(tx.signature, (bytes, bytearray)) or len(tx.signature) != 64:
+        raise MalformedTransaction(f"{type(tx).__name__}.signature must be 64 bytes (EIP-2098)")
+    if tx.nonce is None:
+        if need_nonce:
+            raise MalformedTransaction(f"{type(tx).__name__}.nonce is missing: a submission carries the nonce it signed")
+    else:
+        _check_uint(tx, "nonce", 32)
+    encode_amount(tx.amount)  # UnrepresentableAmount (an InputError) if the compact encoding cannot carry it
+    encode_fee(tx.fee)
 
 
 def _sig(signature: bytes) -> bytes:

@@ -2,8 +2,14 @@
 
 It reads only the `Rollup` contract's events and the calldata of the batch transactions - never
 the sequencer's database - re-executes every transition with the same `apply`, and on the first
-invalid transition or wrong post-state root submits `challengeTransition` while the batch is
-still inside its challenge window. It also serves withdrawal claims (headers + inclusion proofs).
+invalid transition or wrong post-state root commits to a fraud proof and reveals it in the next
+block (`commitChallenge`, then `challengeTransition`) while the batch is still inside its
+challenge window. It also serves withdrawal claims (headers + inclusion proofs).
+
+When Layer 1 reorganises, every batch from the first changed block on is re-verified: a batch is
+kept as verified only while the block that holds it is unchanged. A batch whose data cannot be
+rebuilt from Layer 1 stops the verifier with BatchDataUnavailable, every time it syncs, instead of
+letting it wait quietly while the batch becomes final unchecked.
 """
 
 from __future__ import annotations
@@ -17,10 +23,10 @@ from l2.errors import TransactionReverted
 from l2.rollup import batch as batch_mod
 from l2.rollup import proofs
 from l2.rollup.hashing import keccak
-from l2.rollup.errors import BatchStateMismatch, InvalidTransaction
+from l2.rollup.errors import BatchDataUnavailable, BatchStateMismatch, InvalidTransaction
 from l2.rollup.l1 import PostedBatch, RollupClient
 from l2.rollup.state import State, apply
-from l2.rollup.txs import QueueEntry, QueueOp
+from l2.rollup.txs import QUEUE_DEPOSIT, QueueEntry, QueueOp
 
 
 @dataclass(frozen=True)
@@ -28,8 +34,9 @@ class Fraud:
     batch_index: int
     position: int
     reason: str
-    receipt: object = None  # the challenge receipt, if one was sent
+    receipt: object = None  # the receipt of the revealed proof (`challengeTransition`), if it was sent
     error: str = ""  # why the challenge could not be sent
+    commit_receipt: object = None  # the receipt of its commitment (`commitChallenge`)
 
 
 @dataclass(frozen=True)
@@ -43,7 +50,7 @@ class Claimable:
     amount: int
     header: batch_mod.BatchHeader
     inclusion: tuple
-    entry: QueueEntry | None  # set for forced withdrawals
+    entry: QueueEntry | None  # set for forced withdrawals and refunded deposits
 
 
 @dataclass
@@ -59,10 +66,11 @@ class Verifier:
         self.rollup = rollup
         self.challenger = challenger
         self.auto_challenge = auto_challenge and challenger is not None
-        self.genesis = State()
+        self.genesis = State.genesis(rollup.tree_depth)
         self.verified: list[_Verified] = []
         self.entries: dict[int, QueueEntry] = {}
         self.frauds: list[Fraud] = []
+        self.unavailable: str | None = None  # why the last sync could not rebuild a batch, if it could not
         # Logs are read once: each sync scans only the blocks after `_scanned` (number, hash), and
         # starts over from block 0 when that block is gone or changed (a reorg, a snapshot revert).
         self._scanned: tuple[int, bytes] | None = None
@@ -101,16 +109,25 @@ class Verifier:
         return standing
 
     def sync(self) -> list[Fraud]:
-        """Catch up with Layer 1; returns the frauds found (and challenged) in this call."""
+        """Catch up with Layer 1; returns the frauds found (and challenged) in this call.
+
+        Raises BatchDataUnavailable (and sets `unavailable`) if a standing batch cannot be rebuilt.
+        """
         standing = self.standing_batches()
         keep = 0
         while (keep < len(self.verified) and keep < len(standing)
-               and self.verified[keep].posted.tx_hash == bytes(standing[keep].transactionHash)):
+               and self.verified[keep].posted.tx_hash == bytes(standing[keep].transactionHash)
+               and self.verified[keep].posted.block_hash == bytes(standing[keep].blockHash)):
             keep += 1
         del self.verified[keep:]
         found = []
         for log in standing[keep:]:
-            posted = self.rollup.posted_batch(log)
+            try:
+                posted = self.rollup.posted_batch(log)
+            except BatchDataUnavailable as exc:
+                self.unavailable = str(exc)
+                raise
+            self.unavailable = None
             fraud = self._verify(posted)
             if fraud is not None:
                 found.append(fraud)
@@ -121,9 +138,9 @@ class Verifier:
     def _verify(self, posted: PostedBatch) -> Fraud | None:
         header = posted.header
         chunks = batch_mod.split(posted.data, header.queue_start)
-        if batch_mod.tx_root(chunks) != header.tx_root or header.prev_root != self.state.root:
-            raise BatchStateMismatch(f"batch {header.index} does not match this verifier's decoding or state; "
-                                     "the contract and l2/rollup disagree")
+        if header.prev_root != self.state.root:
+            raise BatchStateMismatch(f"batch {header.index} builds on root 0x{header.prev_root.hex()}, but this "
+                                     f"verifier's state is 0x{self.state.root.hex()}; the contract and l2/rollup disagree")
         state = self.state
         withdrawals = []
         for position, chunk in enumerate(chunks):
@@ -152,10 +169,10 @@ class Verifier:
             return Fraud(header.index, position, reason, error="challenge window is over")
         proof = proofs.fraud_proof(header, chunks, position, pre_state, tx, self.rollup.domain)
         try:
-            receipt = self.rollup.challenge(self.challenger, proof)
+            commit, receipt = self.rollup.challenge(self.challenger, proof)
         except TransactionReverted as exc:
             return Fraud(header.index, position, reason, error=str(exc))
-        return Fraud(header.index, position, reason, receipt=receipt)
+        return Fraud(header.index, position, reason, receipt=receipt, commit_receipt=commit)
 
     def claimables(self, recipient: str | None = None) -> list[Claimable]:
         """Withdrawals in standing verified batches (final or not), optionally for one recipient."""
@@ -175,6 +192,8 @@ class Verifier:
 
     def claim(self, sender: LocalAccount, w: Claimable):
         """Claim one withdrawal on L1 (anyone may send it; L1 pays the recipient)."""
+        if w.entry is not None and w.entry.kind == QUEUE_DEPOSIT:
+            return self.rollup.claim_deposit_refund(sender, w.header, w.inclusion, w.entry)
         if w.entry is not None:
             return self.rollup.claim_forced_withdrawal(sender, w.header, w.inclusion, w.entry)
         return self.rollup.claim_withdrawal(sender, w.header, w.inclusion)

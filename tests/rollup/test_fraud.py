@@ -43,7 +43,7 @@ def test_faulty_batch_is_proven_and_slashed(env, tmp_path, fault):
     assert env.rollup.fn.bonds(env.proposer.address).call() == 0
     assert env.rollup.fn.totalBurned().call() == bond - bond // 2
     assert env.rollup.batch_count() == 1 and env.rollup.tip_root() == good_root
-    paid_gas = receipt.gasUsed * receipt.effectiveGasPrice
+    paid_gas = sum(r.gasUsed * r.effectiveGasPrice for r in (fraud.commit_receipt, receipt))
     assert env.chain.balance(env.challenger.address) == challenger_before + bond // 2 - paid_gas
     assert verifier.sync() == []  # the reverted batch is gone; the verifier is back on the good tip
     assert verifier.state.root == good_root
@@ -132,7 +132,7 @@ def test_fraud_reverts_the_batch_and_every_later_one(env, tmp_path):
     env.rollup.deposit_eth(env.users[2], 10**17)
     tip = env.rollup.tip_root()
     later = batch_mod.make_chunks([(QueueOp(3, 1).encode(), b"\x42" * 32)], 3)
-    env.rollup.submit_batch(env.proposer, tip, 1, batch_mod.encode(later))  # batch 1 builds on the bad tip
+    env.rollup.submit_batch(env.proposer, tip, 1, data := batch_mod.encode(later), env.rollup.l1_queue_hash(data))  # batch 1 builds on the bad tip
     assert env.rollup.batch_count() == 2
     (fraud,) = env.verifier().sync()
     assert fraud.batch_index == 0 and fraud.receipt is not None

@@ -48,7 +48,7 @@ def funded(env, tmp_path):
 def _post(env, seq, bodies):
     state = seq.state
     chunks = batch_mod.make_chunks([(body, state.root) for body in bodies], env.rollup.counters()[1])
-    env.rollup.submit_batch(env.proposer, state.root, len(chunks), batch_mod.encode(chunks))
+    env.rollup.submit_batch(env.proposer, state.root, len(chunks), data := batch_mod.encode(chunks), env.rollup.l1_queue_hash(data))
 
 
 def _assert_caught(env, verifier, kind):
@@ -87,13 +87,13 @@ def test_data_that_does_not_decode_cannot_be_posted(env, funded):
     root = seq.state.root
     for data, count in ((b"\x09" + b"\0" * 80 + root, 1), (b"\x01" + b"\0" * 40, 1), (b"\x03" + b"\0" * 37, 2)):
         with pytest.raises(TransactionReverted, match="BatchDataMalformed|TxCountMismatch|QueueExhausted"):
-            env.rollup.submit_batch(env.proposer, root, count, data)
+            env.rollup.submit_batch(env.proposer, root, count, data, b"\0" * 32)
 
 
 def test_batch_on_a_stale_root_is_refused(env, funded):
     seq, _ = funded
     with pytest.raises(TransactionReverted, match="StalePrevRoot"):
-        env.rollup.submit_batch(env.proposer, b"\x05" * 32, 1, QueueOp(0, 1).encode() + b"\0" * 32)
+        env.rollup.submit_batch(env.proposer, b"\x05" * 32, 1, QueueOp(0, 1).encode() + b"\0" * 32, b"\0" * 32)
 
 
 MUTATIONS = {
@@ -158,4 +158,4 @@ def test_python_and_contract_agree_on_random_transitions(env, funded, sender, to
 
 def _post_with_root(env, seq, body, root):
     chunks = batch_mod.make_chunks([(body, root)], env.rollup.counters()[1])
-    env.rollup.submit_batch(env.proposer, seq.state.root, 1, batch_mod.encode(chunks))
+    env.rollup.submit_batch(env.proposer, seq.state.root, 1, data := batch_mod.encode(chunks), env.rollup.l1_queue_hash(data))

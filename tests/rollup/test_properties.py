@@ -97,7 +97,7 @@ def test_verifier_recomputes_the_sequencers_roots_on_chain(env, stream):
                 w = wallets[who]
                 try:
                     if kind == "deposit":
-                        w.deposit(amount, token)
+                        w.deposit(max(amount, env.rollup.fn.minDeposits(token).call()), token)
                         seq.sync_queue()
                     elif kind == "transfer":
                         w.transfer(wallets[to].address, round_amount(amount), token, fee)

@@ -119,7 +119,7 @@ def test_batch_of_another_proposer_is_adopted_and_conflicting_transactions_dropp
     conflicting = sign(Transfer(a, c, 0, 3 * 10**17), alice.account.key, env.rollup.domain, 0)
     after, _ = apply(state, conflicting, env.rollup.domain)
     chunks = batch_mod.make_chunks([(conflicting.encode(), after.root)], env.rollup.counters()[1])
-    env.rollup.submit_batch(backup, state.root, 1, batch_mod.encode(chunks))
+    env.rollup.submit_batch(backup, state.root, 1, data := batch_mod.encode(chunks), env.rollup.l1_queue_hash(data))
 
     with caplog.at_level(logging.WARNING, logger="l2.rollup.sequencer"):
         seq.post_batch()  # recover() sees L1 moved on: adopt, re-queue, drop, then post

@@ -100,7 +100,7 @@ def test_python_and_contract_agree_on_fee_collection(env, fees_collected_by, cas
         valid = False
     assert valid == expect_valid
     chunks = batch_mod.make_chunks([(tx.encode(), post_root)], env.rollup.counters()[1])
-    env.rollup.submit_batch(env.proposer, seq.state.root, 1, batch_mod.encode(chunks))
+    env.rollup.submit_batch(env.proposer, seq.state.root, 1, data := batch_mod.encode(chunks), env.rollup.l1_queue_hash(data))
     frauds = env.verifier().sync()
     if valid:
         assert frauds == []

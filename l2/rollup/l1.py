@@ -179,8 +179,8 @@ class RollupClient:
         try:
             self.chain.call(self.fn.challengeTransition(proof), challenger)
         except TransactionReverted as exc:
-            if exc.error_name != "ChallengeNotCommitted":
-                raise
+            if exc.error_name not in ("ChallengeNotCommitted", "ChallengeRevealTooEarly"):
+                raise  # TransitionCorrect, a witness error, a batch no longer pending: nothing to send
         return self.commit_challenge(challenger, proof), self.reveal_challenge(challenger, proof)
 
     def claim_withdrawal(self, sender: LocalAccount, header: BatchHeader, inclusion: tuple):

@@ -1,4 +1,4 @@
-"""The `l2` command: sandbox, demo, gas-report, bench, compile, deploy, console.
+"""The `l2` command: sandbox, demo, gas-report, bench, compile, deploy, verify, console.
 
 Each command lives with what it runs: a module with `add_arguments(parser)` and
 `run(args) -> exit code`. This file only dispatches, and keeps the promise every
@@ -23,6 +23,7 @@ COMMANDS: list[tuple[str, str, str]] = [
     ("bench", "l2.bench", "measured figures against their targets and reference systems"),
     ("compile", "l2.compiler", "compile contracts/ from source (ignores the cache)"),
     ("deploy", "l2.deploy", "deploy the Layer-1 contracts and write the manifest"),
+    ("verify", "l2.verify", "check a deployed rollup from Layer-1 data alone (and prove fraud with --challenge)"),
     ("console", "l2.shell", "a Python console with only the chain and the project loaded"),
 ]
 

@@ -273,7 +273,7 @@ def _check_uint(tx, name: str, bits: int) -> None:
         raise MalformedTransaction(f"{type(tx).__name__}.{name} must be in 0..2^{bits}-1, got {value}")
 
 
-def check_fields(tx: Transfer | Withdraw, need_nonce: bool = True) -> None:
+def check_fields(tx: Transfer | Withdraw, need_nonce: bool = True, signed: bool = True) -> None:
     """MalformedTransaction (naming the field) unless every field of a user transaction has its type
     and range: run where a transaction enters (the sequencer's `submit`), before anything is signed,
     applied or stored, so no malformed value reaches hashing or encoding as a raw Python error."""
@@ -292,7 +292,7 @@ def check_fields(tx: Transfer | Withdraw, need_nonce: bool = True) -> None:
     _check_uint(tx, "token", 8)
     _check_uint(tx, "amount", 256)
     _check_uint(tx, "fee", 256)
-    if not isinstance(tx.signature, (bytes, bytearray)) or len(tx.signature) != 64:
+    if signed and (not isinstance(tx.signature, (bytes, bytearray)) or len(tx.signature) != 64):
         raise MalformedTransaction(f"{type(tx).__name__}.signature must be 64 bytes (EIP-2098)")
     if tx.nonce is None:
         if need_nonce:

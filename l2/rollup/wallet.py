@@ -56,10 +56,12 @@ class Wallet:
         if to_index is None:
             raise UnknownAccount(f"{to} has no L2 account yet; it must deposit first")
         tx = Transfer(self.index, to_index, token, amount, fee)
+        txs.check_fields(tx, need_nonce=False, signed=False)  # a typed error, not a raw one from hashing
         return txs.sign(tx, self.account.key, self.rollup.domain, self.nonce())
 
     def sign_withdraw(self, amount: int, token: int = 0, recipient: str | None = None, fee: int = 0) -> Withdraw:
         tx = Withdraw(self.index, recipient or self.address, token, amount, fee)
+        txs.check_fields(tx, need_nonce=False, signed=False)
         return txs.sign(tx, self.account.key, self.rollup.domain, self.nonce())
 
     def transfer(self, to, amount: int, token: int = 0, fee: int = 0) -> int:

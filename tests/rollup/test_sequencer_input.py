@@ -82,3 +82,90 @@ def test_batches_are_cut_by_size_or_by_age(env, tmp_path):
     assert seq.tick(now=time.time() + 61) is not None and env.rollup.batch_count() == 2  # old enough
     assert seq.tick(now=time.time() + 120) is None  # nothing pending
     assert env.verifier().sync() == []
+
+
+# --- malformed submissions: typed errors naming the field, nothing stored -------------------------
+
+from dataclasses import replace as _replace  # noqa: E402
+
+from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+from l2.errors import L2Error  # noqa: E402
+from l2.rollup.errors import MalformedTransaction  # noqa: E402
+from l2.rollup.sequencer import decode_submission  # noqa: E402
+from l2.rollup.txs import Withdraw  # noqa: E402
+
+
+def _good(env, alice):
+    return sign(Transfer(0, 1, 0, 10**15), alice.account.key, env.rollup.domain, 1)
+
+
+MALFORMED = [
+    ("sender", -1), ("sender", 2**32), ("sender", "0"), ("sender", True), ("sender", None), ("sender", 0.0),
+    ("to", None), ("to", -3), ("to", 2**40), ("token", 256), ("token", -1), ("token", "ETH"),
+    ("amount", -5), ("amount", 2**256), ("amount", 1.5), ("amount", "10"), ("fee", -1), ("fee", 2**300),
+    ("signature", None), ("signature", b"short"), ("signature", "0x" + "11" * 64), ("nonce", None), ("nonce", 2**32),
+    ("nonce", -1), ("nonce", "1"),
+]
+
+
+@pytest.mark.parametrize("field, value", MALFORMED, ids=[f"{f}={v!r}"[:40] for f, v in MALFORMED])
+def test_a_malformed_transfer_is_refused_naming_the_field_and_nothing_is_stored(env, ready, field, value):
+    seq, alice, bob = ready
+    rows = seq.db.execute("SELECT COUNT(*) FROM log").fetchone()[0]
+    _refused(seq, _replace(_good(env, alice), **{field: value}), MalformedTransaction, f"Transfer.{field}")
+    assert seq.db.execute("SELECT COUNT(*) FROM log").fetchone()[0] == rows
+
+
+@pytest.mark.parametrize("recipient", [None, "0x1234", 12, "not an address", b"\x11" * 20])
+def test_a_withdrawal_to_a_malformed_recipient_is_refused(env, ready, recipient):
+    seq, alice, bob = ready
+    good = sign(Withdraw(0, alice.address, 0, 10**15), alice.account.key, env.rollup.domain, 1)
+    _refused(seq, _replace(good, recipient=recipient), MalformedTransaction, "Withdraw.recipient")
+
+
+@pytest.mark.parametrize("submission", [None, 7, "0x01", {"type": "Transfer"}, [1, 2]])
+def test_something_that_is_not_a_transaction_is_refused(env, ready, submission):
+    seq, alice, bob = ready
+    _refused(seq, submission, MalformedTransaction, "expected a Transfer or Withdraw")
+
+
+def test_an_unrepresentable_amount_is_refused_before_it_is_applied(env, ready):
+    seq, alice, bob = ready
+    _refused(seq, _replace(_good(env, alice), amount=123456789012345678), UnrepresentableAmount, "significant digits")
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.binary(max_size=140))
+def test_random_bytes_never_reach_a_raw_python_error(raw):
+    try:
+        decode_submission(raw)
+    except L2Error:
+        pass
+
+
+_values = st.one_of(st.none(), st.booleans(), st.integers(-(2**300), 2**300), st.floats(allow_nan=True),
+                    st.text(max_size=5), st.binary(max_size=70), st.lists(st.integers(), max_size=2))
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(field=st.sampled_from(["sender", "to", "token", "amount", "fee", "signature", "nonce"]), value=_values)
+def test_any_field_of_any_type_is_refused_or_accepted_never_a_raw_error(env, ready, field, value):
+    seq, alice, bob = ready
+    before = seq.pending_count(), seq.state.root
+    try:
+        seq.submit(_replace(_good(env, alice), **{field: value}))
+    except L2Error:
+        assert (seq.pending_count(), seq.state.root) == before
+
+
+@pytest.mark.parametrize("amount, fee", [(-1, 0), (10**15, -2), (2**256, 0), ("1", 0), (None, 0), (1.0, 0)])
+def test_a_wallet_refuses_a_malformed_amount_before_signing(env, ready, amount, fee):
+    seq, alice, bob = ready
+    before = seq.pending_count(), seq.state.root
+    with pytest.raises(MalformedTransaction):
+        alice.transfer(bob.address, amount, fee=fee)
+    with pytest.raises(MalformedTransaction):
+        alice.withdraw(amount, fee=fee)
+    assert (seq.pending_count(), seq.state.root) == before

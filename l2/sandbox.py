@@ -51,6 +51,7 @@ from l2.errors import InputError, L2Error, ScriptError
 from l2.output import ETHER, eth, gas, make_console
 from l2.rollup.l1 import RollupClient
 from l2.rollup.sequencer import Sequencer
+from l2.rollup.errors import BatchDataUnavailable
 from l2.rollup.verifier import Verifier
 from l2.rollup.wallet import Wallet
 from l2.shell import SHELLS, exit_code, interact
@@ -271,7 +272,13 @@ class Sandbox:
                 return
 
     def _verify(self) -> None:
-        for fraud in self.verifier.sync():
+        try:
+            frauds = self.verifier.sync()
+        except BatchDataUnavailable as exc:
+            self._event("verifier", f"CANNOT CHECK the rollup: {exc} (nothing built on it can be trusted; "
+                        "it tries again every round)")
+            return
+        for fraud in frauds:
             self._event("verifier", f"batch #{fraud.batch_index} is fraudulent: {fraud.reason}")
             if fraud.receipt is None:
                 self._event("verifier", f"could not challenge it: {fraud.error}")

@@ -119,7 +119,8 @@ def test_fraudulent_batch_is_proven_slashed_and_the_sequencer_recovers(sandbox, 
     sandbox.step()
     out = capsys.readouterr().out
     assert re.search(r"\[verifier\] batch #1 is fraudulent: invalid transaction: ", out)
-    assert re.search(r"\[verifier\] proven on Layer 1 in one transaction \([\d,]+ gas\): batch #1 and any later", out)
+    assert re.search(r"\[verifier\] committed \([\d,]+ gas\), then proven on Layer 1 in one transaction \([\d,]+ gas\): "
+                     r"batch #1 and any later", out)
     assert "[sequencer] bond topped up again after the slash" in out
     bond = rollup.fn.minBond().call()
     assert chain.balance(sandbox.challenger.address) - challenger_before > bond // 2 - 10**16  # half the bond

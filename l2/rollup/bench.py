@@ -144,11 +144,43 @@ def bench_rollup_gas(ctx) -> dict[str, float]:
     ]
 )
 def bench_fraud_proofs(ctx) -> dict[str, float]:
-    gas = prove_every_fault(ctx.chain())
+    commitments: dict[str, int] = {}
+    gas = prove_every_fault(ctx.chain(), commitments)
     out = {f"rollup.fraud_proof_gas.{k}": v for k, v in gas.items()}
     out["rollup.fraud_proof_gas_max"] = max(gas.values())
     out["rollup.fraud_proof_gas_mean"] = sum(gas.values()) / len(gas)
+    # the commitment sent a block before the proof, so that nobody can copy it from the mempool
+    out["rollup.gas.challenge_commit"] = max(commitments.values())
     return out
+
+
+@benchmark(
+    metrics=[
+        Metric("rollup.gas.batch_queue_progress", unit="gas", better="lower",
+               reference="the most a queue backlog asks of one batch: QUEUE_PROGRESS deposits; a block holds 30-36 M"),
+        Metric("rollup.gas.deposit_token", unit="gas", better="lower",
+               reference="Optimism depositERC20 ~ 100k; credits what arrived (balance before and after)"),
+    ]
+)
+def bench_queue(ctx) -> dict[str, float]:
+    """What a backlog of queue entries costs a proposer per batch, and a token deposit."""
+    chain = ctx.chain()
+    s = _Setup(chain, users=2)
+    s.post([])
+    progress = s.rollup.queue_progress
+    for _ in range(progress):
+        s.rollup.deposit_eth(s.users[0], l1.DEV_MIN_DEPOSIT)
+    receipt, _ = s.post([])
+    admin = chain.accounts[0]
+    token = chain.deploy("TestToken", "Bench Token", "BNT", sender=admin)
+    s.rollup.register_token(admin, token.address)
+    chain.transact(token.functions.mint(s.users[1].address, 10**21), admin)
+    s.rollup.deposit_token(s.users[1], 1, 10**18)  # the first deposit of a token writes cold slots
+    return {
+        "rollup.gas.batch_queue_progress": receipt.gasUsed,
+        "rollup.gas.batch_queue_progress_entries": progress,
+        "rollup.gas.deposit_token": s.rollup.deposit_token(s.users[1], 1, 10**18).gasUsed,
+    }
 
 
 SWEEP = (1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024)

@@ -16,8 +16,9 @@ from l2.rollup.verifier import Verifier
 from l2.rollup.wallet import Wallet
 
 
-def prove_every_fault(chain) -> dict[str, int]:
-    """fault -> gas of the fraud proof that catches it, each from a clean start (chain snapshot per fault)."""
+def prove_every_fault(chain, commitments: dict[str, int] | None = None) -> dict[str, int]:
+    """fault -> gas of the fraud proof that catches it, each from a clean start (chain snapshot per fault);
+    the gas of each proof's commitment goes to `commitments` if given."""
     proposer, challenger = chain.accounts[1], chain.accounts[6]
     rollup = l1.deploy(chain, proposer.address)
     gas = {}
@@ -37,6 +38,8 @@ def prove_every_fault(chain) -> dict[str, int]:
                     seq.post_batch()
                     (fraud,) = Verifier(rollup, challenger).sync()
                     gas[fault] = fraud.receipt.gasUsed
+                    if commitments is not None:
+                        commitments[fault] = fraud.commit_receipt.gasUsed
                 finally:
                     seq.close()
         finally:

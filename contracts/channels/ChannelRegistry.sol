@@ -24,6 +24,14 @@ import {Signatures} from "../lib/Signatures.sol";
 ///      `lockedA`, `lockedB` and `locksRoot` carry pending hash-locked transfers; until an
 ///      `unlock` exists, a locked amount is simply still its sender's at settlement, which is
 ///      what an expired lock would become.
+///
+///      A token deposit is credited with what actually arrived (the registry's balance after the
+///      `transferFrom` minus before), not the amount asked for: with a fee-on-transfer token the
+///      nominal amount would leave the registry short and the last settler of that token unpaid.
+///
+///      When both participants propose the same nonce at once off-chain (a crossing), A's proposal
+///      wins; `updateState` therefore also takes, at the closing nonce, a proof that lowers A's
+///      balance (see there).
 contract ChannelRegistry {
     // ----------------------------------------------------------------- types
 
@@ -132,6 +140,12 @@ contract ChannelRegistry {
     ///      grief the caller (a failed push is credited to `pending` instead).
     uint256 private constant PAYOUT_GAS = 50_000;
 
+    /// @dev Set while a token deposit is being pulled. The credit is the balance after minus the
+    ///      balance before, so a second pull nested inside the first (re-entered from the token or
+    ///      the depositor during `transferFrom`) would be counted twice: it is refused. Transient
+    ///      storage (EIP-1153): 100 gas a write, and nothing left in state after the transaction.
+    bool private transient pulling;
+
     // ----------------------------------------------------------------- events
 
     event ChannelOpened(
@@ -142,6 +156,8 @@ contract ChannelRegistry {
         uint32 challengePeriod,
         uint64 nonce
     );
+    /// @dev `amount` is what was credited: for a token, what actually arrived, which a fee-on-transfer
+    ///      token makes less than the amount the depositor asked for.
     event Deposited(bytes32 indexed channelId, address indexed participant, uint256 amount, uint256 totalDeposit);
     event Withdrawn(bytes32 indexed channelId, address indexed participant, uint256 amount, uint256 totalWithdraw);
     event ChannelClosed(bytes32 indexed channelId, address indexed closer, uint64 nonce, uint256 settleAt);
@@ -165,6 +181,8 @@ contract ChannelRegistry {
     error ZeroAmount();
     error WrongChannel(bytes32 expected, bytes32 got);
     error NonceNotIncreasing(uint64 current, uint64 submitted);
+    /// @dev At the closing nonce only a proof lowering A's balance, a crossing's winner, may replace the closing one.
+    error NotCrossingWinner(uint64 nonce, uint256 closingBalanceA, uint256 submittedBalanceA);
     error SignerMismatch(address expected, address recovered);
     error WithdrawExpired(uint256 expiry, uint256 now_);
     error WithdrawNotIncreasing(uint256 current, uint256 submitted);
@@ -176,6 +194,12 @@ contract ChannelRegistry {
     error ChallengePeriodNotOver(uint256 settleAt);
     error ChallengePeriodOver(uint256 settleAt);
     error TokenTransferFailed(address token);
+    /// @dev `balanceOf(registry)` reverted or returned no word, so what a deposit delivered cannot be measured.
+    error TokenBalanceUnreadable(address token);
+    /// @dev The token's `transferFrom` succeeded but the registry's balance did not grow.
+    error DepositNotReceived(address token, uint256 amount);
+    /// @dev A token deposit was attempted from inside another one's `transferFrom`.
+    error TokenPullReentered(address token);
     error EthTransferFailed(address to);
     error NothingToClaim();
 
@@ -198,7 +222,7 @@ contract ChannelRegistry {
     /// @param token ERC-20 held by the channel, or address(0) for ETH.
     /// @param challengePeriod Seconds the other side has to answer a unilateral close.
     /// @param amount Initial deposit of the caller (ETH: must equal msg.value; token: pulled
-    ///        with transferFrom, so approve this contract first).
+    ///        with transferFrom, so approve this contract first; what arrives is credited).
     /// @return channelId keccak256(abi.encode(params)); the params are in `ChannelOpened`.
     function open(address partner, address token, uint32 challengePeriod, uint256 amount)
         external
@@ -212,43 +236,54 @@ contract ChannelRegistry {
         if (token != address(0) && token.code.length == 0) revert TokenHasNoCode(token);
         if (amount > type(uint96).max) revert AmountTooLarge(amount);
         _checkEthValue(token, amount);
+        // Tokens are pulled first, before the channel exists: what arrived is what is credited, and
+        // a call re-entering during the pull finds nothing of this channel to act on.
+        uint256 credited = amount;
+        if (token != address(0) && amount > 0) {
+            credited = _pullToken(token, msg.sender, amount);
+            if (credited > type(uint96).max) revert AmountTooLarge(credited);
+        }
 
         uint64 nonce = channelCount;
         channelCount = nonce + 1;
         channelId = keccak256(abi.encode(ChannelParams(msg.sender, partner, token, challengePeriod, nonce)));
         Channel storage ch = channels[channelId];
         ch.status = Status.Open;
-        ch.depositA = uint96(amount);
+        ch.depositA = uint96(credited);
         emit ChannelOpened(channelId, msg.sender, partner, token, challengePeriod, nonce);
-        if (amount > 0) {
-            emit Deposited(channelId, msg.sender, amount, amount);
-            if (token != address(0)) _pullToken(token, msg.sender, amount);
-        }
+        if (credited > 0) emit Deposited(channelId, msg.sender, credited, credited);
     }
 
-    /// @notice Add `amount` to the caller's deposit in an open channel.
+    /// @notice Add to the caller's deposit in an open channel.
     /// @param p The channel's parameters (checked against its id).
-    /// @param amount ETH (must equal msg.value) or tokens (pulled with transferFrom).
+    /// @param amount ETH (must equal msg.value) or tokens (pulled with transferFrom; what arrives
+    ///        is credited, see `Deposited`).
     function deposit(ChannelParams calldata p, uint256 amount) external payable {
         bytes32 channelId = _id(p);
         Channel storage ch = channels[channelId];
         if (ch.status != Status.Open) revert ChannelNotOpen(channelId);
         if (amount == 0) revert ZeroAmount();
         _checkEthValue(p.token, amount);
+        uint256 credited = amount;
+        if (p.token != address(0)) {
+            credited = _pullToken(p.token, msg.sender, amount);
+            // The pull ran foreign code, which may have closed the channel: a credit after the
+            // closing balance was fixed would be paid to the wrong side.
+            if (ch.status != Status.Open) revert ChannelNotOpen(channelId);
+        }
         uint256 total;
         if (msg.sender == p.participantA) {
-            total = ch.depositA + amount;
+            total = ch.depositA + credited;
             if (total > type(uint96).max) revert AmountTooLarge(total);
             ch.depositA = uint96(total);
         } else if (msg.sender == p.participantB) {
-            total = ch.depositB + amount;
+            total = ch.depositB + credited;
             if (total > type(uint96).max) revert AmountTooLarge(total);
             ch.depositB = uint96(total);
         } else {
-            revert NotParticipant(msg.sender);
+            revert NotParticipant(msg.sender); // undoes a token pull above as well
         }
-        emit Deposited(channelId, msg.sender, amount, total);
-        if (p.token != address(0)) _pullToken(p.token, msg.sender, amount);
+        emit Deposited(channelId, msg.sender, credited, total);
     }
 
     // ---------------------------------------------------------------- withdraw
@@ -375,12 +410,23 @@ contract ChannelRegistry {
         emit ChannelClosed(channelId, msg.sender, proof.nonce, settleAt);
     }
 
-    /// @notice Replace the closing proof with a newer one during the challenge period.
+    /// @notice Replace the closing proof during the challenge period: with a newer one, or with
+    ///         the winner of a crossing at the same nonce.
     /// @dev The closer's signature is always required (it is the closer who might cheat); the
     ///      non-closing participant's too unless it is the caller, so a watching service holding
     ///      a proof signed by both can answer on its behalf.
+    ///
+    ///      At the closing nonce a proof is taken only if it gives A a strictly lower balance.
+    ///      Off-chain, when both propose the same nonce at once, A's proposal wins: B acknowledges
+    ///      it and proposes its own payment again at the next nonce. B has then signed two states
+    ///      with that nonce, and A holds B's refused one, which pays A more; with this rule B (or
+    ///      a watcher) replaces it by A's, which A signed. It cannot be turned against anyone: an
+    ///      honest A signs one state per nonce, so no other A-signed state exists at a nonce A
+    ///      closed with; an honest B signs a second one only as a crossing's loser, and that one
+    ///      (B paying A) raises A's balance, so it never replaces A's proposal.
     /// @param p The channel's parameters.
-    /// @param proof A proof with a higher nonce than the one the channel was closed with.
+    /// @param proof A proof with a higher nonce than the closing one, or the same nonce and a
+    ///        lower balance for A.
     /// @param sigA A's signature on `proof` (may be empty if A is the non-closing caller).
     /// @param sigB B's signature on `proof` (may be empty if B is the non-closing caller).
     function updateState(ChannelParams calldata p, BalanceProof calldata proof, bytes calldata sigA, bytes calldata sigB)
@@ -391,7 +437,7 @@ contract ChannelRegistry {
         Status status = ch.status;
         if (status != Status.ClosedByA && status != Status.ClosedByB) revert ChannelNotClosing(channelId);
         if (block.timestamp >= ch.settleAt) revert ChallengePeriodOver(ch.settleAt);
-        if (proof.nonce <= ch.closingNonce) revert NonceNotIncreasing(ch.closingNonce, proof.nonce);
+        if (proof.nonce <= ch.closingNonce) _checkCrossingWinner(ch, channelId, proof);
         bytes32 digest = _proofDigest(channelId, proof);
         if (status == Status.ClosedByA) {
             _checkSigner(digest, sigA, p.participantA);
@@ -479,6 +525,16 @@ contract ChannelRegistry {
         return balance > total ? total : balance;
     }
 
+    /// @dev A proof not newer than the closing one may replace it only at the same nonce and with a
+    ///      lower balance for A (see `updateState`); kept off the common path, a newer proof.
+    function _checkCrossingWinner(Channel storage ch, bytes32 channelId, BalanceProof calldata proof) private view {
+        uint64 closingNonce = ch.closingNonce;
+        if (proof.nonce < closingNonce) revert NonceNotIncreasing(closingNonce, proof.nonce);
+        uint256 submitted = _balanceA(ch, proof.transferredA, proof.transferredB);
+        uint256 closing = closingBalanceA[channelId];
+        if (submitted >= closing) revert NotCrossingWinner(closingNonce, closing, submitted);
+    }
+
     function _checkedWithdrawTotal(Channel storage ch, uint256 previous, uint256 totalWithdraw)
         private
         view
@@ -556,10 +612,27 @@ contract ChannelRegistry {
         return ok && (ret.length == 0 || (ret.length >= 32 && abi.decode(ret, (uint256)) == 1));
     }
 
-    function _pullToken(address token, address from, uint256 amount) private {
+    /// @dev Pull `amount` with `transferFrom` (returning `true` or nothing) and return what actually
+    ///      arrived: the registry's balance after minus before. A token that charges a fee delivers
+    ///      less; anything sent out by a call re-entering meanwhile is subtracted, which can only
+    ///      lower the depositor's own credit, never let the registry owe more than it holds.
+    function _pullToken(address token, address from, uint256 amount) private returns (uint256) {
+        if (pulling) revert TokenPullReentered(token);
+        pulling = true;
+        uint256 before = _tokenBalance(token);
         (bool ok, bytes memory ret) = token.call(abi.encodeWithSelector(0x23b872dd, from, address(this), amount));
         if (!ok || (ret.length != 0 && (ret.length < 32 || abi.decode(ret, (uint256)) != 1))) {
             revert TokenTransferFailed(token);
         }
+        uint256 afterPull = _tokenBalance(token);
+        if (afterPull <= before) revert DepositNotReceived(token, amount);
+        pulling = false;
+        return afterPull - before;
+    }
+
+    function _tokenBalance(address token) private view returns (uint256) {
+        (bool ok, bytes memory ret) = token.staticcall(abi.encodeWithSelector(0x70a08231, address(this)));
+        if (!ok || ret.length < 32) revert TokenBalanceUnreadable(token);
+        return abi.decode(ret, (uint256));
     }
 }

@@ -7,6 +7,11 @@ on another channel, contract, chain or purpose.
 
 Signing and recovery call libsecp256k1 (coincurve) directly: a payment is two
 signatures and two recoveries, and this is the hot path of the whole protocol.
+
+Messages travel as JSON-ready dicts; each type has one decoder here (`decode_*`), which every
+entry point of a party calls first: it checks each field's JSON type, range and length and
+raises the `MalformedMessage` subclass naming the field, before anything is checked, signed
+or stored.
 """
 
 from __future__ import annotations
@@ -25,6 +30,7 @@ try:  # C keccak, ~4x faster than eth-hash's pycryptodome backend on this hot pa
 except ImportError:  # pragma: no cover - safe-pysha3 is optional
     from eth_hash.auto import keccak
 
+from l2.channels.rules import BalanceProof, CooperativeClose, Fields, Withdraw
 from l2.eip712 import SECP256K1_HALF_N, StructType, domain_separator, typed_data_digest
 from l2.errors import InvalidSignature
 
@@ -188,3 +194,51 @@ def check_signer(digest: bytes, signature: bytes, expected: str, what: str) -> N
 
 def canonical(address: str) -> bytes:
     return to_canonical_address(address)
+
+
+# ------------------------------------------------------------------ wire messages, one decoder each
+
+
+def _signature(f: Fields) -> bytes:
+    """The `signature` field: 0x-hex, then the checks that need no elliptic-curve work (InvalidSignature)."""
+    signature = f.hex_bytes("signature")
+    check_format(signature)
+    return signature
+
+
+def decode_balance_proof_message(message) -> tuple[BalanceProof, bytes]:
+    """A payer's proposal `{"type": "BalanceProof", "proof": {...}, "signature": "0x..."}`: (proof, signature)."""
+    f = Fields("BalanceProof", message)
+    f.expect_type("BalanceProof")
+    proof = BalanceProof.from_json(f.raw("proof"), kind="BalanceProof", prefix="proof.")
+    return proof, _signature(f)
+
+
+def decode_balance_proof_ack(message, ours: tuple[dict, BalanceProof] | None = None) -> tuple[BalanceProof, bytes]:
+    """A receiver's counter-signature `{"type": "BalanceProofAck", "proof": {...}, "signature": "0x..."}`.
+
+    `ours` is the (JSON, value) of the proposal it should acknowledge: a proof that is our own JSON,
+    value for value and type for type, is well-formed by construction and is not parsed again (one
+    ack per payment: the hot path).
+    """
+    f = Fields("BalanceProofAck", message)
+    f.expect_type("BalanceProofAck")
+    raw = f.raw("proof")
+    signature = _signature(f)
+    if ours is not None and raw == ours[0] and all(type(raw[k]) is type(v) for k, v in ours[0].items()):
+        return ours[1], signature  # exactly our JSON (types too: True == 1 and 1.0 == 1 in Python, not in JSON)
+    return BalanceProof.from_json(raw, kind="BalanceProofAck", prefix="proof."), signature
+
+
+def decode_withdraw_message(message) -> tuple[Withdraw, bytes]:
+    """`{"type": "Withdraw", "channelId", "participant", "totalWithdraw", "expiry", "signature"}`."""
+    f = Fields("Withdraw", message)
+    f.expect_type("Withdraw")
+    return Withdraw.from_json(message), _signature(f)
+
+
+def decode_cooperative_close_message(message) -> tuple[CooperativeClose, bytes]:
+    """`{"type": "CooperativeClose", "channelId", "balanceA", ..., "expiry", "signature"}`."""
+    f = Fields("CooperativeClose", message)
+    f.expect_type("CooperativeClose")
+    return CooperativeClose.from_json(message), _signature(f)

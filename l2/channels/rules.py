@@ -12,25 +12,109 @@ one running total going up by the amount, with the nonce going up by one.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, replace
 
 from eth_hash.auto import keccak
-from eth_utils import to_canonical_address, to_checksum_address
+from eth_utils import is_checksum_address, to_canonical_address, to_checksum_address
 
 from l2.channels.errors import (
+    BadFieldType,
     ChannelBalanceTooLow,
     ConcurrentUpdate,
+    CrossingRefused,
+    FieldOutOfRange,
+    InvalidAmount,
     LocksNotSupported,
+    MissingField,
     NonceNotNext,
     Overspend,
     TotalsNotConserved,
     WrongChannel,
+    WrongMessageType,
 )
 from l2.errors import InputError
 
 ZERO_ADDRESS = "0x0000000000000000000000000000000000000000"
 ZERO_ROOT = b"\x00" * 32
 A, B = "A", "B"
+# In a crossing (both sides propose the same nonce at once) this side's proposal wins, off-chain
+# and on Layer 1 (`ChannelRegistry.updateState`). Fixed by position, so both sides agree without talking.
+CROSSING_WINNER = A
+UINT64_MAX = 2**64 - 1
+UINT256_MAX = 2**256 - 1
+
+
+# ------------------------------------------------------------------ decoding messages
+# Every message from the partner is decoded field by field before anything is checked, signed
+# or stored: the exact JSON type, the Solidity type's range, the byte length. Anything else
+# raises the MalformedMessage subclass naming the field, never a Python internal error, and
+# nothing reaches `to_bytes`, the digest or web3 that could fail there later (half-written).
+
+_DECIMAL = re.compile(r"-?[0-9]+")
+_HEX = re.compile(r"0x[0-9a-fA-F]*")
+
+
+def _shown(value) -> str:
+    text = repr(value)
+    return f"{text if len(text) <= 40 else text[:37] + '...'} ({type(value).__name__})"
+
+
+class Fields:
+    """One message object being decoded: each accessor returns a field's value in its Python type
+    or raises the MalformedMessage subclass that names it (`prefix` + name, e.g. "proof.nonce")."""
+
+    __slots__ = ("kind", "data", "prefix")
+
+    def __init__(self, kind: str, data, prefix: str = ""):
+        if type(data) is not dict:
+            raise BadFieldType(kind, prefix.rstrip(".") or "message", f"must be a JSON object, got {_shown(data)}")
+        self.kind, self.data, self.prefix = kind, data, prefix
+
+    def raw(self, name: str):
+        try:
+            return self.data[name]
+        except KeyError:
+            raise MissingField(self.kind, self.prefix + name, "is missing") from None
+
+    def expect_type(self, expected: str) -> None:
+        got = self.raw("type")
+        if got != expected:
+            raise WrongMessageType(self.kind, "type", f"must be {expected!r}, got {_shown(got)}")
+
+    def uint(self, name: str, bits: int) -> int:
+        """An integer (JSON number, or decimal string for values past 2**53) in [0, 2**bits)."""
+        value = self.raw(name)
+        if type(value) is int:  # not bool: True is an int to Python, never to us
+            number = value
+        elif type(value) is str and _DECIMAL.fullmatch(value):
+            if len(value.lstrip("-")) > 78:  # more digits than 2**256 has: out of range, not parsed
+                raise FieldOutOfRange(self.kind, self.prefix + name, f"must be below 2**{bits}, got {len(value)} digits")
+            number = int(value)
+        else:
+            raise BadFieldType(self.kind, self.prefix + name,
+                               f"must be an integer or a decimal string, got {_shown(value)}")
+        if not 0 <= number < 1 << bits:
+            raise FieldOutOfRange(self.kind, self.prefix + name, f"must be in [0, 2**{bits}), got {number}")
+        return number
+
+    def hex_bytes(self, name: str, length: int | None = None) -> bytes:
+        """0x-prefixed hex: exactly `length` bytes if given."""
+        value = self.raw(name)
+        if type(value) is not str or not _HEX.fullmatch(value) or len(value) % 2:
+            raise BadFieldType(self.kind, self.prefix + name, f"must be 0x-prefixed hex bytes, got {_shown(value)}")
+        if length is not None and len(value) != 2 + 2 * length:
+            raise FieldOutOfRange(self.kind, self.prefix + name,
+                                  f"must be {length} bytes, got {(len(value) - 2) // 2}")
+        return bytes.fromhex(value[2:])
+
+    def address(self, name: str) -> str:
+        """A 20-byte address; mixed case must be a valid EIP-55 checksum (it catches typos)."""
+        raw = self.hex_bytes(name, 20)
+        value = self.data[name]
+        if value[2:] not in (value[2:].lower(), value[2:].upper()) and not is_checksum_address(value):
+            raise BadFieldType(self.kind, self.prefix + name, f"has a wrong EIP-55 checksum: {value}")
+        return to_checksum_address(raw)
 
 
 @dataclass(frozen=True)
@@ -131,19 +215,18 @@ class BalanceProof:
         }
 
     @classmethod
-    def from_json(cls, data: dict) -> BalanceProof:
-        try:
-            return cls(
-                bytes.fromhex(data["channelId"].removeprefix("0x")),
-                int(data["nonce"]),
-                int(data["transferredA"]),
-                int(data["transferredB"]),
-                int(data["lockedA"]),
-                int(data["lockedB"]),
-                bytes.fromhex(data["locksRoot"].removeprefix("0x")),
-            )
-        except (KeyError, TypeError, ValueError, AttributeError) as exc:
-            raise InputError(f"malformed BalanceProof message: {exc!r}") from None
+    def from_json(cls, data, *, kind: str = "BalanceProof", prefix: str = "") -> BalanceProof:
+        """Decode `to_json`'s output; MalformedMessage naming the field for anything else."""
+        f = Fields(kind, data, prefix)
+        return cls(
+            f.hex_bytes("channelId", 32),
+            f.uint("nonce", 64),
+            f.uint("transferredA", 256),
+            f.uint("transferredB", 256),
+            f.uint("lockedA", 256),
+            f.uint("lockedB", 256),
+            f.hex_bytes("locksRoot", 32),
+        )
 
 
 @dataclass(frozen=True)
@@ -183,6 +266,26 @@ class AgreedWithdraw:
 
 
 @dataclass(frozen=True)
+class Withdraw:
+    """A withdrawal without closing, as both parties sign it (`ChannelRegistry` `Withdraw` typed data)."""
+
+    channel_id: bytes
+    participant: str  # who is paid
+    total_withdraw: int  # the participant's new running total of withdrawals
+    expiry: int  # last block timestamp at which `ChannelRegistry.withdraw` accepts it
+
+    def to_json(self) -> dict:
+        return {"channelId": "0x" + self.channel_id.hex(), "participant": self.participant,
+                "totalWithdraw": str(self.total_withdraw), "expiry": self.expiry}
+
+    @classmethod
+    def from_json(cls, data, *, kind: str = "Withdraw") -> Withdraw:
+        f = Fields(kind, data)
+        return cls(f.hex_bytes("channelId", 32), f.address("participant"), f.uint("totalWithdraw", 256),
+                   f.uint("expiry", 64))
+
+
+@dataclass(frozen=True)
 class CooperativeClose:
     """Final balances both parties sign (`ChannelRegistry.CooperativeClose`).
 
@@ -213,17 +316,17 @@ class CooperativeClose:
         return {"channelId": "0x" + self.channel_id.hex(), **values, "expiry": self.expiry}
 
     @classmethod
-    def from_json(cls, data: dict) -> CooperativeClose:
-        try:
-            return cls(
-                bytes.fromhex(data["channelId"].removeprefix("0x")),
-                int(data["balanceA"]),
-                int(data["balanceB"]),
-                Funding(int(data["depositA"]), int(data["depositB"]), int(data["withdrawnA"]), int(data["withdrawnB"])),
-                int(data["expiry"]),
-            )
-        except (KeyError, TypeError, ValueError, AttributeError) as exc:
-            raise InputError(f"malformed CooperativeClose message: {exc!r}") from None
+    def from_json(cls, data, *, kind: str = "CooperativeClose") -> CooperativeClose:
+        """Decode `to_json`'s output (extra keys, e.g. a signature, are ignored); MalformedMessage naming the field."""
+        f = Fields(kind, data)
+        return cls(
+            f.hex_bytes("channelId", 32),
+            f.uint("balanceA", 256),
+            f.uint("balanceB", 256),
+            Funding(f.uint("depositA", 256), f.uint("depositB", 256), f.uint("withdrawnA", 256),
+                    f.uint("withdrawnB", 256)),
+            f.uint("expiry", 64),
+        )
 
     def live(self, onchain: Funding, now: int) -> bool:
         """Whether Layer 1 may still accept it, given its totals read at or after `now`."""
@@ -279,16 +382,32 @@ def settlement(funding: Funding, proof: BalanceProof) -> tuple[int, int]:
     return payout_a, total - payout_a
 
 
+def answerable(onchain: Funding, closing_nonce: int, closing_balance_a: int, proof: BalanceProof) -> bool:
+    """Whether `ChannelRegistry.updateState` accepts `proof` over the state a channel is closing on
+    (signatures aside): a higher nonce, or the same nonce and a lower balance for A.
+
+    The second case is a crossing: both sides proposed this nonce at once, so B, the loser, has
+    signed two states with it, its own refused proposal and its acknowledgement of A's. A could
+    close with the refused one; B answers with A's, which lowers A's balance (A's proposal pays
+    B, B's refused one pays A). Honest A signs one state per nonce, so nothing else of A's can
+    be submitted at a nonce A closed on; and B's refused proposal, raising A's balance, can never
+    replace A's.
+    """
+    if proof.nonce != closing_nonce:
+        return proof.nonce > closing_nonce
+    return settlement(onchain, proof)[0] < closing_balance_a
+
+
 def worth_answering(onchain: Funding, closing_nonce: int, closing_balance_a: int, best: BalanceProof, side: str) -> bool:
     """Whether `side` should answer a unilateral close by submitting `best` (its newest co-signed state).
 
-    Only if Layer 1 would then pay `side` more than under the state it is closing on. A newer
-    nonce is not enough: with running totals both ways, a newer state may pay us less (we paid
-    since), and answering would cost us the difference plus gas. This holds whoever closed: a
-    partner's stale close that favours us is left alone, and our own close on an old state that
-    shortchanges us is corrected.
+    Only if Layer 1 accepts it (`answerable`) and would then pay `side` more than under the state
+    it is closing on. A newer nonce is not enough: with running totals both ways, a newer state may
+    pay us less (we paid since), and answering would cost us the difference plus gas. This holds
+    whoever closed: a partner's stale close that favours us is left alone, and our own close on an
+    old state that shortchanges us is corrected.
     """
-    if best.nonce <= closing_nonce:
+    if not answerable(onchain, closing_nonce, closing_balance_a, best):
         return False
     payout_a, payout_b = settlement(onchain, best)
     ours_if_answered = payout_a if side == A else payout_b
@@ -302,8 +421,8 @@ def initial_proof(params: ChannelParams) -> BalanceProof:
 
 def next_payment(funding: Funding, proof: BalanceProof, payer: str, amount: int) -> BalanceProof:
     """The state after `payer` pays `amount`; InputError if the payer cannot afford it."""
-    if not isinstance(amount, int) or amount <= 0:
-        raise InputError(f"payment amount must be a positive integer, got {amount!r}")
+    if type(amount) is not int or not 0 < amount <= UINT256_MAX:  # bool is an int subclass: not an amount
+        raise InvalidAmount(f"payment amount must be a positive integer below 2**256, got {amount!r}")
     available = balance(funding, proof, payer)
     if amount > available:
         raise ChannelBalanceTooLow(f"cannot pay {amount}: only {available} available in the channel")
@@ -343,26 +462,45 @@ def validate_update(funding: Funding, prev: BalanceProof, update: BalanceProof, 
     return amount
 
 
-def check_not_concurrent(pending: BalanceProof | None, incoming: BalanceProof) -> None:
-    """ConcurrentUpdate if `incoming` (the partner's) races our own unacknowledged `pending` update.
+def check_not_concurrent(pending: BalanceProof | None, incoming: BalanceProof, side: str) -> bool:
+    """Whether `incoming` (the partner's update) races our own unacknowledged `pending` one.
 
-    Any other nonce is left to `validate_update` (a replay or a gap, not a race).
+    - It follows `pending` (nonce + 1): the partner counter-signed ours and paid again before its
+      acknowledgement reached us. ConcurrentUpdate: deliver the acknowledgement first.
+    - It has `pending`'s nonce: a crossing, both proposed at once. Resolved without a round trip by
+      a rule both sides know: A's proposal wins (`CROSSING_WINNER`). A refuses B's
+      (CrossingRefused) and waits for B's acknowledgement of its own. B returns True: it must
+      acknowledge A's, drop its own and propose that payment again on top (`repropose`), so no
+      payment is lost and the channel goes on. B has then signed two states with this nonce; the
+      registry lets A's, the lower balance for A, replace B's refused one if A ever closes with it
+      (`answerable`), so the refused proposal is worth nothing more to A on Layer 1.
+    - Anything else is left to `validate_update` (a replay or a gap, not a race): False.
     """
     if pending is None:
-        return
+        return False
     if incoming.nonce == pending.nonce + 1:
-        # The partner counter-signed ours and paid again before its acknowledgement reached us.
         raise ConcurrentUpdate(
             f"the partner's update {incoming.nonce} follows our update {pending.nonce}, whose acknowledgement "
             f"has not arrived yet: nothing changed; deliver that acknowledgement, then this update again"
         )
-    if incoming.nonce == pending.nonce:
-        # Taking it would mean counter-signing a second state with the nonce we already signed;
-        # whoever holds both could then close with the one that suits them.
-        raise ConcurrentUpdate(
-            f"both sides proposed update {incoming.nonce} at once: nothing changed, and neither can be "
-            f"accepted without signing two states with one nonce"
+    if incoming.nonce != pending.nonce:
+        return False
+    if side == CROSSING_WINNER:
+        raise CrossingRefused(
+            f"both sides proposed update {incoming.nonce} at once: participant A's proposal wins, so the partner's "
+            f"is refused and nothing changed; the partner acknowledges ours and proposes its payment again on top",
+            proposal=None,
         )
+    return True
+
+
+def repropose(funding: Funding, base: BalanceProof, lost: BalanceProof, won: BalanceProof, side: str) -> BalanceProof:
+    """The crossing loser's payment again, on top of the winner's state: `lost` was `side`'s proposal
+    after `base`, `won` the winner's after the same `base`; the result pays the same amount after `won`.
+
+    It is always affordable: `won` only adds to the loser's balance (the winner paid it).
+    """
+    return next_payment(funding, won, side, lost.transferred(side) - base.transferred(side))
 
 
 def validate_withdraw(funding: Funding, proof: BalanceProof, side: str, total_withdraw: int) -> int:

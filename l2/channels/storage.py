@@ -6,6 +6,12 @@ before it sends it. So whatever was killed (SIGKILL mid-stream included), the
 database holds the latest co-signed proof, and the party can still close or
 dispute. Raiden lost users' funds when the database was lost; this is the part
 that must not be skipped.
+
+A nonce has one row. The loser of a crossing (both sides proposed the same nonce)
+signs a second state with that nonce, its acknowledgement of the winner's proposal;
+it is written in the same transaction as the loser's payment proposed again at the
+next nonce, and replaces the refused proposal's row, so a restart never takes the
+refused proposal for a pending one.
 """
 
 from __future__ import annotations

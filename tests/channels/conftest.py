@@ -45,6 +45,15 @@ def token(chain, alice, bob):
 
 
 @pytest.fixture(scope="session")
+def fee_token(chain, alice, bob):
+    """An ERC-20 keeping 1 % of every transfer (`setFee` changes it; the per-test snapshot undoes that)."""
+    contract = chain.deploy("FeeOnTransferToken", "Fee", "FEE", 100)
+    for account in (alice, bob):
+        chain.transact(contract.functions.mint(account.address, 1000 * ETHER), chain.accounts[0])
+    return contract
+
+
+@pytest.fixture(scope="session")
 def no_bool_token(chain, alice, bob):
     contract = chain.deploy("NoBoolToken")
     for account in (alice, bob):
@@ -78,3 +87,19 @@ def open_channel_fixture():
 @pytest.fixture(name="pay")
 def pay_fixture():
     return pay
+
+
+def everything(party) -> tuple:
+    """All a party holds, in memory and on disk: a refused operation must leave it exactly as it was."""
+    rows = ()
+    if party.store is not None:
+        db = party.store.db
+        rows = tuple(tuple(db.execute(f"SELECT * FROM {table} ORDER BY 1, 2").fetchall())
+                     for table in ("proofs", "withdraws", "signed_close"))
+    return (party.latest, party.pending, party.verified, party.onchain, party.funding, party.withdrawals,
+            party.signed_close, list(party._unsaved), rows)
+
+
+@pytest.fixture(name="everything")
+def everything_fixture():
+    return everything

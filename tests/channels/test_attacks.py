@@ -6,9 +6,10 @@ from dataclasses import replace
 
 import pytest
 
+from l2.channels.errors import ChannelClosed, TotalsNotConserved
 from l2.channels.messages import ChannelDomain, Signer, balance_proof_digest, recover
 from l2.channels.party import Party
-from l2.channels.rules import ZERO_ADDRESS
+from l2.channels.rules import ZERO_ADDRESS, CooperativeClose
 from l2.channels.storage import SignedProof
 from l2.eip712 import SECP256K1_N
 from l2.errors import InvalidSignature, TransactionReverted
@@ -78,8 +79,8 @@ def test_stale_close_is_overridden_and_cannot_be_reasserted(chain, channel, pay)
     party_b.update_state()
     with pytest.raises(TransactionReverted, match=r"NonceNotIncreasing\(2, 1\)"):
         party_a.update_state(stale)
-    with pytest.raises(TransactionReverted, match="NonceNotIncreasing"):
-        party_b.update_state()  # same nonce again
+    with pytest.raises(TransactionReverted, match=r"NotCrossingWinner\(2, "):
+        party_b.update_state()  # same nonce again: only a crossing's winner may replace it
 
 
 def test_outsider_cannot_close(chain, channel, mallory):
@@ -128,8 +129,9 @@ def test_settle_before_the_challenge_period_ends_reverts(chain, channel):
 
 def test_update_after_the_challenge_period_reverts(chain, channel, pay):
     party_a, party_b = channel
-    party_a.close()
-    pay(party_a, party_b, 1)  # off-chain payments after a close are pointless, and too late
+    stale = party_a.latest
+    pay(party_a, party_b, 1)
+    party_a.close(stale)
     chain.advance_time(PERIOD)
     with pytest.raises(TransactionReverted, match="ChallengePeriodOver"):
         party_b.update_state()
@@ -140,21 +142,34 @@ def test_double_settle_reverts(chain, channel):
     party_a.close()
     chain.advance_time(PERIOD)
     party_b.settle()
+    registry, params = party_a.registry, party_a.params.as_tuple()
     with pytest.raises(TransactionReverted, match="ChannelNotClosing"):
-        party_a.settle()
+        chain.transact(registry.functions.settle(params), party_a.account)
     with pytest.raises(TransactionReverted, match="ChannelNotOpen"):
-        party_a.deposit(1)
+        chain.transact(registry.functions.deposit(params, 1), party_a.account, value=1)
+    # The parties see it before spending gas: Alice reads it from Layer 1, Bob settled it himself.
+    for party in (party_a, party_b):
+        with pytest.raises(ChannelClosed, match="settled on Layer 1"):
+            party.settle()
+        with pytest.raises(ChannelClosed, match="settled on Layer 1"):
+            party.deposit(1)
 
 
 def test_cooperative_close_with_wrong_totals_or_after_close_reverts(chain, channel):
     party_a, party_b = channel
     proposal = party_a.propose_cooperative_close()
     forged = {**proposal, "balanceA": str(2 * ETHER), "balanceB": "0"}
-    with pytest.raises(Exception, match="cooperative close proposes"):
+    with pytest.raises(TotalsNotConserved, match="cooperative close proposes"):
         party_b.accept_cooperative_close(forged)
+    countersigned = party_b.countersign_cooperative_close(proposal)
     party_b.accept_cooperative_close(proposal)
-    with pytest.raises(TransactionReverted, match="ChannelNotOpen"):
-        party_b.accept_cooperative_close(proposal)  # replaying the close
+    close = CooperativeClose.from_json(proposal)
+    sigs = (bytes.fromhex(m["signature"][2:]) for m in (proposal, countersigned))
+    with pytest.raises(TransactionReverted, match="ChannelNotOpen"):  # replaying the close on Layer 1
+        chain.transact(party_a.registry.functions.cooperativeClose(party_a.params.as_tuple(), close.as_tuple(), *sigs),
+                       party_b.account)
+    with pytest.raises(ChannelClosed, match="settled on Layer 1"):
+        party_b.accept_cooperative_close(proposal)  # the party refuses before spending gas
 
 
 # --- withdraw ----------------------------------------------------------------------------------

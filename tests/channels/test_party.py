@@ -170,18 +170,6 @@ def test_payment_racing_an_ack_fails_cleanly_and_succeeds_when_retried(parties):
     assert party_a.balance() == 1000 - 10 + 5 and party_b.balance() == 500 + 10 - 5
 
 
-def test_crossing_payments_are_refused_by_both_without_any_change(parties):
-    party_a, party_b = parties
-    alice_pays, bob_pays = party_a.pay(10), party_b.pay(5)  # both sign nonce 1
-    before = (_snapshot(party_a), _snapshot(party_b))
-    with pytest.raises(ConcurrentUpdate, match="both sides proposed update 1 at once"):
-        party_b.receive(alice_pays)
-    with pytest.raises(ConcurrentUpdate, match="both sides proposed update 1 at once"):
-        party_a.receive(bob_pays)
-    assert (_snapshot(party_a), _snapshot(party_b)) == before
-    assert issubclass(ConcurrentUpdate, UpdateInFlight)
-
-
 def test_replayed_acknowledgement_is_rejected(parties):
     party_a, party_b = parties
     ack = party_b.receive(party_a.pay(10))

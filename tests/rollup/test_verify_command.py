@@ -16,7 +16,7 @@ import pytest
 from l2.compiler import PROJECT_ROOT
 from l2.rollup.txs import QueueOp
 
-from .conftest import fund_for_faults
+from .conftest import deploy_env, fund_for_faults
 
 
 def _verify(*args: str):
@@ -24,8 +24,14 @@ def _verify(*args: str):
                           cwd=PROJECT_ROOT, timeout=300)
 
 
-def test_verify_checks_every_batch_and_proves_fraud_only_when_asked(anvil_env, anvil_chain, anvil_url, tmp_path):
-    env = anvil_env
+@pytest.fixture
+def fresh(anvil_chain):
+    """A rollup of its own on the session's anvil (reverted after the test): batch numbers start at 0."""
+    return deploy_env(anvil_chain)
+
+
+def test_verify_checks_every_batch_and_proves_fraud_only_when_asked(fresh, anvil_url, tmp_path):
+    env = fresh
     seq = env.sequencer(tmp_path)
     alice, bob = fund_for_faults(env, seq)
     alice.transfer(bob.address, 10**17)
@@ -75,9 +81,9 @@ class _LyingNode(BaseHTTPRequestHandler):
 
 
 @pytest.fixture
-def lying_node(anvil_url, anvil_env):
+def lying_node(anvil_url, fresh):
     _LyingNode.upstream = anvil_url
-    _LyingNode.decoy = bytes.fromhex(anvil_env.rollup.contract.encode_abi(
+    _LyingNode.decoy = bytes.fromhex(fresh.rollup.contract.encode_abi(
         "submitBatch", args=[b"\0" * 32, b"\0" * 32, 1, QueueOp(0, 1).encode() + b"\x11" * 32])[2:])
     server = ThreadingHTTPServer(("127.0.0.1", 0), _LyingNode)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
@@ -87,8 +93,8 @@ def lying_node(anvil_url, anvil_env):
     server.server_close()
 
 
-def test_verify_fails_loudly_when_a_batch_cannot_be_rebuilt(anvil_env, anvil_chain, lying_node, tmp_path):
-    env = anvil_env
+def test_verify_fails_loudly_when_a_batch_cannot_be_rebuilt(fresh, lying_node, tmp_path):
+    env = fresh
     seq = env.sequencer(tmp_path)
     fund_for_faults(env, seq)
     seq.post_batch()

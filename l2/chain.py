@@ -293,6 +293,10 @@ class Chain(ABC):
         """Timestamp of the latest block."""
         return self.w3.eth.get_block("latest")["timestamp"]
 
+    def block_number(self) -> int:
+        """Number of the latest block (a channel party asks before every counter-signature)."""
+        return self.w3.eth.block_number
+
     @abstractmethod
     def snapshot(self):
         """Record the chain state; `revert(id)` goes back to it (once)."""
@@ -338,6 +342,11 @@ class EmbeddedChain(Chain):
 
     def mine(self, blocks: int = 1) -> None:
         self.tester.mine_blocks(blocks)
+
+    def block_number(self) -> int:
+        # Straight from py-evm's head: the same number as eth_blockNumber, without ~0.16 ms of
+        # web3 middleware, on the hot path of connected channel payments.
+        return self.tester.backend.chain.get_canonical_head().block_number
 
     def describe(self) -> str:
         return f"embedded py-evm chain (chain id {self.chain_id})"

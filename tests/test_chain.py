@@ -101,3 +101,11 @@ def test_private_key_errors(monkeypatch, value, message):
         monkeypatch.setenv("L2_TEST_KEY", value)
     with pytest.raises(ConfigError, match=message):
         load_private_key("L2_TEST_KEY")
+
+
+def test_block_number_is_the_nodes_latest_block(chain):
+    before = chain.block_number()
+    assert before == chain.w3.eth.block_number
+    chain.mine(3)
+    chain.send_eth(chain.accounts[0], chain.accounts[1].address, 1)
+    assert chain.block_number() == chain.w3.eth.block_number == before + 4

@@ -306,7 +306,7 @@ class Party:
         contract call (about 25 times cheaper on the embedded chain)."""
         if self.chain is None or self.status == STATUS_NONE:
             return self.status
-        block = self.chain.w3.eth.block_number
+        block = self.chain.block_number()
         if block != self._status_block:
             channel, _ = self.chain.call(self.registry.functions.channelState(self.channel_id))
             self.observe(channel[3], block)

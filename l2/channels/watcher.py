@@ -56,7 +56,7 @@ class ChannelWatcher:
     def _poll(self) -> list[tuple[str, int]]:
         party = self.party
         chain = party.chain
-        latest_block = chain.w3.eth.block_number
+        latest_block = chain.block_number()
         if latest_block >= self.next_block:
             logs = chain.w3.eth.get_logs({**self._filter, "fromBlock": self.next_block, "toBlock": latest_block})
             for log in logs:

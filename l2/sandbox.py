@@ -283,8 +283,9 @@ class Sandbox:
             if fraud.receipt is None:
                 self._event("verifier", f"could not challenge it: {fraud.error}")
                 continue
-            self._event("verifier", f"committed ({gas(fraud.commit_receipt.gasUsed)} gas), then proven on Layer 1 in "
-                        f"one transaction ({gas(fraud.receipt.gasUsed)} gas): "
+            # The commitment's gas is left out: its hash's zero bytes make it vary by a few gas run to run.
+            self._event("verifier", f"committed to a proof, then proved it on Layer 1 in one transaction "
+                        f"({gas(fraud.receipt.gasUsed)} gas): "
                         f"batch #{fraud.batch_index} and any later ones reverted, the proposer's bond slashed "
                         "(half to the challenger, half burned)")
             self.sequencer.ensure_bond()

@@ -119,7 +119,7 @@ def test_fraudulent_batch_is_proven_slashed_and_the_sequencer_recovers(sandbox, 
     sandbox.step()
     out = capsys.readouterr().out
     assert re.search(r"\[verifier\] batch #1 is fraudulent: invalid transaction: ", out)
-    assert re.search(r"\[verifier\] committed \([\d,]+ gas\), then proven on Layer 1 in one transaction \([\d,]+ gas\): "
+    assert re.search(r"\[verifier\] committed to a proof, then proved it on Layer 1 in one transaction \([\d,]+ gas\): "
                      r"batch #1 and any later", out)
     assert "[sequencer] bond topped up again after the slash" in out
     bond = rollup.fn.minBond().call()

@@ -13,8 +13,8 @@ import json
 import subprocess
 import sys
 
-from l2.anvil import start_anvil
-from l2.chain import EmbeddedChain, RpcChain
+from l2.l1.anvil import start_anvil
+from l2.l1.chain import EmbeddedChain, RpcChain
 
 
 @pytest.fixture(scope="session")
@@ -38,10 +38,10 @@ def anvil_chain(anvil_url) -> RpcChain:
 @pytest.fixture(scope="session")
 def gas_report_run(tmp_path_factory):
     """`l2 gas-report --json` with every scenario, once per session: (completed process, figures or None)."""
-    from l2.compiler import PROJECT_ROOT
+    from l2.l1.compiler import PROJECT_ROOT
 
     out = tmp_path_factory.mktemp("gas") / "gas.json"
-    result = subprocess.run([sys.executable, "-m", "l2.cli", "gas-report", "--json", str(out)], capture_output=True,
+    result = subprocess.run([sys.executable, "-m", "l2", "gas-report", "--json", str(out)], capture_output=True,
                             text=True, cwd=PROJECT_ROOT, timeout=600)
     return result, json.loads(out.read_text()) if out.exists() else None
 

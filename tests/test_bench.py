@@ -7,11 +7,11 @@ import sys
 
 import pytest
 
-from l2.compiler import PROJECT_ROOT
-from l2.rollup.bench import SWEEP_PREFIX, SWEEP_QUICK
+from l2.l1.compiler import PROJECT_ROOT
+from l2.designs.optimistic.bench import SWEEP_PREFIX, SWEEP_QUICK
 
-from l2.bench import Metric
-from l2.cli import main
+from l2.commands.bench import Metric
+from l2.commands.cli import main
 
 
 def test_bench_writes_the_foundation_metrics(tmp_path, capsys):
@@ -51,7 +51,7 @@ def quick_bench(tmp_path_factory):
     """The real command, once: every quick benchmark, the JSON and the plot."""
     out = tmp_path_factory.mktemp("bench")
     result = subprocess.run(
-        [sys.executable, "-m", "l2.cli", "bench", "--quick", "--json", str(out / "bench.json"), "--plot",
+        [sys.executable, "-m", "l2", "bench", "--quick", "--json", str(out / "bench.json"), "--plot",
          str(out / "gas.png")], capture_output=True, text=True, cwd=PROJECT_ROOT, timeout=600,
     )
     return result, out

@@ -2,7 +2,7 @@
 
 import pytest
 
-from l2.chain import RpcChain, connect, load_private_key
+from l2.l1.chain import RpcChain, connect, load_private_key
 from l2.errors import ChainConnectionError, ConfigError, TransactionReverted
 
 
@@ -79,7 +79,7 @@ def test_anvil_dev_accounts_without_a_key(anvil_chain):
 
 
 def test_unreachable_node_is_a_connection_error():
-    from l2.anvil import free_port
+    from l2.l1.anvil import free_port
 
     with pytest.raises(ChainConnectionError, match="cannot reach a JSON-RPC node"):
         connect(f"http://127.0.0.1:{free_port()}")

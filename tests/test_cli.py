@@ -4,14 +4,14 @@ import re
 import subprocess
 import sys
 
-from l2.compiler import CONTRACTS_DIR, PROJECT_ROOT
+from l2.l1.compiler import CONTRACTS_DIR, PROJECT_ROOT
 
 
 def test_cli_error_is_one_line_and_exit_code_1():
-    from l2.anvil import free_port
+    from l2.l1.anvil import free_port
 
     result = subprocess.run(
-        [sys.executable, "-m", "l2.cli", "demo", "--rpc-url", f"http://127.0.0.1:{free_port()}"],
+        [sys.executable, "-m", "l2", "demo", "--rpc-url", f"http://127.0.0.1:{free_port()}"],
         capture_output=True, text=True, cwd=PROJECT_ROOT, timeout=120,
     )
     assert result.returncode == 1
@@ -26,7 +26,7 @@ def test_console_has_the_project_loaded():
         "print('minted', chain.call(token.functions.balanceOf(accounts[1].address)))\n"
     )
     result = subprocess.run(
-        [sys.executable, "-m", "l2.cli", "console"],
+        [sys.executable, "-m", "l2", "console"],
         input=script, capture_output=True, text=True, cwd=PROJECT_ROOT, timeout=120,
     )
     assert result.returncode == 0, result.stderr
@@ -39,7 +39,7 @@ def test_console_has_the_project_loaded():
 
 
 def _l2(*args):
-    return subprocess.run([sys.executable, "-m", "l2.cli", *args], capture_output=True, text=True, cwd=PROJECT_ROOT,
+    return subprocess.run([sys.executable, "-m", "l2", *args], capture_output=True, text=True, cwd=PROJECT_ROOT,
                           timeout=300)
 
 
@@ -70,7 +70,7 @@ def test_help_lists_every_command():
 
 def test_ctrl_c_while_the_commands_load_is_one_line_and_exit_code_130(monkeypatch, capsys):
     """Building the parser imports web3 and py-evm (most of a second): a Ctrl-C then is still `interrupted`."""
-    from l2 import cli
+    from l2.commands import cli
 
     def interrupted():
         raise KeyboardInterrupt

@@ -5,8 +5,8 @@ import shutil
 import pytest
 import solcx
 
-from l2 import compiler
-from l2.compiler import compile_project
+from l2.l1 import compiler
+from l2.l1.compiler import compile_project
 from l2.errors import CompileError
 
 

@@ -11,8 +11,8 @@ import sys
 import pytest
 from rich.console import Console
 
-from l2.compiler import PROJECT_ROOT
-from l2.demo import DemoSummary, Holding, ProtocolFigures, run_demo
+from l2.l1.compiler import PROJECT_ROOT
+from l2.commands.demo import DemoSummary, Holding, ProtocolFigures, run_demo
 
 CHANNEL_ACTS = ("Channel: 20 payments off-chain, one net settlement on Layer 1",
                 "Channel: a disputed close, and the stale state loses")
@@ -23,7 +23,7 @@ ROLLUP_ACTS = ("Rollup: deposits on Layer 1, picked up by the sequencer",
 
 
 def l2_demo(*args):
-    return subprocess.run([sys.executable, "-m", "l2.cli", "demo", *args], capture_output=True, text=True,
+    return subprocess.run([sys.executable, "-m", "l2", "demo", *args], capture_output=True, text=True,
                           cwd=PROJECT_ROOT, timeout=300)
 
 
@@ -125,12 +125,12 @@ def test_conservation_check_catches_a_missing_wei():
 
 def test_the_story_on_a_node_without_dev_accounts():
     """Not a dev chain (another chain id), one funded key: the cast is derived from it and topped up."""
-    from l2.anvil import start_anvil
+    from l2.l1.anvil import start_anvil
 
     key = "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80"  # anvil's public dev key 0
     with start_anvil(extra_args=("--chain-id", "4242")) as url:
         result = subprocess.run(
-            [sys.executable, "-m", "l2.cli", "demo", "--rpc-url", url, "--payments", "6", "--batch-size", "4"],
+            [sys.executable, "-m", "l2", "demo", "--rpc-url", url, "--payments", "6", "--batch-size", "4"],
             capture_output=True, text=True, cwd=PROJECT_ROOT, timeout=300,
             env={**os.environ, "L2_PRIVATE_KEY": key},
         )

@@ -9,9 +9,9 @@ import pytest
 from eth_account import Account
 from eth_hash.auto import keccak
 
-from l2.anvil import free_port
-from l2.compiler import PROJECT_ROOT
-from l2.deploy import DEPLOYMENT_PLAN
+from l2.l1.anvil import free_port
+from l2.l1.compiler import PROJECT_ROOT
+from l2.l1.deploy import DEPLOYMENT_PLAN
 
 SCRIPT = PROJECT_ROOT / "scripts" / "deploy.py"
 
@@ -78,7 +78,7 @@ def test_second_run_reports_unchanged_and_sends_nothing(anvil_chain, anvil_url, 
 
 
 def test_default_manifest_path_is_deployments_chain_id(anvil_chain, anvil_url, monkeypatch, tmp_path):
-    from l2 import deploy
+    from l2.l1 import deploy
 
     monkeypatch.setattr(deploy, "DEPLOYMENTS_DIR", tmp_path / "deployments")
     args = deploy.build_parser().parse_args(["--rpc-url", anvil_url])

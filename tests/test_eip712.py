@@ -6,7 +6,7 @@ from eth_account.messages import encode_typed_data
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from l2.eip712 import (
+from l2.core.eip712 import (
     SECP256K1_HALF_N,
     SECP256K1_N,
     StructType,

@@ -9,12 +9,12 @@ import sys
 
 import pytest
 
-from l2.compiler import PROJECT_ROOT
-from l2.rollup.faults import FAULTS
+from l2.l1.compiler import PROJECT_ROOT
+from l2.designs.optimistic.faults import FAULTS
 
 
 def gas_report(*args):
-    return subprocess.run([sys.executable, "-m", "l2.cli", "gas-report", *args], capture_output=True, text=True,
+    return subprocess.run([sys.executable, "-m", "l2", "gas-report", *args], capture_output=True, text=True,
                           cwd=PROJECT_ROOT, timeout=600)
 
 

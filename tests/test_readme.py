@@ -7,7 +7,7 @@ import re
 import subprocess
 import sys
 
-from l2.compiler import PROJECT_ROOT
+from l2.l1.compiler import PROJECT_ROOT
 
 README = PROJECT_ROOT / "README.md"
 
@@ -50,7 +50,7 @@ def test_sandbox_transcript_is_what_the_sandbox_prints():
     args, expected = transcript("Sandbox")
     statements = [line[4:] for line in expected if line.startswith((">>> ", "... "))]
     result = subprocess.run(
-        [sys.executable, "-m", "l2.cli", *args], input="\n".join(statements) + "\n", stdout=subprocess.PIPE,
+        [sys.executable, "-m", "l2", *args], input="\n".join(statements) + "\n", stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT, text=True, cwd=PROJECT_ROOT, timeout=180, env={**os.environ, "PYTHONUNBUFFERED": "1"},
     )
     assert result.returncode == 0, result.stdout[-3000:]
@@ -60,7 +60,7 @@ def test_sandbox_transcript_is_what_the_sandbox_prints():
 
 def test_demo_summary_is_what_make_demo_prints():
     args, expected = transcript("Demo")
-    result = subprocess.run([sys.executable, "-m", "l2.cli", *args], capture_output=True, text=True,
+    result = subprocess.run([sys.executable, "-m", "l2", *args], capture_output=True, text=True,
                             cwd=PROJECT_ROOT, timeout=300)
     assert result.returncode == 0, result.stderr
     assert_shown_in_order(expected, result.stdout)

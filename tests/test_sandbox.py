@@ -19,12 +19,12 @@ import time
 
 import pytest
 
-from l2.anvil import free_port, start_anvil
-from l2.compiler import PROJECT_ROOT
+from l2.l1.anvil import free_port, start_anvil
+from l2.l1.compiler import PROJECT_ROOT
 from l2.output import ETHER
-from l2.sandbox import USERS, Sandbox
+from l2.commands.sandbox import USERS, Sandbox
 
-L2 = [sys.executable, "-m", "l2.cli"]
+L2 = [sys.executable, "-m", "l2"]
 ANVIL_KEY_0 = "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80"  # anvil's public dev key
 
 

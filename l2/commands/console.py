@@ -1,0 +1,183 @@
+"""Interactive Python consoles for `l2 sandbox` and `l2 console`.
+
+IPython or ptpython when installed and a person is at the terminal, the
+standard `code` console otherwise. Whichever runs, every statement the user
+enters runs inside `turn()`, a context manager the caller supplies: the sandbox
+takes its operator lock there (so the background sequencer, verifier and
+watchers never act in the middle of a statement) and prints what they did while
+the user was typing.
+
+With the standard console:
+- Ctrl-C on an empty prompt asks once, a second Ctrl-C leaves (as node's REPL
+  does); Ctrl-C while a statement runs interrupts the statement only.
+- When stdin is not a terminal (a pipe, a file) each line read is echoed after
+  its prompt, so `l2 sandbox < session.py` prints a transcript.
+"""
+
+from __future__ import annotations
+
+import code
+import contextlib
+import importlib.util
+import sys
+from typing import Callable, ContextManager
+
+from l2.errors import ToolMissingError
+
+SHELLS = ("auto", "ipython", "ptpython", "python")
+LEAVE_HINT = "(to leave: Ctrl-C again, Ctrl-D, or exit())"
+
+Turn = Callable[[], ContextManager]
+
+
+def _installed(module: str) -> bool:
+    return importlib.util.find_spec(module) is not None
+
+
+def choose_shell(requested: str = "auto", interactive: bool | None = None) -> str:
+    """The console to run: `requested`, or for "auto" IPython, then ptpython, then the standard one.
+
+    Off a terminal "auto" is always the standard console: the others draw their prompts for a person.
+    """
+    if interactive is None:
+        interactive = sys.stdin.isatty() and sys.stdout.isatty()
+    if requested == "auto":
+        if interactive:
+            for name, module in (("ipython", "IPython"), ("ptpython", "ptpython")):
+                if _installed(module):
+                    return name
+        return "python"
+    if requested == "ipython" and not _installed("IPython"):
+        raise ToolMissingError("IPython is not installed: pip install ipython (or use --shell python)")
+    if requested == "ptpython" and not _installed("ptpython"):
+        raise ToolMissingError("ptpython is not installed: pip install ptpython (or use --shell python)")
+    return requested
+
+
+def interact(namespace: dict, banner: str, *, shell: str = "auto", turn: Turn | None = None) -> None:
+    """Run a console on `namespace` until the user leaves; SystemExit from `exit(n)` propagates."""
+    turn = turn or contextlib.nullcontext
+    chosen = choose_shell(shell)
+    if chosen == "ipython":
+        _ipython(namespace, banner, turn)
+    elif chosen == "ptpython":
+        _ptpython(namespace, banner, turn)
+    else:
+        _python(namespace, banner, turn)
+
+
+# --- the standard console ----------------------------------------------------------------------
+
+class PlainConsole(code.InteractiveConsole):
+    def __init__(self, namespace: dict, turn: Turn, echo: bool):
+        super().__init__(namespace, filename="<l2>")
+        self.turn = turn
+        self.echo = echo
+        self._interrupted = False
+
+    def runcode(self, code_object) -> None:
+        with self.turn():
+            super().runcode(code_object)
+        sys.stdout.flush()
+
+    def raw_input(self, prompt: str = "") -> str:
+        try:
+            line = input(prompt)
+        except KeyboardInterrupt:
+            if self.buffer:  # half a statement: drop it, as python does
+                self._interrupted = False
+                raise
+            if self._interrupted:
+                self.write("\n")
+                raise EOFError from None  # the second Ctrl-C in a row on an empty prompt: leave
+            self._interrupted = True
+            self.write(f"\n{LEAVE_HINT}\n")
+            return ""
+        self._interrupted = False
+        if self.echo:
+            print(line, flush=True)
+        return line
+
+
+def _python(namespace: dict, banner: str, turn: Turn) -> None:
+    echo = not sys.stdin.isatty()
+    if echo:
+        sys.stdout.reconfigure(line_buffering=True)  # keep prompts, output and errors in order in a pipe
+    print(banner, flush=True)
+    PlainConsole(namespace, turn, echo).interact(banner="", exitmsg="")
+
+
+# --- IPython -----------------------------------------------------------------------------------
+
+def _ipython(namespace: dict, banner: str, turn: Turn) -> None:
+    from IPython.terminal.embed import InteractiveShellEmbed
+    from traitlets.config import Config
+
+    class Shell(InteractiveShellEmbed):
+        def run_cell(self, *args, **kwargs):
+            with turn():
+                return super().run_cell(*args, **kwargs)
+
+    config = Config()
+    config.TerminalInteractiveShell.simple_prompt = not sys.stdin.isatty()
+    config.TerminalInteractiveShell.confirm_exit = False
+    config.HistoryManager.enabled = False  # no history file written into the user's profile by a sandbox
+    config.InteractiveShell.enable_tip = False
+    shell = Shell(config=config, user_ns=namespace, banner1=banner + "\n", exit_msg="")
+    shell()
+
+
+# --- ptpython ----------------------------------------------------------------------------------
+
+def _ptpython(namespace: dict, banner: str, turn: Turn) -> None:
+    from ptpython.repl import embed
+
+    def configure(repl) -> None:
+        evaluate = repl.eval
+
+        def eval_in_turn(line: str):
+            with turn():
+                return evaluate(line)
+
+        repl.eval = eval_in_turn
+        repl.confirm_exit = False
+
+    print(banner, flush=True)
+    embed(globals=namespace, locals=namespace, configure=configure, patch_stdout=True)
+
+
+# --- `l2 console` ------------------------------------------------------------------------------
+
+def add_arguments(parser) -> None:
+    from l2.l1.chain import add_chain_arguments
+
+    add_chain_arguments(parser)
+    parser.add_argument("--shell", choices=SHELLS, default="auto",
+                        help="which console (default: IPython, then ptpython, when installed and on a terminal)")
+
+
+def run(args) -> int:
+    """`l2 console`: the chain, w3, accounts and compiled artifacts; `l2 sandbox` adds the protocols."""
+    from l2.l1.chain import layer1_for
+
+    with layer1_for(args) as chain:
+        namespace = {"chain": chain, "w3": chain.w3, "accounts": chain.accounts, "artifacts": chain.artifacts}
+        banner = (
+            f"l2 console on {chain.describe()}\n"
+            "names: chain (deploy, transact, call, snapshot, revert, advance_time, mine), w3, accounts, artifacts"
+        )
+        try:
+            interact(namespace, banner, shell=args.shell)
+        except SystemExit as exc:
+            return exit_code(exc)
+    return 0
+
+
+def exit_code(exc: SystemExit) -> int:
+    """The process exit code `exit(x)` asks for, as python computes it."""
+    if exc.code is None:
+        return 0
+    if isinstance(exc.code, int):
+        return exc.code
+    print(exc.code, file=sys.stderr)
+    return 1

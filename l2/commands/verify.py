@@ -1,0 +1,91 @@
+"""`l2 verify`: check a deployed rollup from Layer-1 data alone, and prove fraud if asked to.
+
+Anyone can run it against any node: it reads the rollup's events and the calldata of its batches,
+re-executes every transition with the same rules as the sequencer, and prints one line per batch.
+With `--challenge` it proves the first fraudulent transition (commit, then reveal in a later block)
+with the account of `--private-key-env` (a dev node's first account by default).
+
+Exit codes: 0 when every standing batch re-executes to its committed roots (or every fraud found was
+proven); 1, with one `error:` line, when a batch cannot be rebuilt from Layer 1
+(BatchDataUnavailable), when fraud is found and not proven, or on any other error. A checker that
+cannot check must never look like one that found nothing.
+"""
+
+from __future__ import annotations
+
+import time
+
+from l2.l1.chain import add_chain_arguments, layer1_for
+from l2.errors import InputError, L2Error
+
+DEFAULT_INTERVAL = 5.0
+
+
+class UnprovenFraud(L2Error):
+    """The verifier found a fraudulent batch and did not (or could not) prove it on Layer 1."""
+
+
+def add_arguments(parser) -> None:
+    add_chain_arguments(parser, anvil=False)
+    parser.add_argument("--rollup", metavar="ADDRESS",
+                        help="the Rollup contract (default: the one in deployments/<chainId>.json)")
+    parser.add_argument("--challenge", action="store_true",
+                        help="prove fraud on Layer 1 with the account of --private-key-env (a dev node's first "
+                             "account by default): commit, then reveal in a later block")
+    parser.add_argument("--rounds", type=int, default=1, metavar="N",
+                        help="check N times (default 1; 0 = until interrupted)")
+    parser.add_argument("--interval", type=float, default=DEFAULT_INTERVAL, metavar="SECONDS",
+                        help=f"pause between rounds (default {DEFAULT_INTERVAL:g})")
+
+
+def _rollup_address(chain, given: str | None) -> str:
+    if given is not None:
+        return given
+    from l2.l1.deploy import manifest_path_for, read_manifest
+
+    path = manifest_path_for(chain.chain_id)
+    manifest = read_manifest(path)
+    record = (manifest or {}).get("contracts", {}).get("Rollup")
+    if record is None:
+        raise InputError(f"no --rollup given and no Rollup in {path}: deploy first or pass --rollup ADDRESS")
+    return record["address"]
+
+
+def run(args) -> int:
+    from eth_utils import is_address
+
+    from l2.designs.optimistic.l1 import RollupClient
+    from l2.designs.optimistic.verifier import Verifier
+
+    if args.rollup is not None and not is_address(args.rollup):
+        raise InputError(f"--rollup is not an address: {args.rollup!r}")
+    if args.rounds < 0 or args.interval < 0:
+        raise InputError("--rounds and --interval cannot be negative")
+    with layer1_for(args) as chain:
+        address = _rollup_address(chain, args.rollup)
+        if not chain.w3.eth.get_code(address):
+            raise InputError(f"no contract at {address} on {chain.describe()}")
+        rollup = RollupClient(chain, address)
+        verifier = Verifier(rollup, chain.accounts[0] if args.challenge else None)
+        print(f"verifying rollup {rollup.address} on {chain.describe()} from Layer-1 data alone", flush=True)
+        reported = 0
+        round_ = 0
+        while True:
+            round_ += 1
+            frauds = verifier.sync()  # BatchDataUnavailable propagates: one error line, exit 1
+            for done in verifier.verified[reported:]:
+                header = done.posted.header
+                print(f"batch #{header.index}: {header.tx_count} transactions re-executed, state root matches",
+                      flush=True)
+            reported = len(verifier.verified)
+            for fraud in frauds:
+                print(f"batch #{fraud.batch_index} is fraudulent at transition {fraud.position}: {fraud.reason}",
+                      flush=True)
+                if fraud.receipt is None:
+                    why = fraud.error if args.challenge else "run with --challenge to prove it"
+                    raise UnprovenFraud(f"batch #{fraud.batch_index} is fraudulent and was not proven: {why}")
+                print(f"proven: commitment {fraud.commit_receipt.gasUsed:,} gas, fraud proof "
+                      f"{fraud.receipt.gasUsed:,} gas; batch #{fraud.batch_index} and later ones reverted", flush=True)
+            if args.rounds and round_ >= args.rounds:
+                return 0
+            time.sleep(args.interval)

@@ -1,0 +1,120 @@
+"""Dispute automation: answer a close that would cost our party, then settle.
+
+The watcher polls the registry's logs for one channel: `ChannelClosed`, and the events that
+end it (`ChannelSettled`, `CooperativelyClosed`). When the channel is closing on a state
+that pays its party less than the newest co-signed proof the party holds, and Layer 1
+would take that proof (`rules.worth_answering`: a higher nonce, or after a crossing the
+same nonce with A's proposal in place of B's refused one), it submits `updateState` within
+the challenge period; once the period is over it calls `settle`. Whatever it reads, it
+tells the party (`Party.observe`), so the party refuses payments on a closing or settled
+channel at once, without a Layer-1 read of its own. Run it in the background (`start()`),
+or call `poll()` from your own loop. Offline during the whole period is the one thing it
+cannot fix: that is what a third-party watching service (holding proofs signed by both)
+is for, and `updateState` already accepts one.
+"""
+
+from __future__ import annotations
+
+import threading
+
+from l2.designs.channels.party import STATUS_CLOSED_BY_A, STATUS_CLOSED_BY_B, STATUS_NONE, STATUS_OPEN, Party
+from l2.designs.channels.rules import Funding, worth_answering
+from l2.errors import L2Error
+
+
+class ChannelWatcher:
+    """Watches one channel on behalf of one party."""
+
+    def __init__(self, party: Party, *, poll_interval: float = 0.05, lock: threading.Lock | None = None,
+                 settle: bool = True):
+        self.party = party
+        self.poll_interval = poll_interval
+        self.lock = lock or threading.Lock()  # hold it around your own calls on an embedded chain
+        self.auto_settle = settle
+        self.next_block = 0
+        self.closes: list = []  # ChannelClosed events seen
+        self.ended = False  # a ChannelSettled or CooperativelyClosed event seen: nothing left to do
+        self.actions: list[tuple[str, int]] = []  # ("updated", nonce) / ("settled", gas) / ("error", msg)
+        self.answered = threading.Event()
+        self.settled = threading.Event()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        events = party.registry.events
+        self._closed_topic = bytes.fromhex(events.ChannelClosed.topic.removeprefix("0x"))
+        # One log query a round for all three events of this channel (topic 1 is the channel id).
+        self._filter = {
+            "address": party.registry.address,
+            "topics": [[events.ChannelClosed.topic, events.ChannelSettled.topic, events.CooperativelyClosed.topic],
+                       "0x" + party.channel_id.hex()],
+        }
+
+    def poll(self) -> list[tuple[str, int]]:
+        """One round: read new events and, if the channel is closing, its state; act if needed."""
+        with self.lock:
+            return self._poll()
+
+    def _poll(self) -> list[tuple[str, int]]:
+        party = self.party
+        chain = party.chain
+        latest_block = chain.block_number()
+        if latest_block >= self.next_block:
+            logs = chain.w3.eth.get_logs({**self._filter, "fromBlock": self.next_block, "toBlock": latest_block})
+            for log in logs:
+                if bytes(log["topics"][0]) == self._closed_topic:
+                    self.closes.append(party.registry.events.ChannelClosed().process_log(log).args)
+                else:
+                    self.ended = True
+            self.next_block = latest_block + 1
+        if self.ended:
+            party.observe(STATUS_NONE, latest_block)
+            return []
+        if not self.closes:
+            # Every way out of "open" emits one of the three events, and we have read them all up to
+            # `latest_block`: the channel is open as of that block, so the party need not read it again.
+            party.observe(STATUS_OPEN, latest_block)
+            return []
+        if self.settled.is_set():
+            return []
+        channel, closing_balance_a = party.onchain_state()
+        deposit_a, deposit_b, settle_at, status, withdrawn_a, withdrawn_b, closing_nonce = channel
+        party.observe(status, latest_block)
+        if status not in (STATUS_CLOSED_BY_A, STATUS_CLOSED_BY_B):
+            return []
+        done = []
+        now = chain.now()
+        best = party.best_signed_by_partner()
+        onchain = Funding(deposit_a, deposit_b, withdrawn_a, withdrawn_b)
+        if now < settle_at - 1 and worth_answering(onchain, closing_nonce, closing_balance_a, best.proof, party.side):
+            party.update_state(best)
+            done.append(("updated", best.proof.nonce))
+            self.answered.set()
+        elif now >= settle_at and self.auto_settle:
+            receipt = party.settle()
+            done.append(("settled", receipt.gasUsed))
+            self.settled.set()
+        self.actions.extend(done)
+        return done
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            try:
+                self.poll()
+            except L2Error as exc:  # a race with the partner (e.g. already settled): log, keep watching
+                self.actions.append(("error", str(exc)))
+            self._stop.wait(self.poll_interval)
+
+    def start(self) -> ChannelWatcher:
+        self._thread = threading.Thread(target=self._run, name="channel-watcher", daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=10)
+
+    def __enter__(self) -> ChannelWatcher:
+        return self.start()
+
+    def __exit__(self, *exc) -> None:
+        self.stop()

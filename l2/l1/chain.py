@@ -1,0 +1,528 @@
+"""Layer 1: one entry point for the embedded py-evm chain or any JSON-RPC node.
+
+`connect()` returns a `Chain`: a ready web3, funded accounts that sign locally,
+and the helpers a protocol developer needs on either kind of chain: deploy,
+transact (with reverts decoded to the contract's custom error), snapshot and
+revert, advance time, mine. There are really two implementations here, so
+there is one small base class and two subclasses:
+
+- `EmbeddedChain`: eth-tester over py-evm, in process (the default). Ten
+  accounts with a million ETH each; snapshots, time travel and mining go
+  straight to eth-tester.
+- `RpcChain`: any JSON-RPC URL (anvil, geth, a testnet) with a private key from
+  an environment variable. On a dev node (anvil, hardhat) the well-known dev
+  accounts are used when no key is given; snapshot/time/mining use the
+  `evm_*` / `anvil_*` methods.
+"""
+
+from __future__ import annotations
+
+import ast
+import contextlib
+import os
+import re
+import secrets
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+from functools import cached_property
+
+from eth_abi import decode as abi_decode
+from eth_account import Account
+from eth_account.signers.local import LocalAccount
+from eth_utils import function_signature_to_4byte_selector, to_checksum_address
+from web3 import EthereumTesterProvider, HTTPProvider, Web3
+from web3.contract import Contract
+from web3.datastructures import AttributeDict
+from web3.exceptions import ContractLogicError, Web3Exception, Web3RPCError
+from web3.logs import DISCARD
+
+from l2.l1.compiler import Artifacts, compile_project
+from l2.errors import ChainConnectionError, ConfigError, InsufficientFundsError, TransactionReverted
+
+DEFAULT_PRIVATE_KEY_ENV = "L2_PRIVATE_KEY"
+# anvil's and hardhat's default accounts come from this public test mnemonic.
+DEV_MNEMONIC = "test test test test test test test test test test test junk"
+DEV_CHAIN_IDS = {31337, 1337}
+PRIORITY_FEE_WEI = 10**9
+GAS_MARGIN = 1.2  # estimates can fall short where refunds or warm/cold access differ at inclusion
+
+_ERROR_STRING_SELECTOR = bytes.fromhex("08c379a0")  # Error(string)
+_PANIC_SELECTOR = bytes.fromhex("4e487b71")  # Panic(uint256)
+
+
+@dataclass(frozen=True)
+class TxRecord:
+    """One mined Layer-1 transaction, as the gas report and the demo's summary count it."""
+
+    contract: str  # project contract name ("TestToken"), the address if unknown, "" for a plain ETH transfer
+    function: str  # "constructor", the function's name, or "transfer" for plain ETH
+    gas_used: int
+    fee_wei: int  # gas_used * effective gas price: what the sender paid (base fee burned + tip)
+    sender: str
+    status: int  # 1 mined and succeeded; 0 mined and reverted (the fee is paid all the same)
+
+
+class Receipt(AttributeDict):
+    """A mined transaction's receipt: web3's AttributeDict with a one-line repr for consoles."""
+
+    def __repr__(self) -> str:
+        tx = "0x" + bytes(self["transactionHash"]).hex()
+        outcome = "" if self["status"] == 1 else ", reverted"
+        return f"<receipt {tx[:10]}…{tx[-4:]} block {self['blockNumber']}: {self['gasUsed']:,} gas{outcome}>"
+
+
+def _dev_accounts(count: int = 10) -> list[LocalAccount]:
+    Account.enable_unaudited_hdwallet_features()
+    return [Account.from_mnemonic(DEV_MNEMONIC, account_path=f"m/44'/60'/0'/0/{i}") for i in range(count)]
+
+
+def load_private_key(env_name: str) -> LocalAccount:
+    """The account whose key is in environment variable `env_name`; ConfigError if absent or malformed."""
+    value = os.environ.get(env_name)
+    if value is None or not value.strip():
+        raise ConfigError(f"environment variable {env_name} is not set: put the deployer's private key in it")
+    text = value.strip()
+    if not re.fullmatch(r"(0x)?[0-9a-fA-F]{64}", text):
+        raise ConfigError(f"environment variable {env_name} is not a private key (expected 64 hex digits)")
+    try:
+        return Account.from_key(text)
+    except (ValueError, Web3Exception) as exc:
+        raise ConfigError(f"environment variable {env_name} is not a valid secp256k1 private key: {exc}") from None
+
+
+class Chain(ABC):
+    """A Layer-1 chain with funded local accounts and developer helpers."""
+
+    is_embedded: bool = False
+    anvil = None  # set by `layer1` when it started an anvil node for this chain
+
+    def __init__(self, w3: Web3, accounts: list[LocalAccount]):
+        self.w3 = w3
+        self.accounts = accounts
+        self.chain_id = w3.eth.chain_id
+        self._names: dict[str, str] = {}  # checksum address -> project contract name
+        self._recorders: list[list[TxRecord]] = []
+
+    # --- contracts ---------------------------------------------------------------------
+
+    @cached_property
+    def artifacts(self) -> Artifacts:
+        return compile_project()
+
+    @cached_property
+    def _error_abis(self) -> dict[bytes, tuple[str, list[str]]]:
+        """Every custom error of every project contract, by 4-byte selector."""
+        table: dict[bytes, tuple[str, list[str]]] = {}
+        for artifact in self.artifacts:
+            for item in artifact.abi:
+                if item.get("type") != "error":
+                    continue
+                types = [_abi_type(i) for i in item["inputs"]]
+                signature = f"{item['name']}({','.join(types)})"
+                table[function_signature_to_4byte_selector(signature)] = (item["name"], types)
+        return table
+
+    @cached_property
+    def _names_by_init_code(self) -> dict[bytes, str]:
+        return {bytes(artifact.bytecode): artifact.name for artifact in self.artifacts}
+
+    def contract(self, name: str, address: str) -> Contract:
+        address = to_checksum_address(address)
+        contract = self.w3.eth.contract(address=address, abi=self.artifacts[name].abi)
+        self._names[address] = name
+        return contract
+
+    def name_of(self, address: str) -> str | None:
+        """The project contract deployed or opened at `address` through this chain, if any."""
+        return self._names.get(to_checksum_address(address))
+
+    def deploy(self, name: str, *args, sender: LocalAccount | None = None, value: int = 0) -> Contract:
+        """Deploy project contract `name`; the receipt is kept as `contract.deploy_receipt`."""
+        artifact = self.artifacts[name]
+        factory = self.w3.eth.contract(abi=artifact.abi, bytecode=artifact.bytecode)
+        receipt = self.transact(factory.constructor(*args), sender or self.accounts[0], value=value)
+        contract = self.w3.eth.contract(address=receipt.contractAddress, abi=artifact.abi)
+        contract.deploy_receipt = receipt
+        return contract
+
+    # --- transactions ------------------------------------------------------------------
+
+    def fees(self) -> dict:
+        base_fee = self.w3.eth.get_block("latest").get("baseFeePerGas", 0)
+        return {"maxFeePerGas": 2 * base_fee + PRIORITY_FEE_WEI, "maxPriorityFeePerGas": PRIORITY_FEE_WEI}
+
+    def transact(self, fn_call, sender: LocalAccount, value: int = 0, gas: int | None = None,
+                 estimate_in_next_block: bool = False):
+        """Sign `fn_call` (a contract function or constructor call) with `sender`, send it, wait.
+
+        Raises TransactionReverted with the decoded custom error if it would revert.
+        `estimate_in_next_block`: estimate gas in the pending block (block.number = latest + 1), as
+        the transaction will run, for calls that must land in a later block than the latest one
+        (a node estimates in the latest block by default).
+        """
+        params = {
+            "from": sender.address,
+            "value": value,
+            "nonce": self.w3.eth.get_transaction_count(sender.address, "pending"),
+            "chainId": self.chain_id,
+            **self.fees(),
+        }
+        if gas is not None:
+            params["gas"] = gas
+        try:
+            if gas is None and estimate_in_next_block and not self.is_embedded:
+                # eth-tester estimates in its pending block already (and has no "pending" estimate).
+                params["gas"] = int(fn_call.estimate_gas({k: params[k] for k in ("from", "value")},
+                                                         block_identifier="pending") * GAS_MARGIN)
+            tx = fn_call.build_transaction(params)  # estimates gas: a revert surfaces here, decoded
+        except Exception as exc:  # noqa: BLE001 - every revert shape is translated or re-raised
+            raise self._translate_revert(exc, fn_call) from None
+        if gas is None and "gas" not in params:
+            tx["gas"] = int(tx["gas"] * GAS_MARGIN)
+        return self._send(tx, sender, fn_call)
+
+    def send_eth(self, sender: LocalAccount, to: str, wei: int):
+        tx = {
+            "from": sender.address,
+            "to": to_checksum_address(to),
+            "value": wei,
+            "gas": 21_000,
+            "nonce": self.w3.eth.get_transaction_count(sender.address, "pending"),
+            "chainId": self.chain_id,
+            **self.fees(),
+        }
+        return self._send(tx, sender, None)
+
+    def _send(self, tx: dict, sender: LocalAccount, fn_call):
+        signed = sender.sign_transaction(tx)
+        try:
+            tx_hash = self.w3.eth.send_raw_transaction(signed.raw_transaction)
+        except Exception as exc:  # noqa: BLE001
+            if "insufficient funds" in str(exc).lower():
+                raise InsufficientFundsError(f"{sender.address} cannot pay for this transaction: {exc}") from None
+            raise self._translate_revert(exc, fn_call) from None
+        receipt = Receipt(self.w3.eth.wait_for_transaction_receipt(tx_hash, timeout=120))
+        if receipt.contractAddress and fn_call is not None:
+            name = self._names_by_init_code.get(bytes(fn_call.bytecode))
+            if name is not None:
+                self._names[to_checksum_address(receipt.contractAddress)] = name
+        if self._recorders:
+            record = self._record_of(tx, receipt, fn_call)
+            for recorder in self._recorders:
+                recorder.append(record)
+        if receipt.status != 1:
+            # Estimation passed but inclusion failed (state moved in between): replay for the reason.
+            replay = {k: tx[k] for k in ("from", "to", "value", "data") if k in tx}
+            try:
+                self.w3.eth.call(replay, receipt.blockNumber - 1)
+            except Exception as exc:  # noqa: BLE001
+                raise self._translate_revert(exc, fn_call) from None
+            raise TransactionReverted("Unknown", (), _describe(fn_call))
+        return receipt
+
+    def _record_of(self, tx: dict, receipt, fn_call) -> TxRecord:
+        if fn_call is None:
+            contract, function = self._names.get(to_checksum_address(tx["to"]), ""), "transfer"
+        elif receipt.contractAddress:
+            contract, function = self._names.get(to_checksum_address(receipt.contractAddress), "?"), "constructor"
+        else:
+            contract, function = self._names.get(fn_call.address, fn_call.address), fn_call.fn_name
+        return TxRecord(contract, function, receipt.gasUsed, receipt.gasUsed * receipt.effectiveGasPrice,
+                        tx["from"], receipt.status)
+
+    @contextlib.contextmanager
+    def record(self):
+        """`with chain.record() as txs:` collects a TxRecord for every transaction this chain mines inside."""
+        txs: list[TxRecord] = []
+        self._recorders.append(txs)
+        try:
+            yield txs
+        finally:
+            self._recorders.remove(txs)
+
+    def call(self, fn_call, sender: LocalAccount | None = None):
+        params = {"from": sender.address} if sender else {}
+        try:
+            return fn_call.call(params)
+        except Exception as exc:  # noqa: BLE001
+            raise self._translate_revert(exc, fn_call) from None
+
+    def _translate_revert(self, exc: Exception, fn_call) -> Exception:
+        """A TransactionReverted for revert-shaped errors; anything else comes back unchanged."""
+        data = _revert_payload(exc)
+        if data is None:
+            return exc
+        if isinstance(data, str):
+            return TransactionReverted("Error", (data,), _describe(fn_call))
+        return self.decode_revert(data, _describe(fn_call))
+
+    def decode_revert(self, data: bytes, detail: str = "") -> TransactionReverted:
+        selector, payload = data[:4], data[4:]
+        if selector == _ERROR_STRING_SELECTOR:
+            return TransactionReverted("Error", abi_decode(["string"], payload), detail)
+        if selector == _PANIC_SELECTOR:
+            return TransactionReverted("Panic", abi_decode(["uint256"], payload), detail)
+        if selector in self._error_abis:
+            name, types = self._error_abis[selector]
+            try:
+                return TransactionReverted(name, abi_decode(types, payload), detail)
+            except Exception:  # noqa: BLE001 - a selector clash with garbage payload
+                pass
+        if not data:
+            return TransactionReverted("EmptyRevert", (), detail)
+        return TransactionReverted("UnknownError", ("0x" + data.hex(),), detail)
+
+    def events(self, receipt, contract: Contract, event_name: str) -> list:
+        return [log.args for log in contract.events[event_name]().process_receipt(receipt, errors=DISCARD)]
+
+    # --- accounts and balances ---------------------------------------------------------
+
+    def balance(self, address: str) -> int:
+        return self.w3.eth.get_balance(to_checksum_address(address))
+
+    def new_account(self, fund_wei: int = 10**21) -> LocalAccount:
+        """A fresh key, funded from the first account."""
+        account = Account.from_key(secrets.token_bytes(32))
+        if fund_wei:
+            self.send_eth(self.accounts[0], account.address, fund_wei)
+        return account
+
+    # --- time, blocks, snapshots -------------------------------------------------------
+
+    def now(self) -> int:
+        """Timestamp of the latest block."""
+        return self.w3.eth.get_block("latest")["timestamp"]
+
+    def block_number(self) -> int:
+        """Number of the latest block (a channel party asks before every counter-signature)."""
+        return self.w3.eth.block_number
+
+    @abstractmethod
+    def snapshot(self):
+        """Record the chain state; `revert(id)` goes back to it (once)."""
+
+    @abstractmethod
+    def revert(self, snapshot_id) -> None: ...
+
+    @abstractmethod
+    def advance_time(self, seconds: int) -> None:
+        """Mine a block whose timestamp is at least `now() + seconds`."""
+
+    @abstractmethod
+    def mine(self, blocks: int = 1) -> None: ...
+
+    def describe(self) -> str:
+        return f"chain id {self.chain_id}"
+
+    def close(self) -> None:
+        """Release connections; the embedded chain has none."""
+
+
+class EmbeddedChain(Chain):
+    """eth-tester over py-evm, in this process."""
+
+    is_embedded = True
+
+    def __init__(self):
+        w3 = Web3(EthereumTesterProvider())
+        self.tester = w3.provider.ethereum_tester
+        keys = self.tester.backend.account_keys
+        super().__init__(w3, [Account.from_key(k.to_bytes()) for k in keys])
+
+    def snapshot(self):
+        return self.tester.take_snapshot()
+
+    def revert(self, snapshot_id) -> None:
+        self.tester.revert_to_snapshot(snapshot_id)
+
+    def advance_time(self, seconds: int) -> None:
+        target = self.now() + max(int(seconds), 1)
+        # eth-tester mines the travelled-to block one second before the timestamp it is given.
+        self.tester.time_travel(target + 1)
+
+    def mine(self, blocks: int = 1) -> None:
+        self.tester.mine_blocks(blocks)
+
+    def block_number(self) -> int:
+        # Straight from py-evm's head: the same number as eth_blockNumber, without ~0.16 ms of
+        # web3 middleware, on the hot path of connected channel payments.
+        return self.tester.backend.chain.get_canonical_head().block_number
+
+    def describe(self) -> str:
+        return f"embedded py-evm chain (chain id {self.chain_id})"
+
+
+class RpcChain(Chain):
+    """Any Ethereum JSON-RPC node."""
+
+    def __init__(self, url: str, private_key_env: str | None = None, timeout: float = 10.0):
+        self.url = url
+        if not re.match(r"^(https?)://", url):
+            raise ConfigError(f"RPC URL must start with http:// or https://, got {url!r}")
+        w3 = Web3(HTTPProvider(url, request_kwargs={"timeout": timeout}))
+        try:
+            chain_id = w3.eth.chain_id
+            client = w3.client_version
+        except Exception as exc:  # noqa: BLE001 - any failure here means "cannot reach the node"
+            raise ChainConnectionError(f"cannot reach a JSON-RPC node at {url}: {_connection_failure(exc)}") from None
+        self.client_version = client
+        self.is_dev_node = chain_id in DEV_CHAIN_IDS and any(n in client.lower() for n in ("anvil", "hardhat"))
+        env_name = private_key_env or DEFAULT_PRIVATE_KEY_ENV
+        if private_key_env is not None or os.environ.get(env_name):
+            accounts = [load_private_key(env_name)]
+            if self.is_dev_node:
+                accounts += [a for a in _dev_accounts() if a.address != accounts[0].address]
+        elif self.is_dev_node:
+            accounts = _dev_accounts()
+        else:
+            raise ConfigError(
+                f"{url} is not a dev node: set {DEFAULT_PRIVATE_KEY_ENV} or pass --private-key-env NAME"
+            )
+        super().__init__(w3, accounts)
+
+    def _rpc(self, method: str, params: list):
+        response = self.w3.provider.make_request(method, params)
+        if "error" in response:
+            raise ChainConnectionError(f"{method} failed on {self.url}: {response['error']}")
+        return response.get("result")
+
+    def snapshot(self):
+        return self._rpc("evm_snapshot", [])
+
+    def revert(self, snapshot_id) -> None:
+        if not self._rpc("evm_revert", [snapshot_id]):
+            raise ChainConnectionError(f"evm_revert({snapshot_id}) refused: a snapshot is used up by one revert")
+
+    def advance_time(self, seconds: int) -> None:
+        self._rpc("evm_setNextBlockTimestamp", [self.now() + max(int(seconds), 1)])
+        self._rpc("evm_mine", [])
+
+    def mine(self, blocks: int = 1) -> None:
+        if self.is_dev_node:
+            self._rpc("anvil_mine" if "anvil" in self.client_version.lower() else "hardhat_mine", [hex(blocks)])
+        else:
+            for _ in range(blocks):
+                self._rpc("evm_mine", [])
+
+    def describe(self) -> str:
+        return f"{self.client_version} at {self.url} (chain id {self.chain_id})"
+
+    def close(self) -> None:
+        session = getattr(self.w3.provider, "_request_session_manager", None)
+        if session is not None and hasattr(session, "cache"):
+            try:
+                session.cache.clear()
+            except Exception:  # noqa: BLE001 - best effort on shutdown
+                pass
+
+
+def connect(rpc_url: str | None = None, private_key_env: str | None = None) -> Chain:
+    """The embedded chain (no URL) or a JSON-RPC node, ready to use."""
+    if rpc_url is None:
+        return EmbeddedChain()
+    return RpcChain(rpc_url, private_key_env)
+
+
+def add_chain_arguments(parser, *, anvil: bool = True) -> None:
+    """The options every command that needs Layer 1 takes; `layer1_for(args)` opens what they name."""
+    group = parser.add_mutually_exclusive_group() if anvil else parser
+    group.add_argument("--rpc-url", metavar="URL", help="a JSON-RPC node (default: the embedded py-evm chain)")
+    if anvil:
+        group.add_argument("--anvil", action="store_true",
+                           help="start anvil (from node_modules, or $ANVIL_BINARY) and stop it on exit")
+        parser.add_argument("--anvil-port", type=int, metavar="PORT", help="with --anvil: listen on this port")
+    parser.add_argument(
+        "--private-key-env", metavar="NAME",
+        help=f"environment variable holding the private key (default {DEFAULT_PRIVATE_KEY_ENV}; "
+        "a dev node's public accounts are used when it is unset)",
+    )
+
+
+def layer1_for(args):
+    """`layer1(...)` with the options of `add_chain_arguments`."""
+    return layer1(getattr(args, "rpc_url", None), anvil=getattr(args, "anvil", False),
+                  anvil_port=getattr(args, "anvil_port", None), private_key_env=getattr(args, "private_key_env", None))
+
+
+@contextlib.contextmanager
+def layer1(rpc_url: str | None = None, *, anvil: bool = False, anvil_port: int | None = None,
+           private_key_env: str | None = None):
+    """A Chain for the length of a `with` block: the embedded chain, the node at `rpc_url`, or an
+    anvil started here (from node_modules) and stopped when the block exits, however it exits."""
+    if anvil and rpc_url is not None:
+        raise ConfigError("give either an RPC URL or --anvil, not both")
+    if anvil_port is not None and not anvil:
+        raise ConfigError("--anvil-port needs --anvil")
+    with contextlib.ExitStack() as stack:
+        node = None
+        if anvil:
+            from l2.l1.anvil import run_anvil
+
+            node = stack.enter_context(run_anvil(port=anvil_port))
+            rpc_url = node.url
+        chain = connect(rpc_url, private_key_env)
+        chain.anvil = node  # the AnvilNode started for this block (url, pid), or None
+        stack.callback(chain.close)
+        yield chain
+
+
+def _connection_failure(exc: Exception) -> str:
+    """What went wrong, in words, rather than urllib3's nested reprs."""
+    text = str(exc)
+    for needle, reason in (("Connection refused", "connection refused (is the node running?)"),
+                           ("Errno 111", "connection refused (is the node running?)"),
+                           ("Name or service not known", "unknown host"),
+                           ("nodename nor servname", "unknown host"),
+                           ("timed out", "timed out"),
+                           ("Timeout", "timed out")):
+        if needle in text:
+            return reason
+    return text.splitlines()[0][:200] if text else type(exc).__name__
+
+
+# --- revert decoding helpers ---------------------------------------------------------------
+
+def _abi_type(param: dict) -> str:
+    """ABI type string, expanding tuples (structs) recursively."""
+    kind = param["type"]
+    if kind.startswith("tuple"):
+        inner = ",".join(_abi_type(c) for c in param["components"])
+        return f"({inner}){kind[len('tuple'):]}"
+    return kind
+
+
+def _revert_payload(exc: Exception) -> bytes | str | None:
+    """Raw revert data (bytes) or a reason string from whatever web3/eth-tester raised; None if not a revert."""
+    data = getattr(exc, "data", None)
+    if isinstance(exc, ContractLogicError) and isinstance(data, str) and data.startswith("0x"):
+        return bytes.fromhex(data[2:])
+    if isinstance(exc, ContractLogicError):
+        message = str(exc.args[0]) if exc.args else ""
+        return message.removeprefix("execution reverted: ").removeprefix("execution reverted")
+    if isinstance(exc, Web3RPCError):
+        rpc = exc.rpc_response or {}
+        err = rpc.get("error", {}) if isinstance(rpc, dict) else {}
+        if isinstance(err.get("data"), str) and err["data"].startswith("0x"):
+            return bytes.fromhex(err["data"][2:])
+        if "revert" in str(err.get("message", "")):
+            return str(err.get("message"))
+        return None
+    if type(exc).__name__ == "TransactionFailed":  # eth-tester: message carries a bytes repr or a reason
+        message = str(exc.args[0]) if exc.args else ""
+        reason = message.removeprefix("execution reverted: ")
+        if reason.startswith(("b'", 'b"')):
+            try:
+                return ast.literal_eval(reason)
+            except (ValueError, SyntaxError):
+                return reason
+        if reason in ("Revert", ""):
+            return b""
+        return reason
+    return None
+
+
+def _describe(fn_call) -> str:
+    if fn_call is None:
+        return ""
+    name = getattr(fn_call, "fn_name", None) or getattr(fn_call, "abi_element_identifier", None)
+    return str(name) if name else "constructor"

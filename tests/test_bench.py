@@ -62,8 +62,8 @@ def test_quick_bench_measures_every_figure(quick_bench):
     assert result.returncode == 0, result.stderr
     figures = json.loads((out / "bench.json").read_text())
     assert all(isinstance(v, float) and math.isfinite(v) and v >= 0 for v in figures.values())
-    for name in ("channels.updates_per_s_memory", "channels.gas.lifecycle_cooperative", "rollup.fraud_proof_gas_max",
-                 "rollup.gas_per_transfer_batch256", "rollup.operator_tx_per_s", "l1.eth_transfer_gas"):
+    for name in ("channels.updates_per_s_memory", "channels.gas.lifecycle_cooperative", "optimistic.fraud_proof_gas_max",
+                 "optimistic.gas_per_transfer_batch256", "optimistic.operator_tx_per_s", "l1.eth_transfer_gas"):
         assert name in figures, name
     table = result.stdout
     for column in ("metric", "measured", "target", "reference"):

@@ -58,7 +58,7 @@ def test_deploy_mirrors_the_deploy_script(tmp_path):
     assert "3 deployed, 0 unchanged; manifest" in result.stdout
     import json
 
-    assert set(json.loads(out.read_text())["contracts"]) == {"TestToken", "ChannelRegistry", "Rollup"}
+    assert set(json.loads(out.read_text())["contracts"]) == {"TestToken", "ChannelRegistry", "OptimisticRollup"}
 
 
 def test_help_lists_every_command():

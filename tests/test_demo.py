@@ -111,7 +111,7 @@ def test_summary_figures_are_measured(chain):
     assert more.protocols[1].l1_gas > rollup.l1_gas + 4 * 50_000  # at least 4 more batches
     holdings = {h.name: h for h in summary.holdings}
     assert holdings["ChannelRegistry"].eth_after == 0  # both channels settled
-    assert holdings["Rollup"].tokens_after > 0 and holdings["Rollup"].eth_after > 0  # what stays on L2, and the bond
+    assert holdings["OptimisticRollup"].tokens_after > 0 and holdings["OptimisticRollup"].eth_after > 0  # what stays on L2, and the bond
 
 
 def test_conservation_check_catches_a_missing_wei():

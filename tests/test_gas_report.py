@@ -29,13 +29,13 @@ def test_report_covers_every_contract_function(full_report):
     assert result.returncode == 0, result.stderr
     assert report["scenarios"] == ["demo", "channels", "rollup-faults", "rollup-bridge"]
     text = result.stdout
-    for title in ("contracts/channels/ChannelRegistry.sol:ChannelRegistry", "contracts/rollup/Rollup.sol:Rollup"):
+    for title in ("contracts/channels/ChannelRegistry.sol:ChannelRegistry", "contracts/optimistic/OptimisticRollup.sol:OptimisticRollup"):
         assert title in text
     functions = {name: set(c["functions"]) for name, c in report["contracts"].items()}
     assert {"open", "deposit", "withdraw", "cooperativeClose", "close", "updateState", "settle"} <= \
         functions["ChannelRegistry"]
     assert {"depositETH", "depositToken", "requestForcedWithdrawal", "depositBond", "withdrawBond", "registerToken",
-            "submitBatch", "challengeTransition", "claimWithdrawal", "claimForcedWithdrawal"} <= functions["Rollup"]
+            "submitBatch", "challengeTransition", "claimWithdrawal", "claimForcedWithdrawal"} <= functions["OptimisticRollup"]
     assert re.search(r"│ challengeTransition +│ +\d+ │ +[\d,]+ │", text)
 
 
@@ -44,7 +44,7 @@ def test_figures_are_consistent_and_counts_are_the_scenarios(full_report):
     for contract in report["contracts"].values():
         for f in [*contract["functions"].values(), *([contract["deployment"]] if contract["deployment"] else [])]:
             assert f["calls"] >= 1 and f["min"] <= f["median"] <= f["max"] and f["min"] <= f["mean"] <= f["max"]
-    rollup = report["contracts"]["Rollup"]
+    rollup = report["contracts"]["OptimisticRollup"]
     # one fraud proof per fault, plus the demo's; one forced withdrawal claimed; one bond withdrawn
     assert rollup["functions"]["challengeTransition"]["calls"] == len(FAULTS) + 1
     assert rollup["functions"]["claimForcedWithdrawal"]["calls"] == 1

@@ -161,7 +161,7 @@ def run_demo(chain: Chain, console: Console, *, part: str = "all", payments: int
     console.print(deployed)
 
     story = _cast(chain, console, {r.name: r.record["address"] for r in results}, payments, batch_size, seed)
-    watched = {**story.accounts, **{name: None for name in ("ChannelRegistry", "Rollup")}}
+    watched = {**story.accounts, **{name: None for name in ("ChannelRegistry", "OptimisticRollup")}}
     before = _holdings(story, watched)
     figures: list[ProtocolFigures] = []
     fees = count = 0
@@ -187,7 +187,7 @@ def _cast(chain: Chain, console: Console, deployment: dict[str, str], payments: 
           seed: int) -> Story:
     """The actors, funded: a dev chain's accounts, or keys derived from the deployer's on another node."""
     unit = unit_for(chain)
-    rollup = chain.contract("Rollup", deployment["Rollup"])
+    rollup = chain.contract("OptimisticRollup", deployment["OptimisticRollup"])
     operator = NamedAccount("operator", chain.accounts[0])
     accounts = {"operator": operator,
                 **named_accounts(chain, ACTORS, 30 * unit, reserve=2 * rollup.functions.minBond().call())}

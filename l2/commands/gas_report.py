@@ -83,7 +83,7 @@ class FunctionGas:
 @dataclass(frozen=True)
 class ContractGas:
     name: str
-    source: str  # "contracts/rollup/Rollup.sol"
+    source: str  # "contracts/optimistic/OptimisticRollup.sol"
     deployment: FunctionGas | None  # the constructor's gas over the deployments seen
     size: int  # bytes of runtime code
     functions: dict[str, FunctionGas]

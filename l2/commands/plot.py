@@ -15,7 +15,7 @@ from pathlib import Path
 from l2.errors import InputError, ToolMissingError
 
 # The metrics the plot needs, by prefix: `--plot` makes sure their benchmarks run.
-NEEDED = ("rollup.gas_per_transfer.batch_", "channels.gas.lifecycle_", "l1.eth_transfer_gas")
+NEEDED = ("optimistic.gas_per_transfer.batch_", "channels.gas.lifecycle_", "l1.eth_transfer_gas")
 CELER_PER_TRANSITION = 4_889  # Celer layer2-finance commitBlock, per extra transition (anchors.md)
 
 

@@ -14,7 +14,7 @@ Ctrl-D, Ctrl-C twice, SIGTERM, an error), anvil included:
    has them already; on any other node they are derived from the deployer's key
    (`derive_account`) and topped up from it.
 4. The rollup: a Sequencer (its SQLite log in the session folder) with its bond,
-   an independent Verifier, and a Wallet per user; every user deposits ETH and
+   an independent Challenger, and a Wallet per user; every user deposits ETH and
    tokens, and batch #0 carries the deposits.
 5. A channel between alice and bob, both ends durable in SQLite, each watched by
    a ChannelWatcher that answers a stale close and settles after the period.
@@ -52,7 +52,7 @@ from l2.output import ETHER, eth, gas, make_console
 from l2.designs.optimistic.l1 import RollupClient
 from l2.designs.optimistic.sequencer import Sequencer
 from l2.designs.optimistic.errors import BatchDataUnavailable
-from l2.designs.optimistic.verifier import Verifier
+from l2.designs.optimistic.challenger import Challenger
 from l2.designs.optimistic.wallet import Wallet
 from l2.commands.console import SHELLS, exit_code, interact
 
@@ -135,7 +135,7 @@ class Sandbox:
         self.addresses = {r.name: r.record["address"] for r in results}
         self.token = chain.contract("TestToken", self.addresses["TestToken"])
         self.registry = chain.contract("ChannelRegistry", self.addresses["ChannelRegistry"])
-        self.rollup = RollupClient(chain, self.addresses["Rollup"])
+        self.rollup = RollupClient(chain, self.addresses["OptimisticRollup"])
 
         self.progress("funding the named accounts")
         self.operator = NamedAccount("operator", chain.accounts[0])
@@ -152,7 +152,7 @@ class Sandbox:
         self.sequencer = Sequencer(self.rollup, self.operator, self.workdir / "sequencer.db",
                                    max_batch=self.max_batch, max_age=self.batch_time)
         self.sequencer.ensure_bond()
-        self.verifier = Verifier(self.rollup, self.challenger)
+        self.verifier = Challenger(self.rollup, self.challenger)
         self.wallets = {name: Wallet(account, self.rollup, self.sequencer) for name, account in self.users.items()}
         for wallet in self.wallets.values():
             wallet.deposit(self.amounts.rollup_deposit)
@@ -397,7 +397,7 @@ class Sandbox:
             "sandbox": self, "chain": self.chain, "w3": self.chain.w3, "accounts": self.chain.accounts,
             "operator": self.operator, "challenger": self.challenger, **self.users,
             "token": self.token, "registry": self.registry, "rollup": self.rollup,
-            "contracts": {"TestToken": self.token, "ChannelRegistry": self.registry, "Rollup": self.rollup.contract},
+            "contracts": {"TestToken": self.token, "ChannelRegistry": self.registry, "OptimisticRollup": self.rollup.contract},
             "alice_channel": self.alice_channel, "bob_channel": self.bob_channel,
             "sequencer": self.sequencer, "verifier": self.verifier, "watchers": self.watchers,
             "pay": pay, "step": self.step, "status": self.status, "advance_time": self.advance_time,
@@ -416,7 +416,7 @@ class Sandbox:
         lines += [
             f"  contracts  token {self.token.address} (TestToken, rollup token {TOKEN_ID})",
             f"             registry {self.registry.address} (ChannelRegistry)",
-            f"             rollup {self.rollup.address} (Rollup, challenge window {self.rollup.challenge_window} s)",
+            f"             rollup {self.rollup.address} (OptimisticRollup, challenge window {self.rollup.challenge_window} s)",
             f"  accounts   operator {self.operator.address} (deployer and sequencer, "
             f"bond {eth(self.rollup.fn.bonds(self.operator.address).call(), 0)})",
             f"             challenger {self.challenger.address} (the verifier's)",

@@ -45,7 +45,7 @@ def _rollup_address(chain, given: str | None) -> str:
 
     path = manifest_path_for(chain.chain_id)
     manifest = read_manifest(path)
-    record = (manifest or {}).get("contracts", {}).get("Rollup")
+    record = (manifest or {}).get("contracts", {}).get("OptimisticRollup")
     if record is None:
         raise InputError(f"no --rollup given and no Rollup in {path}: deploy first or pass --rollup ADDRESS")
     return record["address"]
@@ -55,7 +55,7 @@ def run(args) -> int:
     from eth_utils import is_address
 
     from l2.designs.optimistic.l1 import RollupClient
-    from l2.designs.optimistic.verifier import Verifier
+    from l2.designs.optimistic.challenger import Challenger
 
     if args.rollup is not None and not is_address(args.rollup):
         raise InputError(f"--rollup is not an address: {args.rollup!r}")
@@ -66,7 +66,7 @@ def run(args) -> int:
         if not chain.w3.eth.get_code(address):
             raise InputError(f"no contract at {address} on {chain.describe()}")
         rollup = RollupClient(chain, address)
-        verifier = Verifier(rollup, chain.accounts[0] if args.challenge else None)
+        verifier = Challenger(rollup, chain.accounts[0] if args.challenge else None)
         print(f"verifying rollup {rollup.address} on {chain.describe()} from Layer-1 data alone", flush=True)
         reported = 0
         round_ = 0

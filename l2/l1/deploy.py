@@ -70,7 +70,7 @@ DEPLOYMENT_PLAN: list[ContractSpec] = [
         description="open-mint ERC-20 used by the demo and the sandbox for token channels and deposits",
     ),
     ContractSpec("ChannelRegistry", args=lambda ctx: (10, 2_592_000) if ctx.dev else (3_600, 2_592_000), description="payment channels (challenge period 10 s / 1 h .. 30 days)"),
-    ContractSpec("Rollup", args=lambda ctx: (ctx.chain.accounts[0].address, *((600, 1_200) if ctx.dev else (604_800, 86_400)), 10**18, 10**15, 20), description="optimistic rollup: bridge, batches, fraud proofs (sequencer = deployer; challenge 10 min / 7 days, inclusion 20 min / 1 day, bond 1 ETH, smallest deposit 0.001 ETH, 2^20 accounts)"),
+    ContractSpec("OptimisticRollup", args=lambda ctx: (ctx.chain.accounts[0].address, *((600, 1_200) if ctx.dev else (604_800, 86_400)), 10**18, 10**15, 20), description="optimistic rollup: bridge, batches, fraud proofs (sequencer = deployer; challenge 10 min / 7 days, inclusion 20 min / 1 day, bond 1 ETH, smallest deposit 0.001 ETH, 2^20 accounts)"),
 ]
 
 

@@ -1,4 +1,4 @@
-"""Batch data, the per-batch transaction tree and headers, exactly as `Rollup.submitBatch` commits them.
+"""Batch data, the per-batch transaction tree and headers, exactly as `OptimisticRollup.submitBatch` commits them.
 
 A batch's data is the concatenation of chunks `tx body || post-state root`. Each chunk's leaf is
 keccak(chunk || uint64 queueCursor), where the cursor is the L1 queue position when the chunk is

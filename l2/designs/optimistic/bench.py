@@ -91,13 +91,13 @@ def _execution_gas(s: _Setup, count: int) -> int:
 
 @benchmark(
     metrics=[
-        Metric("rollup.gas_per_transfer_batch256", unit="gas", target=2000, better="lower",
+        Metric("optimistic.gas_per_transfer_batch256", unit="gas", target=2000, better="lower",
                reference="Celer commitBlock 4,889 gas per extra transition; plain L1 transfer 21,000 (anchors.md)"),
-        Metric("rollup.gas.submit_batch_1", unit="gas", target=100_000, better="lower",
+        Metric("optimistic.gas.submit_batch_1", unit="gas", target=100_000, better="lower",
                reference="Optimism proposeL2Output 92,973 (anchors.md)"),
-        Metric("rollup.gas.deposit", unit="gas", target=60_000, better="lower",
+        Metric("optimistic.gas.deposit", unit="gas", target=60_000, better="lower",
                reference="Optimism depositTransaction 68,422; Celer deposit 15,880 (anchors.md)"),
-        Metric("rollup.gas.withdraw_claim", unit="gas", target=100_000, better="lower",
+        Metric("optimistic.gas.withdraw_claim", unit="gas", target=100_000, better="lower",
                reference="Optimism prove 155,610 + finalize 72,664 (anchors.md)"),
     ]
 )
@@ -120,45 +120,45 @@ def bench_rollup_gas(ctx) -> dict[str, float]:
     header = s.rollup.posted_batch(s.rollup.events("BatchSubmitted")[-1]).header
     claim = s.rollup.claim_withdrawal(user, header, batch_mod.inclusion(wchunks, 0))
     return {
-        "rollup.gas_per_transfer_batch256": receipt.gasUsed / BATCH,
-        "rollup.gas.submit_batch_1": one_receipt.gasUsed,
-        "rollup.gas.deposit": max(s.deposit_gas[1:]),
-        "rollup.gas.withdraw_claim": claim.gasUsed,
-        "rollup.calldata.bytes_per_transfer": len(data) / BATCH,
-        "rollup.calldata.nonzero_bytes_per_transfer": nonzero / BATCH,
-        "rollup.calldata.gas_per_transfer_at_16_4": standard / BATCH,
-        "rollup.calldata.gas_per_transfer_at_floor_40_10": floor / BATCH,
-        "rollup.calldata.signature_gas_per_transfer_at_floor": 64 * 40,
-        "rollup.calldata.root_gas_per_transfer_at_floor": 32 * 40,
-        "rollup.gas.batch256_at_calldata_floor": float(receipt.gasUsed == 21000 + tx_floor),
-        "rollup.gas.batch256_execution_per_transfer": execution / BATCH,
-        "rollup.gas_per_transfer_batch256_pre_prague_estimate": (21000 + _calldata_gas(
+        "optimistic.gas_per_transfer_batch256": receipt.gasUsed / BATCH,
+        "optimistic.gas.submit_batch_1": one_receipt.gasUsed,
+        "optimistic.gas.deposit": max(s.deposit_gas[1:]),
+        "optimistic.gas.withdraw_claim": claim.gasUsed,
+        "optimistic.calldata.bytes_per_transfer": len(data) / BATCH,
+        "optimistic.calldata.nonzero_bytes_per_transfer": nonzero / BATCH,
+        "optimistic.calldata.gas_per_transfer_at_16_4": standard / BATCH,
+        "optimistic.calldata.gas_per_transfer_at_floor_40_10": floor / BATCH,
+        "optimistic.calldata.signature_gas_per_transfer_at_floor": 64 * 40,
+        "optimistic.calldata.root_gas_per_transfer_at_floor": 32 * 40,
+        "optimistic.gas.batch256_at_calldata_floor": float(receipt.gasUsed == 21000 + tx_floor),
+        "optimistic.gas.batch256_execution_per_transfer": execution / BATCH,
+        "optimistic.gas_per_transfer_batch256_pre_prague_estimate": (21000 + _calldata_gas(
             bytes(chain.w3.eth.get_transaction(receipt.transactionHash)["input"]))[2] + execution) / BATCH,
     }
 
 
 @benchmark(
     metrics=[
-        Metric("rollup.fraud_proof_gas_max", unit="gas", target=200_000, better="lower",
+        Metric("optimistic.fraud_proof_gas_max", unit="gas", target=200_000, better="lower",
                reference="Celer disputeTransition max 198,055, average 128,812 (anchors.md)"),
     ]
 )
 def bench_fraud_proofs(ctx) -> dict[str, float]:
     commitments: dict[str, int] = {}
     gas = prove_every_fault(ctx.chain(), commitments)
-    out = {f"rollup.fraud_proof_gas.{k}": v for k, v in gas.items()}
-    out["rollup.fraud_proof_gas_max"] = max(gas.values())
-    out["rollup.fraud_proof_gas_mean"] = sum(gas.values()) / len(gas)
+    out = {f"optimistic.fraud_proof_gas.{k}": v for k, v in gas.items()}
+    out["optimistic.fraud_proof_gas_max"] = max(gas.values())
+    out["optimistic.fraud_proof_gas_mean"] = sum(gas.values()) / len(gas)
     # the commitment sent a block before the proof, so that nobody can copy it from the mempool
-    out["rollup.gas.challenge_commit"] = max(commitments.values())
+    out["optimistic.gas.challenge_commit"] = max(commitments.values())
     return out
 
 
 @benchmark(
     metrics=[
-        Metric("rollup.gas.batch_queue_progress", unit="gas", better="lower",
+        Metric("optimistic.gas.batch_queue_progress", unit="gas", better="lower",
                reference="the most a queue backlog asks of one batch: QUEUE_PROGRESS deposits; a block holds 30-36 M"),
-        Metric("rollup.gas.deposit_token", unit="gas", better="lower",
+        Metric("optimistic.gas.deposit_token", unit="gas", better="lower",
                reference="Optimism depositERC20 ~ 100k; credits what arrived (balance before and after)"),
     ]
 )
@@ -177,15 +177,15 @@ def bench_queue(ctx) -> dict[str, float]:
     chain.transact(token.functions.mint(s.users[1].address, 10**21), admin)
     s.rollup.deposit_token(s.users[1], 1, 10**18)  # the first deposit of a token writes cold slots
     return {
-        "rollup.gas.batch_queue_progress": receipt.gasUsed,
-        "rollup.gas.batch_queue_progress_entries": progress,
-        "rollup.gas.deposit_token": s.rollup.deposit_token(s.users[1], 1, 10**18).gasUsed,
+        "optimistic.gas.batch_queue_progress": receipt.gasUsed,
+        "optimistic.gas.batch_queue_progress_entries": progress,
+        "optimistic.gas.deposit_token": s.rollup.deposit_token(s.users[1], 1, 10**18).gasUsed,
     }
 
 
 SWEEP = (1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024)
 SWEEP_QUICK = (1, 4, 16, 64, 256, 1024)
-SWEEP_PREFIX = "rollup.gas_per_transfer.batch_"
+SWEEP_PREFIX = "optimistic.gas_per_transfer.batch_"
 
 
 @benchmark(
@@ -208,9 +208,9 @@ def bench_batch_sizes(ctx) -> dict[str, float]:
 
 @benchmark(
     metrics=[
-        Metric("rollup.operator_tx_per_s", unit="tx/s", target=1500,
+        Metric("optimistic.operator_tx_per_s", unit="tx/s", target=1500,
                reference="sequencer verify (ecrecover) + apply + SMT root update, one core"),
-        Metric("rollup.l2_over_l1_throughput", unit="x", target=20,
+        Metric("optimistic.l2_over_l1_throughput", unit="x", target=20,
                reference="operator tx/s over l1.eth_transfer_tx_per_s of the same run"),
     ]
 )
@@ -235,9 +235,9 @@ def bench_operator(ctx) -> dict[str, float]:
     for tx in signed:
         state, _ = apply(state, tx, dom)
     rate = count / (time.perf_counter() - start)
-    out = {"rollup.operator_tx_per_s": rate}
+    out = {"optimistic.operator_tx_per_s": rate}
     l1_rate = ctx.results.get("l1.eth_transfer_tx_per_s")
     if l1_rate:
-        out["rollup.l2_over_l1_throughput"] = rate / l1_rate
+        out["optimistic.l2_over_l1_throughput"] = rate / l1_rate
     return out
 

@@ -14,7 +14,7 @@ from l2.output import eth, gas
 from l2.designs.optimistic.l1 import RollupClient
 from l2.designs.optimistic.sequencer import Sequencer
 from l2.designs.optimistic.txs import round_amount
-from l2.designs.optimistic.verifier import Verifier
+from l2.designs.optimistic.challenger import Challenger
 from l2.designs.optimistic.wallet import Wallet
 
 PROTOCOL = "optimistic rollup"
@@ -27,14 +27,14 @@ MAX_BATCH_ROWS = 8  # a batch table longer than this shows its first and last ro
 def run(story) -> int:
     """The four rollup acts; returns the number of L2 transfers made."""
     chain = story.chain
-    rollup = RollupClient(chain, story.deployment["Rollup"])
+    rollup = RollupClient(chain, story.deployment["OptimisticRollup"])
     operator, challenger = story.accounts["operator"], story.accounts["challenger"]
     token_id = _token_id(story, rollup)
     with tempfile.TemporaryDirectory(prefix="l2-demo-") as tmp:
         seq = Sequencer(rollup, operator, Path(tmp) / "sequencer.db", max_batch=story.batch_size)
         try:
             seq.ensure_bond()
-            verifier = Verifier(rollup, challenger)
+            verifier = Challenger(rollup, challenger)
             wallets = {name: Wallet(story.accounts[name], rollup, seq) for name in USERS}
             _deposits(story, rollup, seq, verifier, wallets, token_id)
             made = _transfers(story, seq, verifier, wallets, token_id)
@@ -135,7 +135,7 @@ def _transfers(story, seq, verifier, wallets, token_id: int) -> int:
 def _fraud(story, rollup, seq, verifier, wallets) -> int:
     chain, console, rng = story.chain, story.console, story.rng
     story.act("Rollup: a fraudulent batch, proven in one Layer-1 transaction and slashed")
-    challenger = verifier.challenger
+    challenger = verifier.account
     seq.fault = "print_money"  # for one batch the operator credits itself money it does not have
     names = list(wallets)
     for _ in range(FRAUD_TRANSFERS):
@@ -188,7 +188,7 @@ def _withdrawals(story, rollup, seq, verifier, wallets, token_id: int) -> None:
         raise AssertionError("the verifier rejected an honest withdrawal batch")
     claims = [w for w in verifier.claimables() if not verifier.is_claimed(w)]
     try:
-        verifier.claim(verifier.challenger, claims[0])
+        verifier.claim(verifier.account, claims[0])
         raise AssertionError("a withdrawal was paid before its batch was final")
     except TransactionReverted as exc:
         console.print(f"claimed at once, a withdrawal is refused: {exc}", highlight=False)
@@ -198,7 +198,7 @@ def _withdrawals(story, rollup, seq, verifier, wallets, token_id: int) -> None:
     names = {story.accounts[n].address: n for n in (*USERS, "operator")}
     paid = table("Withdrawals claimed on Layer 1", "recipient", "amount", "batch", "gas")
     for w in claims:  # anyone may send a claim; Layer 1 pays the recipient
-        receipt = verifier.claim(verifier.challenger, w)
+        receipt = verifier.claim(verifier.account, w)
         paid.add_row(names.get(w.recipient, w.recipient), eth(w.amount) if w.token == 0 else
                      story.token_amount(w.amount), f"#{w.batch_index}", gas(receipt.gasUsed))
     console.print(paid)

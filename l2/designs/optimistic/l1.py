@@ -42,7 +42,7 @@ def deploy(chain: Chain, sequencer: str, challenge_window: int = DEV_CHALLENGE_W
            inclusion_window: int = DEV_INCLUSION_WINDOW, min_bond: int = DEV_MIN_BOND,
            sender: LocalAccount | None = None, min_deposit: int = DEV_MIN_DEPOSIT,
            tree_depth: int = DEFAULT_TREE_DEPTH) -> "RollupClient":
-    contract = chain.deploy("Rollup", sequencer, challenge_window, inclusion_window, min_bond, min_deposit, tree_depth,
+    contract = chain.deploy("OptimisticRollup", sequencer, challenge_window, inclusion_window, min_bond, min_deposit, tree_depth,
                             sender=sender)
     return RollupClient(chain, contract.address)
 
@@ -50,7 +50,7 @@ def deploy(chain: Chain, sequencer: str, challenge_window: int = DEV_CHALLENGE_W
 class RollupClient:
     def __init__(self, chain: Chain, address: str):
         self.chain = chain
-        self.contract = chain.contract("Rollup", address)
+        self.contract = chain.contract("OptimisticRollup", address)
         self.address = self.contract.address
         self.domain = domain(chain.chain_id, self.address)
         self.challenge_window = self.contract.functions.challengeWindow().call()

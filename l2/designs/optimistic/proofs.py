@@ -1,7 +1,7 @@
 """Build the contract's `FraudProof` and claim arguments from a pre-state, using the same rules as `apply`.
 
 A fraud proof opens the pre-state of one transition (accounts root, account count, fee pool), proves
-the touched accounts against it, and lets `Rollup.challengeTransition` re-execute. The second account
+the touched accounts against it, and lets `OptimisticRollup.challengeTransition` re-execute. The second account
 (a transfer's recipient) is proven against the tree *after* the sender's debit, as the contract
 checks it. A challenger first commits to `commitment(proof, challenger)` and reveals the proof in a
 later block, so nobody who sees the proof in the mempool can claim its reward.
@@ -78,7 +78,7 @@ def fraud_proof(header: BatchHeader, chunks: list[Chunk], position: int, pre_sta
 
 
 def commitment(proof: tuple, challenger: str) -> bytes:
-    """`Rollup.commitmentOf(proof, challenger)`: keccak(abi.encode(keccak(abi.encode(proof)), challenger))."""
+    """`OptimisticRollup.commitmentOf(proof, challenger)`: keccak(abi.encode(keccak(abi.encode(proof)), challenger))."""
     inner = keccak(abi_encode([FRAUD_PROOF_TYPE], [proof]))
     return keccak(inner + to_canonical_address(challenger).rjust(32, b"\0"))
 

@@ -1,7 +1,7 @@
 """Rollup stories that exercise every Layer-1 path, shared by the bench and the gas report.
 
 Each deploys its own Rollup on the given chain and runs real parties (Sequencer,
-Verifier, Wallet) against it, so what they measure is what users would pay.
+Challenger, Wallet) against it, so what they measure is what users would pay.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from pathlib import Path
 from l2.designs.optimistic import l1
 from l2.designs.optimistic.faults import FAULTS
 from l2.designs.optimistic.sequencer import Sequencer
-from l2.designs.optimistic.verifier import Verifier
+from l2.designs.optimistic.challenger import Challenger
 from l2.designs.optimistic.wallet import Wallet
 
 
@@ -36,7 +36,7 @@ def prove_every_fault(chain, commitments: dict[str, int] | None = None) -> dict[
                     seq.sync_queue()
                     alice.transfer(bob, 10**17, fee=10**12)
                     seq.post_batch()
-                    (fraud,) = Verifier(rollup, challenger).sync()
+                    (fraud,) = Challenger(rollup, challenger).sync()
                     gas[fault] = fraud.receipt.gasUsed
                     if commitments is not None:
                         commitments[fault] = fraud.commit_receipt.gasUsed
@@ -75,7 +75,7 @@ def bridge_paths(chain) -> None:
             proposer_l2.withdraw(proposer_l2.balance())
             bob_l2.withdraw(10**18, token=1)
             seq.post_batch()
-            verifier = Verifier(rollup, challenger)
+            verifier = Challenger(rollup, challenger)
             if verifier.sync():
                 raise AssertionError("an honest batch was found fraudulent")
             chain.advance_time(rollup.challenge_window + 1)

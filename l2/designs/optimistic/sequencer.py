@@ -33,7 +33,7 @@ from l2.designs.optimistic.errors import BatchStateMismatch, InvalidTransaction,
 from l2.designs.optimistic.l1 import PostedBatch, RollupClient
 from l2.designs.optimistic.state import State, apply, queue_op_for
 from l2.designs.optimistic.txs import CollectFees, QueueEntry, QueueOp, Transfer, Withdraw
-from l2.designs.optimistic.verifier import Verifier
+from l2.designs.optimistic.challenger import Challenger
 
 log = logging.getLogger(__name__)
 
@@ -103,7 +103,7 @@ class Sequencer:
         self._check_meta()
         self.genesis = State.genesis(rollup.tree_depth)
         self.state = self.genesis
-        self.chained: list[int] = []  # chained hash of queue entries 0..k, as `Rollup.queue` holds them
+        self.chained: list[int] = []  # chained hash of queue entries 0..k, as `OptimisticRollup.queue` holds them
         self.roots: dict[int, bytes] = {}  # log seq -> post root
         self.bodies: dict[int, bytes] = {}
         self._replay()
@@ -345,14 +345,14 @@ class Sequencer:
     def resync(self) -> dict:
         """Rebuild the log from Layer 1 after a revert or another proposer's batch; returns a summary.
 
-        The standing batches are re-executed by a `Verifier` (the same code that challenges fraud);
+        The standing batches are re-executed by a `Challenger` (the same code that challenges fraud);
         ours that are no longer standing become `reverted`, other proposers' become `adopted` with
         their transactions in the log, every queue entry not consumed on L1 is queued again, and our
         unposted transactions go back to the mempool in their order if `apply` still accepts them.
         Raises BatchStateMismatch, changing nothing, while L1 holds an unchallenged fraudulent batch:
         no honest batch can be built on it.
         """
-        verifier = Verifier(self.rollup)  # no challenger: used only to rebuild
+        verifier = Challenger(self.rollup)  # no challenger: used only to rebuild
         verifier.sync()
         if verifier.frauds:
             fraud = verifier.frauds[0]

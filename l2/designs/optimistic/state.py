@@ -1,9 +1,9 @@
 """Rollup state and the ONE state-transition function, `apply(state, tx) -> (new_state, receipt)`.
 
 The sequencer, the verifier, the fraud-proof builder and the tests all call `apply`; the
-contract's `Rollup.challengeTransition` re-executes the same rules (tested against each other).
+contract's `OptimisticRollup.challengeTransition` re-executes the same rules (tested against each other).
 
-Hashing (same as `RollupRules.sol`):
+Hashing (same as `OptimisticRules.sol`):
     state root   = keccak(abi.encode(accountsRoot, accountCount, fees[0], fees[1], fees[2], fees[3]))
     accountsRoot = sparse Merkle tree of `depth` levels (the deployment's `treeDepth`, 20 by default),
                    node = keccak(left || right), empty leaf = 0
@@ -83,7 +83,7 @@ def state_root(accounts_root: bytes, account_count: int, fees: tuple[int, ...]) 
 
 
 def genesis_root(depth: int = DEFAULT_TREE_DEPTH) -> bytes:
-    """The root every Rollup deployment of this tree depth starts from (`Rollup.genesisRoot`)."""
+    """The root every Rollup deployment of this tree depth starts from (`OptimisticRollup.genesisRoot`)."""
     return state_root(empty_accounts_root(depth), 0, NO_FEES)
 
 
@@ -165,7 +165,7 @@ class State:
 
     @property
     def capacity(self) -> int:
-        """How many accounts the tree holds (`Rollup.maxAccounts`)."""
+        """How many accounts the tree holds (`OptimisticRollup.maxAccounts`)."""
         return 1 << self.store.depth
 
     @property
@@ -207,8 +207,10 @@ class State:
 
 
 @dataclass(frozen=True)
-class Receipt:
-    """What a transition did: its kind and, for withdrawals and refunds, what L1 will pay to whom."""
+class Outcome:
+    """What a transition did: its kind and, for withdrawals and refunds, what L1 will pay to whom.
+
+    (Not a Layer-1 transaction receipt, `l2.l1.chain.Receipt`.)"""
 
     kind: int
     withdrawal: tuple[str, int, int] | None = None  # (recipient, token, amount)
@@ -250,10 +252,10 @@ def debit_sender(state: State, tx: Transfer | Withdraw, domain_sep: bytes) -> Ac
     return Account(sender.addr, sender.nonce + 1, credit(sender.balances, tx.token, -(tx.amount + tx.fee)))
 
 
-def apply(state: State, tx: txs.Tx, domain_sep: bytes) -> tuple[State, Receipt]:
+def apply(state: State, tx: txs.Tx, domain_sep: bytes) -> tuple[State, Outcome]:
     """Apply one transaction; raises an InvalidTransaction subclass (state unchanged) if it breaks a rule.
 
-    A batch containing a transaction for which this raises is fraudulent (see Rollup.challengeTransition).
+    A batch containing a transaction for which this raises is fraudulent (see OptimisticRollup.challengeTransition).
     """
     if isinstance(tx, Transfer):
         if not 0 <= tx.to < state.capacity:
@@ -267,11 +269,11 @@ def apply(state: State, tx: txs.Tx, domain_sep: bytes) -> tuple[State, Receipt]:
         fees = credit(state.fees, tx.token, tx.fee)
         mid = state.with_account(tx.sender, sender)
         credited = Account(recipient.addr, recipient.nonce, credit(recipient.balances, tx.token, tx.amount))
-        return mid.with_account(tx.to, credited, fees), Receipt(txs.TX_TRANSFER)
+        return mid.with_account(tx.to, credited, fees), Outcome(txs.TX_TRANSFER)
     if isinstance(tx, Withdraw):
         sender = debit_sender(state, tx, domain_sep)
         fees = credit(state.fees, tx.token, tx.fee)
-        return state.with_account(tx.sender, sender, fees), Receipt(txs.TX_WITHDRAW, (tx.recipient, tx.token, tx.amount))
+        return state.with_account(tx.sender, sender, fees), Outcome(txs.TX_WITHDRAW, (tx.recipient, tx.token, tx.amount))
     if isinstance(tx, QueueOp):
         return _apply_queue_op(state, tx)
     if isinstance(tx, CollectFees):
@@ -299,7 +301,7 @@ def queue_op_for(state: State, entry: txs.QueueEntry) -> QueueOp:
     return QueueOp(entry.account_index, int(ok), entry)
 
 
-def _apply_queue_op(state: State, op: QueueOp) -> tuple[State, Receipt]:
+def _apply_queue_op(state: State, op: QueueOp) -> tuple[State, Outcome]:
     entry = op.entry
     if entry is None:
         raise QueueMismatch("a QueueOp needs the L1 queue entry it consumes")
@@ -310,7 +312,7 @@ def _apply_queue_op(state: State, op: QueueOp) -> tuple[State, Receipt]:
                                 f"({state.account_count} of {state.capacity} accounts)")
         if op.account != 0:
             raise QueueMismatch(f"a refunded deposit names account 0, not {op.account}")
-        return state, Receipt(txs.TX_QUEUE, (entry.addr, entry.token, entry.amount))
+        return state, Outcome(txs.TX_QUEUE, (entry.addr, entry.token, entry.amount))
     if not 0 <= op.account < state.capacity:
         raise UnknownAccount(f"account index {op.account} is outside the account tree")
     acct = state.account(op.account)
@@ -325,24 +327,24 @@ def _apply_queue_op(state: State, op: QueueOp) -> tuple[State, Receipt]:
                 raise QueueMismatch(f"account {op.account} is the next free index but is taken")
             new = Account(addr, 0, credit(Account(addr).balances, entry.token, entry.amount))
             return (state.with_account(op.account, new, account_count=state.account_count + 1),
-                    Receipt(txs.TX_QUEUE, created_account=op.account))
+                    Outcome(txs.TX_QUEUE, created_account=op.account))
         if acct is None or acct.addr != addr:
             owner = "nobody" if acct is None else acct.address
             raise QueueMismatch(f"deposit {entry.index} for {entry.addr} cannot go to account {op.account} of {owner}")
         new = Account(addr, acct.nonce, credit(acct.balances, entry.token, entry.amount))
-        return state.with_account(op.account, new), Receipt(txs.TX_QUEUE)
+        return state.with_account(op.account, new), Outcome(txs.TX_QUEUE)
     if op.account != entry.account_index:
         raise QueueMismatch(f"forced withdrawal {entry.index} is for account {entry.account_index}, not {op.account}")
     success = acct is not None and acct.addr == addr and acct.balances[entry.token] >= entry.amount
     if op.ok != int(success):
         raise QueueMismatch(f"forced withdrawal {entry.index} {'succeeds' if success else 'fails'} but ok = {op.ok}")
     if not success:
-        return state, Receipt(txs.TX_QUEUE)
+        return state, Outcome(txs.TX_QUEUE)
     new = Account(acct.addr, acct.nonce, credit(acct.balances, entry.token, -entry.amount))
-    return state.with_account(op.account, new), Receipt(txs.TX_QUEUE, (entry.addr, entry.token, entry.amount))
+    return state.with_account(op.account, new), Outcome(txs.TX_QUEUE, (entry.addr, entry.token, entry.amount))
 
 
-def _apply_collect_fees(state: State, tx: CollectFees) -> tuple[State, Receipt]:
+def _apply_collect_fees(state: State, tx: CollectFees) -> tuple[State, Outcome]:
     acct = existing_account(state, tx.token, tx.account, "fee recipient")
     if tx.proposer is None or acct.addr != to_canonical_address(tx.proposer):
         raise NotTheProposer(f"fees can only be collected into the batch proposer's account, and account {tx.account} "
@@ -350,7 +352,7 @@ def _apply_collect_fees(state: State, tx: CollectFees) -> tuple[State, Receipt]:
     fees = list(state.fees)
     new = Account(acct.addr, acct.nonce, credit(acct.balances, tx.token, fees[tx.token]))
     fees[tx.token] = 0
-    return state.with_account(tx.account, new, tuple(fees)), Receipt(txs.TX_COLLECT_FEES)
+    return state.with_account(tx.account, new, tuple(fees)), Outcome(txs.TX_COLLECT_FEES)
 
 
 def with_raw_account(state: State, index: int, account: Account, fees: tuple | None = None) -> State:
@@ -363,7 +365,7 @@ __all__ = [
     "EMPTY_ACCOUNTS_ROOT",
     "GENESIS_ROOT",
     "NodeStore",
-    "Receipt",
+    "Outcome",
     "State",
     "ZERO_HASHES",
     "apply",

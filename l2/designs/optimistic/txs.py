@@ -9,7 +9,7 @@ Encodings (every chunk in a batch ends with its 32-byte post-state root, added b
 
 f40 = 5-bit exponent | 35-bit mantissa, value = m * 10**e; f16 = 5-bit exponent | 11-bit mantissa.
 The nonce is not in the calldata: it is the sender's current nonce, which the signature covers.
-Same layout as `contracts/rollup/RollupRules.sol`.
+Same layout as `contracts/optimistic/OptimisticRules.sol`.
 """
 
 from __future__ import annotations
@@ -36,7 +36,7 @@ ROOT_LENGTH = 32
 
 QUEUE_DEPOSIT, QUEUE_FORCED_WITHDRAWAL = 0, 1
 
-DOMAIN_NAME, DOMAIN_VERSION = "L2 Rollup", "1"
+DOMAIN_NAME, DOMAIN_VERSION = "OptimisticRollup", "1"
 
 TRANSFER_TYPE = eip712.StructType(
     "Transfer",
@@ -204,7 +204,7 @@ _U192 = (1 << 192) - 1
 
 
 def queue_hash(previous: int, entry: QueueEntry) -> int:
-    """`RollupRules.queueHash`: the chained hash after `entry`, truncated to 192 bits."""
+    """`OptimisticRules.queueHash`: the chained hash after `entry`, truncated to 192 bits."""
     return int.from_bytes(keccak(
         previous.to_bytes(32, "big")
         + entry.kind.to_bytes(32, "big")
@@ -216,7 +216,7 @@ def queue_hash(previous: int, entry: QueueEntry) -> int:
 
 
 def queue_hash_bytes(chained: int) -> bytes:
-    """The 32-byte word `Rollup.queueHashAt` returns for a chained hash (0 for an empty prefix)."""
+    """The 32-byte word `OptimisticRollup.queueHashAt` returns for a chained hash (0 for an empty prefix)."""
     return chained.to_bytes(32, "big")
 
 

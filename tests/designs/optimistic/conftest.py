@@ -12,7 +12,7 @@ import pytest
 
 from l2.designs.optimistic import l1
 from l2.designs.optimistic.sequencer import Sequencer
-from l2.designs.optimistic.verifier import Verifier
+from l2.designs.optimistic.challenger import Challenger
 from l2.designs.optimistic.wallet import Wallet
 
 ETH, TOKEN, NOBOOL = 0, 1, 2
@@ -33,8 +33,8 @@ class RollupEnv:
     def sequencer(self, tmp_path, name="seq.db", **kwargs) -> Sequencer:
         return Sequencer(self.rollup, self.proposer, tmp_path / name, **kwargs)
 
-    def verifier(self, **kwargs) -> Verifier:
-        return Verifier(self.rollup, self.challenger, **kwargs)
+    def verifier(self, **kwargs) -> Challenger:
+        return Challenger(self.rollup, self.challenger, **kwargs)
 
     def wallets(self, sequencer) -> list[Wallet]:
         return [Wallet(u, self.rollup, sequencer) for u in self.users]

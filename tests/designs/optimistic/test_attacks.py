@@ -18,7 +18,7 @@ from l2.designs.optimistic.errors import BatchDataUnavailable
 from l2.designs.optimistic.sequencer import Sequencer
 from l2.designs.optimistic.state import State, apply, queue_op_for
 from l2.designs.optimistic.txs import QueueOp, Transfer, sign
-from l2.designs.optimistic.verifier import Verifier
+from l2.designs.optimistic.challenger import Challenger
 from l2.designs.optimistic.wallet import Wallet
 
 from .conftest import fund_for_faults
@@ -285,7 +285,7 @@ def test_a_deposit_into_a_full_tree_is_refunded_and_claimed_once(env, small, tmp
     assert seq.state.is_full and queue_op_for(seq.state, small.queue_entries()[4]) == QueueOp(0, 0,
                                                                                               small.queue_entries()[4])
     seq.post_batch()
-    verifier = Verifier(small, env.challenger)
+    verifier = Challenger(small, env.challenger)
     assert verifier.sync() == []
     assert verifier.state.account(0).balances[0] == 2 * 10**17 and verifier.state.index_of(late.address) is None
     (refund,) = verifier.claimables(late.address)
@@ -318,7 +318,7 @@ def test_a_refund_with_room_left_or_a_skipped_index_is_proven_and_slashed(env, s
     root = state.root if bad_op.ok == 0 else apply(state, queue_op_for(state, entry), small.domain)[0].root
     data = batch_mod.encode(batch_mod.make_chunks([(bad_op.encode(), root)], 0))
     small.submit_batch(env.proposer, state.root, 1, data, small.l1_queue_hash(data))
-    (fraud,) = Verifier(small, env.challenger).sync()
+    (fraud,) = Challenger(small, env.challenger).sync()
     assert reason in fraud.reason and fraud.receipt is not None
     assert small.batch_count() == 0 and small.fn.bonds(env.proposer.address).call() == 0
 
@@ -461,7 +461,7 @@ def test_a_proposer_cannot_escape_its_slash_through_a_sock_puppets_reverted_batc
     with pytest.raises(TransactionReverted, match="BondLocked"):
         rollup.withdraw_bond(cheater)
     challenger_before = chain.balance(env.challenger.address)
-    (fraud,) = Verifier(rollup, env.challenger).sync()
+    (fraud,) = Challenger(rollup, env.challenger).sync()
     assert fraud.batch_index == 0 and fraud.receipt is not None
     assert chain.balance(env.challenger.address) == challenger_before + bond // 2 - _paid(fraud.commit_receipt,
                                                                                           fraud.receipt)

@@ -56,7 +56,7 @@ def test_decoding_is_the_inverse_of_encoding():
 
 def test_collect_fees_encoding_round_trips_and_matches_the_contract_length():
     tx = txs.CollectFees(70000, 3)
-    assert txs.decode(tx.encode()) == tx and len(tx.encode()) + 32 == 38  # RollupRules.COLLECT_FEES_LEN
+    assert txs.decode(tx.encode()) == tx and len(tx.encode()) + 32 == 38  # OptimisticRules.COLLECT_FEES_LEN
 
 
 @pytest.fixture
@@ -84,7 +84,7 @@ COLLECTIONS = {  # (account, token, credited amount or None for the honest root)
 
 @pytest.mark.parametrize("case", sorted(COLLECTIONS))
 def test_python_and_contract_agree_on_fee_collection(env, fees_collected_by, case):
-    """Python's `apply` and `Rollup.challengeTransition` give the same verdict on CollectFees."""
+    """Python's `apply` and `OptimisticRollup.challengeTransition` give the same verdict on CollectFees."""
     seq = fees_collected_by
     account, token, credited, expect_valid = COLLECTIONS[case]
     tx = txs.CollectFees(account, token, env.proposer.address)

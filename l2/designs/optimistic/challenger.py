@@ -1,4 +1,4 @@
-"""The verifier / challenger: rebuilds L2 state from Layer 1 alone and proves fraud automatically.
+"""The challenger: rebuilds L2 state from Layer 1 alone, checks every batch, and proves fraud automatically.
 
 It reads only the `Rollup` contract's events and the calldata of the batch transactions - never
 the sequencer's database - re-executes every transition with the same `apply`, and on the first
@@ -61,11 +61,11 @@ class _Verified:
     withdrawals: list
 
 
-class Verifier:
-    def __init__(self, rollup: RollupClient, challenger: LocalAccount | None = None, auto_challenge: bool = True):
+class Challenger:
+    def __init__(self, rollup: RollupClient, account: LocalAccount | None = None, auto_challenge: bool = True):
         self.rollup = rollup
-        self.challenger = challenger
-        self.auto_challenge = auto_challenge and challenger is not None
+        self.account = account  # proves fraud; None: only checks (as `l2 verify` without --challenge)
+        self.auto_challenge = auto_challenge and account is not None
         self.genesis = State.genesis(rollup.tree_depth)
         self.verified: list[_Verified] = []
         self.entries: dict[int, QueueEntry] = {}
@@ -169,7 +169,7 @@ class Verifier:
             return Fraud(header.index, position, reason, error="challenge window is over")
         proof = proofs.fraud_proof(header, chunks, position, pre_state, tx, self.rollup.domain)
         try:
-            commit, receipt = self.rollup.challenge(self.challenger, proof)
+            commit, receipt = self.rollup.challenge(self.account, proof)
         except TransactionReverted as exc:
             return Fraud(header.index, position, reason, error=str(exc))
         return Fraud(header.index, position, reason, receipt=receipt, commit_receipt=commit)

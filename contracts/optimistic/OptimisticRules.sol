@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 pragma solidity ^0.8.24;
 
-/// @title RollupRules
+/// @title OptimisticRules
 /// @notice The rollup's hashing scheme and its state-transition rules, as L1 re-executes them in a
 ///         fraud proof. The Python twin is `l2/rollup/state.py` + `l2/rollup/txs.py`; the two are tested
 ///         against each other (tests/rollup/test_rules_match.py).
@@ -19,7 +19,7 @@ pragma solidity ^0.8.24;
 ///        QueueOp   ( 38 B): 0x03 | account u32 | ok u8 | postRoot   (consumes the next L1 queue entry)
 ///        CollectFees(38 B): 0x04 | account u32 | token u8 | postRoot  (fee pool of token -> the batch proposer's account)
 ///      f40 = 5-bit exponent | 35-bit mantissa (value = m * 10**e); f16 = 5-bit exponent | 11-bit mantissa.
-library RollupRules {
+library OptimisticRules {
     uint256 internal constant MAX_TREE_DEPTH = 32;
     uint256 internal constant MAX_TOKENS = 4;
 

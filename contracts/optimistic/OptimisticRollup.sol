@@ -1,10 +1,10 @@
 // SPDX-License-Identifier: MIT
 pragma solidity ^0.8.24;
 
-import {RollupRules as R} from "./RollupRules.sol";
+import {OptimisticRules as R} from "./OptimisticRules.sol";
 import {Signatures} from "../lib/Signatures.sol";
 
-/// @title Rollup
+/// @title OptimisticRollup
 /// @notice Layer-1 side of an optimistic rollup: the bridge (deposits, forced withdrawals, claims),
 ///         the batch inbox (bonded proposers post compact transactions plus one post-state root per
 ///         transition) and the single-transaction fraud proof that re-executes one transition.
@@ -14,7 +14,7 @@ import {Signatures} from "../lib/Signatures.sol";
 ///      input of a transaction, where any verifier can read it. A transition is *fraudulent* when it is
 ///      invalid (see `challengeTransition`) or its committed post-state root differs from re-execution.
 ///      One fraudulent transition reverts its batch and every later batch and slashes the proposer.
-contract Rollup {
+contract OptimisticRollup {
     // ------------------------------------------------------------------ types
 
     /// @notice Everything a batch commits to; `keccak256(abi.encode(header))` is stored per batch.
@@ -196,7 +196,7 @@ contract Rollup {
         domainSeparator = keccak256(
             abi.encode(
                 keccak256("EIP712Domain(string name,string version,uint256 chainId,address verifyingContract)"),
-                keccak256("L2 Rollup"),
+                keccak256("OptimisticRollup"),
                 keccak256("1"),
                 block.chainid,
                 address(this)
@@ -308,7 +308,7 @@ contract Rollup {
 
     // ------------------------------------------------------------------ batches
 
-    /// @notice Post a batch: `data` is the concatenation of transition chunks (see RollupRules), each
+    /// @notice Post a batch: `data` is the concatenation of transition chunks (see OptimisticRules), each
     ///         ending in its post-state root. QueueOp chunks consume L1 queue entries in order.
     /// @dev Only an account without code may post, as the transaction's sender: then `data` is the
     ///      top-level input of the transaction, which anyone can fetch, and never hidden behind a

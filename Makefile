@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 PY_STAMP := $(VENV)/.installed
 NPM_STAMP := node_modules/.installed
 
-.PHONY: all setup test demo sandbox gas-report bench plot compile deploy console clean
+.PHONY: all setup test demo sandbox compare gas-report bench plot compile deploy console clean
 
 all: setup
 
@@ -28,6 +28,9 @@ demo: setup
 
 sandbox: setup
 	$(BIN)/l2 sandbox $(ARGS)
+
+compare: setup
+	$(BIN)/l2 compare
 
 gas-report: setup
 	$(BIN)/l2 gas-report

@@ -5,6 +5,7 @@ from __future__ import annotations
 import sys
 
 from rich.console import Console
+from rich.table import Table
 
 ETHER = 10**18
 
@@ -22,3 +23,11 @@ def eth(wei: int, decimals: int = 4) -> str:
 
 def gas(amount: float) -> str:
     return f"{amount:,.0f}"
+
+
+def table(title: str, *columns: str) -> Table:
+    """A table whose first column is left-aligned and the others (figures) right-aligned."""
+    t = Table(title=title, title_justify="left")
+    for i, column in enumerate(columns):
+        t.add_column(column, justify="left" if i == 0 else "right")
+    return t

@@ -11,7 +11,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run from a checkout without installing
 
-from l2.l1.deploy import main  # noqa: E402
+from l2.commands.deploy import main  # noqa: E402
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -50,7 +50,7 @@ def test_the_whole_story_on_small_sizes():
     assert result.stderr == ""
 
 
-@pytest.mark.parametrize("part, acts", [("channels", CHANNEL_ACTS), ("rollup", ROLLUP_ACTS)])
+@pytest.mark.parametrize("part, acts", [("channels", CHANNEL_ACTS), ("optimistic", ROLLUP_ACTS)])
 def test_one_part_tells_only_its_acts(part, acts):
     result = l2_demo(part, "--payments", "20", "--batch-size", "8")
     assert result.returncode == 0, result.stderr

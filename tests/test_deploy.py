@@ -11,7 +11,7 @@ from eth_hash.auto import keccak
 
 from l2.l1.anvil import free_port
 from l2.l1.compiler import PROJECT_ROOT
-from l2.l1.deploy import DEPLOYMENT_PLAN
+from l2.designs import deployment_plan
 
 SCRIPT = PROJECT_ROOT / "scripts" / "deploy.py"
 
@@ -42,7 +42,7 @@ def test_deploy_to_anvil_writes_a_correct_manifest(anvil_chain, anvil_url, tmp_p
     assert manifest["genesisHash"] == "0x" + bytes(w3.eth.get_block(0)["hash"]).hex()
     assert manifest["compiler"]["version"].startswith("0.8.30")
     assert len(manifest["compiler"]["settingsHash"]) == 64
-    assert set(manifest["contracts"]) == {spec.name for spec in DEPLOYMENT_PLAN}
+    assert set(manifest["contracts"]) == {spec.name for spec in deployment_plan()}
     for name, record in manifest["contracts"].items():
         receipt = w3.eth.get_transaction_receipt(record["transactionHash"])
         assert receipt.contractAddress == record["address"]
@@ -78,9 +78,10 @@ def test_second_run_reports_unchanged_and_sends_nothing(anvil_chain, anvil_url, 
 
 
 def test_default_manifest_path_is_deployments_chain_id(anvil_chain, anvil_url, monkeypatch, tmp_path):
-    from l2.l1 import deploy
+    from l2.commands import deploy
+    from l2.l1 import deploy as plan
 
-    monkeypatch.setattr(deploy, "DEPLOYMENTS_DIR", tmp_path / "deployments")
+    monkeypatch.setattr(plan, "DEPLOYMENTS_DIR", tmp_path / "deployments")
     args = deploy.build_parser().parse_args(["--rpc-url", anvil_url])
     assert deploy.run_deploy(args, print_line=lambda line: None) == 0
     assert (tmp_path / "deployments" / "31337.json").exists()

@@ -71,3 +71,11 @@ def test_gas_report_tables_are_what_the_gas_report_prints(gas_report_run):
     args, expected = transcript("Gas report")
     assert args == ["gas-report"] and result.returncode == 0, result.stderr
     assert_shown_in_order(expected, result.stdout)
+
+
+def test_compare_table_is_what_make_compare_prints():
+    args, expected = transcript("Compare")
+    result = subprocess.run([sys.executable, "-m", "l2", *args], capture_output=True, text=True,
+                            cwd=PROJECT_ROOT, timeout=300)
+    assert result.returncode == 0, result.stderr
+    assert_shown_in_order(expected, result.stdout)

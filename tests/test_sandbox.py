@@ -54,34 +54,37 @@ def sandbox(chain):
 
 def test_start_leaves_everything_ready(sandbox, chain):
     names = sandbox.namespace()
-    for name in ("w3", "chain", "operator", "challenger", *USERS, "token", "registry", "rollup", "alice_channel",
-                 "bob_channel", "sequencer", "verifier", "advance_time", "mine", "step", "status", "pay", "claim"):
+    for name in ("w3", "chain", "operator", "challenger_account", *USERS, "token", "registry", "rollup",
+                 "alice_channel", "bob_channel", "sequencer", "challenger", "watchers", "advance_time", "mine", "step",
+                 "status", "pay", "claim"):
         assert name in names, name
     assert {f"{user}_l2" for user in USERS} <= set(names)
-    unit = sandbox.amounts.unit
+    unit = sandbox.unit
     for user in USERS:
         wallet = names[f"{user}_l2"]
         assert (wallet.balance(), wallet.balance(token=1)) == (10 * unit, 100 * 10**18)
-    assert sandbox.alice_channel.balance() == sandbox.bob_channel.balance() == 5 * unit
-    assert chain.balance(sandbox.registry.address) == 10 * unit
-    # batch #0 carried the deposits, and the independent verifier rebuilt the same state from Layer 1
-    assert sandbox.rollup.batch_count() == 1
-    assert sandbox.verifier.state.root == sandbox.sequencer.state.root == sandbox.rollup.tip_root()
-    assert sandbox.rollup.fn.bonds(sandbox.operator.address).call() == sandbox.rollup.fn.minBond().call()
+    assert names["alice_channel"].balance() == names["bob_channel"].balance() == 5 * unit
+    assert chain.balance(names["registry"].address) == 10 * unit
+    # batch #0 carried the deposits, and the independent challenger rebuilt the same state from Layer 1
+    rollup = names["rollup"]
+    assert rollup.batch_count() == 1
+    assert names["challenger"].state.root == names["sequencer"].state.root == rollup.tip_root()
+    assert rollup.fn.bonds(sandbox.operator.address).call() == rollup.fn.minBond().call()
     assert "alice_l2, bob_l2, carol_l2, dave_l2" in sandbox.banner()
 
 
-def test_step_posts_what_is_pending_and_the_verifier_checks_it(sandbox, capsys):
+def test_step_posts_what_is_pending_and_the_challenger_checks_it(sandbox, capsys):
     names = sandbox.namespace()
+    sequencer, rollup = names["sequencer"], names["rollup"]
     names["alice_l2"].transfer(names["bob"], ETHER // 100)
     names["alice_l2"].transfer(names["carol_l2"], ETHER // 100)  # a wallet works as a recipient too
-    assert sandbox.sequencer.pending_count() == 2 and sandbox.rollup.batch_count() == 1
+    assert sequencer.pending_count() == 2 and rollup.batch_count() == 1
     sandbox.step()
     out = capsys.readouterr().out
     assert re.search(r"\[sequencer\] posted batch #1: 2 transactions, [\d,]+ gas", out)
-    assert "[verifier] batch #1 re-executed from Layer-1 data: state root matches" in out
-    assert sandbox.sequencer.pending_count() == 0 and sandbox.rollup.batch_count() == 2
-    assert names["bob_l2"].balance() == 10 * sandbox.amounts.unit + ETHER // 100
+    assert "[challenger] batch #1 re-executed from Layer-1 data: state root matches" in out
+    assert sequencer.pending_count() == 0 and rollup.batch_count() == 2
+    assert names["bob_l2"].balance() == 10 * sandbox.unit + ETHER // 100
     sandbox.step()
     assert capsys.readouterr().out == ""  # nothing new, nothing said
 
@@ -103,7 +106,7 @@ def test_stale_close_is_answered_by_the_partners_watcher_then_settled(sandbox, c
     sandbox.advance_time(alice.params.challenge_period)
     assert re.search(r"\[(alice|bob)'s watcher\] settled the channel after the challenge period: alice got 4\.8000 ETH, "
                      r"bob 5\.2000 ETH", capsys.readouterr().out)
-    assert chain.balance(sandbox.registry.address) == 0
+    assert chain.balance(names["registry"].address) == 0
     # the watchers' settle paid bob 5.2 ETH (the newest state); only alice's watcher or bob's paid gas for it
     gained = chain.balance(names["bob"].address) - bob_before
     assert 5 * ETHER + ETHER // 5 - 10**16 < gained <= 5 * ETHER + ETHER // 5
@@ -115,36 +118,37 @@ def test_fraudulent_batch_is_proven_slashed_and_the_sequencer_recovers(sandbox, 
     rollup.deposit_eth(operator, ETHER)  # the faulty proposer needs an L2 account of its own
     names["sequencer"].fault = "print_money"
     names["alice_l2"].transfer(names["bob"], ETHER // 100)
-    challenger_before = chain.balance(sandbox.challenger.address)
+    challenger_before = chain.balance(sandbox.challenger.address)  # the challenger's account
     sandbox.step()
     out = capsys.readouterr().out
-    assert re.search(r"\[verifier\] batch #1 is fraudulent: invalid transaction: ", out)
-    assert re.search(r"\[verifier\] committed to a proof, then proved it on Layer 1 in one transaction \([\d,]+ gas\): "
+    assert re.search(r"\[challenger\] batch #1 is fraudulent: invalid transaction: ", out)
+    assert re.search(r"\[challenger\] committed to a proof, then proved it on Layer 1 in one transaction \([\d,]+ gas\): "
                      r"batch #1 and any later", out)
-    assert "[sequencer] bond topped up again after the slash" in out
     bond = rollup.fn.minBond().call()
     assert chain.balance(sandbox.challenger.address) - challenger_before > bond // 2 - 10**16  # half the bond
     assert rollup.fn.totalBurned().call() == bond // 2
     sandbox.step()
     out = capsys.readouterr().out
+    assert "[sequencer] bond topped up again after the slash" in out
     assert "[sequencer] re-synced with Layer 1 (1 batch of its own reverted there): 1 transaction(s) queued again" in out
-    assert "[verifier] batch #1 re-executed from Layer-1 data: state root matches" in out
-    assert names["bob_l2"].balance() == 10 * sandbox.amounts.unit + ETHER // 100
-    assert sandbox.verifier.state.root == sandbox.sequencer.state.root == rollup.tip_root()
+    assert "[challenger] batch #1 re-executed from Layer-1 data: state root matches" in out
+    assert names["bob_l2"].balance() == 10 * sandbox.unit + ETHER // 100
+    assert names["challenger"].state.root == names["sequencer"].state.root == rollup.tip_root()
 
 
 def test_withdrawal_is_claimed_on_layer1_once_final(sandbox, chain, capsys):
     names = sandbox.namespace()
     names["bob_l2"].withdraw(ETHER)
     sandbox.step()
-    sandbox.claim(names["bob"])
+    claim = names["claim"]
+    claim(names["bob"])
     assert "batch #1 is not final yet" in capsys.readouterr().out
     before = chain.balance(names["bob"].address)
-    sandbox.advance_time(sandbox.rollup.challenge_window)
-    sandbox.claim(names["bob"])  # sent by bob himself: he pays the gas
+    sandbox.advance_time(names["rollup"].challenge_window)
+    claim(names["bob"])  # sent by bob himself: he pays the gas
     assert re.search(r"claimed 1\.0000 ETH from batch #1 for bob \([\d,]+ gas\)", capsys.readouterr().out)
     assert ETHER - 10**15 < chain.balance(names["bob"].address) - before < ETHER
-    sandbox.claim(names["bob"])
+    claim(names["bob"])
     assert capsys.readouterr().out.strip() == "nothing to claim"
 
 
@@ -161,21 +165,24 @@ def test_status_shows_layer1_rollup_and_channel_balances(sandbox, capsys):
 
 def test_operators_act_between_statements_never_during_one(chain, capsys):
     with Sandbox.running(chain, tick=0.05, batch_time=0.2) as sandbox:
-        wallet = sandbox.wallets["alice"]
+        names = sandbox.namespace()
+        wallet, rollup = names["alice_l2"], names["rollup"]
         with sandbox.turn():  # a statement: the operators wait for it, however long it takes
             wallet.transfer(sandbox.users["bob"], 10**15)
             time.sleep(1.0)
-            assert sandbox.rollup.batch_count() == 1
+            assert rollup.batch_count() == 1
         deadline = time.monotonic() + 20
-        while sandbox.rollup.batch_count() < 2 and time.monotonic() < deadline:
+        while rollup.batch_count() < 2 and time.monotonic() < deadline:
             time.sleep(0.05)  # the console is idle: the operators' thread posts the batch by age
-        assert sandbox.rollup.batch_count() == 2
+        assert rollup.batch_count() == 2
         with sandbox.turn():  # the next statement first hears what happened meanwhile
             pass
         out = capsys.readouterr().out
         assert "[sequencer] posted batch #1: 1 transaction" in out and "state root matches" in out
         thread = sandbox._thread
-    assert not thread.is_alive() and sandbox.sequencer is None  # stopped and closed on the way out
+    assert not thread.is_alive() and sandbox.parts == []  # stopped and closed on the way out
+    with pytest.raises(Exception, match="closed"):
+        names["sequencer"].pending_count()  # its database is closed
 
 
 # --- the command, as a subprocess ---------------------------------------------------------------
@@ -192,7 +199,7 @@ print("anvil:", chain.anvil.pid if chain.anvil else None)
 
 def _check_script_output(out: str, unit: int = ETHER) -> int | None:
     assert "[sequencer] posted batch #1: 1 transaction" in out
-    assert "[verifier] batch #1 re-executed from Layer-1 data: state root matches" in out
+    assert "[challenger] batch #1 re-executed from Layer-1 data: state root matches" in out
     assert f"channel: {5 * unit - ETHER // 10} {5 * unit + ETHER // 10}" in out
     assert f"rollup: {10 * unit - ETHER // 100} {10 * unit + ETHER // 100} 2" in out
     pid = re.search(r"anvil: (\w+)", out).group(1)
@@ -227,12 +234,12 @@ def test_sandbox_on_a_node_without_dev_accounts_funds_accounts_derived_from_the_
     """Another chain id: not a dev node, so only L2_PRIVATE_KEY's account; the rest are derived and topped up."""
     script = tmp_path / "story.py"
     script.write_text(
-        "unit = sandbox.amounts.unit\n"
+        "unit = sandbox.unit\n"
         "pay(alice_channel, bob_channel, unit)\n"
         "alice_l2.transfer(bob, unit)\n"
         "step()\n"
-        "print('accounts', [a.address for a in (challenger, alice, bob, carol, dave)])\n"
-        "print('funded', all(chain.balance(a.address) > 0 for a in (challenger, alice, bob, carol, dave)))\n"
+        "print('accounts', [a.address for a in (challenger_account, alice, bob, carol, dave)])\n"
+        "print('funded', all(chain.balance(a.address) > 0 for a in (challenger_account, alice, bob, carol, dave)))\n"
         "print('rollup', bob_l2.balance() == 11 * unit, 'channel', bob_channel.balance() == 6 * unit)\n"
     )
     with start_anvil(extra_args=("--chain-id", "4242")) as url:

@@ -422,7 +422,8 @@ contract OptimisticRollup {
         _requireIncluded(h, p.target);
         bytes32 preRoot = h.prevRoot;
         if (p.target.position > 0) {
-            if (p.previous.position + 1 != p.target.position) revert NotIncluded(p.previous.position);
+            // target.position > 0 here; `previous.position + 1` could overflow on a forged position.
+            if (p.previous.position != p.target.position - 1) revert NotIncluded(p.previous.position);
             _requireIncluded(h, p.previous);
             preRoot = R.word(p.previous.chunk, p.previous.chunk.length - 32);
         }

@@ -9,7 +9,6 @@ table; `--json FILE` writes a flat `{"section.metric": number}` object.
 
 from __future__ import annotations
 
-import importlib
 import json
 import sys
 import time
@@ -20,62 +19,7 @@ from l2.errors import InputError
 from l2.files import check_writable, write_atomic
 from l2.output import make_console
 
-# Modules whose import registers benchmarks, besides the foundation's below.
-BENCH_MODULES: list[str] = ["l2.designs.channels.bench", "l2.designs.optimistic.bench"]
-
-
-@dataclass(frozen=True)
-class Metric:
-    name: str  # "section.metric", the key in the JSON output
-    unit: str
-    target: float | None = None
-    better: str = "higher"  # or "lower"
-    reference: str = ""  # a figure to compare with, and where it comes from
-
-    def meets_target(self, value: float) -> bool | None:
-        if self.target is None:
-            return None
-        return value >= self.target if self.better == "higher" else value <= self.target
-
-
-@dataclass
-class Benchmark:
-    fn: Callable[["BenchContext"], dict[str, float]]
-    metrics: list[Metric]
-
-    @property
-    def name(self) -> str:
-        return f"{self.fn.__module__}.{self.fn.__name__}"
-
-
-REGISTRY: list[Benchmark] = []
-
-
-def benchmark(metrics: list[Metric]):
-    """Register a benchmark function `fn(ctx) -> {metric name: value}`."""
-
-    def register(fn):
-        REGISTRY.append(Benchmark(fn, list(metrics)))
-        return fn
-
-    return register
-
-
-@dataclass
-class BenchContext:
-    """What a benchmark gets: the quick flag, a shared embedded chain, the results so far."""
-
-    quick: bool = False
-    results: dict[str, float] = field(default_factory=dict)
-    _chain: object = None
-
-    def chain(self):
-        """A shared embedded chain; the harness reverts it after each benchmark."""
-        if self._chain is None:
-            from l2.l1.chain import EmbeddedChain
-
-            self._chain = EmbeddedChain()
-        return self._chain
+from l2.designs.api import BenchContext, Benchmark, Metric, benchmark
 
 
 @dataclass
@@ -86,9 +30,16 @@ class Row:
 
 
 def load_benchmarks() -> list[Benchmark]:
-    for module in BENCH_MODULES:
-        importlib.import_module(module)
-    return REGISTRY
+    """The foundation's benchmarks (this module's), then each registered design's."""
+    from l2.designs import DESIGNS
+
+    return [b for b in _foundation()] + [b for design in DESIGNS for b in design.benchmarks()]
+
+
+def _foundation() -> list[Benchmark]:
+    from l2.designs.api import BENCHMARKS
+
+    return [b for b in BENCHMARKS if b.fn.__module__ == __name__]
 
 
 def run_benchmarks(

@@ -22,8 +22,8 @@ COMMANDS: list[tuple[str, str, str]] = [
     ("gas-report", "l2.commands.gas_report", "gas per contract function over the scenarios, like forge --gas-report"),
     ("bench", "l2.commands.bench", "measured figures against their targets and reference systems"),
     ("compile", "l2.l1.compiler", "compile contracts/ from source (ignores the cache)"),
-    ("deploy", "l2.l1.deploy", "deploy the Layer-1 contracts and write the manifest"),
-    ("verify", "l2.commands.verify", "check a deployed rollup from Layer-1 data alone (and prove fraud with --challenge)"),
+    ("deploy", "l2.commands.deploy", "deploy the Layer-1 contracts and write the manifest"),
+    ("compare", "l2.commands.compare", "one seeded workload through every Layer-2 design on the same Layer 1"),
     ("console", "l2.commands.console", "a Python console with only the chain and the project loaded"),
 ]
 
@@ -42,7 +42,9 @@ def build_parser() -> ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
-    for name, module_name, text in COMMANDS:
+    from l2.designs import DESIGNS
+
+    for name, module_name, text in [*COMMANDS, *(command for d in DESIGNS for command in d.commands)]:
         module = importlib.import_module(module_name)
         p = sub.add_parser(name, help=text, description=text, parents=[common])
         module.add_arguments(p)

@@ -1,7 +1,7 @@
-"""`make demo` / `l2 demo [channels|rollup|all]`: the whole story, end to end, on a real Layer 1.
+"""`make demo` / `l2 demo [DESIGN|all]`: the whole story, end to end, on a real Layer 1.
 
-Compile, deploy the Layer-1 contracts, then the acts of each protocol (its
-package's `demo.py`), then a summary: the Layer-1 gas the story spent against
+Compile, deploy the Layer-1 contracts, then the acts of each registered design
+(`Design.demo`), then a summary: the Layer-1 gas the story spent against
 what the same payments would have cost as plain Layer-1 transfers, and every
 balance before and after, with the conservation of ETH and tokens checked:
 what everyone held before = what everyone holds after + the fees paid for gas.
@@ -16,72 +16,25 @@ parent + 1 second, whenever the demo runs.
 
 from __future__ import annotations
 
-import contextlib
-import importlib
 import random
 from dataclasses import dataclass, field
 
 from rich.console import Console
-from rich.table import Table
 
+from l2.designs import DESIGNS, deployment_plan
+from l2.designs.api import TOKEN_UNIT, Story
+from l2.errors import InputError
 from l2.l1.accounts import NamedAccount, named_accounts, unit_for
 from l2.l1.chain import Chain
 from l2.l1.compiler import compile_project
 from l2.l1.deploy import deploy_all
-from l2.errors import InputError
-from l2.output import eth, gas
+from l2.output import eth, gas, table
 
-# part -> the modules whose `run(story) -> payments made` tell it, in order.
-DEMO_PARTS: dict[str, list[str]] = {"channels": ["l2.designs.channels.demo"], "rollup": ["l2.designs.optimistic.demo"]}
 PLAIN_TRANSFER_GAS = 21_000  # what one payment costs as a plain Layer-1 ETH transfer
 MAX_PAYMENTS = 100_000
 MAX_BATCH_SIZE = 1024
-TOKEN_UNIT = 10**18
 ACTORS = ("challenger", "alice", "bob", "carol", "dave")
 STORY_CLOCK = 4_102_444_800  # 2100-01-01 00:00 UTC
-
-
-@dataclass
-class Story:
-    """What every act needs: the chain, where to print, the seeded randomness, the cast and the sizes."""
-
-    chain: Chain
-    console: Console
-    rng: random.Random
-    deployment: dict[str, str]
-    accounts: dict[str, NamedAccount]  # operator (the deployer), challenger, alice, bob, carol, dave
-    unit: int  # amounts are counted in this (1 ETH on a dev chain)
-    payments: int
-    batch_size: int
-    acts: int = 0
-
-    def act(self, title: str) -> None:
-        self.acts += 1
-        self.console.rule(f"[bold]Act {self.acts}. {title}")
-
-    @contextlib.contextmanager
-    def progress(self, description: str, total: int):
-        """Yields `advance()`; a live bar on a terminal, nothing at all off one (logs stay clean)."""
-        if not self.console.is_terminal:
-            yield lambda: None
-            return
-        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
-        with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                      console=self.console, transient=True) as bar:
-            task = bar.add_task(description, total=total)
-            yield lambda: bar.advance(task)
-
-    def token_amount(self, amount: int) -> str:
-        return f"{amount / TOKEN_UNIT:,.2f} TST"
-
-
-def table(title: str, *columns: str) -> Table:
-    """A table whose first column is left-aligned and the others (figures) right-aligned."""
-    t = Table(title=title, title_justify="left")
-    for i, column in enumerate(columns):
-        t.add_column(column, justify="left" if i == 0 else "right")
-    return t
 
 
 @dataclass
@@ -142,11 +95,12 @@ def check_sizes(payments: int, batch_size: int) -> None:
 
 def run_demo(chain: Chain, console: Console, *, part: str = "all", payments: int = 1000, batch_size: int = 250,
              seed: int = 1) -> DemoSummary:
-    """Tell the story (`part`: "channels", "rollup" or "all") and return its summary figures."""
+    """Tell the story (`part`: a registered design's name, or "all") and return its summary figures."""
     check_sizes(payments, batch_size)
-    if part != "all" and part not in DEMO_PARTS:
-        raise InputError(f"unknown part {part!r}: choose channels, rollup or all")
-    modules = [m for name, ms in DEMO_PARTS.items() if part in ("all", name) for m in ms]
+    names = [d.name for d in DESIGNS]
+    if part != "all" and part not in names:
+        raise InputError(f"unknown part {part!r}: choose {', '.join(names)} or all")
+    designs = [d for d in DESIGNS if part in ("all", d.name)]
     console.rule("[bold]l2 demo: Layer 2 on top of Layer 1")
     if chain.is_embedded and chain.now() < STORY_CLOCK:
         chain.advance_time(STORY_CLOCK - chain.now())
@@ -154,22 +108,21 @@ def run_demo(chain: Chain, console: Console, *, part: str = "all", payments: int
     console.print(f"compiled {len(artifacts.contracts)} contracts with solc {artifacts.compiler_version} "
                   f"(evm prague) for {chain.describe()}; {payments:,} payments, rollup batches of {batch_size}, "
                   f"seed {seed}", highlight=False)
-    results, _ = deploy_all(chain)
+    results, _ = deploy_all(chain, plan=deployment_plan())
     deployed = table("Layer-1 contracts deployed", "contract", "address", "gas used", "source")
     for r in results:
         deployed.add_row(r.name, r.record["address"], gas(r.record["gasUsed"]), r.record["source"])
     console.print(deployed)
 
     story = _cast(chain, console, {r.name: r.record["address"] for r in results}, payments, batch_size, seed)
-    watched = {**story.accounts, **{name: None for name in ("ChannelRegistry", "OptimisticRollup")}}
+    watched = {**story.accounts, **{spec.name: None for d in DESIGNS for spec in d.contracts}}
     before = _holdings(story, watched)
     figures: list[ProtocolFigures] = []
     fees = count = 0
-    for module_name in modules:
-        module = importlib.import_module(module_name)
+    for design in designs:
         with chain.record() as txs:
-            made = module.run(story)
-        figures.append(ProtocolFigures(module.PROTOCOL, made, sum(t.gas_used for t in txs)))
+            made = design.demo(story)
+        figures.append(ProtocolFigures(design.title, made, sum(t.gas_used for t in txs)))
         fees += sum(t.fee_wei for t in txs)
         count += len(txs)
     after = _holdings(story, watched)
@@ -187,10 +140,9 @@ def _cast(chain: Chain, console: Console, deployment: dict[str, str], payments: 
           seed: int) -> Story:
     """The actors, funded: a dev chain's accounts, or keys derived from the deployer's on another node."""
     unit = unit_for(chain)
-    rollup = chain.contract("OptimisticRollup", deployment["OptimisticRollup"])
     operator = NamedAccount("operator", chain.accounts[0])
-    accounts = {"operator": operator,
-                **named_accounts(chain, ACTORS, 30 * unit, reserve=2 * rollup.functions.minBond().call())}
+    reserve = 2 * sum(d.operator_reserve(chain, deployment) for d in DESIGNS)
+    accounts = {"operator": operator, **named_accounts(chain, ACTORS, 30 * unit, reserve=reserve)}
     token = chain.contract("TestToken", deployment["TestToken"])
     for name in ("alice", "bob", "carol", "dave"):
         chain.transact(token.functions.mint(accounts[name].address, 1000 * TOKEN_UNIT), operator)
@@ -256,8 +208,10 @@ def _signed(wei: int) -> str:
 def add_arguments(parser) -> None:
     from l2.l1.chain import add_chain_arguments
 
-    parser.add_argument("part", nargs="?", choices=("channels", "rollup", "all"), default="all",
-                        help="which story to tell (default: all)")
+    from l2.designs import DESIGNS
+
+    parser.add_argument("part", nargs="?", choices=(*(d.name for d in DESIGNS), "all"), default="all",
+                        help="which design's story to tell (default: all)")
     parser.add_argument("--payments", type=int, default=1000, metavar="N",
                         help="payments in the channel, and transfers on the rollup (default 1000)")
     parser.add_argument("--batch-size", type=int, default=250, metavar="N",

@@ -6,7 +6,7 @@ contract and function: calls, min, mean, median, max, plus each contract's
 deployment cost and runtime size. Only transactions count: a view call costs no
 gas on Layer 1, and a call between contracts inside a transaction is part of the
 outer function's gas (forge traces those too; eth-tester cannot trace). The
-scenarios are a registry, so a new protocol adds its own.
+scenarios come from the design registry, so a new design adds its own.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from typing import Callable
 
 from rich.console import Console
 
+from l2.designs.api import Scenario
 from l2.l1.chain import Chain, TxRecord, add_chain_arguments, layer1_for
 from l2.errors import InputError
 from l2.files import check_writable, write_atomic
@@ -31,40 +32,12 @@ def _demo(chain: Chain) -> None:
     run_demo(chain, Console(file=io.StringIO()), part="all", payments=40, batch_size=16, seed=1)
 
 
-def _channels(chain: Chain) -> None:
-    from l2.designs.channels.bench import measure_gas
+def scenarios() -> list[Scenario]:
+    """The demo's story, then every registered design's own scenarios."""
+    from l2.designs import DESIGNS
 
-    measure_gas(chain)
-
-
-def _rollup_faults(chain: Chain) -> None:
-    from l2.designs.optimistic.scenarios import prove_every_fault
-
-    prove_every_fault(chain)
-
-
-def _rollup_bridge(chain: Chain) -> None:
-    from l2.designs.optimistic.scenarios import bridge_paths
-
-    bridge_paths(chain)
-
-
-@dataclass(frozen=True)
-class Scenario:
-    name: str
-    story: str
-    run: Callable[[Chain], None]
-
-
-SCENARIOS: list[Scenario] = [
-    Scenario("demo", "the demo's story, small (40 payments, batches of 16): channels, a dispute, rollup "
-             "deposits, batches, a fraud proof, claims", _demo),
-    Scenario("channels", "every channel function: open (with and without deposit), deposit, withdraw, "
-             "cooperative close, close, updateState, settle, a deferred payout and its claim", _channels),
-    Scenario("rollup-faults", "each faulty batch the sequencer can post, proven by a fraud proof", _rollup_faults),
-    Scenario("rollup-bridge", "token deposits, a forced withdrawal and its claim, fees collected and withdrawn, "
-             "the bond withdrawn", _rollup_bridge),
-]
+    demo = Scenario("demo", "the demo's story, small (40 payments, batches of 16): every design's acts", _demo)
+    return [demo, *(scenario for design in DESIGNS for scenario in design.scenarios())]
 
 
 @dataclass(frozen=True)
@@ -91,8 +64,8 @@ class ContractGas:
 
 def select(names: list[str] | None) -> list[Scenario]:
     if not names:
-        return SCENARIOS
-    known = {s.name: s for s in SCENARIOS}
+        return scenarios()
+    known = {s.name: s for s in scenarios()}
     unknown = [n for n in names if n not in known]
     if unknown:
         raise InputError(f"unknown scenario {unknown[0]!r}; known: {', '.join(known)}")
@@ -177,7 +150,7 @@ def render(console: Console, contracts: list[ContractGas], scenarios: list[Scena
 def add_arguments(parser) -> None:
     parser.add_argument("--json", metavar="FILE", help="also write the figures as JSON")
     parser.add_argument("--scenario", metavar="NAME", action="append",
-                        help=f"run only this scenario (repeatable): {', '.join(s.name for s in SCENARIOS)}")
+                        help=f"run only this scenario (repeatable): {', '.join(s.name for s in scenarios())}")
     add_chain_arguments(parser)
 
 

@@ -7,19 +7,16 @@ Ctrl-D, Ctrl-C twice, SIGTERM, an error), anvil included:
 
 1. Layer 1: the embedded py-evm chain, the node at --rpc-url, or an anvil from
    node_modules (--anvil), stopped on the way out.
-2. The contracts of the deployment plan, fresh every session; the test token
-   registered on the rollup as token 1.
-3. Named accounts: `operator` (deployer, the rollup's sequencer), `challenger`
-   (the verifier's account) and the users alice, bob, carol and dave. A dev node
-   has them already; on any other node they are derived from the deployer's key
+2. The contracts of the deployment plan (the foundation's and every design's), fresh every session.
+3. Named accounts: `operator` (the deployer, the rollup's sequencer), `challenger` (the rollup
+   challenger's account) and the users alice, bob, carol and dave, each minted test tokens. A dev
+   node has them already; on any other node they are derived from the deployer's key
    (`derive_account`) and topped up from it.
-4. The rollup: a Sequencer (its SQLite log in the session folder) with its bond,
-   an independent Challenger, and a Wallet per user; every user deposits ETH and
-   tokens, and batch #0 carries the deposits.
-5. A channel between alice and bob, both ends durable in SQLite, each watched by
-   a ChannelWatcher that answers a stale close and settles after the period.
-6. The operators' thread: every `tick` seconds one `step()`: the sequencer picks
-   up L1 deposits and posts a batch when one is full or old enough, the verifier
+4. Each registered design's part (`Design.sandbox`): its objects, its services (the operators),
+   its banner and status lines. Payment channels open a watched channel between alice and bob; the
+   optimistic rollup starts a sequencer, a challenger and a wallet per user, all deposited.
+5. The operators' thread: every `tick` seconds one round of every service (`run_round`): the
+   sequencer picks up L1 deposits and posts a batch when one is full or old enough, the challenger
    re-executes new batches and proves fraud, the watchers defend the channel.
 
 The console and the operators take turns under one lock: a statement you type
@@ -41,47 +38,17 @@ from pathlib import Path
 
 from rich.table import Table
 
+from l2.commands.console import SHELLS, exit_code, interact
+from l2.designs import DESIGNS, deployment_plan
+from l2.designs.api import TOKEN_UNIT, SandboxEnv, SandboxPart
+from l2.errors import InputError, ScriptError
 from l2.l1.accounts import NamedAccount, named_accounts, unit_for
 from l2.l1.chain import Chain, add_chain_arguments, layer1_for
-from l2.designs.channels.party import STATUS_CLOSED_BY_A, STATUS_CLOSED_BY_B, STATUS_OPEN, Party, pay
-from l2.designs.channels.storage import ChannelStore
-from l2.designs.channels.watcher import ChannelWatcher
 from l2.l1.deploy import deploy_all
-from l2.errors import InputError, L2Error, ScriptError
-from l2.output import ETHER, eth, gas, make_console
-from l2.designs.optimistic.l1 import RollupClient
-from l2.designs.optimistic.sequencer import Sequencer
-from l2.designs.optimistic.errors import BatchDataUnavailable
-from l2.designs.optimistic.challenger import Challenger
-from l2.designs.optimistic.wallet import Wallet
-from l2.commands.console import SHELLS, exit_code, interact
+from l2.output import ETHER, eth, make_console
+from l2.runtime.service import run_round
 
 USERS = ("alice", "bob", "carol", "dave")
-TOKEN_ID = 1  # the test token's id on the rollup (0 is ETH)
-TOKEN_UNIT = 10**18
-CHANNEL_PERIOD = 60  # seconds; at least the registry's minimum
-
-
-@dataclass(frozen=True)
-class Amounts:
-    """What the sandbox hands out, scaled to the chain (`unit`): generous on a dev chain, small on a real node."""
-
-    unit: int
-    token_mint: int = 1000 * TOKEN_UNIT
-    token_deposit: int = 100 * TOKEN_UNIT
-
-    @property
-    def l1_minimum(self) -> int:
-        """Each named account's L1 ETH is topped up to this on a node without dev accounts."""
-        return 20 * self.unit
-
-    @property
-    def rollup_deposit(self) -> int:
-        return 10 * self.unit
-
-    @property
-    def channel_deposit(self) -> int:
-        return 5 * self.unit
 
 
 def check_options(batch_time: float, max_batch: int, tick: float) -> None:
@@ -109,10 +76,8 @@ class Sandbox:
         self._shown = 0
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
-        self._verified: set[bytes] = set()  # L1 transactions of the batches the verifier has checked
-        self._stores: list[ChannelStore] = []
-        self.sequencer: Sequencer | None = None
-        self.amounts = Amounts(unit_for(chain))
+        self.parts: list[SandboxPart] = []
+        self.unit = unit_for(chain)
 
     # --- lifecycle ---------------------------------------------------------------------------
 
@@ -131,58 +96,28 @@ class Sandbox:
     def start(self) -> None:
         chain = self.chain
         self.progress("deploying the Layer-1 contracts")
-        results, _ = deploy_all(chain)
+        results, _ = deploy_all(chain, plan=deployment_plan())
         self.addresses = {r.name: r.record["address"] for r in results}
         self.token = chain.contract("TestToken", self.addresses["TestToken"])
-        self.registry = chain.contract("ChannelRegistry", self.addresses["ChannelRegistry"])
-        self.rollup = RollupClient(chain, self.addresses["OptimisticRollup"])
 
         self.progress("funding the named accounts")
         self.operator = NamedAccount("operator", chain.accounts[0])
-        named = named_accounts(chain, ("challenger", *USERS), self.amounts.l1_minimum,
-                               reserve=self.rollup.fn.minBond().call())
+        reserve = sum(d.operator_reserve(chain, self.addresses) for d in DESIGNS)
+        named = named_accounts(chain, ("challenger", *USERS), 20 * self.unit, reserve=reserve)
         self.challenger = named.pop("challenger")
         self.users: dict[str, NamedAccount] = named
         for account in self.users.values():
-            chain.transact(self.token.functions.mint(account.address, self.amounts.token_mint), self.operator)
-        if self.rollup.fn.tokenCount().call() <= TOKEN_ID:
-            self.rollup.register_token(self.operator, self.token.address)
+            chain.transact(self.token.functions.mint(account.address, 1000 * TOKEN_UNIT), self.operator)
 
-        self.progress("starting the rollup's sequencer and verifier")
-        self.sequencer = Sequencer(self.rollup, self.operator, self.workdir / "sequencer.db",
-                                   max_batch=self.max_batch, max_age=self.batch_time)
-        self.sequencer.ensure_bond()
-        self.verifier = Challenger(self.rollup, self.challenger)
-        self.wallets = {name: Wallet(account, self.rollup, self.sequencer) for name, account in self.users.items()}
-        for wallet in self.wallets.values():
-            wallet.deposit(self.amounts.rollup_deposit)
-            wallet.deposit(self.amounts.token_deposit, token=TOKEN_ID)
-        self.sequencer.sync_queue()
-        self.sequencer.post_batch()
-        self.verifier.sync()
-        self._verified.update(v.posted.tx_hash for v in self.verifier.verified)
-
-        self.progress("opening a channel between alice and bob")
-        period = max(CHANNEL_PERIOD, self.registry.functions.minChallengePeriod().call())
-        alice, bob = self.users["alice"], self.users["bob"]
-        deposit = self.amounts.channel_deposit
-        self.alice_channel, _ = Party.open(chain, self.registry, alice, bob.address, challenge_period=period,
-                                           deposit=deposit, store=self._store("alice"))
-        self.bob_channel = Party.join(chain, self.registry, bob, self.alice_channel.params, store=self._store("bob"))
-        self.bob_channel.deposit(deposit)
-        self.alice_channel.refresh_funding()
-        self.watchers = {
-            "alice": ChannelWatcher(self.alice_channel, lock=self.lock),
-            "bob": ChannelWatcher(self.bob_channel, lock=self.lock),
-        }
+        env = SandboxEnv(chain, self.workdir, self.lock, self.addresses, self.token, self.operator, self.challenger,
+                         self.users, self.unit, self.console, self.step, self.batch_time, self.max_batch)
+        for design in DESIGNS:
+            self.progress(f"starting the {design.title}")
+            self.parts.append(design.sandbox(env))
+        self.services = [service for part in self.parts for service in part.services]
         self.events.clear()  # the start is summed up by the banner
         self._thread = threading.Thread(target=self._run, name="l2-sandbox-operators", daemon=True)
         self._thread.start()
-
-    def _store(self, name: str) -> ChannelStore:
-        store = ChannelStore(self.workdir / f"{name}-channels.db")
-        self._stores.append(store)
-        return store
 
     def stop(self) -> None:
         """Stop the operators, then close their databases; safe to call twice or after a failed start."""
@@ -190,19 +125,16 @@ class Sandbox:
         if self._thread is not None and self._thread is not threading.current_thread():
             self._thread.join(timeout=30)
         with self.lock:
-            if self.sequencer is not None:
-                self.sequencer.close()
-                self.sequencer = None
-            for store in self._stores:
-                store.close()
-            self._stores.clear()
+            for part in self.parts:
+                part.close()
+            self.parts.clear()
 
     def _run(self) -> None:
         while not self._stop.wait(self.tick):
             with self.lock:
                 if self._stop.is_set():
                     return
-                self._round(post_now=False)
+                self._round(urgent=False)
 
     # --- turns -------------------------------------------------------------------------------
 
@@ -218,99 +150,19 @@ class Sandbox:
             self.console.print(line, highlight=False, markup=False, soft_wrap=True)
         self._shown = len(self.events)
 
-    def _event(self, who: str, text: str) -> None:
-        self.events.append(f"[{who}] {text}")
-
     # --- the operators -----------------------------------------------------------------------
 
     def step(self) -> None:
         """Run the operators once, now: pick up L1 deposits, post everything pending as batches,
-        verify (and prove fraud), let the channel watchers react; print what they did."""
+        check them (and prove fraud), let the channel watchers react; print what they did."""
         with self.lock:
             self.show_events()
-            self._round(post_now=True)
+            self._round(urgent=True)
             self.show_events()
 
-    def _round(self, post_now: bool) -> None:
-        """One round of every operator; a failure is reported as an event and the others still run."""
-        self._guarded("sequencer", lambda: self._sequence(post_now))
-        self._guarded("verifier", self._verify)
-        for name, watcher in self.watchers.items():
-            self._guarded(f"{name}'s watcher", lambda w=watcher, n=name: self._watch(n, w))
-
-    def _guarded(self, who: str, action) -> None:
-        try:
-            action()
-        except L2Error as exc:
-            self._event(who, f"error: {exc}")
-        except Exception as exc:  # noqa: BLE001 - the operators' thread must outlive any one failure
-            self._event(who, f"error: {type(exc).__name__}: {exc}")
-
-    def _sequence(self, post_now: bool) -> None:
-        seq = self.sequencer
-        picked = seq.sync_queue()
-        if picked:
-            self._event("sequencer", f"picked up {picked} Layer-1 queue entr{'y' if picked == 1 else 'ies'}")
-        seen = seq.recoveries()[-1]["recovery"] if seq.recoveries() else 0
-        try:
-            seq.recover()
-        finally:
-            for r in seq.recoveries(after=seen):
-                gone = len(r["reverted"])
-                self._event("sequencer", f"re-synced with Layer 1 ({gone} batch{'es' if gone != 1 else ''} of its "
-                            f"own reverted there): {r['requeued']} transaction(s) queued again, {r['dropped']} "
-                            "dropped as no longer valid")
-        while True:
-            pending = seq.pending_count()
-            receipt = seq.post_batch() if post_now else seq.tick()
-            if receipt is None:
-                return
-            (posted,) = self.chain.events(receipt, self.rollup.contract, "BatchSubmitted")
-            self._event("sequencer", f"posted batch #{posted.index}: {posted.txCount} transaction"
-                        f"{'s' if posted.txCount != 1 else ''}, {gas(receipt.gasUsed)} gas")
-            if not post_now or seq.pending_count() in (0, pending):
-                return
-
-    def _verify(self) -> None:
-        try:
-            frauds = self.verifier.sync()
-        except BatchDataUnavailable as exc:
-            self._event("verifier", f"CANNOT CHECK the rollup: {exc} (nothing built on it can be trusted; "
-                        "it tries again every round)")
-            return
-        for fraud in frauds:
-            self._event("verifier", f"batch #{fraud.batch_index} is fraudulent: {fraud.reason}")
-            if fraud.receipt is None:
-                self._event("verifier", f"could not challenge it: {fraud.error}")
-                continue
-            # The commitment's gas is left out: its hash's zero bytes make it vary by a few gas run to run.
-            self._event("verifier", f"committed to a proof, then proved it on Layer 1 in one transaction "
-                        f"({gas(fraud.receipt.gasUsed)} gas): "
-                        f"batch #{fraud.batch_index} and any later ones reverted, the proposer's bond slashed "
-                        "(half to the challenger, half burned)")
-            self.sequencer.ensure_bond()
-            self._event("sequencer", "bond topped up again after the slash")
-        for verified in self.verifier.verified:
-            if verified.posted.tx_hash not in self._verified:
-                self._verified.add(verified.posted.tx_hash)
-                self._event("verifier", f"batch #{verified.posted.header.index} re-executed from Layer-1 data: "
-                            "state root matches")
-
-    def _watch(self, name: str, watcher: ChannelWatcher) -> None:
-        seen = len(watcher.closes)
-        actions = watcher.poll()
-        for close in watcher.closes[seen:]:
-            closer = "alice" if close.closer == self.users["alice"].address else "bob"
-            if closer != name:
-                self._event(f"{name}'s watcher", f"{closer} closed the channel with nonce {close.nonce}")
-        for action, value in actions:
-            if action == "updated":
-                self._event(f"{name}'s watcher", f"answered with the newer state, nonce {value}")
-            elif action == "settled":
-                (settled, *_) = self.registry.events.ChannelSettled().get_logs(
-                    from_block=watcher.next_block - 1, argument_filters={"channelId": watcher.party.channel_id})
-                self._event(f"{name}'s watcher", f"settled the channel after the challenge period: alice got "
-                            f"{eth(settled.args.payoutA)}, bob {eth(settled.args.payoutB)} ({gas(value)} gas)")
+    def _round(self, urgent: bool) -> None:
+        """One round of every service; a failure is reported as an event and the others still run."""
+        self.events += [str(event) for event in run_round(self.services, urgent)]
 
     # --- helpers for the console ---------------------------------------------------------------
 
@@ -324,70 +176,22 @@ class Sandbox:
         with self.lock:
             self.chain.mine(blocks)
 
-    def claim(self, who) -> None:
-        """Claim on Layer 1 every final, unclaimed rollup withdrawal paid to `who` (an account or an address)."""
-        address = getattr(who, "address", who)
-        with self.lock:
-            self.step()
-            sender = next((a for a in self.users.values() if a.address == address), self.challenger)
-            claimed = 0
-            for w in self.verifier.claimables(address):
-                if not self.verifier.is_claimed(w):
-                    if not self.verifier.is_final(w.batch_index):
-                        self.console.print(f"batch #{w.batch_index} is not final yet: its challenge window ends "
-                                           f"{self.rollup.challenge_window} s after it was posted", highlight=False)
-                        continue
-                    receipt = self.verifier.claim(sender, w)
-                    claimed += 1
-                    what = eth(w.amount) if w.token == 0 else f"{w.amount / TOKEN_UNIT:,.2f} TST"
-                    self.console.print(f"claimed {what} from batch #{w.batch_index} for {_name_or(self, address)} "
-                                       f"({gas(receipt.gasUsed)} gas)", highlight=False)
-            if not claimed:
-                self.console.print("nothing to claim", highlight=False)
-
     def status(self) -> None:
-        """Balances on Layer 1, on the rollup and in the channel; the rollup's batches; the channel's state."""
+        """Balances on Layer 1 and in every design; each design's own status lines."""
         with self.lock:
-            state = self.sequencer.state
             accounts = Table(title="accounts", title_justify="left")
-            for column in ("name", "address", "L1 ETH", "L1 TST", "rollup ETH", "rollup TST", "channel"):
+            columns = ["name", "address", "L1 ETH", "L1 TST", *(c for part in self.parts for c in part.columns)]
+            for column in columns:
                 accounts.add_column(column, justify="left" if column in ("name", "address") else "right")
-            parties = {"alice": self.alice_channel, "bob": self.bob_channel}
-            channel_live = self.alice_channel.onchain_state()[0][3] != 0  # open or closing, not settled
             for name, account in {"operator": self.operator, "challenger": self.challenger, **self.users}.items():
-                index = state.index_of(account.address)
-                balances = state.account(index).balances if index is not None else (0,) * 4
+                cells = [c for part in self.parts for c in part.cells(name, account.address)]
                 accounts.add_row(
                     name, account.address, eth(self.chain.balance(account.address)),
-                    f"{self.chain.call(self.token.functions.balanceOf(account.address)) / TOKEN_UNIT:,.2f}",
-                    eth(balances[0]) if index is not None else "-",
-                    f"{balances[TOKEN_ID] / TOKEN_UNIT:,.2f}" if index is not None else "-",
-                    eth(parties[name].balance()) if name in parties and channel_live else "",
-                )
+                    f"{self.chain.call(self.token.functions.balanceOf(account.address)) / TOKEN_UNIT:,.2f}", *cells)
             self.console.print(accounts)
-            batches, _head, _length, _last = self.rollup.counters()
-            final = sum(self.verifier.is_final(i) for i in range(len(self.verifier.verified)))
-            self.console.print(
-                f"rollup: {batches} batch{'es' if batches != 1 else ''} on Layer 1 ({final} final), "
-                f"{self.sequencer.pending_count()} transaction(s) waiting for the next batch, "
-                f"verifier: {len(self.verifier.verified)} checked, {len(self.verifier.frauds)} fraud(s) proven; "
-                f"operator bond {eth(self.rollup.fn.bonds(self.operator.address).call())}",
-                highlight=False,
-            )
-            self.console.print(f"channel alice-bob: {self._channel_state()}", highlight=False)
-
-    def _channel_state(self) -> str:
-        party = self.alice_channel
-        channel, _ = party.onchain_state()
-        status, closing_nonce = channel[3], channel[6]
-        where = {STATUS_OPEN: "open", STATUS_CLOSED_BY_A: "closing (alice closed)",
-                 STATUS_CLOSED_BY_B: "closing (bob closed)"}.get(status, "settled")
-        if status == STATUS_OPEN:
-            return (f"{where}, nonce {party.nonce}: alice {eth(party.balance())}, "
-                    f"bob {eth(party.partner_balance)}")
-        if status in (STATUS_CLOSED_BY_A, STATUS_CLOSED_BY_B):
-            return f"{where} with nonce {closing_nonce}; latest co-signed nonce {party.nonce}"
-        return where
+            for part in self.parts:
+                for line in part.status():
+                    self.console.print(line, highlight=False)
 
     # --- what the console sees -----------------------------------------------------------------
 
@@ -395,49 +199,39 @@ class Sandbox:
         """The names a console or script starts with."""
         names = {
             "sandbox": self, "chain": self.chain, "w3": self.chain.w3, "accounts": self.chain.accounts,
-            "operator": self.operator, "challenger": self.challenger, **self.users,
-            "token": self.token, "registry": self.registry, "rollup": self.rollup,
-            "contracts": {"TestToken": self.token, "ChannelRegistry": self.registry, "OptimisticRollup": self.rollup.contract},
-            "alice_channel": self.alice_channel, "bob_channel": self.bob_channel,
-            "sequencer": self.sequencer, "verifier": self.verifier, "watchers": self.watchers,
-            "pay": pay, "step": self.step, "status": self.status, "advance_time": self.advance_time,
-            "mine": self.mine, "claim": self.claim, "eth": eth, "ETHER": ETHER,
+            "operator": self.operator, "challenger_account": self.challenger, **self.users,
+            "token": self.token,
+            "contracts": {name: self.chain.contract(name, address) for name, address in self.addresses.items()},
+            "step": self.step, "status": self.status, "advance_time": self.advance_time, "mine": self.mine,
+            "eth": eth, "ETHER": ETHER,
         }
-        names.update({f"{name}_l2": wallet for name, wallet in self.wallets.items()})
+        for part in self.parts:
+            names.update(part.objects)
         return names
 
     def banner(self) -> str:
         chain = self.chain
-        a = self.amounts
         anvil = getattr(chain, "anvil", None)
         lines = [f"l2 sandbox on {chain.describe()}"]
         if anvil is not None:
             lines.append(f"  anvil      {anvil.url} (pid {anvil.pid}), stopped when you leave")
+        contracts = [f"token {self.token.address} (TestToken)", *(c for part in self.parts for c in part.contracts)]
+        lines += [("  contracts  " if i == 0 else "             ") + line for i, line in enumerate(contracts)]
         lines += [
-            f"  contracts  token {self.token.address} (TestToken, rollup token {TOKEN_ID})",
-            f"             registry {self.registry.address} (ChannelRegistry)",
-            f"             rollup {self.rollup.address} (OptimisticRollup, challenge window {self.rollup.challenge_window} s)",
-            f"  accounts   operator {self.operator.address} (deployer and sequencer, "
-            f"bond {eth(self.rollup.fn.bonds(self.operator.address).call(), 0)})",
-            f"             challenger {self.challenger.address} (the verifier's)",
+            f"  accounts   operator {self.operator.address} (the deployer; the rollup's sequencer)",
+            f"             challenger {self.challenger.address} (challenger_account: the rollup challenger's)",
         ]
         lines += [f"             {name:<10} {account.address}" for name, account in self.users.items()]
+        for part in self.parts:
+            lines += part.banner
+        helpers = ["step()", "status()", "advance_time(s)", "mine(n)", "eth(wei)",
+                   *(h for part in self.parts for h in part.helpers)]
         lines += [
-            f"  rollup     alice_l2, bob_l2, carol_l2, dave_l2: Wallets, {eth(a.rollup_deposit, 0)} and "
-            f"{a.token_deposit // TOKEN_UNIT} TST each",
-            f"             sequencer (a batch every {self.batch_time:g} s or {self.max_batch} transactions), verifier",
-            f"  channel    alice_channel, bob_channel: the two Parties of alice-bob, {eth(a.channel_deposit, 0)} each",
-            f"             challenge period {self.alice_channel.params.challenge_period} s, both watched",
-            "  helpers    pay(payer, receiver, wei)  step()  status()  advance_time(s)  mine(n)  claim(who)  eth(wei)",
-            "  also       chain, w3, accounts, contracts, watchers, sandbox, ETHER",
+            "  helpers    " + "  ".join(helpers),
+            "  also       chain, w3, accounts, contracts, token, sandbox, ETHER",
             "The operators run on their own while you type; step() runs them now. Leave with exit() or Ctrl-D.",
         ]
         return "\n".join(lines)
-
-
-def _name_or(sandbox: Sandbox, address: str) -> str:
-    everyone = {"operator": sandbox.operator, "challenger": sandbox.challenger, **sandbox.users}
-    return next((name for name, a in everyone.items() if a.address == address), address)
 
 
 # --- `l2 sandbox` ------------------------------------------------------------------------------

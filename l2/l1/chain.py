@@ -60,6 +60,7 @@ class TxRecord:
     fee_wei: int  # gas_used * effective gas price: what the sender paid (base fee burned + tip)
     sender: str
     status: int  # 1 mined and succeeded; 0 mined and reverted (the fee is paid all the same)
+    calldata_bytes: int = 0  # the transaction's input: what it posted to Layer 1
 
 
 class Receipt(AttributeDict):
@@ -227,8 +228,10 @@ class Chain(ABC):
             contract, function = self._names.get(to_checksum_address(receipt.contractAddress), "?"), "constructor"
         else:
             contract, function = self._names.get(fn_call.address, fn_call.address), fn_call.fn_name
+        data = tx.get("data") or b""
+        size = len(bytes.fromhex(data[2:])) if isinstance(data, str) else len(data)
         return TxRecord(contract, function, receipt.gasUsed, receipt.gasUsed * receipt.effectiveGasPrice,
-                        tx["from"], receipt.status)
+                        tx["from"], receipt.status, size)
 
     @contextlib.contextmanager
     def record(self):

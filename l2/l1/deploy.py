@@ -62,15 +62,13 @@ class ContractSpec:
     description: str = ""
 
 
-# The project's Layer-1 contracts, in deployment order. The protocol packages add theirs.
-DEPLOYMENT_PLAN: list[ContractSpec] = [
+# The foundation's own contracts, in deployment order; each design adds its own (`l2.designs.deployment_plan`).
+FOUNDATION_PLAN: list[ContractSpec] = [
     ContractSpec(
         "TestToken",
         args=lambda ctx: ("l2 Test Token", "L2T"),
         description="open-mint ERC-20 used by the demo and the sandbox for token channels and deposits",
     ),
-    ContractSpec("ChannelRegistry", args=lambda ctx: (10, 2_592_000) if ctx.dev else (3_600, 2_592_000), description="payment channels (challenge period 10 s / 1 h .. 30 days)"),
-    ContractSpec("OptimisticRollup", args=lambda ctx: (ctx.chain.accounts[0].address, *((600, 1_200) if ctx.dev else (604_800, 86_400)), 10**18, 10**15, 20), description="optimistic rollup: bridge, batches, fraud proofs (sequencer = deployer; challenge 10 min / 7 days, inclusion 20 min / 1 day, bond 1 ETH, smallest deposit 0.001 ETH, 2^20 accounts)"),
 ]
 
 
@@ -146,7 +144,7 @@ def deploy_all(
     log: Callable[[str], None] = lambda line: None,
 ) -> tuple[list[DeployResult], dict]:
     """Deploy what changed; return the results and the manifest (written to `out` if given)."""
-    plan = DEPLOYMENT_PLAN if plan is None else plan
+    plan = FOUNDATION_PLAN if plan is None else plan
     genesis_hash = "0x" + bytes(chain.w3.eth.get_block(0)["hash"]).hex()
     if out is not None:
         check_writable(out)  # a manifest we cannot write would lose the record of what we deploy
@@ -225,55 +223,3 @@ def deploy_all(
 
 def write_manifest(path: Path, manifest: dict) -> None:
     write_atomic(path, json.dumps(manifest, indent=2) + "\n")
-
-
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="deploy.py", description="Deploy the l2 Layer-1 contracts and record them in a manifest."
-    )
-    add_deploy_arguments(parser)
-    return parser
-
-
-def add_deploy_arguments(parser: argparse.ArgumentParser) -> None:
-    add_chain_arguments(parser, anvil=False)
-    parser.add_argument("--out", type=Path, help="manifest file (default: deployments/<chainId>.json for RPC chains)")
-    parser.add_argument("--force", action="store_true", help="redeploy everything and replace the manifest")
-
-
-add_arguments = add_deploy_arguments  # `l2 deploy`
-
-
-def run_deploy(args: argparse.Namespace, print_line: Callable[[str], None] = print) -> int:
-    chain = connect(args.rpc_url, args.private_key_env)
-    try:
-        out = args.out
-        if out is None and not chain.is_embedded:
-            out = manifest_path_for(chain.chain_id)
-        print_line(f"deploying to {chain.describe()} from {chain.accounts[0].address}")
-        results, _ = deploy_all(chain, out=out, force=args.force, log=print_line)
-        deployed = sum(r.status == "deployed" for r in results)
-        print_line(
-            f"{deployed} deployed, {len(results) - deployed} unchanged"
-            + (f"; manifest {out}" if out is not None else " (embedded chain: no manifest)")
-        )
-        return 0
-    finally:
-        chain.close()
-
-
-def run(args: argparse.Namespace) -> int:
-    """`l2 deploy`."""
-    return run_deploy(args)
-
-
-def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
-    try:
-        return run_deploy(args)
-    except L2Error as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 1
-    except KeyboardInterrupt:
-        print("error: interrupted; no manifest was written", file=sys.stderr)
-        return 1

@@ -20,7 +20,7 @@ from pathlib import Path
 
 from eth_account import Account
 
-from l2.commands.bench import Metric, benchmark
+from l2.designs.api import Metric, benchmark
 from l2.designs.channels.messages import ChannelDomain
 from l2.designs.channels.party import Party, pay
 from l2.designs.channels.rules import ZERO_ADDRESS, ChannelParams, Funding

@@ -7,10 +7,8 @@ import time
 from l2.designs.channels.party import Party, pay
 from l2.designs.channels.rules import A, B, balance
 from l2.designs.channels.watcher import ChannelWatcher
-from l2.commands.demo import table
-from l2.output import eth, gas
+from l2.output import eth, gas, table
 
-PROTOCOL = "payment channels"
 PERIOD = 60  # seconds of challenge period (at least the registry's minimum)
 DISPUTE_PAYMENTS = 4
 

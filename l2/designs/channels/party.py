@@ -312,6 +312,10 @@ class Party:
             self.observe(channel[3], block)
         return self.status
 
+    def refresh_status(self) -> int:
+        """The channel's Layer-1 status (0 none/settled, 1 open, 2/3 closing), read if a block was mined."""
+        return self._layer1_status()
+
     def _check_open_on_layer1(self) -> None:
         """ChannelClosed unless the channel is open as of the latest block (before we counter-sign or
         transact: a signature on a channel that is closing or gone is worthless and misleading)."""

@@ -20,14 +20,18 @@ import threading
 from l2.designs.channels.party import STATUS_CLOSED_BY_A, STATUS_CLOSED_BY_B, STATUS_NONE, STATUS_OPEN, Party
 from l2.designs.channels.rules import Funding, worth_answering
 from l2.errors import L2Error
+from l2.output import eth, gas
+from l2.runtime.service import Event
 
 
 class ChannelWatcher:
-    """Watches one channel on behalf of one party."""
+    """Watches one channel on behalf of one party; a service (`step()` returns what it saw and did)."""
 
     def __init__(self, party: Party, *, poll_interval: float = 0.05, lock: threading.Lock | None = None,
-                 settle: bool = True):
+                 settle: bool = True, name: str = "watcher", names: dict[str, str] | None = None):
         self.party = party
+        self.name = name
+        self.names = names or {}  # address -> how events call its owner
         self.poll_interval = poll_interval
         self.lock = lock or threading.Lock()  # hold it around your own calls on an embedded chain
         self.auto_settle = settle
@@ -94,6 +98,27 @@ class ChannelWatcher:
             self.settled.set()
         self.actions.extend(done)
         return done
+
+    def step(self, urgent: bool = False) -> list[Event]:
+        """One `poll()`, told as events: a close by the partner, an answer, a settlement."""
+        seen = len(self.closes)
+        actions = self.poll()
+        events = []
+        for close in self.closes[seen:]:
+            if close.closer != self.party.address:
+                who = self.names.get(close.closer, close.closer)
+                events.append(Event(self.name, f"{who} closed the channel with nonce {close.nonce}"))
+        for action, value in actions:
+            if action == "updated":
+                events.append(Event(self.name, f"answered with the newer state, nonce {value}"))
+            elif action == "settled":
+                registry = self.party.registry
+                (settled, *_) = registry.events.ChannelSettled().get_logs(
+                    from_block=self.next_block - 1, argument_filters={"channelId": self.party.channel_id})
+                a, b = (self.names.get(self.party.params.address_of(side), side) for side in ("A", "B"))
+                events.append(Event(self.name, f"settled the channel after the challenge period: {a} got "
+                                    f"{eth(settled.args.payoutA)}, {b} {eth(settled.args.payoutB)} ({gas(value)} gas)"))
+        return events
 
     def _run(self) -> None:
         while not self._stop.is_set():

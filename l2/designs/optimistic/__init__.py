@@ -6,5 +6,5 @@ and a single-transaction fraud proof that re-executes one transition on Layer 1.
 - `batch.py`: batch data, the transaction tree and headers, as `OptimisticRollup.sol` commits them.
 - `l1.py`: thin client of the `Rollup` contract (bridge, batches, fraud proofs, claims).
 - `proofs.py`: builds fraud proofs and withdrawal claims from a pre-state.
-- `sequencer.py` (with `faults.py`), `verifier.py`, `wallet.py`: the parties.
+- `sequencer.py` (with `faults.py`), `challenger.py`, `wallet.py`: the parties.
 """

@@ -11,7 +11,7 @@ import time
 
 from eth_account import Account as EthAccount
 
-from l2.commands.bench import Metric, benchmark
+from l2.designs.api import Metric, benchmark
 from l2.designs.optimistic import batch as batch_mod
 from l2.designs.optimistic import l1
 from l2.designs.optimistic.scenarios import prove_every_fault

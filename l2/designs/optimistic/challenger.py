@@ -8,7 +8,7 @@ challenge window. It also serves withdrawal claims (headers + inclusion proofs).
 
 When Layer 1 reorganises, every batch from the first changed block on is re-verified: a batch is
 kept as verified only while the block that holds it is unchanged. A batch whose data cannot be
-rebuilt from Layer 1 stops the verifier with BatchDataUnavailable, every time it syncs, instead of
+rebuilt from Layer 1 stops the challenger with BatchDataUnavailable, every time it syncs, instead of
 letting it wait quietly while the batch becomes final unchecked.
 """
 
@@ -27,6 +27,8 @@ from l2.designs.optimistic.errors import BatchDataUnavailable, BatchStateMismatc
 from l2.designs.optimistic.l1 import PostedBatch, RollupClient
 from l2.designs.optimistic.state import State, apply
 from l2.designs.optimistic.txs import QUEUE_DEPOSIT, QueueEntry, QueueOp
+from l2.output import gas
+from l2.runtime.service import Event
 
 
 @dataclass(frozen=True)
@@ -62,6 +64,10 @@ class _Verified:
 
 
 class Challenger:
+    """Checks every batch from Layer-1 data alone and proves fraud; a service (`step()`)."""
+
+    name = "challenger"
+
     def __init__(self, rollup: RollupClient, account: LocalAccount | None = None, auto_challenge: bool = True):
         self.rollup = rollup
         self.account = account  # proves fraud; None: only checks (as `l2 verify` without --challenge)
@@ -71,6 +77,7 @@ class Challenger:
         self.entries: dict[int, QueueEntry] = {}
         self.frauds: list[Fraud] = []
         self.unavailable: str | None = None  # why the last sync could not rebuild a batch, if it could not
+        self._reported: set[bytes] = set()  # L1 transactions of the batches step() has told about
         # Logs are read once: each sync scans only the blocks after `_scanned` (number, hash), and
         # starts over from block 0 when that block is gone or changed (a reorg, a snapshot revert).
         self._scanned: tuple[int, bytes] | None = None
@@ -135,12 +142,37 @@ class Challenger:
                 break
         return found
 
+    def step(self, urgent: bool = False) -> list[Event]:
+        """One `sync()`, told as events: each batch checked, each fraud found and proven, or that a batch
+        cannot be checked at all (said every round: nothing built on it can be trusted)."""
+        try:
+            frauds = self.sync()
+        except BatchDataUnavailable as exc:
+            return [Event(self.name, f"CANNOT CHECK the rollup: {exc} (nothing built on it can be trusted; "
+                          "it tries again every round)")]
+        events = []
+        for fraud in frauds:
+            events.append(Event(self.name, f"batch #{fraud.batch_index} is fraudulent: {fraud.reason}"))
+            if fraud.receipt is None:
+                events.append(Event(self.name, f"could not challenge it: {fraud.error}"))
+                continue
+            # The commitment's gas is left out: its hash's zero bytes make it vary by a few gas run to run.
+            events.append(Event(self.name, f"committed to a proof, then proved it on Layer 1 in one transaction "
+                                f"({gas(fraud.receipt.gasUsed)} gas): batch #{fraud.batch_index} and any later ones "
+                                "reverted, the proposer's bond slashed (half to the challenger, half burned)"))
+        for verified in self.verified:
+            if verified.posted.tx_hash not in self._reported:
+                self._reported.add(verified.posted.tx_hash)
+                events.append(Event(self.name, f"batch #{verified.posted.header.index} re-executed from Layer-1 "
+                                    "data: state root matches"))
+        return events
+
     def _verify(self, posted: PostedBatch) -> Fraud | None:
         header = posted.header
         chunks = batch_mod.split(posted.data, header.queue_start)
         if header.prev_root != self.state.root:
             raise BatchStateMismatch(f"batch {header.index} builds on root 0x{header.prev_root.hex()}, but this "
-                                     f"verifier's state is 0x{self.state.root.hex()}; the contract and l2/designs/optimistic disagree")
+                                     f"challenger's state is 0x{self.state.root.hex()}; the contract and l2/designs/optimistic disagree")
         state = self.state
         withdrawals = []
         for position, chunk in enumerate(chunks):

@@ -1,6 +1,6 @@
 """The rollup acts of `l2 demo`: deposits, transfers in batches, a fraudulent batch proven and slashed,
-withdrawals claimed after the challenge window. The sequencer and the verifier are the real ones: the
-verifier rebuilds everything from Layer-1 events and calldata and never reads the sequencer's database."""
+withdrawals claimed after the challenge window. The sequencer and the challenger are the real ones: the
+challenger rebuilds everything from Layer-1 events and calldata and never reads the sequencer's database."""
 
 from __future__ import annotations
 
@@ -8,16 +8,14 @@ import tempfile
 import time
 from pathlib import Path
 
-from l2.commands.demo import table
 from l2.errors import TransactionReverted
-from l2.output import eth, gas
+from l2.output import eth, gas, table
 from l2.designs.optimistic.l1 import RollupClient
 from l2.designs.optimistic.sequencer import Sequencer
 from l2.designs.optimistic.txs import round_amount
 from l2.designs.optimistic.challenger import Challenger
 from l2.designs.optimistic.wallet import Wallet
 
-PROTOCOL = "optimistic rollup"
 USERS = ("alice", "bob", "carol", "dave")
 TOKEN_SHARE = 10  # one transfer in this many moves the token instead of ETH
 FRAUD_TRANSFERS = 3
@@ -28,18 +26,18 @@ def run(story) -> int:
     """The four rollup acts; returns the number of L2 transfers made."""
     chain = story.chain
     rollup = RollupClient(chain, story.deployment["OptimisticRollup"])
-    operator, challenger = story.accounts["operator"], story.accounts["challenger"]
+    operator, challenger_account = story.accounts["operator"], story.accounts["challenger"]
     token_id = _token_id(story, rollup)
     with tempfile.TemporaryDirectory(prefix="l2-demo-") as tmp:
         seq = Sequencer(rollup, operator, Path(tmp) / "sequencer.db", max_batch=story.batch_size)
         try:
             seq.ensure_bond()
-            verifier = Challenger(rollup, challenger)
+            challenger = Challenger(rollup, challenger_account)
             wallets = {name: Wallet(story.accounts[name], rollup, seq) for name in USERS}
-            _deposits(story, rollup, seq, verifier, wallets, token_id)
-            made = _transfers(story, seq, verifier, wallets, token_id)
-            made += _fraud(story, rollup, seq, verifier, wallets)
-            _withdrawals(story, rollup, seq, verifier, wallets, token_id)
+            _deposits(story, rollup, seq, challenger, wallets, token_id)
+            made = _transfers(story, seq, challenger, wallets, token_id)
+            made += _fraud(story, rollup, seq, challenger, wallets)
+            _withdrawals(story, rollup, seq, challenger, wallets, token_id)
         finally:
             seq.close()
     return made
@@ -56,7 +54,7 @@ def _token_id(story, rollup: RollupClient) -> int:
     return count
 
 
-def _deposits(story, rollup, seq, verifier, wallets, token_id: int) -> None:
+def _deposits(story, rollup, seq, challenger, wallets, token_id: int) -> None:
     console = story.console
     story.act("Rollup: deposits on Layer 1, picked up by the sequencer")
     console.print(f"Rollup at {rollup.address}: challenge window {rollup.challenge_window} s, inclusion window "
@@ -78,15 +76,15 @@ def _deposits(story, rollup, seq, verifier, wallets, token_id: int) -> None:
     receipts = []
     while seq.pending_count():  # more than one batch when the batch size is smaller than the queue
         receipts.append(seq.post_batch())
-    if verifier.sync():
-        raise AssertionError("the verifier rejected the honest deposit batch")
+    if challenger.sync():
+        raise AssertionError("the challenger rejected the honest deposit batch")
     first = rollup.batch_count() - len(receipts)
     which = f"batch #{first}" if len(receipts) == 1 else f"batches #{first} to #{first + len(receipts) - 1}"
     console.print(f"{which} credit the {entries} deposits on L2 ({gas(sum(r.gasUsed for r in receipts))} gas); "
-                  "the verifier re-executed them from Layer-1 data: state root matches", highlight=False)
+                  "the challenger re-executed them from Layer-1 data: state root matches", highlight=False)
 
 
-def _transfers(story, seq, verifier, wallets, token_id: int) -> int:
+def _transfers(story, seq, challenger, wallets, token_id: int) -> int:
     console, rng = story.console, story.rng
     n = story.payments
     story.act(f"Rollup: {n:,} transfers on Layer 2, posted in batches of up to {story.batch_size}")
@@ -110,13 +108,13 @@ def _transfers(story, seq, verifier, wallets, token_id: int) -> int:
     with story.progress("posting batches", -(-n // story.batch_size)) as advance:
         while seq.pending_count():
             receipt = seq.post_batch()
-            frauds = verifier.sync()
-            header = verifier.verified[-1].posted.header
+            frauds = challenger.sync()
+            header = challenger.verified[-1].posted.header
             batches.append((header.index, header.tx_count, receipt.gasUsed, not frauds))
             advance()
     console.print("Each batch carries its transactions and a post-state root per transaction as calldata; Layer 1 "
                   "stores one hash of its header.", highlight=False)
-    rows = table("Batches", "batch", "transfers", "Layer-1 gas", "gas per transfer", "verifier")
+    rows = table("Batches", "batch", "transfers", "Layer-1 gas", "gas per transfer", "challenger")
     shown = batches if len(batches) <= MAX_BATCH_ROWS else batches[:3] + [None] + batches[-2:]
     for row in shown:
         if row is None:
@@ -128,14 +126,14 @@ def _transfers(story, seq, verifier, wallets, token_id: int) -> int:
     rows.add_row(f"{len(batches)} batches", f"{n:,}", gas(total), gas(total / n), "", style="bold")
     console.print(rows)
     if not all(b[3] for b in batches):
-        raise AssertionError("the verifier found fraud in an honest batch")
+        raise AssertionError("the challenger found fraud in an honest batch")
     return n
 
 
-def _fraud(story, rollup, seq, verifier, wallets) -> int:
+def _fraud(story, rollup, seq, challenger, wallets) -> int:
     chain, console, rng = story.chain, story.console, story.rng
     story.act("Rollup: a fraudulent batch, proven in one Layer-1 transaction and slashed")
-    challenger = verifier.account
+    account = challenger.account
     seq.fault = "print_money"  # for one batch the operator credits itself money it does not have
     names = list(wallets)
     for _ in range(FRAUD_TRANSFERS):
@@ -143,15 +141,15 @@ def _fraud(story, rollup, seq, verifier, wallets) -> int:
         wallets[sender].transfer(wallets[receiver], round_amount(rng.randint(1, story.unit // 20)))
     bond = rollup.fn.bonds(seq.proposer.address).call()
     burned = rollup.fn.totalBurned().call()
-    challenger_before = chain.balance(challenger.address)
+    challenger_before = chain.balance(account.address)
     standing = rollup.batch_count()
     seq.post_batch()
     console.print(f"the operator posts batch #{standing} with {FRAUD_TRANSFERS} honest transfers and one of its "
                   f"own that spends money it does not have", highlight=False)
-    (fraud,) = verifier.sync()
-    reward = chain.balance(challenger.address) - challenger_before + sum(
+    (fraud,) = challenger.sync()
+    reward = chain.balance(account.address) - challenger_before + sum(
         r.gasUsed * r.effectiveGasPrice for r in (fraud.commit_receipt, fraud.receipt))
-    console.print(f"the verifier re-executes it from Layer-1 data and finds transition {fraud.position} invalid: "
+    console.print(f"the challenger re-executes it from Layer-1 data and finds transition {fraud.position} invalid: "
                   f"{fraud.reason}", highlight=False, soft_wrap=True)
     proven = table("Fraud proven", "", "figure")
     proven.add_row("commitment to the proof (so nobody can copy it from the mempool)",
@@ -164,16 +162,16 @@ def _fraud(story, rollup, seq, verifier, wallets) -> int:
     console.print(proven)
     seq.ensure_bond()
     receipt = seq.post_batch()  # recovers from Layer 1 first, then re-posts the honest transfers
-    if verifier.sync():
+    if challenger.sync():
         raise AssertionError("the recovered batch is not valid")
     (recovery,) = seq.recoveries()[-1:]
     console.print(f"the operator bonds again and re-syncs with Layer 1: {recovery['requeued']} honest transfers "
-                  f"queued again and posted as batch #{verifier.verified[-1].posted.header.index} "
-                  f"({gas(receipt.gasUsed)} gas); the verifier agrees", highlight=False)
+                  f"queued again and posted as batch #{challenger.verified[-1].posted.header.index} "
+                  f"({gas(receipt.gasUsed)} gas); the challenger agrees", highlight=False)
     return FRAUD_TRANSFERS
 
 
-def _withdrawals(story, rollup, seq, verifier, wallets, token_id: int) -> None:
+def _withdrawals(story, rollup, seq, challenger, wallets, token_id: int) -> None:
     chain, console, rng = story.chain, story.console, story.rng
     story.act("Rollup: withdrawals, claimed on Layer 1 after the challenge window")
     for name, wallet in wallets.items():
@@ -184,11 +182,11 @@ def _withdrawals(story, rollup, seq, verifier, wallets, token_id: int) -> None:
     seq.post_batch()
     operator.withdraw(round_amount(operator.balance()))  # ...from where it withdraws like anyone
     seq.post_batch()
-    if verifier.sync():
-        raise AssertionError("the verifier rejected an honest withdrawal batch")
-    claims = [w for w in verifier.claimables() if not verifier.is_claimed(w)]
+    if challenger.sync():
+        raise AssertionError("the challenger rejected an honest withdrawal batch")
+    claims = [w for w in challenger.claimables() if not challenger.is_claimed(w)]
     try:
-        verifier.claim(verifier.account, claims[0])
+        challenger.claim(challenger.account, claims[0])
         raise AssertionError("a withdrawal was paid before its batch was final")
     except TransactionReverted as exc:
         console.print(f"claimed at once, a withdrawal is refused: {exc}", highlight=False)
@@ -198,7 +196,7 @@ def _withdrawals(story, rollup, seq, verifier, wallets, token_id: int) -> None:
     names = {story.accounts[n].address: n for n in (*USERS, "operator")}
     paid = table("Withdrawals claimed on Layer 1", "recipient", "amount", "batch", "gas")
     for w in claims:  # anyone may send a claim; Layer 1 pays the recipient
-        receipt = verifier.claim(verifier.account, w)
+        receipt = challenger.claim(challenger.account, w)
         paid.add_row(names.get(w.recipient, w.recipient), eth(w.amount) if w.token == 0 else
                      story.token_amount(w.amount), f"#{w.batch_index}", gas(receipt.gasUsed))
     console.print(paid)

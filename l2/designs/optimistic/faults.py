@@ -1,4 +1,4 @@
-"""Deliberately faulty sequencer behaviours, for tests and the demo. Each must be caught by the verifier.
+"""Deliberately faulty sequencer behaviours, for tests and the demo. Each must be caught by the challenger.
 
 A fault takes the sequencer, the batch's previous root and its honest (body, post root) pairs,
 and returns the pairs to post instead. Faults that append a transaction work on the state after

@@ -1,6 +1,6 @@
 """Thin client of the `Rollup` contract: the only place that talks to Layer 1 for the rollup.
 
-The verifier reads everything it needs from here: `QueueEntryAdded` events, `BatchSubmitted`
+The challenger reads everything it needs from here: `QueueEntryAdded` events, `BatchSubmitted`
 events and the calldata of the transactions that posted the batches (the contract accepts batches
 only as the top-level call of an account without code, so that input is always the batch).
 """

@@ -75,12 +75,12 @@ def bridge_paths(chain) -> None:
             proposer_l2.withdraw(proposer_l2.balance())
             bob_l2.withdraw(10**18, token=1)
             seq.post_batch()
-            verifier = Challenger(rollup, challenger)
-            if verifier.sync():
+            checker = Challenger(rollup, challenger)
+            if checker.sync():
                 raise AssertionError("an honest batch was found fraudulent")
             chain.advance_time(rollup.challenge_window + 1)
-            for claim in verifier.claimables():
-                verifier.claim(challenger, claim)
+            for claim in checker.claimables():
+                checker.claim(challenger, claim)
             seq.withdraw_bond()
         finally:
             seq.close()

@@ -8,7 +8,7 @@ batch is re-sent only if Layer 1's tip is still its previous root (the contract'
 the same `apply` as everyone else.
 
 When Layer 1 stops matching the log (a fraud proof reverted our batches, or another proposer
-posted after the inclusion window), `resync` rebuilds the standing state with the verifier's own
+posted after the inclusion window), `resync` rebuilds the standing state with the challenger's own
 code, adopts the other proposers' batches into the log, and puts our unposted transactions back in
 the mempool (dropping, with the reason recorded, those that are no longer valid). The whole
 rewrite is one SQLite transaction, so a crash mid-recovery leaves the old log and the next start
@@ -25,6 +25,8 @@ from pathlib import Path
 from eth_account.signers.local import LocalAccount
 
 from l2.errors import StorageError, TransactionReverted
+from l2.output import gas
+from l2.runtime.service import Event
 from l2.designs.optimistic import batch as batch_mod
 from l2.designs.optimistic import faults as faults_mod
 from l2.designs.optimistic import txs
@@ -80,8 +82,10 @@ def decode_submission(raw: bytes) -> Transfer | Withdraw:
 
 
 class Sequencer:
+    name = "sequencer"
+
     def __init__(self, rollup: RollupClient, proposer: LocalAccount, db_path: str | Path,
-                 max_batch: int = 256, max_age: float = 30.0, fault: str | None = None):
+                 max_batch: int = 256, max_age: float = 30.0, fault: str | None = None, keep_bonded: bool = False):
         if fault is not None and fault not in faults_mod.FAULTS:
             raise ValueError(f"unknown fault mode {fault!r}; choose from {sorted(faults_mod.FAULTS)}")
         self.rollup = rollup
@@ -89,6 +93,7 @@ class Sequencer:
         self.max_batch = max_batch
         self.max_age = max_age
         self.fault = fault
+        self.keep_bonded = keep_bonded  # step() tops the bond up again after a slash
         # Not tied to the opening thread: a sandbox's operator thread and its console take turns with
         # it (one at a time, under the sandbox's lock), as a channel watcher does with its party's store.
         self.db = sqlite3.connect(str(db_path), isolation_level=None, check_same_thread=False)
@@ -223,6 +228,39 @@ class Sequencer:
     def withdraw_bond(self):
         return self.rollup.withdraw_bond(self.proposer)
 
+    # --- the service ------------------------------------------------------------------------
+
+    def step(self, urgent: bool = False) -> list[Event]:
+        """One round: pick up Layer-1 queue entries, top the bond up if it was slashed (`keep_bonded`),
+        recover from Layer 1 if it moved, then post: everything pending now if `urgent`, else a batch
+        once one is full or old enough (`tick`)."""
+        events = []
+        picked = self.sync_queue()
+        if picked:
+            events.append(Event(self.name, f"picked up {picked} Layer-1 queue entr{'y' if picked == 1 else 'ies'}"))
+        if self.keep_bonded and self.rollup.fn.bonds(self.proposer.address).call() < self.rollup.fn.minBond().call():
+            self.ensure_bond()
+            events.append(Event(self.name, "bond topped up again after the slash"))
+        seen = self.recoveries()[-1]["recovery"] if self.recoveries() else 0
+        try:
+            self.recover()
+        finally:
+            for r in self.recoveries(after=seen):
+                gone = len(r["reverted"])
+                events.append(Event(self.name, f"re-synced with Layer 1 ({gone} batch{'es' if gone != 1 else ''} of its "
+                                    f"own reverted there): {r['requeued']} transaction(s) queued again, {r['dropped']} "
+                                    "dropped as no longer valid"))
+        while True:
+            pending = self.pending_count()
+            receipt = self.post_batch() if urgent else self.tick()
+            if receipt is None:
+                return events
+            (posted,) = self.rollup.chain.events(receipt, self.rollup.contract, "BatchSubmitted")
+            events.append(Event(self.name, f"posted batch #{posted.index}: {posted.txCount} transaction"
+                                f"{'s' if posted.txCount != 1 else ''}, {gas(receipt.gasUsed)} gas"))
+            if not urgent or self.pending_count() in (0, pending):
+                return events
+
     # --- batches ----------------------------------------------------------------------------
 
     def tick(self, now: float | None = None):
@@ -352,13 +390,13 @@ class Sequencer:
         Raises BatchStateMismatch, changing nothing, while L1 holds an unchallenged fraudulent batch:
         no honest batch can be built on it.
         """
-        verifier = Challenger(self.rollup)  # no challenger: used only to rebuild
-        verifier.sync()
-        if verifier.frauds:
-            fraud = verifier.frauds[0]
+        challenger = Challenger(self.rollup)  # no account: it only rebuilds, never challenges
+        challenger.sync()
+        if challenger.frauds:
+            fraud = challenger.frauds[0]
             raise BatchStateMismatch(f"Layer 1 batch {fraud.batch_index} is fraudulent ({fraud.reason}); "
                                      "wait until it is challenged and reverted")
-        standing = [v.posted for v in verifier.verified]
+        standing = [v.posted for v in challenger.verified]
         ours = self.db.execute(
             f"SELECT id, prev_root, post_root, l1_tx FROM batches WHERE status IN {_ON_L1} OR status='built' ORDER BY id"
         ).fetchall()
@@ -381,14 +419,14 @@ class Sequencer:
             self.db.execute("DELETE FROM log WHERE seq > ?", (cut,))
             # The queue as Layer 1 holds it now: a reorg may have changed or dropped entries we had.
             self.db.execute("DELETE FROM queue")
-            for entry in verifier.entries.values():
+            for entry in challenger.entries.values():
                 self.db.execute("INSERT INTO queue VALUES (?, ?, ?, ?, ?, ?, ?)", _queue_row(entry))
             adopted = [self._adopt(posted, now) for posted in standing[keep:]]
-            state = verifier.state
+            state = challenger.state
             # Queue entries first: L1 queued them before, and some may already be near their deadline.
             head = standing[-1].header.queue_end if standing else 0
-            for index in sorted(i for i in verifier.entries if i >= head):
-                op = queue_op_for(state, verifier.entries[index])
+            for index in sorted(i for i in challenger.entries if i >= head):
+                op = queue_op_for(state, challenger.entries[index])
                 state, _ = apply(state, op, self.rollup.domain)
                 self._append(op.encode(), None, index, now)
             cur = self.db.execute("INSERT INTO recoveries (at, l1_tip, reverted, adopted) VALUES (?, ?, ?, ?)",
@@ -411,7 +449,7 @@ class Sequencer:
             self.db.execute("UPDATE recoveries SET requeued=?, dropped=? WHERE id=?", (requeued, dropped, recovery))
             self._replay()
             batched = self.db.execute("SELECT MAX(seq) FROM log WHERE batch IS NOT NULL").fetchone()[0]
-            if (self.roots[batched] if batched is not None else self.genesis.root) != verifier.state.root:
+            if (self.roots[batched] if batched is not None else self.genesis.root) != challenger.state.root:
                 raise BatchStateMismatch("the rebuilt log does not reproduce Layer 1's standing root")
         except Exception:
             self.db.execute("ROLLBACK")

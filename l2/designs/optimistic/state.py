@@ -1,6 +1,6 @@
 """Rollup state and the ONE state-transition function, `apply(state, tx) -> (new_state, receipt)`.
 
-The sequencer, the verifier, the fraud-proof builder and the tests all call `apply`; the
+The sequencer, the challenger, the fraud-proof builder and the tests all call `apply`; the
 contract's `OptimisticRollup.challengeTransition` re-executes the same rules (tested against each other).
 
 Hashing (same as `OptimisticRules.sol`):

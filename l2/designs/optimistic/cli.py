@@ -22,7 +22,7 @@ DEFAULT_INTERVAL = 5.0
 
 
 class UnprovenFraud(L2Error):
-    """The verifier found a fraudulent batch and did not (or could not) prove it on Layer 1."""
+    """The challenger found a fraudulent batch and did not (or could not) prove it on Layer 1."""
 
 
 def add_arguments(parser) -> None:
@@ -47,7 +47,7 @@ def _rollup_address(chain, given: str | None) -> str:
     manifest = read_manifest(path)
     record = (manifest or {}).get("contracts", {}).get("OptimisticRollup")
     if record is None:
-        raise InputError(f"no --rollup given and no Rollup in {path}: deploy first or pass --rollup ADDRESS")
+        raise InputError(f"no --rollup given and no OptimisticRollup in {path}: deploy first or pass --rollup ADDRESS")
     return record["address"]
 
 
@@ -66,18 +66,18 @@ def run(args) -> int:
         if not chain.w3.eth.get_code(address):
             raise InputError(f"no contract at {address} on {chain.describe()}")
         rollup = RollupClient(chain, address)
-        verifier = Challenger(rollup, chain.accounts[0] if args.challenge else None)
+        challenger = Challenger(rollup, chain.accounts[0] if args.challenge else None)
         print(f"verifying rollup {rollup.address} on {chain.describe()} from Layer-1 data alone", flush=True)
         reported = 0
         round_ = 0
         while True:
             round_ += 1
-            frauds = verifier.sync()  # BatchDataUnavailable propagates: one error line, exit 1
-            for done in verifier.verified[reported:]:
+            frauds = challenger.sync()  # BatchDataUnavailable propagates: one error line, exit 1
+            for done in challenger.verified[reported:]:
                 header = done.posted.header
                 print(f"batch #{header.index}: {header.tx_count} transactions re-executed, state root matches",
                       flush=True)
-            reported = len(verifier.verified)
+            reported = len(challenger.verified)
             for fraud in frauds:
                 print(f"batch #{fraud.batch_index} is fraudulent at transition {fraud.position}: {fraud.reason}",
                       flush=True)

@@ -1,0 +1,62 @@
+"""The optimistic rollup as a `Design`: what the commands find in the registry."""
+
+from __future__ import annotations
+
+from l2.designs.api import Design, Scenario
+from l2.l1.deploy import ContractSpec
+
+
+def _demo(story) -> int:
+    from l2.designs.optimistic import demo
+
+    return demo.run(story)
+
+
+def _scenarios() -> list[Scenario]:
+    from l2.designs.optimistic.scenarios import bridge_paths, prove_every_fault
+
+    return [
+        Scenario("optimistic-faults", "each faulty batch the sequencer can post, proven by a fraud proof",
+                 lambda chain: prove_every_fault(chain) and None),
+        Scenario("optimistic-bridge", "token deposits, a forced withdrawal and its claim, fees collected and "
+                 "withdrawn, the bond withdrawn", bridge_paths),
+    ]
+
+
+def _sandbox(env):
+    from l2.designs.optimistic.sandbox import part
+
+    return part(env)
+
+
+def _adapter(env):
+    from l2.designs.optimistic.workload import OptimisticWorkload
+
+    return OptimisticWorkload(env)
+
+
+def _operator_reserve(chain, addresses: dict[str, str]) -> int:
+    """The sequencer's bond: kept by the deployer when named accounts are topped up from it."""
+    return chain.contract("OptimisticRollup", addresses["OptimisticRollup"]).functions.minBond().call()
+
+
+DESIGN = Design(
+    name="optimistic",
+    title="optimistic rollup",
+    trust="one honest challenger online within every challenge window (10 min here, 7 days in production); "
+          "the sequencer can delay, not steal",
+    contracts=(
+        ContractSpec("OptimisticRollup", args=lambda ctx: (
+            ctx.chain.accounts[0].address, *((600, 1_200) if ctx.dev else (604_800, 86_400)), 10**18, 10**15, 20),
+            description="optimistic rollup: bridge, batches, fraud proofs (sequencer = deployer; challenge 10 min / "
+                        "7 days, inclusion 20 min / 1 day, bond 1 ETH, smallest deposit 0.001 ETH, 2^20 accounts)"),
+    ),
+    demo=_demo,
+    scenarios=_scenarios,
+    bench_module="l2.designs.optimistic.bench",
+    sandbox=_sandbox,
+    adapter=_adapter,
+    operator_reserve=_operator_reserve,
+    commands=(("verify", "l2.designs.optimistic.cli",
+               "check a deployed optimistic rollup from Layer-1 data alone (and prove fraud with --challenge)"),),
+)

@@ -1,0 +1,93 @@
+"""The optimistic rollup's part of `l2 sandbox`: a Sequencer (its SQLite log in the session folder) with
+its bond, an independent Challenger, and a Wallet per user; every user deposits ETH and test tokens,
+and batch #0 carries the deposits."""
+
+from __future__ import annotations
+
+from l2.designs.api import TOKEN_UNIT, SandboxEnv, SandboxPart
+from l2.designs.optimistic.challenger import Challenger
+from l2.designs.optimistic.l1 import RollupClient
+from l2.designs.optimistic.sequencer import Sequencer
+from l2.designs.optimistic.wallet import Wallet
+from l2.output import eth, gas
+
+TOKEN_ID = 1  # the test token's id on the rollup (0 is ETH)
+
+
+def part(env: SandboxEnv) -> SandboxPart:
+    chain = env.chain
+    rollup = RollupClient(chain, env.addresses["OptimisticRollup"])
+    if rollup.fn.tokenCount().call() <= TOKEN_ID:
+        rollup.register_token(env.operator, env.token.address)
+    sequencer = Sequencer(rollup, env.operator, env.workdir / "sequencer.db", max_batch=env.max_batch,
+                          max_age=env.batch_time, keep_bonded=True)
+    sequencer.ensure_bond()
+    challenger = Challenger(rollup, env.challenger)
+    wallets = {name: Wallet(account, rollup, sequencer) for name, account in env.users.items()}
+    deposit, token_deposit = 10 * env.unit, 100 * TOKEN_UNIT
+    for wallet in wallets.values():
+        wallet.deposit(deposit)
+        wallet.deposit(token_deposit, token=TOKEN_ID)
+    sequencer.sync_queue()
+    sequencer.post_batch()
+    challenger.step()  # batch #0 checked; the start is summed up by the banner
+    everyone = {env.operator.address: "operator", env.challenger.address: "challenger",
+                **{a.address: name for name, a in env.users.items()}}
+
+    def claim(who) -> None:
+        """Claim on Layer 1 every final, unclaimed rollup withdrawal paid to `who` (an account or an address)."""
+        address = getattr(who, "address", who)
+        with env.lock:
+            env.step()
+            sender = next((a for a in env.users.values() if a.address == address), env.challenger)
+            claimed = 0
+            for w in challenger.claimables(address):
+                if challenger.is_claimed(w):
+                    continue
+                if not challenger.is_final(w.batch_index):
+                    env.console.print(f"batch #{w.batch_index} is not final yet: its challenge window ends "
+                                      f"{rollup.challenge_window} s after it was posted", highlight=False)
+                    continue
+                receipt = challenger.claim(sender, w)
+                claimed += 1
+                what = eth(w.amount) if w.token == 0 else f"{w.amount / TOKEN_UNIT:,.2f} TST"
+                env.console.print(f"claimed {what} from batch #{w.batch_index} for {everyone.get(address, address)} "
+                                  f"({gas(receipt.gasUsed)} gas)", highlight=False)
+            if not claimed:
+                env.console.print("nothing to claim", highlight=False)
+
+    def cells(name: str, address: str) -> list[str]:
+        state = sequencer.state
+        index = state.index_of(address)
+        if index is None:
+            return ["-", "-"]
+        balances = state.account(index).balances
+        return [eth(balances[0]), f"{balances[TOKEN_ID] / TOKEN_UNIT:,.2f}"]
+
+    def status() -> list[str]:
+        batches = rollup.batch_count()
+        final = sum(challenger.is_final(i) for i in range(len(challenger.verified)))
+        return [f"rollup: {batches} batch{'es' if batches != 1 else ''} on Layer 1 ({final} final), "
+                f"{sequencer.pending_count()} transaction(s) waiting for the next batch, challenger: "
+                f"{len(challenger.verified)} checked, {len(challenger.frauds)} fraud(s) proven; "
+                f"operator bond {eth(rollup.fn.bonds(env.operator.address).call())}"]
+
+    def close() -> None:
+        sequencer.close()
+
+    bond = eth(rollup.fn.bonds(env.operator.address).call(), 0)
+    return SandboxPart(
+        objects={"rollup": rollup, "sequencer": sequencer, "challenger": challenger, "claim": claim,
+                 **{f"{name}_l2": wallet for name, wallet in wallets.items()}},
+        services=[sequencer, challenger],
+        contracts=[f"rollup {rollup.address} (OptimisticRollup, challenge window {rollup.challenge_window} s)"],
+        banner=[f"  rollup     {', '.join(f'{n}_l2' for n in wallets)}: Wallets, {eth(deposit, 0)} and "
+                f"{token_deposit // TOKEN_UNIT} TST each",
+                f"             sequencer (operator's, bond {bond}; a batch every {env.batch_time:g} s or "
+                f"{env.max_batch} transactions), challenger (challenger's)"],
+        helpers=["claim(who)"],
+        columns=["rollup ETH", "rollup TST"],
+        cells=cells,
+        status=status,
+        close=close,
+    )

@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 PY_STAMP := $(VENV)/.installed
 NPM_STAMP := node_modules/.installed
 
-.PHONY: all setup test demo sandbox compare gas-report bench plot compile deploy console clean
+.PHONY: all setup test lint demo sandbox compare gas-report bench plot compile deploy console clean
 
 all: setup
 
@@ -13,7 +13,7 @@ setup: $(PY_STAMP) $(NPM_STAMP)
 
 $(PY_STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --disable-pip-version-check -e '.[test]'
+	$(BIN)/pip install --quiet --disable-pip-version-check -e '.[test,lint]'
 	touch $@
 
 $(NPM_STAMP): package.json package-lock.json
@@ -22,6 +22,10 @@ $(NPM_STAMP): package.json package-lock.json
 
 test: setup
 	$(BIN)/pytest
+
+lint: setup
+	$(BIN)/ruff check l2 tests scripts
+	$(BIN)/mypy
 
 demo: setup
 	$(BIN)/l2 demo

@@ -1,5 +1,7 @@
 #!/usr/bin/env python3
-"""Deploy the l2 Layer-1 contracts: `python scripts/deploy.py [--rpc-url URL] [--private-key-env NAME] [--out FILE] [--force]`.
+"""Deploy the l2 Layer-1 contracts.
+
+    python scripts/deploy.py [--rpc-url URL] [--private-key-env NAME] [--out FILE] [--force]
 
 Without --rpc-url it deploys to a fresh embedded chain (a dry run that shows
 gas). With one, it writes deployments/<chainId>.json; a second run against the

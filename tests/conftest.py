@@ -7,11 +7,11 @@ per-test snapshot below already contains them: deploy once, revert per test.
 
 from __future__ import annotations
 
-import pytest
-
 import json
 import subprocess
 import sys
+
+import pytest
 
 from l2.l1.anvil import start_anvil
 from l2.l1.chain import EmbeddedChain, RpcChain

@@ -7,11 +7,10 @@ import sys
 
 import pytest
 
-from l2.l1.compiler import PROJECT_ROOT
-from l2.designs.optimistic.bench import SWEEP_PREFIX, SWEEP_QUICK
-
 from l2.commands.bench import Metric
 from l2.commands.cli import main
+from l2.designs.optimistic.bench import SWEEP_PREFIX, SWEEP_QUICK
+from l2.l1.compiler import PROJECT_ROOT
 
 
 def test_bench_writes_the_foundation_metrics(tmp_path, capsys):
@@ -62,7 +61,8 @@ def test_quick_bench_measures_every_figure(quick_bench):
     assert result.returncode == 0, result.stderr
     figures = json.loads((out / "bench.json").read_text())
     assert all(isinstance(v, float) and math.isfinite(v) and v >= 0 for v in figures.values())
-    for name in ("channels.updates_per_s_memory", "channels.gas.lifecycle_cooperative", "optimistic.fraud_proof_gas_max",
+    for name in ("channels.updates_per_s_memory", "channels.gas.lifecycle_cooperative",
+                 "optimistic.fraud_proof_gas_max",
                  "optimistic.gas_per_transfer_batch256", "optimistic.operator_tx_per_s", "l1.eth_transfer_gas"):
         assert name in figures, name
     table = result.stdout

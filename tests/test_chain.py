@@ -2,8 +2,8 @@
 
 import pytest
 
-from l2.l1.chain import RpcChain, connect, load_private_key
 from l2.errors import ChainConnectionError, ConfigError, TransactionReverted
+from l2.l1.chain import RpcChain, connect, load_private_key
 
 
 @pytest.fixture(params=["embedded", "anvil"])
@@ -92,7 +92,8 @@ def test_url_without_scheme_is_refused():
 
 @pytest.mark.parametrize(
     "value, message",
-    [(None, "is not set"), ("0x1234", "not a private key"), ("zz" * 32, "not a private key"), ("00" * 32, "not a valid")],
+    [(None, "is not set"), ("0x1234", "not a private key"), ("zz" * 32, "not a private key"), ("00" * 32,
+                                                                                               "not a valid")],
 )
 def test_private_key_errors(monkeypatch, value, message):
     if value is None:

@@ -46,7 +46,8 @@ def _l2(*args):
 def test_compile_builds_every_contract_without_warnings():
     result = _l2("compile")
     assert result.returncode == 0, result.stderr
-    declared = sum(len(re.findall(r"^(?:abstract )?(?:contract|library|interface) \w+", path.read_text(), re.M)) for path in CONTRACTS_DIR.rglob("*.sol"))
+    declared = sum(len(re.findall(r"^(?:abstract )?(?:contract|library|interface) \w+", path.read_text(),
+                                  re.M)) for path in CONTRACTS_DIR.rglob("*.sol"))
     assert result.stdout.startswith(f"compiled {declared} contracts with solc 0.8.30")
     assert "warning" not in result.stdout
 

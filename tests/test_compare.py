@@ -48,4 +48,5 @@ def test_bad_input_is_one_line(tmp_path):
     assert bad.returncode == 1 and bad.stderr.strip() == "error: --payments must be between 1 and 100,000, got 0"
     (tmp_path / "a-file").write_text("")
     unwritable = _compare("--json", str(tmp_path / "a-file" / "x.json"))
-    assert unwritable.returncode == 1 and unwritable.stderr.startswith("error: ") and len(unwritable.stderr.splitlines()) == 1
+    assert unwritable.returncode == 1 and unwritable.stderr.startswith("error: ")
+    assert len(unwritable.stderr.splitlines()) == 1

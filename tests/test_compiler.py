@@ -5,9 +5,9 @@ import shutil
 import pytest
 import solcx
 
+from l2.errors import CompileError
 from l2.l1 import compiler
 from l2.l1.compiler import compile_project
-from l2.errors import CompileError
 
 
 def test_compiles_every_contract_from_source(tmp_path):

@@ -11,8 +11,8 @@ import sys
 import pytest
 from rich.console import Console
 
-from l2.l1.compiler import PROJECT_ROOT
 from l2.commands.demo import DemoSummary, Holding, ProtocolFigures, run_demo
+from l2.l1.compiler import PROJECT_ROOT
 
 CHANNEL_ACTS = ("Channel: 20 payments off-chain, one net settlement on Layer 1",
                 "Channel: a disputed close, and the stale state loses")
@@ -111,7 +111,8 @@ def test_summary_figures_are_measured(chain):
     assert more.protocols[1].l1_gas > rollup.l1_gas + 4 * 50_000  # at least 4 more batches
     holdings = {h.name: h for h in summary.holdings}
     assert holdings["ChannelRegistry"].eth_after == 0  # both channels settled
-    assert holdings["OptimisticRollup"].tokens_after > 0 and holdings["OptimisticRollup"].eth_after > 0  # what stays on L2, and the bond
+    # what stays on L2, and the bond
+    assert holdings["OptimisticRollup"].tokens_after > 0 and holdings["OptimisticRollup"].eth_after > 0
 
 
 def test_conservation_check_catches_a_missing_wei():

@@ -9,9 +9,9 @@ import pytest
 from eth_account import Account
 from eth_hash.auto import keccak
 
+from l2.designs import deployment_plan
 from l2.l1.anvil import free_port
 from l2.l1.compiler import PROJECT_ROOT
-from l2.designs import deployment_plan
 
 SCRIPT = PROJECT_ROOT / "scripts" / "deploy.py"
 
@@ -43,7 +43,7 @@ def test_deploy_to_anvil_writes_a_correct_manifest(anvil_chain, anvil_url, tmp_p
     assert manifest["compiler"]["version"].startswith("0.8.30")
     assert len(manifest["compiler"]["settingsHash"]) == 64
     assert set(manifest["contracts"]) == {spec.name for spec in deployment_plan()}
-    for name, record in manifest["contracts"].items():
+    for record in manifest["contracts"].values():
         receipt = w3.eth.get_transaction_receipt(record["transactionHash"])
         assert receipt.contractAddress == record["address"]
         assert receipt.blockNumber == record["blockNumber"]
@@ -135,7 +135,8 @@ def test_too_little_eth(anvil_chain, anvil_url, tmp_path):
 
 def test_manifest_from_another_chain(anvil_url, tmp_path):
     out = tmp_path / "m.json"
-    foreign = {"chainId": 11155111, "genesisHash": "0x" + "ab" * 32, "contracts": {"TestToken": {"address": "0x" + "11" * 20}}}
+    foreign = {"chainId": 11155111, "genesisHash": "0x" + "ab" * 32,
+               "contracts": {"TestToken": {"address": "0x" + "11" * 20}}}
     out.write_text(json.dumps(foreign))
     result = run_deploy("--rpc-url", anvil_url, "--out", str(out))
     assert_one_line_error(result, "is for chain id 11155111, but the node is chain id 31337")

@@ -9,8 +9,8 @@ import sys
 
 import pytest
 
-from l2.l1.compiler import PROJECT_ROOT
 from l2.designs.optimistic.faults import FAULTS
+from l2.l1.compiler import PROJECT_ROOT
 
 
 def gas_report(*args):
@@ -29,13 +29,15 @@ def test_report_covers_every_contract_function(full_report):
     assert result.returncode == 0, result.stderr
     assert report["scenarios"] == ["demo", "channels", "optimistic-faults", "optimistic-bridge"]
     text = result.stdout
-    for title in ("contracts/channels/ChannelRegistry.sol:ChannelRegistry", "contracts/optimistic/OptimisticRollup.sol:OptimisticRollup"):
+    for title in ("contracts/channels/ChannelRegistry.sol:ChannelRegistry",
+                  "contracts/optimistic/OptimisticRollup.sol:OptimisticRollup"):
         assert title in text
     functions = {name: set(c["functions"]) for name, c in report["contracts"].items()}
     assert {"open", "deposit", "withdraw", "cooperativeClose", "close", "updateState", "settle"} <= \
         functions["ChannelRegistry"]
     assert {"depositETH", "depositToken", "requestForcedWithdrawal", "depositBond", "withdrawBond", "registerToken",
-            "submitBatch", "challengeTransition", "claimWithdrawal", "claimForcedWithdrawal"} <= functions["OptimisticRollup"]
+            "submitBatch", "challengeTransition", "claimWithdrawal",
+            "claimForcedWithdrawal"} <= functions["OptimisticRollup"]
     assert re.search(r"│ challengeTransition +│ +\d+ │ +[\d,]+ │", text)
 
 
@@ -77,7 +79,8 @@ def test_one_scenario_on_anvil_costs_what_it_costs_on_the_embedded_chain(tmp_pat
 @pytest.mark.parametrize(
     "args, message",
     [
-        (["--scenario", "everything"], "error: unknown scenario 'everything'; known: demo, channels, optimistic-faults, "
+        (["--scenario", "everything"],
+         "error: unknown scenario 'everything'; known: demo, channels, optimistic-faults, "
                                        "optimistic-bridge"),
         (["--json", "/proc/gas.json"], "error: cannot write /proc/gas.json"),
     ],

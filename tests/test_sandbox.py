@@ -19,10 +19,10 @@ import time
 
 import pytest
 
+from l2.commands.sandbox import USERS, Sandbox
 from l2.l1.anvil import free_port, start_anvil
 from l2.l1.compiler import PROJECT_ROOT
 from l2.output import ETHER
-from l2.commands.sandbox import USERS, Sandbox
 
 L2 = [sys.executable, "-m", "l2"]
 ANVIL_KEY_0 = "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80"  # anvil's public dev key
@@ -104,7 +104,8 @@ def test_stale_close_is_answered_by_the_partners_watcher_then_settled(sandbox, c
     assert "alice's watcher" not in out  # her own watcher does not undo her cheat
     bob_before = chain.balance(names["bob"].address)
     sandbox.advance_time(alice.params.challenge_period)
-    assert re.search(r"\[(alice|bob)'s watcher\] settled the channel after the challenge period: alice got 4\.8000 ETH, "
+    assert re.search(r"\[(alice|bob)'s watcher\] settled the channel after the challenge period: "
+                     r"alice got 4\.8000 ETH, "
                      r"bob 5\.2000 ETH", capsys.readouterr().out)
     assert chain.balance(names["registry"].address) == 0
     # the watchers' settle paid bob 5.2 ETH (the newest state); only alice's watcher or bob's paid gas for it
@@ -122,7 +123,8 @@ def test_fraudulent_batch_is_proven_slashed_and_the_sequencer_recovers(sandbox, 
     sandbox.step()
     out = capsys.readouterr().out
     assert re.search(r"\[challenger\] batch #1 is fraudulent: invalid transaction: ", out)
-    assert re.search(r"\[challenger\] committed to a proof, then proved it on Layer 1 in one transaction \([\d,]+ gas\): "
+    assert re.search(r"\[challenger\] committed to a proof, then proved it on Layer 1 in one transaction "
+                     r"\([\d,]+ gas\): "
                      r"batch #1 and any later", out)
     bond = rollup.fn.minBond().call()
     assert chain.balance(sandbox.challenger.address) - challenger_before > bond // 2 - 10**16  # half the bond
@@ -130,7 +132,8 @@ def test_fraudulent_batch_is_proven_slashed_and_the_sequencer_recovers(sandbox, 
     sandbox.step()
     out = capsys.readouterr().out
     assert "[sequencer] bond topped up again after the slash" in out
-    assert "[sequencer] re-synced with Layer 1 (1 batch of its own reverted there): 1 transaction(s) queued again" in out
+    assert ("[sequencer] re-synced with Layer 1 (1 batch of its own reverted there): "
+            "1 transaction(s) queued again") in out
     assert "[challenger] batch #1 re-executed from Layer-1 data: state root matches" in out
     assert names["bob_l2"].balance() == 10 * sandbox.unit + ETHER // 100
     assert names["challenger"].state.root == names["sequencer"].state.root == rollup.tip_root()
@@ -328,7 +331,8 @@ def test_console_on_a_terminal_ipython_by_default_or_ptpython(shell, prompt):
         assert terminal.read_until(prompt), terminal.text[-2000:]
         terminal.type("alice_l2.transfer(bob, 12345)")
         terminal.type("step()")
-        assert terminal.read_until(rb"batch #1 re-executed from Layer-1 data: state root matches"), terminal.text[-2000:]
+        matched = terminal.read_until(rb"batch #1 re-executed from Layer-1 data: state root matches")
+        assert matched, terminal.text[-2000:]
         assert terminal.read_until(rb"state root matches[\s\S]*(In \[3\]|>>>)"), terminal.text[-2000:]  # next prompt
         terminal.type("exit()")
     finally:

@@ -12,14 +12,13 @@ from __future__ import annotations
 import json
 import sys
 import time
-from dataclasses import dataclass, field
-from typing import Callable
+from collections.abc import Callable
+from dataclasses import dataclass
 
+from l2.designs.api import BenchContext, Benchmark, Metric, benchmark
 from l2.errors import InputError
 from l2.files import check_writable, write_atomic
 from l2.output import make_console
-
-from l2.designs.api import BenchContext, Benchmark, Metric, benchmark
 
 
 @dataclass
@@ -81,7 +80,8 @@ def run_benchmarks(
             unit="tx/s",
             reference="~150/s with coincurve on embedded py-evm (anchors.md, 'Limits measured')",
         ),
-        Metric("l1.eth_transfer_gas", unit="gas", better="lower", reference="a plain L1 transfer costs 21,000 (anchors.md)"),
+        Metric("l1.eth_transfer_gas", unit="gas", better="lower",
+               reference="a plain L1 transfer costs 21,000 (anchors.md)"),
     ]
 )
 def bench_eth_transfers(ctx: BenchContext) -> dict[str, float]:
@@ -96,7 +96,8 @@ def bench_eth_transfers(ctx: BenchContext) -> dict[str, float]:
     return {"l1.eth_transfer_tx_per_s": count / (time.perf_counter() - start), "l1.eth_transfer_gas": warm.gasUsed}
 
 
-@benchmark(metrics=[Metric("build.compile_s_cold", unit="s", better="lower", reference="solc-js 0.8.30, all contracts, one call")])
+@benchmark(metrics=[Metric("build.compile_s_cold", unit="s", better="lower",
+                           reference="solc-js 0.8.30, all contracts, one call")])
 def bench_compile_cold(ctx: BenchContext) -> dict[str, float]:
     """Full compile of contracts/ from source, bypassing the artifact cache."""
     from l2.l1.compiler import compile_project
@@ -118,7 +119,8 @@ def add_arguments(parser) -> None:
     parser.add_argument("--json", metavar="FILE", help="also write {metric: value} as JSON")
     parser.add_argument("--quick", action="store_true", help="fewer iterations (for smoke runs)")
     parser.add_argument(
-        "--only", metavar="PREFIX", action="append", help="only metrics starting with PREFIX (repeatable), e.g. channels."
+        "--only", metavar="PREFIX", action="append",
+        help="only metrics starting with PREFIX (repeatable), e.g. channels."
     )
     parser.add_argument("--plot", metavar="FILE.png",
                         help="draw Layer-1 gas per L2 transfer against batch size, beside a channel and plain L1 "

@@ -141,11 +141,10 @@ def run_design(design, chain, addresses: dict[str, str], workload: Workload, acc
 
 def compare(chain, payments: int = 200, seed: int = 1, progress=lambda text: None) -> list[Row]:
     """Deploy once, then run the workload through every registered design from that same state."""
+    from l2.commands.demo import STORY_CLOCK
     from l2.designs import DESIGNS, deployment_plan
     from l2.l1.accounts import NamedAccount, named_accounts, unit_for
     from l2.l1.deploy import deploy_all
-
-    from l2.commands.demo import STORY_CLOCK
 
     unit = unit_for(chain)
     workload = make_workload(payments, seed, unit)
@@ -213,9 +212,10 @@ def plot(rows: list[Row], path) -> None:
     import matplotlib.pyplot as plt
 
     fig, axes = plt.subplots(2, 3, figsize=(13, 7), dpi=110)
-    for ax, (attr, label) in zip(axes.flat, METRICS):
+    for ax, (attr, label) in zip(axes.flat, METRICS, strict=True):
         values = [float(getattr(r, attr)) for r in rows]
-        ax.bar([r.design for r in rows], values, color=["#2ca02c", "#1f77b4", "#ff7f0e", "#9467bd", "#8c564b"][:len(rows)])
+        ax.bar([r.design for r in rows], values, color=["#2ca02c", "#1f77b4", "#ff7f0e", "#9467bd",
+                                                        "#8c564b"][:len(rows)])
         positive = [v for v in values if v > 0]
         if positive and max(positive) / min(positive) >= 100:
             ax.set_yscale("log")

@@ -20,14 +20,15 @@ import code
 import contextlib
 import importlib.util
 import sys
-from typing import Callable, ContextManager
+from collections.abc import Callable
+from contextlib import AbstractContextManager
 
 from l2.errors import ToolMissingError
 
 SHELLS = ("auto", "ipython", "ptpython", "python")
 LEAVE_HINT = "(to leave: Ctrl-C again, Ctrl-D, or exit())"
 
-Turn = Callable[[], ContextManager]
+Turn = Callable[[], AbstractContextManager]
 
 
 def _installed(module: str) -> bool:

@@ -164,7 +164,8 @@ def _print_summary(story: Story, summary: DemoSummary) -> None:
     console.rule("[bold]Summary")
     console.print("Layer-1 gas of the whole story, against the same payments made as plain Layer-1 transfers:",
                   highlight=False)
-    costs = table("Layer-1 gas", "protocol", "L2 payments", "Layer-1 gas spent", f"as plain transfers ({PLAIN_TRANSFER_GAS:,} each)",
+    costs = table("Layer-1 gas", "protocol", "L2 payments", "Layer-1 gas spent",
+                  f"as plain transfers ({PLAIN_TRANSFER_GAS:,} each)",
                   "saving")
     for p in summary.protocols:
         costs.add_row(p.name, f"{p.payments:,}", gas(p.l1_gas), gas(p.plain_l1_gas), f"{p.saving:,.1f}x")
@@ -206,9 +207,8 @@ def _signed(wei: int) -> str:
 # --- `l2 demo` -------------------------------------------------------------------------------
 
 def add_arguments(parser) -> None:
-    from l2.l1.chain import add_chain_arguments
-
     from l2.designs import DESIGNS
+    from l2.l1.chain import add_chain_arguments
 
     parser.add_argument("part", nargs="?", choices=(*(d.name for d in DESIGNS), "all"), default="all",
                         help="which design's story to tell (default: all)")

@@ -14,15 +14,15 @@ from __future__ import annotations
 import io
 import json
 import statistics
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 from rich.console import Console
 
 from l2.designs.api import Scenario
-from l2.l1.chain import Chain, TxRecord, add_chain_arguments, layer1_for
 from l2.errors import InputError
 from l2.files import check_writable, write_atomic
+from l2.l1.chain import Chain, TxRecord, add_chain_arguments, layer1_for
 from l2.output import gas, make_console
 
 

@@ -14,4 +14,7 @@ try:
         return _keccak_256(data).digest()
 
 except ImportError:  # pragma: no cover - depends on the environment
-    from eth_hash.auto import keccak  # noqa: F401
+    from eth_hash.auto import keccak as _eth_hash_keccak
+
+    def keccak(data: bytes) -> bytes:
+        return _eth_hash_keccak(data)

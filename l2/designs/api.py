@@ -24,9 +24,10 @@ import contextlib
 import importlib
 import random
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Protocol
+from typing import Protocol
 
 from rich.console import Console
 

@@ -13,8 +13,8 @@ from eth_account import Account
 from eth_account.signers.local import LocalAccount
 from eth_hash.auto import keccak
 
-from l2.l1.chain import Chain
 from l2.errors import InsufficientFundsError
+from l2.l1.chain import Chain
 from l2.output import ETHER, eth
 
 DEV_UNIT = ETHER  # dev chains: amounts in ETH

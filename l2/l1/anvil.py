@@ -21,8 +21,8 @@ import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
-from l2.l1.compiler import PROJECT_ROOT
 from l2.errors import ChainConnectionError, ToolMissingError
+from l2.l1.compiler import PROJECT_ROOT
 
 ANVIL_BINARY = PROJECT_ROOT / "node_modules" / "@foundry-rs" / "anvil-linux-amd64" / "bin" / "anvil"
 _PR_SET_PDEATHSIG = 1
@@ -85,6 +85,7 @@ def run_anvil(binary: Path | None = None, startup_timeout: float = 30.0, extra_a
         deadline = time.monotonic() + startup_timeout
         while not _answers(url):
             if process.poll() is not None:
+                assert process.stderr is not None  # opened as a pipe above
                 err = process.stderr.read().decode(errors="replace").strip()
                 raise ChainConnectionError(f"anvil exited with code {process.returncode}: {err[:300]}")
             if time.monotonic() > deadline:
@@ -98,7 +99,8 @@ def run_anvil(binary: Path | None = None, startup_timeout: float = 30.0, extra_a
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
-        process.stderr.close()
+        if process.stderr is not None:
+            process.stderr.close()
 
 
 @contextlib.contextmanager

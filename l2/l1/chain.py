@@ -25,6 +25,7 @@ import secrets
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from functools import cached_property
+from typing import Any, cast
 
 from eth_abi import decode as abi_decode
 from eth_account import Account
@@ -35,9 +36,10 @@ from web3.contract import Contract
 from web3.datastructures import AttributeDict
 from web3.exceptions import ContractLogicError, Web3Exception, Web3RPCError
 from web3.logs import DISCARD
+from web3.types import RPCEndpoint, TxParams
 
-from l2.l1.compiler import Artifacts, compile_project
 from l2.errors import ChainConnectionError, ConfigError, InsufficientFundsError, TransactionReverted
+from l2.l1.compiler import Artifacts, compile_project
 
 DEFAULT_PRIVATE_KEY_ENV = "L2_PRIVATE_KEY"
 # anvil's and hardhat's default accounts come from this public test mnemonic.
@@ -202,7 +204,7 @@ class Chain(ABC):
             if "insufficient funds" in str(exc).lower():
                 raise InsufficientFundsError(f"{sender.address} cannot pay for this transaction: {exc}") from None
             raise self._translate_revert(exc, fn_call) from None
-        receipt = Receipt(self.w3.eth.wait_for_transaction_receipt(tx_hash, timeout=120))
+        receipt: Any = Receipt(dict(self.w3.eth.wait_for_transaction_receipt(tx_hash, timeout=120)))
         if receipt.contractAddress and fn_call is not None:
             name = self._names_by_init_code.get(bytes(fn_call.bytecode))
             if name is not None:
@@ -215,7 +217,7 @@ class Chain(ABC):
             # Estimation passed but inclusion failed (state moved in between): replay for the reason.
             replay = {k: tx[k] for k in ("from", "to", "value", "data") if k in tx}
             try:
-                self.w3.eth.call(replay, receipt.blockNumber - 1)
+                self.w3.eth.call(cast(TxParams, replay), receipt.blockNumber - 1)
             except Exception as exc:  # noqa: BLE001
                 raise self._translate_revert(exc, fn_call) from None
             raise TransactionReverted("Unknown", (), _describe(fn_call))
@@ -317,7 +319,7 @@ class Chain(ABC):
     def describe(self) -> str:
         return f"chain id {self.chain_id}"
 
-    def close(self) -> None:
+    def close(self) -> None:  # noqa: B027 - a default that does nothing on purpose: the embedded chain holds nothing
         """Release connections; the embedded chain has none."""
 
 
@@ -327,8 +329,11 @@ class EmbeddedChain(Chain):
     is_embedded = True
 
     def __init__(self):
-        w3 = Web3(EthereumTesterProvider())
-        self.tester = w3.provider.ethereum_tester
+        provider = EthereumTesterProvider()
+        w3 = Web3(provider)
+        tester = provider.ethereum_tester
+        assert tester is not None  # the provider makes its own EthereumTester
+        self.tester = tester
         keys = self.tester.backend.account_keys
         super().__init__(w3, [Account.from_key(k.to_bytes()) for k in keys])
 
@@ -384,7 +389,7 @@ class RpcChain(Chain):
         super().__init__(w3, accounts)
 
     def _rpc(self, method: str, params: list):
-        response = self.w3.provider.make_request(method, params)
+        response = self.w3.provider.make_request(RPCEndpoint(method), params)
         if "error" in response:
             raise ChainConnectionError(f"{method} failed on {self.url}: {response['error']}")
         return response.get("result")

@@ -140,10 +140,10 @@ def _line_of(text: str, offset: int) -> int:
     return text.count("\n", 0, max(offset, 0)) + 1
 
 
-def format_errors(errors: list[dict], sources: dict[str, str]) -> str:
+def format_errors(errors: list[dict] | dict, sources: dict[str, str]) -> str:
     """solc's errors as `file:line: message`, the way a developer's editor wants them."""
     lines = []
-    for err in errors:
+    for err in errors if isinstance(errors, list) else [errors]:
         if err.get("severity") != "error":
             continue
         location = err.get("sourceLocation")

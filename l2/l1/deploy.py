@@ -14,21 +14,19 @@ transaction; the manifest is written once, atomically, after the last one.
 
 from __future__ import annotations
 
-import argparse
 import json
-import sys
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Callable
 
 from eth_hash.auto import keccak
 from eth_utils import to_checksum_address
 
-from l2.l1.chain import Chain, add_chain_arguments, connect
-from l2.l1.compiler import PROJECT_ROOT, Artifacts
-from l2.errors import InsufficientFundsError, L2Error, ManifestError
+from l2.errors import InsufficientFundsError, ManifestError
 from l2.files import check_writable, write_atomic
+from l2.l1.chain import Chain
+from l2.l1.compiler import PROJECT_ROOT, Artifacts
 
 DEPLOYMENTS_DIR = PROJECT_ROOT / "deployments"
 MANIFEST_VERSION = 1
@@ -149,7 +147,7 @@ def deploy_all(
     if out is not None:
         check_writable(out)  # a manifest we cannot write would lose the record of what we deploy
     previous = read_manifest(out) if out is not None else None
-    if previous is not None:
+    if previous is not None and out is not None:
         check_manifest_matches(previous, out, chain.chain_id, genesis_hash, force)
     if force:
         previous = None
@@ -189,7 +187,7 @@ def deploy_all(
             log(f"{spec.name}: unchanged at {old['address']}")
             continue
         contract = chain.deploy(spec.name, *args, sender=deployer)
-        receipt = contract.deploy_receipt
+        receipt = contract.deploy_receipt  # type: ignore[attr-defined]  # set by Chain.deploy
         code = bytes(chain.w3.eth.get_code(contract.address))
         record = {
             "address": contract.address,
@@ -206,7 +204,7 @@ def deploy_all(
         results.append(DeployResult(spec.name, "deployed", record))
         log(f"{spec.name}: deployed at {contract.address} (gas {receipt.gasUsed:,})")
 
-    now = datetime.now(timezone.utc).isoformat(timespec="seconds")
+    now = datetime.now(UTC).isoformat(timespec="seconds")
     manifest = {
         "manifestVersion": MANIFEST_VERSION,
         "chainId": chain.chain_id,

@@ -30,8 +30,8 @@ try:  # C keccak, ~4x faster than eth-hash's pycryptodome backend on this hot pa
 except ImportError:  # pragma: no cover - safe-pysha3 is optional
     from eth_hash.auto import keccak
 
-from l2.designs.channels.rules import BalanceProof, CooperativeClose, Fields, Withdraw
 from l2.core.eip712 import SECP256K1_HALF_N, StructType, domain_separator, typed_data_digest
+from l2.designs.channels.rules import BalanceProof, CooperativeClose, Fields, Withdraw
 from l2.errors import InvalidSignature
 
 DOMAIN_NAME = "ChannelRegistry"
@@ -117,7 +117,8 @@ def balance_proof_digest(domain: ChannelDomain, proof) -> bytes:
     return keccak(b"\x19\x01" + domain.separator + struct_hash)
 
 
-def withdraw_digest(domain: ChannelDomain, channel_id: bytes, participant: str, total_withdraw: int, expiry: int) -> bytes:
+def withdraw_digest(domain: ChannelDomain, channel_id: bytes, participant: str, total_withdraw: int,
+                    expiry: int) -> bytes:
     struct_hash = WITHDRAW.hash_struct(
         {
             "channelId": channel_id,
@@ -179,7 +180,8 @@ def recover(digest: bytes, signature: bytes) -> str:
     check_format(signature)
     v = signature[64]
     try:
-        public_key = coincurve.PublicKey.from_signature_and_message(signature[:64] + bytes([v - 27]), digest, hasher=None)
+        public_key = coincurve.PublicKey.from_signature_and_message(signature[:64] + bytes([v - 27]), digest,
+                                                                    hasher=None)
     except Exception as exc:  # noqa: BLE001 - coincurve raises plain ValueError/Exception on garbage
         raise InvalidSignature(f"signature does not recover to any key: {exc}") from None
     return address_of_public_key(public_key.format(compressed=False))

@@ -34,7 +34,6 @@ mined (`_layer1_status`), since nothing on Layer 1 changes between blocks.
 
 from __future__ import annotations
 
-
 from eth_utils import to_checksum_address
 
 from l2.designs.channels import rules
@@ -63,10 +62,10 @@ from l2.designs.channels.messages import (
     withdraw_digest,
 )
 from l2.designs.channels.rules import (
-    A,
-    B,
     ZERO_ADDRESS,
+    A,
     AgreedWithdraw,
+    B,
     ChannelParams,
     CooperativeClose,
     Funding,
@@ -187,7 +186,8 @@ class Party:
             chain.transact(erc20.functions.approve(registry.address, deposit), account)
         value = deposit if token == ZERO_ADDRESS else 0
         receipt = chain.transact(
-            registry.functions.open(to_checksum_address(partner), token, challenge_period, deposit), account, value=value
+            registry.functions.open(to_checksum_address(partner), token, challenge_period,
+                                    deposit), account, value=value
         )
         (event,) = chain.events(receipt, registry, "ChannelOpened")
         params = ChannelParams(event.participantA, event.participantB, event.token, event.challengePeriod, event.nonce)
@@ -392,7 +392,8 @@ class Party:
         again = rules.repropose(self.funding, self.latest.proof, lost.proof, proof, self.side) if crossing else None
         self._check_open_on_layer1()
         my_sig = self.signer.sign(digest)
-        signed = SignedProof(proof, **{self._sig_field(self.partner_side): signature, self._sig_field(self.side): my_sig})
+        signed = SignedProof(proof, **{self._sig_field(self.partner_side): signature,
+                                       self._sig_field(self.side): my_sig})
         if again is None:
             self._save(signed)
         else:
@@ -540,7 +541,8 @@ class Party:
             value = 0
         else:
             value = amount
-        receipt = chain.transact(self.registry.functions.deposit(self.params.as_tuple(), amount), self.account, value=value)
+        receipt = chain.transact(self.registry.functions.deposit(self.params.as_tuple(), amount), self.account,
+                                 value=value)
         self.refresh_funding()
         return receipt
 

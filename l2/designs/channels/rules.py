@@ -89,7 +89,8 @@ class Fields:
             number = value
         elif type(value) is str and _DECIMAL.fullmatch(value):
             if len(value.lstrip("-")) > 78:  # more digits than 2**256 has: out of range, not parsed
-                raise FieldOutOfRange(self.kind, self.prefix + name, f"must be below 2**{bits}, got {len(value)} digits")
+                raise FieldOutOfRange(self.kind, self.prefix + name,
+                                      f"must be below 2**{bits}, got {len(value)} digits")
             number = int(value)
         else:
             raise BadFieldType(self.kind, self.prefix + name,
@@ -309,7 +310,7 @@ class CooperativeClose:
     def typed_values(self) -> dict:
         """The EIP-712 members after `channelId` and `messageType`, by their Solidity names."""
         return dict(zip(("balanceA", "balanceB", "depositA", "depositB", "withdrawnA", "withdrawnB", "expiry"),
-                        self.as_tuple()))
+                        self.as_tuple(), strict=True))
 
     def to_json(self) -> dict:
         values = {k: str(v) for k, v in self.typed_values().items()}
@@ -398,7 +399,8 @@ def answerable(onchain: Funding, closing_nonce: int, closing_balance_a: int, pro
     return settlement(onchain, proof)[0] < closing_balance_a
 
 
-def worth_answering(onchain: Funding, closing_nonce: int, closing_balance_a: int, best: BalanceProof, side: str) -> bool:
+def worth_answering(onchain: Funding, closing_nonce: int, closing_balance_a: int, best: BalanceProof,
+                    side: str) -> bool:
     """Whether `side` should answer a unilateral close by submitting `best` (its newest co-signed state).
 
     Only if Layer 1 accepts it (`answerable`) and would then pay `side` more than under the state

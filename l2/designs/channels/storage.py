@@ -150,7 +150,8 @@ class ChannelStore:
     def channel(self, channel_id: bytes | None = None) -> StoredChannel:
         found = [c for c in self.channels() if channel_id is None or c.params.channel_id == channel_id]
         if not found:
-            raise ChannelStorageError(f"{self.path} holds no channel{'' if channel_id is None else ' 0x' + channel_id.hex()}")
+            which = "" if channel_id is None else " 0x" + channel_id.hex()
+            raise ChannelStorageError(f"{self.path} holds no channel{which}")
         if len(found) > 1:
             raise ChannelStorageError(f"{self.path} holds {len(found)} channels: say which one")
         return found[0]

@@ -11,7 +11,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from l2.core.crypto import keccak
-
 from l2.designs.optimistic import txs
 from l2.designs.optimistic.errors import UndecodableTransaction
 

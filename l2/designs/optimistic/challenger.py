@@ -19,14 +19,14 @@ from dataclasses import dataclass
 from eth_abi import encode as abi_encode
 from eth_account.signers.local import LocalAccount
 
-from l2.errors import TransactionReverted
+from l2.core.crypto import keccak
 from l2.designs.optimistic import batch as batch_mod
 from l2.designs.optimistic import proofs
-from l2.core.crypto import keccak
 from l2.designs.optimistic.errors import BatchDataUnavailable, BatchStateMismatch, InvalidTransaction
 from l2.designs.optimistic.l1 import PostedBatch, RollupClient
 from l2.designs.optimistic.state import State, apply
 from l2.designs.optimistic.txs import QUEUE_DEPOSIT, QueueEntry, QueueOp
+from l2.errors import TransactionReverted
 from l2.output import gas
 from l2.runtime.service import Event
 
@@ -172,7 +172,8 @@ class Challenger:
         chunks = batch_mod.split(posted.data, header.queue_start)
         if header.prev_root != self.state.root:
             raise BatchStateMismatch(f"batch {header.index} builds on root 0x{header.prev_root.hex()}, but this "
-                                     f"challenger's state is 0x{self.state.root.hex()}; the contract and l2/designs/optimistic disagree")
+                                     f"challenger's state is 0x{self.state.root.hex()}; the contract and "
+                                     "l2/designs/optimistic disagree")
         state = self.state
         withdrawals = []
         for position, chunk in enumerate(chunks):

@@ -15,8 +15,8 @@ from __future__ import annotations
 
 import time
 
-from l2.l1.chain import add_chain_arguments, layer1_for
 from l2.errors import InputError, L2Error
+from l2.l1.chain import add_chain_arguments, layer1_for
 
 DEFAULT_INTERVAL = 5.0
 
@@ -54,8 +54,8 @@ def _rollup_address(chain, given: str | None) -> str:
 def run(args) -> int:
     from eth_utils import is_address
 
-    from l2.designs.optimistic.l1 import RollupClient
     from l2.designs.optimistic.challenger import Challenger
+    from l2.designs.optimistic.l1 import RollupClient
 
     if args.rollup is not None and not is_address(args.rollup):
         raise InputError(f"--rollup is not an address: {args.rollup!r}")

@@ -8,13 +8,13 @@ import tempfile
 import time
 from pathlib import Path
 
-from l2.errors import TransactionReverted
-from l2.output import eth, gas, table
+from l2.designs.optimistic.challenger import Challenger
 from l2.designs.optimistic.l1 import RollupClient
 from l2.designs.optimistic.sequencer import Sequencer
 from l2.designs.optimistic.txs import round_amount
-from l2.designs.optimistic.challenger import Challenger
 from l2.designs.optimistic.wallet import Wallet
+from l2.errors import TransactionReverted
+from l2.output import eth, gas, table
 
 USERS = ("alice", "bob", "carol", "dave")
 TOKEN_SHARE = 10  # one transfer in this many moves the token instead of ETH
@@ -174,7 +174,7 @@ def _fraud(story, rollup, seq, challenger, wallets) -> int:
 def _withdrawals(story, rollup, seq, challenger, wallets, token_id: int) -> None:
     chain, console, rng = story.chain, story.console, story.rng
     story.act("Rollup: withdrawals, claimed on Layer 1 after the challenge window")
-    for name, wallet in wallets.items():
+    for wallet in wallets.values():
         wallet.withdraw(round_amount(rng.randint(story.unit, 3 * story.unit)))
     wallets["bob"].withdraw(10 * 10**18, token=token_id)
     seq.collect_fees()  # the fee pool goes to the operator's own L2 account...

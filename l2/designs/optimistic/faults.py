@@ -8,7 +8,6 @@ the honest pairs (`sequencer.state`); they need the proposer to own a funded L2 
 from __future__ import annotations
 
 from l2.core.crypto import keccak
-
 from l2.designs.optimistic import txs
 from l2.designs.optimistic.errors import BatchStateMismatch
 from l2.designs.optimistic.state import Account, State, credit, with_raw_account
@@ -43,7 +42,8 @@ def forged_transfer(seq, prev_root: bytes, pairs: list) -> list:
     victim = state.account(victim_index)
     amount = txs.round_amount(victim.balances[0] // 2)
     tx = txs.sign(Transfer(victim_index, own, 0, amount), seq.proposer.key, seq.rollup.domain, victim.nonce)
-    after = with_raw_account(state, victim_index, Account(victim.addr, victim.nonce + 1, credit(victim.balances, 0, -amount)))
+    after = with_raw_account(state, victim_index, Account(victim.addr, victim.nonce + 1, credit(victim.balances, 0,
+                                                                                                -amount)))
     mine = after.account(own)
     after = with_raw_account(after, own, Account(mine.addr, mine.nonce, credit(mine.balances, 0, amount)))
     return pairs + [(tx.encode(), after.root)]
@@ -57,7 +57,8 @@ def print_money(seq, prev_root: bytes, pairs: list) -> list:
     mine = state.account(own)
     amount = txs.round_amount(mine.balances[0] + 10**21)
     tx = txs.sign(Transfer(own, to, 0, amount), seq.proposer.key, seq.rollup.domain, mine.nonce)
-    after = with_raw_account(state, own, Account(mine.addr, mine.nonce + 1, credit(mine.balances, 0, -mine.balances[0])))
+    after = with_raw_account(state, own, Account(mine.addr, mine.nonce + 1, credit(mine.balances, 0,
+                                                                                   -mine.balances[0])))
     rich = after.account(to)
     after = with_raw_account(after, to, Account(rich.addr, rich.nonce, credit(rich.balances, 0, amount)))
     return pairs + [(tx.encode(), after.root)]

@@ -12,13 +12,13 @@ from dataclasses import dataclass
 from eth_account.signers.local import LocalAccount
 from web3.exceptions import BlockNotFound
 
-from l2.l1.chain import Chain
-from l2.errors import TransactionReverted
 from l2.designs.optimistic import batch as batch_mod
 from l2.designs.optimistic import proofs
 from l2.designs.optimistic.batch import BatchHeader
 from l2.designs.optimistic.errors import BatchDataUnavailable, UndecodableTransaction
 from l2.designs.optimistic.txs import DEFAULT_TREE_DEPTH, TX_QUEUE, QueueEntry, domain
+from l2.errors import TransactionReverted
+from l2.l1.chain import Chain
 
 DEV_CHALLENGE_WINDOW = 600  # seconds; days on a real deployment
 DEV_INCLUSION_WINDOW = 1200
@@ -41,8 +41,9 @@ class PostedBatch:
 def deploy(chain: Chain, sequencer: str, challenge_window: int = DEV_CHALLENGE_WINDOW,
            inclusion_window: int = DEV_INCLUSION_WINDOW, min_bond: int = DEV_MIN_BOND,
            sender: LocalAccount | None = None, min_deposit: int = DEV_MIN_DEPOSIT,
-           tree_depth: int = DEFAULT_TREE_DEPTH) -> "RollupClient":
-    contract = chain.deploy("OptimisticRollup", sequencer, challenge_window, inclusion_window, min_bond, min_deposit, tree_depth,
+           tree_depth: int = DEFAULT_TREE_DEPTH) -> RollupClient:
+    contract = chain.deploy("OptimisticRollup", sequencer, challenge_window, inclusion_window, min_bond, min_deposit,
+                            tree_depth,
                             sender=sender)
     return RollupClient(chain, contract.address)
 
@@ -187,7 +188,8 @@ class RollupClient:
         return self.chain.transact(self.fn.claimWithdrawal(header.as_tuple(), inclusion), sender)
 
     def claim_forced_withdrawal(self, sender: LocalAccount, header: BatchHeader, inclusion: tuple, entry: QueueEntry):
-        return self.chain.transact(self.fn.claimForcedWithdrawal(header.as_tuple(), inclusion, entry.as_tuple()), sender)
+        return self.chain.transact(self.fn.claimForcedWithdrawal(header.as_tuple(), inclusion, entry.as_tuple()),
+                                   sender)
 
     def claim_deposit_refund(self, sender: LocalAccount, header: BatchHeader, inclusion: tuple, entry: QueueEntry):
         return self.chain.transact(self.fn.claimDepositRefund(header.as_tuple(), inclusion, entry.as_tuple()), sender)

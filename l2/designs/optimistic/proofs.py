@@ -12,11 +12,11 @@ from __future__ import annotations
 from eth_abi import encode as abi_encode
 from eth_utils import to_canonical_address, to_checksum_address
 
+from l2.core.crypto import keccak
 from l2.designs.optimistic import batch as batch_mod
 from l2.designs.optimistic import txs
 from l2.designs.optimistic.batch import BatchHeader, Chunk
 from l2.designs.optimistic.errors import InvalidTransaction
-from l2.core.crypto import keccak
 from l2.designs.optimistic.state import State, debit_sender
 from l2.designs.optimistic.txs import CollectFees, QueueEntry, QueueOp, Transfer, Withdraw
 

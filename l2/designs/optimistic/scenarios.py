@@ -10,9 +10,9 @@ import tempfile
 from pathlib import Path
 
 from l2.designs.optimistic import l1
+from l2.designs.optimistic.challenger import Challenger
 from l2.designs.optimistic.faults import FAULTS
 from l2.designs.optimistic.sequencer import Sequencer
-from l2.designs.optimistic.challenger import Challenger
 from l2.designs.optimistic.wallet import Wallet
 
 

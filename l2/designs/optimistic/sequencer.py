@@ -24,18 +24,23 @@ from pathlib import Path
 
 from eth_account.signers.local import LocalAccount
 
-from l2.errors import StorageError, TransactionReverted
-from l2.output import gas
-from l2.runtime.service import Event
 from l2.designs.optimistic import batch as batch_mod
 from l2.designs.optimistic import faults as faults_mod
 from l2.designs.optimistic import txs
-from l2.designs.optimistic.errors import BatchStateMismatch, InvalidTransaction, MalformedTransaction, UndecodableTransaction, \
-    UnknownAccount
+from l2.designs.optimistic.challenger import Challenger
+from l2.designs.optimistic.errors import (
+    BatchStateMismatch,
+    InvalidTransaction,
+    MalformedTransaction,
+    UndecodableTransaction,
+    UnknownAccount,
+)
 from l2.designs.optimistic.l1 import PostedBatch, RollupClient
 from l2.designs.optimistic.state import State, apply, queue_op_for
 from l2.designs.optimistic.txs import CollectFees, QueueEntry, QueueOp, Transfer, Withdraw
-from l2.designs.optimistic.challenger import Challenger
+from l2.errors import StorageError, TransactionReverted
+from l2.output import gas
+from l2.runtime.service import Event
 
 log = logging.getLogger(__name__)
 
@@ -77,7 +82,8 @@ def decode_submission(raw: bytes) -> Transfer | Withdraw:
         raise UndecodableTransaction(f"a submission is a transaction plus a 4-byte nonce; got {len(raw)} bytes")
     tx = txs.decode(raw[:-4])
     if isinstance(tx, (QueueOp, CollectFees)):
-        raise UndecodableTransaction("QueueOps come from the L1 queue and CollectFees from the proposer, not from users")
+        raise UndecodableTransaction("QueueOps come from the L1 queue and CollectFees from the proposer, "
+                                     "not from users")
     return txs.attach(tx, int.from_bytes(raw[-4:], "big"))
 
 
@@ -134,7 +140,8 @@ class Sequencer:
         for idx in range(self.next_queue_index()):
             self._chain(self._entry(idx))
         for seq, body, nonce, queue_index, proposer in self.db.execute(
-            "SELECT seq, body, nonce, queue_index, batches.proposer FROM log LEFT JOIN batches ON batches.id = log.batch "
+            "SELECT seq, body, nonce, queue_index, batches.proposer FROM log "
+            "LEFT JOIN batches ON batches.id = log.batch "
             "ORDER BY seq"
         ).fetchall():
             # Replay the stored body, not a recomputed one: adopted batches of other proposers may
@@ -247,7 +254,8 @@ class Sequencer:
         finally:
             for r in self.recoveries(after=seen):
                 gone = len(r["reverted"])
-                events.append(Event(self.name, f"re-synced with Layer 1 ({gone} batch{'es' if gone != 1 else ''} of its "
+                events.append(Event(self.name,
+                                    f"re-synced with Layer 1 ({gone} batch{'es' if gone != 1 else ''} of its "
                                     f"own reverted there): {r['requeued']} transaction(s) queued again, {r['dropped']} "
                                     "dropped as no longer valid"))
         while True:
@@ -341,7 +349,8 @@ class Sequencer:
 
     def _send(self, batch_id: int, prev_root: bytes, tx_count: int, data: bytes, queue_hash: bytes):
         receipt = self.rollup.submit_batch(self.proposer, prev_root, tx_count, data, queue_hash)
-        self.db.execute("UPDATE batches SET status='posted', l1_tx=? WHERE id=?", (bytes(receipt.transactionHash), batch_id))
+        self.db.execute("UPDATE batches SET status='posted', l1_tx=? WHERE id=?", (bytes(receipt.transactionHash),
+                                                                                   batch_id))
         return receipt
 
     def recover(self) -> None:
@@ -398,7 +407,8 @@ class Sequencer:
                                      "wait until it is challenged and reverted")
         standing = [v.posted for v in challenger.verified]
         ours = self.db.execute(
-            f"SELECT id, prev_root, post_root, l1_tx FROM batches WHERE status IN {_ON_L1} OR status='built' ORDER BY id"
+            f"SELECT id, prev_root, post_root, l1_tx FROM batches WHERE status IN {_ON_L1} OR status='built' "
+            "ORDER BY id"
         ).fetchall()
         keep = 0
         while keep < min(len(ours), len(standing)) and _same_batch(ours[keep], standing[keep]):
@@ -411,7 +421,7 @@ class Sequencer:
         now = time.time()
         self.db.execute("BEGIN")
         try:
-            for (batch_id, *_), posted in zip(ours[:keep], standing):
+            for (batch_id, *_), posted in zip(ours[:keep], standing, strict=False):  # standing may be longer
                 self.db.execute("UPDATE batches SET status='posted', l1_tx=? WHERE id=? AND status='built'",
                                 (posted.tx_hash, batch_id))
             self.db.execute(f"UPDATE batches SET status='reverted' WHERE id IN ({','.join('?' * len(reverted))})",

@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 
 from eth_utils import to_canonical_address, to_checksum_address
 
+from l2.core.crypto import keccak
 from l2.designs.optimistic import txs
 from l2.designs.optimistic.errors import (
     BadSignature,
@@ -34,8 +35,16 @@ from l2.designs.optimistic.errors import (
     UnknownToken,
     WrongNonce,
 )
-from l2.core.crypto import keccak
-from l2.designs.optimistic.txs import DEFAULT_TREE_DEPTH, MAX_NONCE, MAX_TOKENS, MAX_TREE_DEPTH, CollectFees, QueueOp, Transfer, Withdraw
+from l2.designs.optimistic.txs import (
+    DEFAULT_TREE_DEPTH,
+    MAX_NONCE,
+    MAX_TOKENS,
+    MAX_TREE_DEPTH,
+    CollectFees,
+    QueueOp,
+    Transfer,
+    Withdraw,
+)
 
 ZERO_HASHES = [b"\0" * 32]
 for _ in range(MAX_TREE_DEPTH):
@@ -243,7 +252,8 @@ def debit_sender(state: State, tx: Transfer | Withdraw, domain_sep: bytes) -> Ac
     if tx.nonce is not None and tx.nonce != sender.nonce:
         raise WrongNonce(f"nonce {tx.nonce} is not account {tx.sender}'s next nonce {sender.nonce}")
     if txs.signer_of(tx, domain_sep, sender.nonce) != sender.addr:
-        raise BadSignature(f"signature is not by the owner {sender.address} of account {tx.sender} over nonce {sender.nonce}")
+        raise BadSignature(f"signature is not by the owner {sender.address} of account {tx.sender} "
+                           f"over nonce {sender.nonce}")
     if sender.balances[tx.token] < tx.amount + tx.fee:
         raise InsufficientBalance(
             f"account {tx.sender} has {sender.balances[tx.token]} of token {tx.token}, "
@@ -273,7 +283,8 @@ def apply(state: State, tx: txs.Tx, domain_sep: bytes) -> tuple[State, Outcome]:
     if isinstance(tx, Withdraw):
         sender = debit_sender(state, tx, domain_sep)
         fees = credit(state.fees, tx.token, tx.fee)
-        return state.with_account(tx.sender, sender, fees), Outcome(txs.TX_WITHDRAW, (tx.recipient, tx.token, tx.amount))
+        return state.with_account(tx.sender, sender, fees), Outcome(txs.TX_WITHDRAW, (tx.recipient, tx.token,
+                                                                                      tx.amount))
     if isinstance(tx, QueueOp):
         return _apply_queue_op(state, tx)
     if isinstance(tx, CollectFees):

@@ -16,13 +16,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
-from l2.core.crypto import keccak
+from coincurve import PublicKey as _PublicKey
 from eth_utils import to_canonical_address, to_checksum_address
 
-from coincurve import PublicKey as _PublicKey
-
 from l2.core import eip712
-from l2.designs.optimistic.errors import BadSignature, MalformedTransaction, UndecodableTransaction, UnrepresentableAmount
+from l2.core.crypto import keccak
+from l2.designs.optimistic.errors import (
+    BadSignature,
+    MalformedTransaction,
+    UndecodableTransaction,
+    UnrepresentableAmount,
+)
 
 DEFAULT_TREE_DEPTH = 20  # a deployment's `treeDepth`; 20 levels hold 1,048,576 accounts
 MAX_TREE_DEPTH = 32  # account indexes are u32 in calldata
@@ -40,7 +44,8 @@ DOMAIN_NAME, DOMAIN_VERSION = "OptimisticRollup", "1"
 
 TRANSFER_TYPE = eip712.StructType(
     "Transfer",
-    (("uint32", "from"), ("uint32", "to"), ("uint8", "token"), ("uint256", "amount"), ("uint256", "fee"), ("uint32", "nonce")),
+    (("uint32", "from"), ("uint32", "to"), ("uint8", "token"), ("uint256", "amount"), ("uint256", "fee"), ("uint32",
+                                                                                                           "nonce")),
 )
 WITHDRAW_TYPE = eip712.StructType(
     "Withdraw",
@@ -284,7 +289,8 @@ def check_fields(tx: Transfer | Withdraw, need_nonce: bool = True, signed: bool 
         _check_uint(tx, "to", 32)
     else:
         if not isinstance(tx.recipient, str):
-            raise MalformedTransaction(f"Withdraw.recipient must be an address string, got {type(tx.recipient).__name__}")
+            raise MalformedTransaction(
+                f"Withdraw.recipient must be an address string, got {type(tx.recipient).__name__}")
         try:
             to_canonical_address(tx.recipient)
         except (ValueError, TypeError):
@@ -296,7 +302,8 @@ def check_fields(tx: Transfer | Withdraw, need_nonce: bool = True, signed: bool 
         raise MalformedTransaction(f"{type(tx).__name__}.signature must be 64 bytes (EIP-2098)")
     if tx.nonce is None:
         if need_nonce:
-            raise MalformedTransaction(f"{type(tx).__name__}.nonce is missing: a submission carries the nonce it signed")
+            raise MalformedTransaction(
+                f"{type(tx).__name__}.nonce is missing: a submission carries the nonce it signed")
     else:
         _check_uint(tx, "nonce", 32)
     encode_amount(tx.amount)  # UnrepresentableAmount (an InputError) if the compact encoding cannot carry it

@@ -6,12 +6,12 @@ from dataclasses import replace
 
 import pytest
 
+from l2.core.eip712 import SECP256K1_N
 from l2.designs.channels.errors import ChannelClosed, TotalsNotConserved
 from l2.designs.channels.messages import ChannelDomain, Signer, balance_proof_digest, recover
 from l2.designs.channels.party import Party
 from l2.designs.channels.rules import ZERO_ADDRESS, CooperativeClose
 from l2.designs.channels.storage import SignedProof
-from l2.core.eip712 import SECP256K1_N
 from l2.errors import InvalidSignature, TransactionReverted
 
 ETHER = 10**18

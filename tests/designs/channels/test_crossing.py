@@ -23,7 +23,7 @@ from l2.designs.channels.errors import (
 )
 from l2.designs.channels.messages import ChannelDomain, Signer, balance_proof_digest
 from l2.designs.channels.party import Party, pay
-from l2.designs.channels.rules import A, B, ZERO_ADDRESS, BalanceProof, ChannelParams, Funding
+from l2.designs.channels.rules import ZERO_ADDRESS, A, B, BalanceProof, ChannelParams, Funding
 from l2.designs.channels.storage import ChannelStore, SignedProof
 from l2.designs.channels.watcher import ChannelWatcher
 from l2.errors import TransactionReverted
@@ -197,7 +197,8 @@ def test_crossing_winner_cannot_use_the_equal_nonce_rule_the_other_way(chain, re
     forged = SignedProof(refused.proof, own, refused.sig_b)
     with pytest.raises(TransactionReverted, match=rf"NotCrossingWinner\(1, {7 * TENTH}, {12 * TENTH}\)"):
         party_a.update_state(forged)
-    call = registry.functions.updateState(party_a.params.as_tuple(), forged.proof.as_tuple(), forged.sig_a, forged.sig_b)
+    call = registry.functions.updateState(party_a.params.as_tuple(), forged.proof.as_tuple(), forged.sig_a,
+                                          forged.sig_b)
     with pytest.raises(TransactionReverted, match="NotCrossingWinner"):
         chain.transact(call, mallory)  # a third party holding both signatures: the same
     assert ChannelWatcher(party_a, settle=False).poll() == []  # Alice's own watcher does not try it

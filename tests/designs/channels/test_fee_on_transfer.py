@@ -69,7 +69,8 @@ def test_two_fee_token_channels_settle_every_participant_and_leave_the_registry_
     # Each paid what it deposited (nominal: the fee was its own), each got its payouts less the fee.
     got_alice = [closed.payoutA, settled.payoutB]
     got_bob = [closed.payoutB, settled.payoutA]
-    assert _tokens(fee_token, alice) - start[alice.address] == sum(p - _fee(p) for p in got_alice) - 100 * ETHER - 40 * ETHER
+    assert _tokens(fee_token,
+                   alice) - start[alice.address] == sum(p - _fee(p) for p in got_alice) - 100 * ETHER - 40 * ETHER
     assert _tokens(fee_token, bob) - start[bob.address] == sum(p - _fee(p) for p in got_bob) - 60 * ETHER - 80 * ETHER
 
 
@@ -162,7 +163,7 @@ def test_fee_token_channels_conserve_to_the_wei(chain, registry, alice, bob, fee
         assert payouts == expected and sum(payouts) == sum(credited)
         _no_deferred_payouts(chain, registry, [receipt])
         assert _tokens(fee_token, registry) == 0
-        for who, before, deposit, payout in zip((alice, bob), start, deposits, payouts):
+        for who, before, deposit, payout in zip((alice, bob), start, deposits, payouts, strict=True):
             assert _tokens(fee_token, who) - before == payout - _fee(payout, fee_bps) - deposit
     finally:
         chain.revert(snapshot)

@@ -38,7 +38,8 @@ def test_cooperative_lifecycle_eth_settles_the_net_result(chain, channel, pay):
 
 
 @pytest.mark.parametrize("token_fixture", ["token", "no_bool_token"])
-def test_cooperative_lifecycle_erc20(chain, registry, alice, bob, open_channel, pay, token_fixture, token, no_bool_token):
+def test_cooperative_lifecycle_erc20(chain, registry, alice, bob, open_channel, pay, token_fixture, token,
+                                     no_bool_token):
     # Both token fixtures are requested by name: a session fixture first created inside a test
     # would be rolled back by the per-test snapshot.
     token = {"token": token, "no_bool_token": no_bool_token}[token_fixture]

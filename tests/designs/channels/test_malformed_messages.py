@@ -12,6 +12,7 @@ from eth_account import Account
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from l2.core.eip712 import SECP256K1_N
 from l2.designs.channels import messages
 from l2.designs.channels.errors import (
     BadFieldType,
@@ -24,7 +25,6 @@ from l2.designs.channels.errors import (
 from l2.designs.channels.party import Party
 from l2.designs.channels.rules import ZERO_ADDRESS, ChannelParams, Funding
 from l2.designs.channels.storage import ChannelStore
-from l2.core.eip712 import SECP256K1_N
 from l2.errors import InvalidSignature, L2Error
 
 KEY_A, KEY_B = bytes([1]) * 32, bytes([2]) * 32
@@ -62,7 +62,8 @@ def _flip_case(address: str) -> str:
 # (what, replacement value or a function of the valid value, expected error) per kind of field
 MUTATIONS = {
     U64: [("None", None, BadFieldType), ("a list", [1], BadFieldType), ("a float", 1.5, BadFieldType),
-          ("a bool", True, BadFieldType), ("non-decimal text", "12abc", BadFieldType), ("hex text", "0x10", BadFieldType),
+          ("a bool", True, BadFieldType), ("non-decimal text", "12abc", BadFieldType), ("hex text", "0x10",
+                                                                                        BadFieldType),
           ("negative", -1, FieldOutOfRange), ("negative text", "-1", FieldOutOfRange),
           ("2**64", 2**64, FieldOutOfRange), ("2**64 as text", str(2**64), FieldOutOfRange),
           ("5,000 digits", "9" * 5000, FieldOutOfRange)],

@@ -21,7 +21,7 @@ from l2.designs.channels.errors import (
 )
 from l2.designs.channels.messages import ChannelDomain, Signer, balance_proof_digest
 from l2.designs.channels.party import Party
-from l2.designs.channels.rules import A, ZERO_ADDRESS, ChannelParams, Funding
+from l2.designs.channels.rules import ZERO_ADDRESS, A, ChannelParams, Funding
 from l2.errors import InputError, InvalidSignature
 
 KEY_A, KEY_B, KEY_M = (bytes([i]) * 32 for i in (1, 2, 3))

@@ -29,7 +29,8 @@ def test_random_histories_settle_to_the_off_chain_net_result(
 ):
     snapshot = chain.snapshot()  # each example on a clean chain (the fixture reverts per test, not per example)
     try:
-        parties = dict(zip((A, B), open_channel(chain, registry, alice, bob, deposit_a=deposits[0], deposit_b=deposits[1])))
+        parties = dict(zip((A, B), open_channel(chain, registry, alice, bob, deposit_a=deposits[0],
+                                                deposit_b=deposits[1]), strict=True))
         for kind, side, amount in ops:
             me, partner = parties[side], parties[B if side == A else A]
             if kind == "pay":

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-
 from l2.designs.channels.watcher import ChannelWatcher
 
 PERIOD = 100
@@ -28,7 +27,8 @@ def test_watcher_answers_a_stale_close_and_settles_without_being_asked(chain, re
             chain.advance_time(PERIOD)
         _wait(watcher.settled)
     assert [a for a, _ in watcher.actions if a != "error"] == ["updated", "settled"]
-    settled = registry.events.ChannelSettled().get_logs(from_block=0, argument_filters={"channelId": party_a.channel_id})
+    settled = registry.events.ChannelSettled().get_logs(from_block=0,
+                                                        argument_filters={"channelId": party_a.channel_id})
     assert (settled[-1].args.payoutA, settled[-1].args.payoutB) == (ETHER - 6 * 10**17, ETHER + 6 * 10**17)
     assert chain.balance(registry.address) == 0
 

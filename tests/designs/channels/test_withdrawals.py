@@ -9,7 +9,7 @@ from l2.designs.channels import rules
 from l2.designs.channels.errors import Overspend
 from l2.designs.channels.messages import balance_proof_digest
 from l2.designs.channels.party import Party
-from l2.designs.channels.rules import A, B, AgreedWithdraw, Funding, withdrawals_in_flight
+from l2.designs.channels.rules import A, AgreedWithdraw, B, Funding, withdrawals_in_flight
 from l2.designs.channels.storage import ChannelStore
 
 ETHER = 10**18

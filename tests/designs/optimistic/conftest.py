@@ -11,8 +11,8 @@ from dataclasses import dataclass
 import pytest
 
 from l2.designs.optimistic import l1
-from l2.designs.optimistic.sequencer import Sequencer
 from l2.designs.optimistic.challenger import Challenger
+from l2.designs.optimistic.sequencer import Sequencer
 from l2.designs.optimistic.wallet import Wallet
 
 ETH, TOKEN, NOBOOL = 0, 1, 2

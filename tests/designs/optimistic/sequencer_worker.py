@@ -6,10 +6,10 @@ accepted (or `err <message>`). The test kills it with SIGKILL at an arbitrary po
 
 import sys
 
-from l2.l1.chain import RpcChain
-from l2.errors import L2Error
 from l2.designs.optimistic.l1 import RollupClient
 from l2.designs.optimistic.sequencer import Sequencer
+from l2.errors import L2Error
+from l2.l1.chain import RpcChain
 
 
 def main(url: str, rollup_address: str, db_path: str) -> None:

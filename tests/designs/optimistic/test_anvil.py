@@ -8,9 +8,9 @@ import subprocess
 import sys
 from pathlib import Path
 
-from l2.l1.compiler import PROJECT_ROOT
 from l2.designs.optimistic.sequencer import Sequencer, encode_submission
 from l2.designs.optimistic.txs import Transfer, sign
+from l2.l1.compiler import PROJECT_ROOT
 
 WORKER = Path(__file__).with_name("sequencer_worker.py")
 

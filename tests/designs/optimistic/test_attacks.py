@@ -6,20 +6,17 @@ the revert by its custom-error name, and that nobody gained or lost a wei they s
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
-from eth_utils import keccak as eth_keccak
 
-from l2.errors import TransactionReverted
 from l2.designs.optimistic import batch as batch_mod
 from l2.designs.optimistic import l1, proofs
+from l2.designs.optimistic.challenger import Challenger
 from l2.designs.optimistic.errors import BatchDataUnavailable
 from l2.designs.optimistic.sequencer import Sequencer
 from l2.designs.optimistic.state import State, apply, queue_op_for
 from l2.designs.optimistic.txs import QueueOp, Transfer, sign
-from l2.designs.optimistic.challenger import Challenger
 from l2.designs.optimistic.wallet import Wallet
+from l2.errors import TransactionReverted
 
 from .conftest import fund_for_faults
 
@@ -88,7 +85,8 @@ def test_a_sequencer_delegated_with_eip7702_cannot_post(which, request):
                                                                     _submit_calldata(env.rollup, prev, data)])[2:])
         receipt = _send_with_delegation(chain, env.proposer, forwarder.address, env.proposer.address, relay)
         assert receipt.status == 0  # the relayed submitBatch reverted
-        assert bytes(chain.w3.eth.get_code(env.proposer.address)) == b"\xef\x01\x00" + bytes.fromhex(forwarder.address[2:])
+        delegation = b"\xef\x01\x00" + bytes.fromhex(forwarder.address[2:])
+        assert bytes(chain.w3.eth.get_code(env.proposer.address)) == delegation
         as_relay = chain.w3.eth.contract(address=env.proposer.address, abi=forwarder.abi)
         with pytest.raises(TransactionReverted, match="ProposerNotEOA"):
             chain.transact(as_relay.functions.forward(env.rollup.address, _submit_calldata(env.rollup, prev, data)),
@@ -301,7 +299,8 @@ def test_a_deposit_into_a_full_tree_is_refunded_and_claimed_once(env, small, tmp
     credited = verifier.verified[0]
     position = next(i for i, c in enumerate(credited.chunks) if c.body[0] == 3)
     with pytest.raises(TransactionReverted, match="NotAWithdrawal"):
-        small.claim_deposit_refund(env.challenger, credited.posted.header, batch_mod.inclusion(credited.chunks, position),
+        small.claim_deposit_refund(env.challenger, credited.posted.header, batch_mod.inclusion(credited.chunks,
+                                                                                               position),
                                    small.queue_entries()[0])
     assert env.chain.balance(small.address) == verifier.state.total(0) + l1.DEV_MIN_BOND
     seq.close()

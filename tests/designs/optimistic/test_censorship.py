@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from l2.errors import TransactionReverted
 from l2.designs.optimistic import batch as batch_mod
 from l2.designs.optimistic.state import GENESIS_ROOT, State, apply
 from l2.designs.optimistic.txs import Transfer, sign
+from l2.errors import TransactionReverted
 
 
 def test_overdue_deposit_blocks_a_batch_that_leaves_it_out(env, tmp_path):
@@ -23,7 +23,8 @@ def test_overdue_deposit_blocks_a_batch_that_leaves_it_out(env, tmp_path):
     tx = sign(Transfer(0, 0 + 1, 0, 1), alice.account.key, env.rollup.domain, 0)
     chunks = batch_mod.make_chunks([(tx.encode(), b"\x01" * 32)], 1)
     with pytest.raises(TransactionReverted, match="QueueEntryOverdue"):
-        env.rollup.submit_batch(env.proposer, state.root, 1, data := batch_mod.encode(chunks), env.rollup.l1_queue_hash(data))
+        env.rollup.submit_batch(env.proposer, state.root, 1, data := batch_mod.encode(chunks),
+                                env.rollup.l1_queue_hash(data))
     # the honest path includes it
     seq.sync_queue()
     seq.post_batch()
@@ -73,7 +74,8 @@ def test_anyone_bonded_may_propose_once_the_sequencer_is_silent(env, tmp_path):
     op = _queue_op(env)
     chunks = batch_mod.make_chunks([(op.encode(), state.root)], 0)
     with pytest.raises(TransactionReverted, match="SequencerStillActive"):
-        env.rollup.submit_batch(backup, GENESIS_ROOT, 1, data := batch_mod.encode(chunks), env.rollup.l1_queue_hash(data))
+        env.rollup.submit_batch(backup, GENESIS_ROOT, 1, data := batch_mod.encode(chunks),
+                                env.rollup.l1_queue_hash(data))
     env.chain.advance_time(env.rollup.inclusion_window + 1)
     env.rollup.submit_batch(backup, GENESIS_ROOT, 1, data := batch_mod.encode(chunks), env.rollup.l1_queue_hash(data))
     assert env.rollup.tip_root() == state.root

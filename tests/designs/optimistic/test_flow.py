@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from l2.errors import TransactionReverted
 from l2.designs.optimistic.wallet import Wallet
+from l2.errors import TransactionReverted
 
 from .conftest import ETH, NOBOOL, TOKEN
 

@@ -19,9 +19,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from l2.errors import TransactionReverted
 from l2.designs.optimistic import proofs
 from l2.designs.optimistic.state import State, apply
+from l2.errors import TransactionReverted
 
 # Every way a forged proof of a correct transition may be refused; anything else (above all
 # ChallengeNotCommitted, i.e. "fraud established", or success) fails the test.
@@ -163,7 +163,8 @@ def _forgeries(value, abi_type: str, rng: random.Random) -> list:
 def _checksum(value):
     from eth_utils import to_checksum_address
 
-    return to_checksum_address(value) if isinstance(value, str) and value.startswith("0x") and len(value) == 42 else value
+    return to_checksum_address(value) if isinstance(value,
+                                                    str) and value.startswith("0x") and len(value) == 42 else value
 
 
 def test_every_honest_proof_is_refused_as_correct(env, honest):

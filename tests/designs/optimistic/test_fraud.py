@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from l2.errors import TransactionReverted
 from l2.designs.optimistic import proofs
 from l2.designs.optimistic.faults import FAULTS
+from l2.errors import TransactionReverted
 
 from .conftest import fund_for_faults
 
@@ -132,7 +132,8 @@ def test_fraud_reverts_the_batch_and_every_later_one(env, tmp_path):
     env.rollup.deposit_eth(env.users[2], 10**17)
     tip = env.rollup.tip_root()
     later = batch_mod.make_chunks([(QueueOp(3, 1).encode(), b"\x42" * 32)], 3)
-    env.rollup.submit_batch(env.proposer, tip, 1, data := batch_mod.encode(later), env.rollup.l1_queue_hash(data))  # batch 1 builds on the bad tip
+    env.rollup.submit_batch(env.proposer, tip, 1, data := batch_mod.encode(later),
+                            env.rollup.l1_queue_hash(data))  # batch 1 builds on the bad tip
     assert env.rollup.batch_count() == 2
     (fraud,) = env.verifier().sync()
     assert fraud.batch_index == 0 and fraud.receipt is not None

@@ -7,12 +7,12 @@ import pytest
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
-from l2.errors import TransactionReverted
 from l2.designs.optimistic import batch as batch_mod
 from l2.designs.optimistic import proofs
 from l2.designs.optimistic.errors import InvalidTransaction
 from l2.designs.optimistic.state import apply
 from l2.designs.optimistic.txs import QueueOp, Transfer, Withdraw, sign
+from l2.errors import TransactionReverted
 
 CASES = {
     "unknown_token": lambda a, b, d: sign(Transfer(0, 1, 7, 1), a.key, d, 1),
@@ -48,7 +48,8 @@ def funded(env, tmp_path):
 def _post(env, seq, bodies):
     state = seq.state
     chunks = batch_mod.make_chunks([(body, state.root) for body in bodies], env.rollup.counters()[1])
-    env.rollup.submit_batch(env.proposer, state.root, len(chunks), data := batch_mod.encode(chunks), env.rollup.l1_queue_hash(data))
+    env.rollup.submit_batch(env.proposer, state.root, len(chunks), data := batch_mod.encode(chunks),
+                            env.rollup.l1_queue_hash(data))
 
 
 def _assert_caught(env, verifier, kind):
@@ -158,4 +159,5 @@ def test_python_and_contract_agree_on_random_transitions(env, funded, sender, to
 
 def _post_with_root(env, seq, body, root):
     chunks = batch_mod.make_chunks([(body, root)], env.rollup.counters()[1])
-    env.rollup.submit_batch(env.proposer, seq.state.root, 1, data := batch_mod.encode(chunks), env.rollup.l1_queue_hash(data))
+    env.rollup.submit_batch(env.proposer, seq.state.root, 1, data := batch_mod.encode(chunks),
+                            env.rollup.l1_queue_hash(data))

@@ -48,7 +48,8 @@ def test_slashed_sequencer_recovers_and_posts_a_valid_batch_that_finalizes(env, 
     (recovery,) = seq.db.execute("SELECT reverted, requeued, dropped FROM recoveries").fetchall()
     assert recovery[0] == "2" and recovery[2] == 0
     assert recovery[1] == 2  # alice's transfer and bob's withdrawal of the reverted batch
-    assert seq.db.execute("SELECT status FROM batches ORDER BY id").fetchall() == [("posted",), ("reverted",), ("posted",)]
+    assert seq.db.execute("SELECT status FROM batches ORDER BY id").fetchall() == [("posted",), ("reverted",),
+                                                                                   ("posted",)]
     assert pending == 0 and seq.pending_count() == 0
     assert verifier.sync() == []
     assert verifier.state.root == seq.state.root == env.rollup.tip_root()

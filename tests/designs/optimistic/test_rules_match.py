@@ -6,11 +6,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from l2.errors import TransactionReverted
 from l2.designs.optimistic import batch as batch_mod
 from l2.designs.optimistic import proofs, txs
 from l2.designs.optimistic.errors import InvalidTransaction, UnrepresentableAmount
 from l2.designs.optimistic.state import GENESIS_ROOT, Account, apply, credit, with_raw_account
+from l2.errors import TransactionReverted
 
 from .conftest import fund_for_faults
 
@@ -95,12 +95,14 @@ def test_python_and_contract_agree_on_fee_collection(env, fees_collected_by, cas
         post_root, valid = seq.state.root, False
     if credited is not None:  # the right account and token, the wrong amount
         mine = seq.state.account(account)
-        post_root = with_raw_account(seq.state, account, Account(mine.addr, mine.nonce, credit(mine.balances, 0, credited)),
+        post_root = with_raw_account(seq.state, account, Account(mine.addr, mine.nonce, credit(mine.balances, 0,
+                                                                                               credited)),
                                      (0, 0, 0, 0)).root
         valid = False
     assert valid == expect_valid
     chunks = batch_mod.make_chunks([(tx.encode(), post_root)], env.rollup.counters()[1])
-    env.rollup.submit_batch(env.proposer, seq.state.root, 1, data := batch_mod.encode(chunks), env.rollup.l1_queue_hash(data))
+    env.rollup.submit_batch(env.proposer, seq.state.root, 1, data := batch_mod.encode(chunks),
+                            env.rollup.l1_queue_hash(data))
     frauds = env.verifier().sync()
     if valid:
         assert frauds == []

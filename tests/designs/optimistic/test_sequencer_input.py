@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import pytest
 
-from l2.errors import InputError, InvalidSignature, ProtocolViolation
 from l2.designs.optimistic.errors import (
     BadSignature,
     InsufficientBalance,
@@ -16,6 +15,7 @@ from l2.designs.optimistic.errors import (
 )
 from l2.designs.optimistic.sequencer import Sequencer, encode_submission
 from l2.designs.optimistic.txs import CollectFees, Transfer, sign
+from l2.errors import InputError, InvalidSignature, ProtocolViolation
 
 
 @pytest.fixture
@@ -91,10 +91,10 @@ from dataclasses import replace as _replace  # noqa: E402
 from hypothesis import HealthCheck, given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 
-from l2.errors import L2Error  # noqa: E402
 from l2.designs.optimistic.errors import MalformedTransaction  # noqa: E402
 from l2.designs.optimistic.sequencer import decode_submission  # noqa: E402
 from l2.designs.optimistic.txs import Withdraw  # noqa: E402
+from l2.errors import L2Error  # noqa: E402
 
 
 def _good(env, alice):

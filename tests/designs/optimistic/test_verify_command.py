@@ -13,8 +13,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from l2.l1.compiler import PROJECT_ROOT
 from l2.designs.optimistic.txs import QueueOp
+from l2.l1.compiler import PROJECT_ROOT
 
 from .conftest import deploy_env, fund_for_faults
 

@@ -6,17 +6,9 @@ from eth_account.messages import encode_typed_data
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from l2.core.eip712 import (
-    SECP256K1_HALF_N,
-    SECP256K1_N,
-    StructType,
-    domain_separator,
-    from_compact,
-    recover_signer,
-    sign_digest,
-    to_compact,
-    typed_data_digest,
-)
+from l2.core.crypto import SECP256K1_HALF_N, SECP256K1_N, from_compact, sign_digest, to_compact
+from l2.core.crypto import recover as recover_signer
+from l2.core.eip712 import StructType, domain_separator, typed_data_digest
 from l2.errors import InvalidSignature, TransactionReverted
 
 PROBE = StructType(

@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: MIT
 pragma solidity ^0.8.24;
 
+import {EIP712} from "../lib/EIP712.sol";
 import {Signatures} from "../lib/Signatures.sol";
+import {TokenTransfer} from "../lib/TokenTransfer.sol";
 
 /// @title ChannelRegistry
 /// @notice Many two-party payment channels in one contract. Participants lock ETH or one
@@ -111,8 +113,6 @@ contract ChannelRegistry {
         "CooperativeClose(bytes32 channelId,uint8 messageType,uint256 balanceA,uint256 balanceB,uint256 depositA,"
         "uint256 depositB,uint256 withdrawnA,uint256 withdrawnB,uint64 expiry)"
     );
-    bytes32 private constant DOMAIN_TYPEHASH =
-        keccak256("EIP712Domain(string name,string version,uint256 chainId,address verifyingContract)");
 
     /// @notice EIP-712 domain name and version (with chainId and this contract's address).
     string public constant NAME = "ChannelRegistry";
@@ -480,7 +480,7 @@ contract ChannelRegistry {
         if (token == address(0)) {
             (bool ok,) = msg.sender.call{value: amount}("");
             if (!ok) revert EthTransferFailed(msg.sender);
-        } else if (!_tryTransfer(token, msg.sender, amount)) {
+        } else if (!TokenTransfer.tryTransfer(token, msg.sender, amount)) {
             revert TokenTransferFailed(token);
         }
     }
@@ -567,7 +567,7 @@ contract ChannelRegistry {
     }
 
     function _digest(bytes32 structHash) private view returns (bytes32) {
-        return keccak256(abi.encodePacked("\x19\x01", _domainSeparator(), structHash));
+        return EIP712.digest(_domainSeparator(), structHash);
     }
 
     function _domainSeparator() private view returns (bytes32) {
@@ -575,9 +575,7 @@ contract ChannelRegistry {
     }
 
     function _buildDomainSeparator() private view returns (bytes32) {
-        return keccak256(
-            abi.encode(DOMAIN_TYPEHASH, keccak256(bytes(NAME)), keccak256(bytes(VERSION)), block.chainid, address(this))
-        );
+        return EIP712.domainSeparator(NAME, VERSION);
     }
 
     function _checkSigner(bytes32 digest, bytes calldata signature, address expected) private pure {
@@ -598,18 +596,12 @@ contract ChannelRegistry {
         if (token == address(0)) {
             (ok,) = to.call{value: amount, gas: PAYOUT_GAS}("");
         } else {
-            ok = _tryTransfer(token, to, amount);
+            ok = TokenTransfer.tryTransfer(token, to, amount);
         }
         if (!ok) {
             pending[token][to] += amount;
             emit PayoutDeferred(token, to, amount);
         }
-    }
-
-    /// @dev ERC-20 transfer that accepts tokens returning nothing (USDT-style) or `true`.
-    function _tryTransfer(address token, address to, uint256 amount) private returns (bool) {
-        (bool ok, bytes memory ret) = token.call(abi.encodeWithSelector(0xa9059cbb, to, amount));
-        return ok && (ret.length == 0 || (ret.length >= 32 && abi.decode(ret, (uint256)) == 1));
     }
 
     /// @dev Pull `amount` with `transferFrom` (returning `true` or nothing) and return what actually
@@ -620,10 +612,7 @@ contract ChannelRegistry {
         if (pulling) revert TokenPullReentered(token);
         pulling = true;
         uint256 before = _tokenBalance(token);
-        (bool ok, bytes memory ret) = token.call(abi.encodeWithSelector(0x23b872dd, from, address(this), amount));
-        if (!ok || (ret.length != 0 && (ret.length < 32 || abi.decode(ret, (uint256)) != 1))) {
-            revert TokenTransferFailed(token);
-        }
+        if (!TokenTransfer.tryTransferFrom(token, from, address(this), amount)) revert TokenTransferFailed(token);
         uint256 afterPull = _tokenBalance(token);
         if (afterPull <= before) revert DepositNotReceived(token, amount);
         pulling = false;
@@ -631,8 +620,8 @@ contract ChannelRegistry {
     }
 
     function _tokenBalance(address token) private view returns (uint256) {
-        (bool ok, bytes memory ret) = token.staticcall(abi.encodeWithSelector(0x70a08231, address(this)));
-        if (!ok || ret.length < 32) revert TokenBalanceUnreadable(token);
-        return abi.decode(ret, (uint256));
+        (bool ok, uint256 balance) = TokenTransfer.tryBalanceOf(token, address(this));
+        if (!ok) revert TokenBalanceUnreadable(token);
+        return balance;
     }
 }

@@ -2,7 +2,10 @@
 pragma solidity ^0.8.24;
 
 import {OptimisticRules as R} from "./OptimisticRules.sol";
+import {EIP712} from "../lib/EIP712.sol";
+import {MerkleTree} from "../lib/MerkleTree.sol";
 import {Signatures} from "../lib/Signatures.sol";
+import {TokenTransfer} from "../lib/TokenTransfer.sol";
 
 /// @title OptimisticRollup
 /// @notice Layer-1 side of an optimistic rollup: the bridge (deposits, forced withdrawals, claims),
@@ -193,15 +196,7 @@ contract OptimisticRollup {
         treeDepth = treeDepth_;
         maxAccounts = uint256(1) << treeDepth_;
         minDeposits[0] = minDeposit_;
-        domainSeparator = keccak256(
-            abi.encode(
-                keccak256("EIP712Domain(string name,string version,uint256 chainId,address verifyingContract)"),
-                keccak256("OptimisticRollup"),
-                keccak256("1"),
-                block.chainid,
-                address(this)
-            )
-        );
+        domainSeparator = EIP712.domainSeparator("OptimisticRollup", "1");
         uint256[4] memory noFees;
         bytes32 genesis = R.stateRoot(R.emptyAccountsRoot(treeDepth_), 0, noFees);
         genesisRoot = genesis;
@@ -240,7 +235,9 @@ contract OptimisticRollup {
         if (amount == 0) revert ZeroAmount();
         address t = tokens[token];
         uint256 before = _tokenBalance(t);
-        _safeCall(t, abi.encodeWithSelector(0x23b872dd, msg.sender, address(this), amount), msg.sender, amount);
+        if (!TokenTransfer.tryTransferFrom(t, msg.sender, address(this), amount)) {
+            revert TransferFailed(t, msg.sender, amount);
+        }
         uint256 received = _tokenBalance(t) - before;
         _requireDeposit(token, received);
         _enqueue(R.QUEUE_DEPOSIT, to, 0, token, received);
@@ -362,7 +359,7 @@ contract OptimisticRollup {
             timestamp: uint64(block.timestamp),
             proposer: msg.sender,
             prevRoot: prev,
-            txRoot: _merkleRoot(leaves),
+            txRoot: MerkleTree.root(leaves),
             txCount: uint64(txCount),
             queueStart: c.queueHead,
             queueEnd: cursor
@@ -538,7 +535,8 @@ contract OptimisticRollup {
             sigAt = 33;
         }
         address signer =
-            Signatures.tryRecoverCompact(R.digest(domainSeparator, structHash), R.word(c, sigAt), R.word(c, sigAt + 32));
+            Signatures.tryRecoverCompact(EIP712.digest(domainSeparator, structHash), R.word(c, sigAt),
+                R.word(c, sigAt + 32));
         if (signer != a.addr || a.balances[t.token] < t.amount + t.fee) return (false, a);
         a.nonce += 1;
         a.balances[t.token] -= t.amount + t.fee;
@@ -682,60 +680,27 @@ contract OptimisticRollup {
     function _requireIncluded(BatchHeader calldata h, Inclusion calldata inc) internal pure {
         if (
             inc.position >= h.txCount || inc.chunk.length == 0
-                || inc.chunk.length != R.chunkLength(uint8(inc.chunk[0])) || inc.path.length != _depth(h.txCount)
+                || inc.chunk.length != R.chunkLength(uint8(inc.chunk[0])) || inc.path.length != MerkleTree.depth(h.txCount)
         ) {
             revert NotIncluded(inc.position);
         }
-        bytes32 node = keccak256(abi.encodePacked(inc.chunk, inc.queueIndex));
-        uint256 idx = inc.position;
-        for (uint256 i; i < inc.path.length; ++i) {
-            node = idx & 1 == 0
-                ? keccak256(abi.encodePacked(node, inc.path[i]))
-                : keccak256(abi.encodePacked(inc.path[i], node));
-            idx >>= 1;
-        }
-        if (node != h.txRoot) revert NotIncluded(inc.position);
-    }
-
-    function _depth(uint256 n) internal pure returns (uint256 d) {
-        while ((uint256(1) << d) < n) ++d;
-    }
-
-    /// @dev Binary Merkle root, odd nodes paired with bytes32(0); overwrites `leaves`.
-    function _merkleRoot(bytes32[] memory leaves) internal pure returns (bytes32) {
-        uint256 n = leaves.length;
-        while (n > 1) {
-            uint256 half = (n + 1) >> 1;
-            for (uint256 i; i < half; ++i) {
-                uint256 l = i << 1;
-                bytes32 right = l + 1 < n ? leaves[l + 1] : bytes32(0);
-                leaves[i] = keccak256(abi.encodePacked(leaves[l], right));
-            }
-            n = half;
-        }
-        return leaves[0];
+        bytes32 leaf = keccak256(abi.encodePacked(inc.chunk, inc.queueIndex));
+        if (MerkleTree.rootFrom(leaf, inc.position, inc.path) != h.txRoot) revert NotIncluded(inc.position);
     }
 
     function _tokenBalance(address token) internal view returns (uint256) {
-        (bool ok, bytes memory ret) = token.staticcall(abi.encodeWithSelector(0x70a08231, address(this)));
-        if (!ok || ret.length < 32) revert TransferFailed(token, address(this), 0);
-        return abi.decode(ret, (uint256));
+        (bool ok, uint256 balance) = TokenTransfer.tryBalanceOf(token, address(this));
+        if (!ok) revert TransferFailed(token, address(this), 0);
+        return balance;
     }
 
-    /// @dev Pay ETH (token 0) or a registered ERC-20; tolerates tokens that return no bool.
+    /// @dev Pay ETH (token 0) or a registered ERC-20 (`TokenTransfer`: no return value or `true`).
     function _pay(uint8 token, address to, uint256 amount) internal {
         if (token == 0) {
             (bool ok,) = payable(to).call{value: amount}("");
             if (!ok) revert TransferFailed(address(0), to, amount);
-        } else {
-            _safeCall(tokens[token], abi.encodeWithSelector(0xa9059cbb, to, amount), to, amount);
-        }
-    }
-
-    function _safeCall(address token, bytes memory callData, address party, uint256 amount) internal {
-        (bool ok, bytes memory ret) = token.call(callData);
-        if (!ok || (ret.length != 0 && (ret.length < 32 || !abi.decode(ret, (bool))))) {
-            revert TransferFailed(token, party, amount);
+        } else if (!TokenTransfer.tryTransfer(tokens[token], to, amount)) {
+            revert TransferFailed(tokens[token], to, amount);
         }
     }
 }

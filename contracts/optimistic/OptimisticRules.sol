@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: MIT
 pragma solidity ^0.8.24;
 
+import {MerkleTree} from "../lib/MerkleTree.sol";
+
 /// @title OptimisticRules
 /// @notice The rollup's hashing scheme and its state-transition rules, as L1 re-executes them in a
 ///         fraud proof. The Python twin is `l2/rollup/state.py` + `l2/rollup/txs.py`; the two are tested
@@ -88,18 +90,15 @@ library OptimisticRules {
         return keccak256(abi.encode(accountsRoot, accountCount, fees[0], fees[1], fees[2], fees[3]));
     }
 
-    /// @dev Root of an account tree of `depth` levels given one leaf and its siblings (bottom-up).
+    /// @dev Root of an account tree of `depth` levels given one leaf and its siblings (bottom-up);
+    ///      `load` has checked there are exactly `depth` of them.
     function rootFrom(bytes32 leaf, uint256 index, bytes32[] calldata siblings, uint256 depth)
         internal
         pure
-        returns (bytes32 node)
+        returns (bytes32)
     {
-        node = leaf;
-        for (uint256 i; i < depth; ++i) {
-            node = (index >> i) & 1 == 0
-                ? keccak256(abi.encodePacked(node, siblings[i]))
-                : keccak256(abi.encodePacked(siblings[i], node));
-        }
+        if (siblings.length != depth) revert WitnessMismatch(index);
+        return MerkleTree.rootFrom(leaf, index, siblings);
     }
 
     /// @dev Root of the empty account tree of `depth` levels.
@@ -156,9 +155,5 @@ library OptimisticRules {
         if (kind == TX_QUEUE) return QUEUE_LEN;
         if (kind == TX_COLLECT_FEES) return COLLECT_FEES_LEN;
         return 0;
-    }
-
-    function digest(bytes32 domainSeparator, bytes32 structHash) internal pure returns (bytes32) {
-        return keccak256(abi.encodePacked("\x19\x01", domainSeparator, structHash));
     }
 }

@@ -6,23 +6,16 @@ once: its type hash is computed at import, and hashing a message is one
 `abi.encode`-shaped concatenation plus a keccak. `tests/test_eip712.py` checks
 every digest against eth-account's reference implementation.
 
-Signatures are 65 bytes `r || s || v` with v in {27, 28}. Recovery rejects
-high-s (malleable) signatures exactly as the contracts' `Signatures.sol` does.
+Signing and recovery are `l2.core.crypto`'s (one ECDSA implementation for the project).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from eth_hash.auto import keccak
-from eth_keys import keys
-from eth_keys.exceptions import BadSignature, ValidationError
-from eth_utils import to_canonical_address, to_checksum_address
+from eth_utils import to_canonical_address
 
-from l2.errors import InvalidSignature
-
-SECP256K1_N = 0xFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEBAAEDCE6AF48A03BBFD25E8CD0364141
-SECP256K1_HALF_N = SECP256K1_N // 2
+from l2.core.crypto import keccak
 
 _DOMAIN_TYPE = "EIP712Domain(string name,string version,uint256 chainId,address verifyingContract)"
 DOMAIN_TYPEHASH = keccak(_DOMAIN_TYPE.encode())
@@ -102,50 +95,3 @@ def domain_separator(name: str, version: str, chain_id: int, verifying_contract:
 def typed_data_digest(domain_sep: bytes, struct_hash: bytes) -> bytes:
     """keccak(0x1901 || domainSeparator || hashStruct(message))."""
     return keccak(b"\x19\x01" + domain_sep + struct_hash)
-
-
-def sign_digest(private_key: bytes, digest: bytes) -> bytes:
-    """Sign a 32-byte digest; returns 65 bytes r || s || v (v = 27/28, low s)."""
-    sig = keys.PrivateKey(private_key).sign_msg_hash(digest)
-    s = sig.s
-    v = sig.v
-    if s > SECP256K1_HALF_N:  # libsecp256k1 already normalises; keep the guarantee explicit
-        s = SECP256K1_N - s
-        v ^= 1
-    return sig.r.to_bytes(32, "big") + s.to_bytes(32, "big") + bytes([v + 27])
-
-
-def recover_signer(digest: bytes, signature: bytes) -> str:
-    """Checksummed address that signed `digest`; InvalidSignature if malformed or malleable."""
-    if len(signature) != 65:
-        raise InvalidSignature(f"signature must be 65 bytes, got {len(signature)}")
-    r = int.from_bytes(signature[:32], "big")
-    s = int.from_bytes(signature[32:64], "big")
-    v = signature[64]
-    if v not in (27, 28):
-        raise InvalidSignature(f"signature v must be 27 or 28, got {v}")
-    if s > SECP256K1_HALF_N:
-        raise InvalidSignature("signature has a high s value (malleable); only low-s signatures are valid")
-    if r == 0 or s == 0:
-        raise InvalidSignature("signature has r or s equal to zero")
-    try:
-        public_key = keys.Signature(vrs=(v - 27, r, s)).recover_public_key_from_msg_hash(digest)
-    except (BadSignature, ValidationError) as exc:
-        raise InvalidSignature(f"signature does not recover to any key: {exc}") from None
-    return to_checksum_address(public_key.to_canonical_address())
-
-
-def to_compact(signature: bytes) -> bytes:
-    """EIP-2098: 64 bytes r || vs, where the top bit of vs carries v - 27."""
-    r, s, v = signature[:32], int.from_bytes(signature[32:64], "big"), signature[64]
-    return r + (s | ((v - 27) << 255)).to_bytes(32, "big")
-
-
-def from_compact(compact: bytes) -> bytes:
-    """Inverse of `to_compact`: 64-byte EIP-2098 signature back to 65 bytes."""
-    if len(compact) != 64:
-        raise InvalidSignature(f"compact signature must be 64 bytes, got {len(compact)}")
-    vs = int.from_bytes(compact[32:], "big")
-    v = (vs >> 255) + 27
-    s = vs & ((1 << 255) - 1)
-    return compact[:32] + s.to_bytes(32, "big") + bytes([v])

@@ -11,8 +11,8 @@ from __future__ import annotations
 
 from eth_account import Account
 from eth_account.signers.local import LocalAccount
-from eth_hash.auto import keccak
 
+from l2.core.crypto import keccak
 from l2.errors import InsufficientFundsError
 from l2.l1.chain import Chain
 from l2.output import ETHER, eth

@@ -135,10 +135,6 @@ class Chain(ABC):
         self._names[address] = name
         return contract
 
-    def name_of(self, address: str) -> str | None:
-        """The project contract deployed or opened at `address` through this chain, if any."""
-        return self._names.get(to_checksum_address(address))
-
     def deploy(self, name: str, *args, sender: LocalAccount | None = None, value: int = 0) -> Contract:
         """Deploy project contract `name`; the receipt is kept as `contract.deploy_receipt`."""
         artifact = self.artifacts[name]

@@ -20,9 +20,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
-from eth_hash.auto import keccak
 from eth_utils import to_checksum_address
 
+from l2.core.crypto import keccak
 from l2.errors import InsufficientFundsError, ManifestError
 from l2.files import check_writable, write_atomic
 from l2.l1.chain import Chain

@@ -5,8 +5,8 @@ Each type is an EIP-712 struct whose type hash is computed once at import (see
 binds it to one chain and one registry contract, so a signature is never valid
 on another channel, contract, chain or purpose.
 
-Signing and recovery call libsecp256k1 (coincurve) directly: a payment is two
-signatures and two recoveries, and this is the hot path of the whole protocol.
+Signing and recovery are `l2.core.crypto`'s (libsecp256k1 through coincurve): a
+payment is two signatures and two recoveries, the hot path of the whole protocol.
 
 Messages travel as JSON-ready dicts; each type has one decoder here (`decode_*`), which every
 entry point of a party calls first: it checks each field's JSON type, range and length and
@@ -18,21 +18,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import coincurve
-from eth_utils import to_canonical_address, to_checksum_address
-
-try:  # C keccak, ~4x faster than eth-hash's pycryptodome backend on this hot path
-    from sha3 import keccak_256 as _keccak_256
-
-    def keccak(data: bytes) -> bytes:
-        return _keccak_256(data).digest()
-
-except ImportError:  # pragma: no cover - safe-pysha3 is optional
-    from eth_hash.auto import keccak
-
-from l2.core.eip712 import SECP256K1_HALF_N, StructType, domain_separator, typed_data_digest
+# The project's one signer and recoverer; the channel's modules and tests take them from here too.
+from l2.core.crypto import Signer, check_format, check_signer, keccak, recover  # noqa: F401
+from l2.core.eip712 import StructType, domain_separator, typed_data_digest
 from l2.designs.channels.rules import BalanceProof, CooperativeClose, Fields, Withdraw
-from l2.errors import InvalidSignature
 
 DOMAIN_NAME = "ChannelRegistry"
 DOMAIN_VERSION = "1"
@@ -138,64 +127,6 @@ def cooperative_close_digest(domain: ChannelDomain, close) -> bytes:
     )
     return typed_data_digest(domain.separator, struct_hash)
 
-
-class Signer:
-    """A private key kept as a libsecp256k1 object; signs 32-byte digests as r || s || v."""
-
-    def __init__(self, private_key: bytes):
-        self._key = coincurve.PrivateKey(bytes(private_key))
-        self.address = address_of_public_key(self._key.public_key.format(compressed=False))
-
-    def sign(self, digest: bytes) -> bytes:
-        sig = self._key.sign_recoverable(digest, hasher=None)  # r || s || recid, s already low
-        return sig[:64] + bytes([sig[64] + 27])
-
-
-_ADDRESSES: dict[bytes, str] = {}  # public key -> checksum address: a party sees the same two keys all day
-
-
-def address_of_public_key(uncompressed: bytes) -> str:
-    address = _ADDRESSES.get(uncompressed)
-    if address is None:
-        address = to_checksum_address(keccak(uncompressed[1:])[-20:])
-        if len(_ADDRESSES) < 10_000:
-            _ADDRESSES[uncompressed] = address
-    return address
-
-
-def check_format(signature: bytes | None) -> None:
-    """The checks that need no elliptic-curve work: length, v, low s (what Signatures.sol rejects)."""
-    if signature is None or len(signature) != 65:
-        raise InvalidSignature(f"signature must be 65 bytes, got {0 if signature is None else len(signature)}")
-    v = signature[64]
-    if v not in (27, 28):
-        raise InvalidSignature(f"signature v must be 27 or 28, got {v}")
-    s = int.from_bytes(signature[32:64], "big")
-    if s > SECP256K1_HALF_N:
-        raise InvalidSignature("signature has a high s value (malleable); only low-s signatures are valid")
-
-
-def recover(digest: bytes, signature: bytes) -> str:
-    """Signer of `digest`; InvalidSignature if malformed, high-s (malleable) or unrecoverable."""
-    check_format(signature)
-    v = signature[64]
-    try:
-        public_key = coincurve.PublicKey.from_signature_and_message(signature[:64] + bytes([v - 27]), digest,
-                                                                    hasher=None)
-    except Exception as exc:  # noqa: BLE001 - coincurve raises plain ValueError/Exception on garbage
-        raise InvalidSignature(f"signature does not recover to any key: {exc}") from None
-    return address_of_public_key(public_key.format(compressed=False))
-
-
-def check_signer(digest: bytes, signature: bytes, expected: str, what: str) -> None:
-    """InvalidSignature unless `signature` on `digest` is by `expected`."""
-    signer = recover(digest, signature)
-    if signer != expected:
-        raise InvalidSignature(f"{what} is signed by {signer}, expected {expected}")
-
-
-def canonical(address: str) -> bytes:
-    return to_canonical_address(address)
 
 
 # ------------------------------------------------------------------ wire messages, one decoder each

@@ -15,9 +15,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, replace
 
-from eth_hash.auto import keccak
 from eth_utils import is_checksum_address, to_canonical_address, to_checksum_address
 
+from l2.core.crypto import keccak
 from l2.designs.channels.errors import (
     BadFieldType,
     ChannelBalanceTooLow,
@@ -250,8 +250,6 @@ class Funding:
     def withdrawn(self, side: str) -> int:
         return self.withdrawn_a if side == A else self.withdrawn_b
 
-    def with_deposit(self, side: str, total_deposit: int) -> Funding:
-        return replace(self, **{"deposit_a" if side == A else "deposit_b": total_deposit})
 
     def with_withdrawn(self, side: str, total_withdraw: int) -> Funding:
         return replace(self, **{"withdrawn_a" if side == A else "withdrawn_b": total_withdraw})

@@ -115,9 +115,6 @@ class ChannelStore:
                 self.db.execute("ROLLBACK")
             raise
 
-    def save_proof(self, signed: SignedProof) -> None:
-        self.save_proofs([signed])
-
     def save_withdraw(self, channel_id: bytes, participant: str, total: int, expiry: int, sig_a, sig_b) -> None:
         self.db.execute(
             "INSERT OR REPLACE INTO withdraws VALUES (?, ?, ?, ?, ?, ?)",

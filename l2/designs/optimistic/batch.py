@@ -2,14 +2,15 @@
 
 A batch's data is the concatenation of chunks `tx body || post-state root`. Each chunk's leaf is
 keccak(chunk || uint64 queueCursor), where the cursor is the L1 queue position when the chunk is
-reached (a QueueOp consumes the entry at the cursor). Leaves form a binary Merkle tree, an odd
-node paired with bytes32(0).
+reached (a QueueOp consumes the entry at the cursor). Leaves form the project's binary Merkle tree
+(`l2.core.merkle`, an odd node paired with bytes32(0)).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+from l2.core import merkle
 from l2.core.crypto import keccak
 from l2.designs.optimistic import txs
 from l2.designs.optimistic.errors import UndecodableTransaction
@@ -81,30 +82,13 @@ def split(data: bytes, queue_start: int) -> list[Chunk]:
     return make_chunks(pairs, queue_start)
 
 
-def _levels(leaves: list[bytes]) -> list[list[bytes]]:
-    levels = [list(leaves)]
-    while len(levels[-1]) > 1:
-        cur = levels[-1]
-        nxt = []
-        for i in range(0, len(cur), 2):
-            right = cur[i + 1] if i + 1 < len(cur) else b"\0" * 32
-            nxt.append(keccak(cur[i] + right))
-        levels.append(nxt)
-    return levels
-
-
 def tx_root(chunks: list[Chunk]) -> bytes:
-    return _levels([c.leaf for c in chunks])[-1][0]
+    return merkle.root([c.leaf for c in chunks])
 
 
 def tx_path(chunks: list[Chunk], position: int) -> list[bytes]:
     """Merkle path (bottom-up) of chunk `position` in the batch's transaction tree."""
-    path = []
-    for level in _levels([c.leaf for c in chunks])[:-1]:
-        sibling = position ^ 1
-        path.append(level[sibling] if sibling < len(level) else b"\0" * 32)
-        position >>= 1
-    return path
+    return merkle.path([c.leaf for c in chunks], position)
 
 
 def inclusion(chunks: list[Chunk], position: int) -> tuple:

@@ -16,10 +16,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
-from coincurve import PublicKey as _PublicKey
 from eth_utils import to_canonical_address, to_checksum_address
 
-from l2.core import eip712
+from l2.core import crypto, eip712
 from l2.core.crypto import keccak
 from l2.designs.optimistic.errors import (
     BadSignature,
@@ -32,11 +31,9 @@ DEFAULT_TREE_DEPTH = 20  # a deployment's `treeDepth`; 20 levels hold 1,048,576 
 MAX_TREE_DEPTH = 32  # account indexes are u32 in calldata
 MAX_TOKENS = 4
 MAX_NONCE = 2**32 - 1
-MAX_U32 = 2**32 - 1
 
 TX_TRANSFER, TX_WITHDRAW, TX_QUEUE, TX_COLLECT_FEES = 1, 2, 3, 4
 BODY_LENGTH = {TX_TRANSFER: 81, TX_WITHDRAW: 97, TX_QUEUE: 6, TX_COLLECT_FEES: 6}
-ROOT_LENGTH = 32
 
 QUEUE_DEPOSIT, QUEUE_FORCED_WITHDRAWAL = 0, 1
 
@@ -319,30 +316,13 @@ def _sig(signature: bytes) -> bytes:
 def sign(tx: Transfer | Withdraw, private_key: bytes, domain_sep: bytes, nonce: int) -> Transfer | Withdraw:
     """Return `tx` signed (compact EIP-2098) by `private_key` for the given nonce."""
     digest = eip712.typed_data_digest(domain_sep, tx.struct_hash(nonce))
-    return replace(tx, signature=eip712.to_compact(eip712.sign_digest(private_key, digest)), nonce=nonce)
+    return replace(tx, signature=crypto.Signer(private_key).sign_compact(digest), nonce=nonce)
 
 
 def signer_of(tx: Transfer | Withdraw, domain_sep: bytes, nonce: int) -> bytes | None:
-    """20-byte address that signed `tx` for `nonce`, or None if the signature is malformed or malleable.
-
-    Same acceptance rules as `l2.core.eip712.recover_signer` and `Signatures.tryRecoverCompact` (low s, r and s
-    non-zero), but straight through coincurve and without checksumming: this is the sequencer's hot path.
-    """
-    sig = tx.signature
-    if len(sig) != 64:
-        return None
-    digest = eip712.typed_data_digest(domain_sep, tx.struct_hash(nonce))
-    vs = int.from_bytes(sig[32:], "big")
-    s = vs & ((1 << 255) - 1)
-    r = int.from_bytes(sig[:32], "big")
-    if s > eip712.SECP256K1_HALF_N or s == 0 or r == 0 or r >= eip712.SECP256K1_N:
-        return None
-    try:
-        public = _PublicKey.from_signature_and_message(sig[:32] + s.to_bytes(32, "big") + bytes([vs >> 255]), digest,
-                                                       hasher=None)
-    except Exception:  # noqa: BLE001 - coincurve raises plain Exception/ValueError for unrecoverable input
-        return None
-    return keccak(public.format(compressed=False)[1:])[12:]
+    """20-byte address that signed `tx` for `nonce`, or None if the signature is malformed or malleable
+    (the rules of `Signatures.tryRecoverCompact`, which re-executes it on Layer 1)."""
+    return crypto.try_recover_compact(eip712.typed_data_digest(domain_sep, tx.struct_hash(nonce)), tx.signature)
 
 
 def decode(body: bytes) -> Tx:

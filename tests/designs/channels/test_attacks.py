@@ -6,7 +6,7 @@ from dataclasses import replace
 
 import pytest
 
-from l2.core.eip712 import SECP256K1_N
+from l2.core.crypto import SECP256K1_N
 from l2.designs.channels.errors import ChannelClosed, TotalsNotConserved
 from l2.designs.channels.messages import ChannelDomain, Signer, balance_proof_digest, recover
 from l2.designs.channels.party import Party

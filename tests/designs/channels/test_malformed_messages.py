@@ -12,7 +12,7 @@ from eth_account import Account
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from l2.core.eip712 import SECP256K1_N
+from l2.core.crypto import SECP256K1_N
 from l2.designs.channels import messages
 from l2.designs.channels.errors import (
     BadFieldType,

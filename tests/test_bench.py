@@ -17,7 +17,9 @@ def test_bench_writes_the_foundation_metrics(tmp_path, capsys):
     out = tmp_path / "out.json"
     assert main(["bench", "--quick", "--only", "l1.", "--only", "build.", "--json", str(out)]) == 0
     figures = json.loads(out.read_text())
-    assert set(figures) == {"l1.eth_transfer_tx_per_s", "l1.eth_transfer_gas", "build.compile_s_cold"}
+    # the machine's commit rate always comes along: durable speeds are read beside it
+    assert set(figures) == {"l1.eth_transfer_tx_per_s", "l1.eth_transfer_gas", "build.compile_s_cold",
+                            "machine.sqlite_commits_per_s"}
     assert figures["l1.eth_transfer_gas"] == 21_000
     assert all(isinstance(v, float) and v > 0 for v in figures.values())
     table = capsys.readouterr().out
@@ -63,7 +65,8 @@ def test_quick_bench_measures_every_figure(quick_bench):
     assert all(isinstance(v, float) and math.isfinite(v) and v >= 0 for v in figures.values())
     for name in ("channels.updates_per_s_memory", "channels.gas.lifecycle_cooperative",
                  "optimistic.fraud_proof_gas_max",
-                 "optimistic.gas_per_transfer_batch256", "optimistic.operator_tx_per_s", "l1.eth_transfer_gas"):
+                 "optimistic.gas_per_transfer_batch256", "optimistic.operator_tx_per_s", "l1.eth_transfer_gas",
+                 "machine.sqlite_commits_per_s", "channels.durable_over_commit_rate"):
         assert name in figures, name
     table = result.stdout
     for column in ("metric", "measured", "target", "reference"):

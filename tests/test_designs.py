@@ -15,7 +15,7 @@ from rich.console import Console
 from l2.commands.compare import make_workload, run_design
 from l2.designs import DESIGNS, deployment_plan, design
 from l2.errors import InputError
-from l2.l1.accounts import NamedAccount, named_accounts, unit_for
+from l2.l1.accounts import cast, unit_for
 from l2.l1.compiler import PROJECT_ROOT
 from l2.l1.deploy import deploy_all
 
@@ -72,8 +72,7 @@ def test_the_design_s_gas_report_scenarios_run(chain, name):
 def test_the_compare_workload_runs_through_the_design_conserving_every_wei(chain, deployed, tmp_path, name):
     unit = unit_for(chain)
     workload = make_workload(30, seed=5, deposit=unit)
-    accounts = {"operator": NamedAccount("operator", chain.accounts[0]),
-                **named_accounts(chain, ("challenger", *workload.participants), 3 * unit)}
+    accounts = cast(chain, 3 * unit, users=workload.participants)
     row = run_design(design(name), chain, deployed, workload, accounts, tmp_path)  # raises unless conserved
     assert row.conserved and row.payments == 30 and row.l1_transactions > 0 and row.bytes_posted > 0
     assert row.enter_gas > 0 and row.exit_gas > 0 and row.offchain_payments_per_s > 0

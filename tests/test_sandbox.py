@@ -19,7 +19,8 @@ import time
 
 import pytest
 
-from l2.commands.sandbox import USERS, Sandbox
+from l2.commands.sandbox import Sandbox
+from l2.l1.accounts import USERS
 from l2.l1.anvil import free_port, start_anvil
 from l2.l1.compiler import PROJECT_ROOT
 from l2.output import ETHER

@@ -143,7 +143,7 @@ def compare(chain, payments: int = 200, seed: int = 1, progress=lambda text: Non
     """Deploy once, then run the workload through every registered design from that same state."""
     from l2.commands.demo import STORY_CLOCK
     from l2.designs import DESIGNS, deployment_plan
-    from l2.l1.accounts import NamedAccount, named_accounts, unit_for
+    from l2.l1.accounts import cast, unit_for
     from l2.l1.deploy import deploy_all
 
     unit = unit_for(chain)
@@ -155,8 +155,7 @@ def compare(chain, payments: int = 200, seed: int = 1, progress=lambda text: Non
     results, _ = deploy_all(chain, plan=deployment_plan())
     addresses = {r.name: r.record["address"] for r in results}
     reserve = 2 * sum(d.operator_reserve(chain, addresses) for d in DESIGNS)
-    accounts = {"operator": NamedAccount("operator", chain.accounts[0]),
-                **named_accounts(chain, ("challenger", *PARTICIPANTS), 3 * unit, reserve=reserve)}
+    accounts = cast(chain, 3 * unit, reserve=reserve, users=PARTICIPANTS)
     rows = []
     with tempfile.TemporaryDirectory(prefix="l2-compare-") as tmp:
         for design in DESIGNS:

@@ -24,7 +24,7 @@ from rich.console import Console
 from l2.designs import DESIGNS, deployment_plan
 from l2.designs.api import TOKEN_UNIT, Story
 from l2.errors import InputError
-from l2.l1.accounts import NamedAccount, named_accounts, unit_for
+from l2.l1.accounts import USERS, cast, unit_for
 from l2.l1.chain import Chain
 from l2.l1.compiler import compile_project
 from l2.l1.deploy import deploy_all
@@ -33,7 +33,6 @@ from l2.output import eth, gas, table
 PLAIN_TRANSFER_GAS = 21_000  # what one payment costs as a plain Layer-1 ETH transfer
 MAX_PAYMENTS = 100_000
 MAX_BATCH_SIZE = 1024
-ACTORS = ("challenger", "alice", "bob", "carol", "dave")
 STORY_CLOCK = 4_102_444_800  # 2100-01-01 00:00 UTC
 
 
@@ -140,12 +139,11 @@ def _cast(chain: Chain, console: Console, deployment: dict[str, str], payments: 
           seed: int) -> Story:
     """The actors, funded: a dev chain's accounts, or keys derived from the deployer's on another node."""
     unit = unit_for(chain)
-    operator = NamedAccount("operator", chain.accounts[0])
     reserve = 2 * sum(d.operator_reserve(chain, deployment) for d in DESIGNS)
-    accounts = {"operator": operator, **named_accounts(chain, ACTORS, 30 * unit, reserve=reserve)}
+    accounts = cast(chain, 30 * unit, reserve=reserve)
     token = chain.contract("TestToken", deployment["TestToken"])
-    for name in ("alice", "bob", "carol", "dave"):
-        chain.transact(token.functions.mint(accounts[name].address, 1000 * TOKEN_UNIT), operator)
+    for name in USERS:
+        chain.transact(token.functions.mint(accounts[name].address, 1000 * TOKEN_UNIT), accounts["operator"])
     return Story(chain, console, random.Random(seed), deployment, accounts, unit, payments, batch_size)
 
 

@@ -42,13 +42,11 @@ from l2.commands.console import SHELLS, exit_code, interact
 from l2.designs import DESIGNS, deployment_plan
 from l2.designs.api import TOKEN_UNIT, SandboxEnv, SandboxPart
 from l2.errors import InputError, ScriptError
-from l2.l1.accounts import NamedAccount, named_accounts, unit_for
+from l2.l1.accounts import NamedAccount, cast, unit_for
 from l2.l1.chain import Chain, add_chain_arguments, layer1_for
 from l2.l1.deploy import deploy_all
 from l2.output import ETHER, eth, make_console
 from l2.runtime.service import run_round
-
-USERS = ("alice", "bob", "carol", "dave")
 
 
 def check_options(batch_time: float, max_batch: int, tick: float) -> None:
@@ -101,10 +99,9 @@ class Sandbox:
         self.token = chain.contract("TestToken", self.addresses["TestToken"])
 
         self.progress("funding the named accounts")
-        self.operator = NamedAccount("operator", chain.accounts[0])
         reserve = sum(d.operator_reserve(chain, self.addresses) for d in DESIGNS)
-        named = named_accounts(chain, ("challenger", *USERS), 20 * self.unit, reserve=reserve)
-        self.challenger = named.pop("challenger")
+        named = cast(chain, 20 * self.unit, reserve=reserve)
+        self.operator, self.challenger = named.pop("operator"), named.pop("challenger")
         self.users: dict[str, NamedAccount] = named
         for account in self.users.values():
             chain.transact(self.token.functions.mint(account.address, 1000 * TOKEN_UNIT), self.operator)

@@ -65,3 +65,15 @@ def named_accounts(chain: Chain, names: tuple[str, ...], l1_minimum: int, reserv
         if amount > 0:
             chain.send_eth(deployer, accounts[name].address, amount)
     return accounts
+
+
+USERS = ("alice", "bob", "carol", "dave")
+CAST = ("challenger", *USERS)
+
+
+def cast(chain: Chain, l1_minimum: int, reserve: int = 0, users: tuple[str, ...] = USERS) -> dict[str, NamedAccount]:
+    """Everyone the demo, the sandbox and `l2 compare` work with, set up one way: `operator` (the deployer,
+    who runs the operators and keeps `reserve` for their bonds), `challenger`, and the users, each holding at
+    least `l1_minimum` on Layer 1 (`named_accounts`)."""
+    operator = NamedAccount("operator", chain.accounts[0])
+    return {"operator": operator, **named_accounts(chain, ("challenger", *users), l1_minimum, reserve=reserve)}

@@ -17,12 +17,12 @@ refused proposal for a pending one.
 from __future__ import annotations
 
 import json
-import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
 
 from l2.designs.channels.errors import ChannelStorageError
 from l2.designs.channels.rules import BalanceProof, ChannelParams, CooperativeClose
+from l2.runtime.store import Store
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS channel (
@@ -82,16 +82,11 @@ class ChannelStore:
 
     def __init__(self, path: str | Path):
         self.path = Path(path)
-        try:
-            self.db = sqlite3.connect(str(self.path), isolation_level=None, check_same_thread=False)
-            self.db.execute("PRAGMA journal_mode=WAL")
-            self.db.execute("PRAGMA synchronous=FULL")
-            self.db.executescript(SCHEMA)
-        except sqlite3.DatabaseError as exc:
-            raise ChannelStorageError(f"cannot open channel database {self.path}: {exc}") from None
+        self.store = Store(self.path, SCHEMA, kind="channels", error=ChannelStorageError)
+        self.db = self.store.db
 
     def close(self) -> None:
-        self.db.close()
+        self.store.close()
 
     # --- writes: one autocommitted statement each, fsynced before it returns ---------------------
 
@@ -106,14 +101,8 @@ class ChannelStore:
         rows = [
             (s.proof.channel_id.hex(), s.proof.nonce, json.dumps(s.proof.to_json()), s.sig_a, s.sig_b) for s in proofs
         ]
-        try:
-            self.db.execute("BEGIN IMMEDIATE")
-            self.db.executemany("INSERT OR REPLACE INTO proofs VALUES (?, ?, ?, ?, ?)", rows)
-            self.db.execute("COMMIT")
-        except BaseException:
-            if self.db.in_transaction:
-                self.db.execute("ROLLBACK")
-            raise
+        with self.store.transaction() as db:
+            db.executemany("INSERT OR REPLACE INTO proofs VALUES (?, ?, ?, ?, ?)", rows)
 
     def save_withdraw(self, channel_id: bytes, participant: str, total: int, expiry: int, sig_a, sig_b) -> None:
         self.db.execute(

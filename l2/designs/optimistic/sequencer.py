@@ -18,7 +18,6 @@ simply recovers again; reverted batches are marked `reverted` and never re-sent.
 from __future__ import annotations
 
 import logging
-import sqlite3
 import time
 from pathlib import Path
 
@@ -38,14 +37,14 @@ from l2.designs.optimistic.errors import (
 from l2.designs.optimistic.l1 import PostedBatch, RollupClient
 from l2.designs.optimistic.state import State, apply, queue_op_for
 from l2.designs.optimistic.txs import CollectFees, QueueEntry, QueueOp, Transfer, Withdraw
-from l2.errors import StorageError, TransactionReverted
+from l2.errors import TransactionReverted
 from l2.output import gas
 from l2.runtime.service import Event
+from l2.runtime.store import Store
 
 log = logging.getLogger(__name__)
 
 _SCHEMA = """
-CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS queue (idx INTEGER PRIMARY KEY, kind INTEGER, addr TEXT, account_index INTEGER,
                                   token INTEGER, amount TEXT, timestamp INTEGER);
 CREATE TABLE IF NOT EXISTS log (seq INTEGER PRIMARY KEY, body BLOB, nonce INTEGER, queue_index INTEGER,
@@ -100,12 +99,8 @@ class Sequencer:
         self.max_age = max_age
         self.fault = fault
         self.keep_bonded = keep_bonded  # step() tops the bond up again after a slash
-        # Not tied to the opening thread: a sandbox's operator thread and its console take turns with
-        # it (one at a time, under the sandbox's lock), as a channel watcher does with its party's store.
-        self.db = sqlite3.connect(str(db_path), isolation_level=None, check_same_thread=False)
-        self.db.execute("PRAGMA journal_mode=WAL")
-        self.db.execute("PRAGMA synchronous=FULL")
-        self.db.executescript(_SCHEMA)
+        self.store = Store(db_path, _SCHEMA, kind="optimistic sequencer")
+        self.db = self.store.db
         columns = {row[1] for row in self.db.execute("PRAGMA table_info(batches)")}
         if "proposer" not in columns:
             self.db.execute("ALTER TABLE batches ADD COLUMN proposer TEXT")  # databases from before CollectFees
@@ -122,12 +117,7 @@ class Sequencer:
     # --- storage ----------------------------------------------------------------------------
 
     def _check_meta(self):
-        identity = f"{self.rollup.chain.chain_id}:{self.rollup.address}"
-        row = self.db.execute("SELECT value FROM meta WHERE key='rollup'").fetchone()
-        if row is None:
-            self.db.execute("INSERT INTO meta VALUES ('rollup', ?)", (identity,))
-        elif row[0] != identity:
-            raise StorageError(f"sequencer database belongs to rollup {row[0]}, not {identity}; use another file")
+        self.store.claim("rollup", f"{self.rollup.chain.chain_id}:{self.rollup.address}")
 
     def _entry(self, idx: int) -> QueueEntry:
         r = self.db.execute("SELECT idx, kind, addr, account_index, token, amount, timestamp FROM queue WHERE idx=?",
@@ -209,10 +199,9 @@ class Sequencer:
         for entry in self.rollup.queue_entries(start=self.next_queue_index()):
             op = queue_op_for(self.state, entry)
             new_state, _ = apply(self.state, op, self.rollup.domain)
-            self.db.execute("BEGIN")
-            self.db.execute("INSERT INTO queue VALUES (?, ?, ?, ?, ?, ?, ?)", _queue_row(entry))
-            seq = self._append(op.encode(), None, entry.index, time.time())
-            self.db.execute("COMMIT")
+            with self.store.transaction():
+                self.db.execute("INSERT INTO queue VALUES (?, ?, ?, ?, ?, ?, ?)", _queue_row(entry))
+                seq = self._append(op.encode(), None, entry.index, time.time())
             self._chain(entry)
             self.state = new_state
             self.roots[seq] = new_state.root
@@ -327,24 +316,22 @@ class Sequencer:
             self.fault = None  # one faulty batch per run
         chunks = batch_mod.make_chunks(pairs, queue_start)
         data = batch_mod.encode(chunks)
-        self.db.execute("BEGIN")
-        cur = self.db.execute(
-            "INSERT INTO batches (prev_root, post_root, tx_count, data, status, queue_hash) "
-            "VALUES (?, ?, ?, ?, 'built', ?)",
-            (prev_root, chunks[-1].post_root, len(chunks), data, queue_hash),
-        )
-        batch_id = cur.lastrowid
-        self.db.execute("UPDATE log SET batch=? WHERE seq BETWEEN ? AND ?", (batch_id, first, rows[-1][0]))
-        self.db.execute("COMMIT")
+        with self.store.transaction():
+            cur = self.db.execute(
+                "INSERT INTO batches (prev_root, post_root, tx_count, data, status, queue_hash) "
+                "VALUES (?, ?, ?, ?, 'built', ?)",
+                (prev_root, chunks[-1].post_root, len(chunks), data, queue_hash),
+            )
+            batch_id = cur.lastrowid
+            self.db.execute("UPDATE log SET batch=? WHERE seq BETWEEN ? AND ?", (batch_id, first, rows[-1][0]))
         try:
             return self._send(batch_id, prev_root, len(chunks), data, queue_hash)
         except TransactionReverted:
             # Layer 1 refused it (no bond, stale tip, overdue queue entry): nothing was posted, so
             # give the transactions back to the mempool and forget the batch.
-            self.db.execute("BEGIN")
-            self.db.execute("UPDATE log SET batch=NULL WHERE batch=?", (batch_id,))
-            self.db.execute("DELETE FROM batches WHERE id=?", (batch_id,))
-            self.db.execute("COMMIT")
+            with self.store.transaction():
+                self.db.execute("UPDATE log SET batch=NULL WHERE batch=?", (batch_id,))
+                self.db.execute("DELETE FROM batches WHERE id=?", (batch_id,))
             raise
 
     def _send(self, batch_id: int, prev_root: bytes, tx_count: int, data: bytes, queue_hash: bytes):
@@ -419,7 +406,8 @@ class Sequencer:
                                   (cut,)).fetchall()
         reverted = [r[0] for r in ours[keep:]]
         now = time.time()
-        self.db.execute("BEGIN")
+        # One transaction: a crash mid-recovery leaves the old log, and the next start recovers again.
+        self.db.execute("BEGIN IMMEDIATE")
         try:
             for (batch_id, *_), posted in zip(ours[:keep], standing, strict=False):  # standing may be longer
                 self.db.execute("UPDATE batches SET status='posted', l1_tx=? WHERE id=? AND status='built'",
@@ -502,7 +490,7 @@ class Sequencer:
         return self.db.execute("SELECT COUNT(*) FROM batches WHERE status='posted'").fetchone()[0]
 
     def close(self):
-        self.db.close()
+        self.store.close()
 
 
 def _same_batch(row, posted: PostedBatch) -> bool:

@@ -289,7 +289,7 @@ contract OptimisticRollup {
         emit BondDeposited(msg.sender, msg.value, total);
     }
 
-    /// @notice Withdraw the whole bond, a challenge window after the caller's last batch.
+    /// @notice Take back the whole bond, a challenge window after the caller's last batch.
     /// @dev Counted from the last batch posted, whether it still stands or not: a batch of a sock
     ///      puppet proven fraudulent reverts the proposer's later batches too, and must not unlock a
     ///      bond that an earlier, still pending fraud should be slashed from.
@@ -490,7 +490,7 @@ contract OptimisticRollup {
         return (true, _root(s, a, index, p.first.siblings));
     }
 
-    /// @dev A decoded Transfer or Withdraw, kept in memory to stay clear of stack limits.
+    /// @dev A decoded Transfer or Withdrawal, kept in memory to stay clear of stack limits.
     struct UserTx {
         uint32 from;
         uint32 to;
@@ -515,7 +515,7 @@ contract OptimisticRollup {
         }
     }
 
-    /// @dev Checks shared by Transfer and Withdraw; returns the debited sender, or ok = false if invalid.
+    /// @dev Checks shared by Transfer and Withdrawal; returns the debited sender, or ok = false if invalid.
     function _debitSender(FraudProof calldata p, bytes calldata c, UserTx memory t, bytes32 accountsRoot)
         internal
         view
@@ -617,7 +617,7 @@ contract OptimisticRollup {
 
     // ------------------------------------------------------------------ withdrawals
 
-    /// @notice Claim an L2 Withdraw transaction on L1 once its batch is final. Pays its recipient.
+    /// @notice Claim an L2 Withdrawal transaction on L1 once its batch is final. Pays its recipient.
     function claimWithdrawal(BatchHeader calldata h, Inclusion calldata inc) external nonReentrant {
         bytes32 key = _claimable(h, inc);
         bytes calldata c = inc.chunk;

@@ -17,7 +17,7 @@ import {MerkleTree} from "../lib/MerkleTree.sol";
 ///      the other fields, so any other opening of it is a forged witness.
 ///      Transaction encodings (every chunk ends with the committed 32-byte post-state root):
 ///        Transfer  (113 B): 0x01 | from u32 | to u32 | token u8 | amount f40 | fee f16 | r | vs | postRoot
-///        Withdraw  (129 B): 0x02 | from u32 | recipient 20 B | token u8 | amount f40 | fee f16 | r | vs | postRoot
+///        Withdrawal  (129 B): 0x02 | from u32 | recipient 20 B | token u8 | amount f40 | fee f16 | r | vs | postRoot
 ///        QueueOp   ( 38 B): 0x03 | account u32 | ok u8 | postRoot   (consumes the next L1 queue entry)
 ///        CollectFees(38 B): 0x04 | account u32 | token u8 | postRoot  (fee pool of token -> the batch proposer's account)
 ///      f40 = 5-bit exponent | 35-bit mantissa (value = m * 10**e); f16 = 5-bit exponent | 11-bit mantissa.
@@ -40,7 +40,7 @@ library OptimisticRules {
     bytes32 internal constant TRANSFER_TYPEHASH =
         keccak256("Transfer(uint32 from,uint32 to,uint8 token,uint256 amount,uint256 fee,uint32 nonce)");
     bytes32 internal constant WITHDRAW_TYPEHASH =
-        keccak256("Withdraw(uint32 from,address recipient,uint8 token,uint256 amount,uint256 fee,uint32 nonce)");
+        keccak256("Withdrawal(uint32 from,address recipient,uint8 token,uint256 amount,uint256 fee,uint32 nonce)");
 
     /// @dev One account leaf plus its Merkle path, as the challenger supplies it.
     struct AccountWitness {

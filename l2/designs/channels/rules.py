@@ -415,6 +415,34 @@ def worth_answering(onchain: Funding, closing_nonce: int, closing_balance_a: int
     return ours_if_answered > ours_as_closing
 
 
+@dataclass(frozen=True)
+class SubmitUpdate:
+    """Side effect: submit `updateState` with the co-signed state of this nonce (the caller holds it)."""
+
+    nonce: int
+
+
+@dataclass(frozen=True)
+class SubmitSettle:
+    """Side effect: submit `settle`; the challenge period is over."""
+
+
+def respond_to_close(onchain: Funding, closing_nonce: int, closing_balance_a: int, settle_at: int, now: int,
+                     best: BalanceProof, side: str, settle: bool = True) -> list:
+    """What to do about a channel that is closing, for whoever defends `side` with `best` (the newest
+    state it holds signed by both): the transactions to submit, not submitted. A party's watcher, a
+    key-less watchtower and the tests all act on the same decision.
+
+    Answer while the period lasts if Layer 1 would pay `side` more with `best` (`worth_answering`); a
+    second before the end is too late to count on. Once the period is over, settle.
+    """
+    if now < settle_at - 1 and worth_answering(onchain, closing_nonce, closing_balance_a, best, side):
+        return [SubmitUpdate(best.nonce)]
+    if now >= settle_at and settle:
+        return [SubmitSettle()]
+    return []
+
+
 def initial_proof(params: ChannelParams) -> BalanceProof:
     return BalanceProof(params.channel_id, 0)
 

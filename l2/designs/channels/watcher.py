@@ -3,9 +3,10 @@
 The watcher polls the registry's logs for one channel: `ChannelClosed`, and the events that
 end it (`ChannelSettled`, `CooperativelyClosed`). When the channel is closing on a state
 that pays its party less than the newest co-signed proof the party holds, and Layer 1
-would take that proof (`rules.worth_answering`: a higher nonce, or after a crossing the
-same nonce with A's proposal in place of B's refused one), it submits `updateState` within
-the challenge period; once the period is over it calls `settle`. Whatever it reads, it
+would take that proof (`rules.respond_to_close`, which returns the transactions to submit:
+a higher nonce, or after a crossing the same nonce with A's proposal in place of B's refused
+one), it submits `updateState` within the challenge period; once the period is over it calls
+`settle`. `Watchtower` acts on the same decision for a party that is offline, without its key. Whatever it reads, it
 tells the party (`Party.observe`), so the party refuses payments on a closing or settled
 channel at once, without a Layer-1 read of its own. Run it in the background (`start()`),
 or call `poll()` from your own loop. Offline during the whole period is the one thing it
@@ -18,7 +19,7 @@ from __future__ import annotations
 import threading
 
 from l2.designs.channels.party import STATUS_CLOSED_BY_A, STATUS_CLOSED_BY_B, STATUS_NONE, STATUS_OPEN, Party
-from l2.designs.channels.rules import Funding, worth_answering
+from l2.designs.channels.rules import Funding, SubmitUpdate, respond_to_close
 from l2.errors import L2Error
 from l2.output import eth, gas
 from l2.runtime.service import Event
@@ -85,17 +86,18 @@ class ChannelWatcher:
         if status not in (STATUS_CLOSED_BY_A, STATUS_CLOSED_BY_B):
             return []
         done = []
-        now = chain.now()
         best = party.best_signed_by_partner()
         onchain = Funding(deposit_a, deposit_b, withdrawn_a, withdrawn_b)
-        if now < settle_at - 1 and worth_answering(onchain, closing_nonce, closing_balance_a, best.proof, party.side):
-            party.update_state(best)
-            done.append(("updated", best.proof.nonce))
-            self.answered.set()
-        elif now >= settle_at and self.auto_settle:
-            receipt = party.settle()
-            done.append(("settled", receipt.gasUsed))
-            self.settled.set()
+        for effect in respond_to_close(onchain, closing_nonce, closing_balance_a, settle_at, chain.now(),
+                                       best.proof, party.side, self.auto_settle):
+            if isinstance(effect, SubmitUpdate):
+                party.update_state(best)
+                done.append(("updated", best.proof.nonce))
+                self.answered.set()
+            else:
+                receipt = party.settle()
+                done.append(("settled", receipt.gasUsed))
+                self.settled.set()
         self.actions.extend(done)
         return done
 
@@ -143,3 +145,61 @@ class ChannelWatcher:
 
     def __exit__(self, *exc) -> None:
         self.stop()
+
+
+class Watchtower:
+    """Watches channels for clients who may be offline, holding only states both parties signed: no
+    key of theirs. It answers a close that would cost its client with the client's newest state and
+    settles after the period, paying the gas from its own account (`updateState` takes a third party's
+    submission when both signatures are on the state). A service: `step()` returns what it did.
+
+    A state is accepted only if both participants' signatures check and it is for a channel the tower
+    was told about: a forged or foreign state is refused when handed over, not discovered on Layer 1.
+    """
+
+    def __init__(self, chain, registry, account, name: str = "watchtower"):
+        self.chain = chain
+        self.registry = registry
+        self.account = account
+        self.name = name
+        self.clients: dict[bytes, tuple] = {}  # channel id -> (params, side, domain, best SignedProof)
+
+    def watch(self, params, side: str, domain, signed) -> None:
+        """Defend `side` of the channel `params` with `signed` (replaces an older one)."""
+        from l2.designs.channels.errors import NonceNotNext, WrongChannel
+        from l2.designs.channels.messages import balance_proof_digest, check_signer
+
+        if signed.proof.channel_id != params.channel_id:
+            raise WrongChannel(f"state is for channel 0x{signed.proof.channel_id.hex()}, "
+                               f"not 0x{params.channel_id.hex()}")
+        digest = balance_proof_digest(domain, signed.proof)
+        check_signer(digest, signed.sig_a, params.participant_a, "state for the watchtower (A's signature)")
+        check_signer(digest, signed.sig_b, params.participant_b, "state for the watchtower (B's signature)")
+        held = self.clients.get(params.channel_id)
+        if held is not None and held[3].proof.nonce > signed.proof.nonce:
+            raise NonceNotNext(f"the watchtower holds nonce {held[3].proof.nonce} already, newer than "
+                               f"{signed.proof.nonce}")
+        self.clients[params.channel_id] = (params, side, domain, signed)
+
+    def step(self, urgent: bool = False) -> list[Event]:
+        events = []
+        for channel_id, (params, side, _domain, signed) in list(self.clients.items()):
+            channel, closing_balance_a = self.chain.call(self.registry.functions.channelState(channel_id))
+            deposit_a, deposit_b, settle_at, status, withdrawn_a, withdrawn_b, closing_nonce = channel
+            if status == STATUS_NONE:
+                del self.clients[channel_id]  # settled: nothing left to defend
+                continue
+            if status not in (STATUS_CLOSED_BY_A, STATUS_CLOSED_BY_B):
+                continue
+            onchain = Funding(deposit_a, deposit_b, withdrawn_a, withdrawn_b)
+            for effect in respond_to_close(onchain, closing_nonce, closing_balance_a, settle_at, self.chain.now(),
+                                           signed.proof, side):
+                if isinstance(effect, SubmitUpdate):
+                    self.chain.transact(self.registry.functions.updateState(
+                        params.as_tuple(), signed.proof.as_tuple(), signed.sig_a, signed.sig_b), self.account)
+                    events.append(Event(self.name, f"answered a close of 0x{channel_id.hex()[:8]}… with nonce "
+                                        f"{signed.proof.nonce}"))
+                else:
+                    receipt = self.chain.transact(self.registry.functions.settle(params.as_tuple()), self.account)
+                    events.append(Event(self.name, f"settled 0x{channel_id.hex()[:8]}… ({gas(receipt.gasUsed)} gas)"))
+        return events

@@ -16,7 +16,7 @@ from l2.designs.optimistic import batch as batch_mod
 from l2.designs.optimistic import l1
 from l2.designs.optimistic.scenarios import prove_every_fault
 from l2.designs.optimistic.state import State, apply, queue_op_for
-from l2.designs.optimistic.txs import QueueEntry, Transfer, Withdraw, sign
+from l2.designs.optimistic.txs import QueueEntry, Transfer, Withdrawal, sign
 
 BATCH = 256
 
@@ -114,7 +114,7 @@ def bench_rollup_gas(ctx) -> dict[str, float]:
     # a withdrawal, claimed after finality
     user = s.users[0]
     index = s.state.index_of(user.address)
-    w = sign(Withdraw(index, user.address, 0, 10**17), user.key, s.rollup.domain, s.state.account(index).nonce)
+    w = sign(Withdrawal(index, user.address, 0, 10**17), user.key, s.rollup.domain, s.state.account(index).nonce)
     _, wchunks = s.post([w])
     chain.advance_time(s.rollup.challenge_window + 1)
     header = s.rollup.posted_batch(s.rollup.events("BatchSubmitted")[-1]).header

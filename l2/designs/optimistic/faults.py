@@ -11,7 +11,7 @@ from l2.core.crypto import keccak
 from l2.designs.optimistic import txs
 from l2.designs.optimistic.errors import BatchStateMismatch
 from l2.designs.optimistic.state import Account, State, credit, with_raw_account
-from l2.designs.optimistic.txs import CollectFees, Transfer, Withdraw
+from l2.designs.optimistic.txs import CollectFees, Transfer, Withdrawal
 
 
 def _own_index(seq) -> int:
@@ -79,7 +79,7 @@ def wrong_withdrawal(seq, prev_root: bytes, pairs: list) -> list:
     own = _own_index(seq)
     mine = state.account(own)
     amount = txs.round_amount(mine.balances[0])
-    tx = txs.sign(Withdraw(own, seq.proposer.address, 0, amount), seq.proposer.key, seq.rollup.domain, mine.nonce)
+    tx = txs.sign(Withdrawal(own, seq.proposer.address, 0, amount), seq.proposer.key, seq.rollup.domain, mine.nonce)
     return pairs + [(tx.encode(), state.root)]
 
 

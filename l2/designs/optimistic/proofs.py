@@ -18,7 +18,7 @@ from l2.designs.optimistic import txs
 from l2.designs.optimistic.batch import BatchHeader, Chunk
 from l2.designs.optimistic.errors import InvalidTransaction
 from l2.designs.optimistic.state import State, debit_sender
-from l2.designs.optimistic.txs import CollectFees, QueueEntry, QueueOp, Transfer, Withdraw
+from l2.designs.optimistic.txs import CollectFees, QueueEntry, QueueOp, Transfer, Withdrawal
 
 ZERO_ADDRESS = "0x" + "00" * 20
 _EMPTY_ENTRY = (0, ZERO_ADDRESS, 0, 0, 0)
@@ -51,7 +51,7 @@ def fraud_proof(header: BatchHeader, chunks: list[Chunk], position: int, pre_sta
     """`FraudProof` for transition `position` of a batch, given the correct state before it."""
     first = second = empty_witness(pre_state.depth)
     entry = _EMPTY_ENTRY
-    if isinstance(tx, (Transfer, Withdraw)):
+    if isinstance(tx, (Transfer, Withdrawal)):
         first = witness(pre_state, tx.sender)
         if isinstance(tx, Transfer) and 0 <= tx.to < pre_state.capacity and tx.sender != tx.to:
             try:

@@ -36,7 +36,7 @@ from l2.designs.optimistic.errors import (
 )
 from l2.designs.optimistic.l1 import PostedBatch, RollupClient
 from l2.designs.optimistic.state import State, apply, queue_op_for
-from l2.designs.optimistic.txs import CollectFees, QueueEntry, QueueOp, Transfer, Withdraw
+from l2.designs.optimistic.txs import CollectFees, QueueEntry, QueueOp, Transfer, Withdrawal
 from l2.errors import TransactionReverted
 from l2.output import gas
 from l2.runtime.service import Event
@@ -69,12 +69,12 @@ class Accepted(int):
         return f"<accepted by the sequencer as #{int(self)}: in its next batch>"
 
 
-def encode_submission(tx: Transfer | Withdraw) -> bytes:
+def encode_submission(tx: Transfer | Withdrawal) -> bytes:
     """Wire format a wallet sends to the sequencer: the calldata encoding plus the signed nonce (u32)."""
     return tx.encode() + int(tx.nonce).to_bytes(4, "big")
 
 
-def decode_submission(raw: bytes) -> Transfer | Withdraw:
+def decode_submission(raw: bytes) -> Transfer | Withdrawal:
     if not isinstance(raw, (bytes, bytearray)):
         raise MalformedTransaction(f"a submission is bytes, got {type(raw).__name__}")
     if len(raw) < 5:
@@ -163,7 +163,7 @@ class Sequencer:
 
     # --- mempool ----------------------------------------------------------------------------
 
-    def submit(self, tx: Transfer | Withdraw | bytes) -> Accepted:
+    def submit(self, tx: Transfer | Withdrawal | bytes) -> Accepted:
         """Accept a signed transaction (object or wire bytes); returns its log sequence number.
 
         Raises an InvalidTransaction subclass (UndecodableTransaction, BadSignature, WrongNonce,

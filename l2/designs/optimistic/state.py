@@ -43,7 +43,7 @@ from l2.designs.optimistic.txs import (
     CollectFees,
     QueueOp,
     Transfer,
-    Withdraw,
+    Withdrawal,
 )
 
 ZERO_HASHES = [b"\0" * 32]
@@ -244,8 +244,8 @@ def existing_account(state: State, token: int, index: int, role: str) -> Account
     return account
 
 
-def debit_sender(state: State, tx: Transfer | Withdraw, domain_sep: bytes) -> Account:
-    """Rules shared by Transfer and Withdraw; returns the sender's account after the debit."""
+def debit_sender(state: State, tx: Transfer | Withdrawal, domain_sep: bytes) -> Account:
+    """Rules shared by Transfer and Withdrawal; returns the sender's account after the debit."""
     sender = existing_account(state, tx.token, tx.sender, "sender")
     if sender.nonce >= MAX_NONCE:
         raise WrongNonce(f"account {tx.sender} has used all its nonces")
@@ -280,7 +280,7 @@ def apply(state: State, tx: txs.Tx, domain_sep: bytes) -> tuple[State, Outcome]:
         mid = state.with_account(tx.sender, sender)
         credited = Account(recipient.addr, recipient.nonce, credit(recipient.balances, tx.token, tx.amount))
         return mid.with_account(tx.to, credited, fees), Outcome(txs.TX_TRANSFER)
-    if isinstance(tx, Withdraw):
+    if isinstance(tx, Withdrawal):
         sender = debit_sender(state, tx, domain_sep)
         fees = credit(state.fees, tx.token, tx.fee)
         return state.with_account(tx.sender, sender, fees), Outcome(txs.TX_WITHDRAW, (tx.recipient, tx.token,

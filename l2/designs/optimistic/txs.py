@@ -3,7 +3,7 @@
 Encodings (every chunk in a batch ends with its 32-byte post-state root, added by `batch.py`):
 
     Transfer  0x01 | from u32 | to u32 | token u8 | amount f40 | fee f16 | r | vs        (81 B)
-    Withdraw  0x02 | from u32 | recipient 20 B | token u8 | amount f40 | fee f16 | r | vs (97 B)
+    Withdrawal  0x02 | from u32 | recipient 20 B | token u8 | amount f40 | fee f16 | r | vs (97 B)
     QueueOp   0x03 | account u32 | ok u8                                                 ( 6 B)
     CollectFees 0x04 | account u32 | token u8                                            ( 6 B)
 
@@ -41,11 +41,17 @@ DOMAIN_NAME, DOMAIN_VERSION = "OptimisticRollup", "1"
 
 TRANSFER_TYPE = eip712.StructType(
     "Transfer",
-    (("uint32", "from"), ("uint32", "to"), ("uint8", "token"), ("uint256", "amount"), ("uint256", "fee"), ("uint32",
-                                                                                                           "nonce")),
+    (
+        ("uint32", "from"),
+        ("uint32", "to"),
+        ("uint8", "token"),
+        ("uint256", "amount"),
+        ("uint256", "fee"),
+        ("uint32", "nonce"),
+    ),
 )
 WITHDRAW_TYPE = eip712.StructType(
-    "Withdraw",
+    "Withdrawal",
     (
         ("uint32", "from"),
         ("address", "recipient"),
@@ -150,7 +156,7 @@ class Transfer:
 
 
 @dataclass(frozen=True)
-class Withdraw:
+class Withdrawal:
     """Burn `amount` of `token` from account `sender` on L2; claimable by `recipient` on L1 once final."""
 
     sender: int
@@ -254,11 +260,11 @@ class CollectFees:
         return bytes([TX_COLLECT_FEES]) + self.account.to_bytes(4, "big") + bytes([self.token])
 
 
-Tx = Transfer | Withdraw | QueueOp | CollectFees
+Tx = Transfer | Withdrawal | QueueOp | CollectFees
 
 
 def attach(tx: Tx, nonce: int | None = None, entry: QueueEntry | None = None, proposer: str | None = None) -> Tx:
-    """`tx` with what its calldata leaves out: the signed nonce (Transfer, Withdraw), the L1 queue entry
+    """`tx` with what its calldata leaves out: the signed nonce (Transfer, Withdrawal), the L1 queue entry
     (QueueOp) or the batch's proposer (CollectFees)."""
     if isinstance(tx, QueueOp):
         return replace(tx, entry=entry)
@@ -275,23 +281,23 @@ def _check_uint(tx, name: str, bits: int) -> None:
         raise MalformedTransaction(f"{type(tx).__name__}.{name} must be in 0..2^{bits}-1, got {value}")
 
 
-def check_fields(tx: Transfer | Withdraw, need_nonce: bool = True, signed: bool = True) -> None:
+def check_fields(tx: Transfer | Withdrawal, need_nonce: bool = True, signed: bool = True) -> None:
     """MalformedTransaction (naming the field) unless every field of a user transaction has its type
     and range: run where a transaction enters (the sequencer's `submit`), before anything is signed,
     applied or stored, so no malformed value reaches hashing or encoding as a raw Python error."""
-    if not isinstance(tx, (Transfer, Withdraw)):
-        raise MalformedTransaction(f"expected a Transfer or Withdraw, got {type(tx).__name__}")
+    if not isinstance(tx, (Transfer, Withdrawal)):
+        raise MalformedTransaction(f"expected a Transfer or Withdrawal, got {type(tx).__name__}")
     _check_uint(tx, "sender", 32)
     if isinstance(tx, Transfer):
         _check_uint(tx, "to", 32)
     else:
         if not isinstance(tx.recipient, str):
             raise MalformedTransaction(
-                f"Withdraw.recipient must be an address string, got {type(tx.recipient).__name__}")
+                f"Withdrawal.recipient must be an address string, got {type(tx.recipient).__name__}")
         try:
             to_canonical_address(tx.recipient)
         except (ValueError, TypeError):
-            raise MalformedTransaction(f"Withdraw.recipient is not an address: {tx.recipient!r}") from None
+            raise MalformedTransaction(f"Withdrawal.recipient is not an address: {tx.recipient!r}") from None
     _check_uint(tx, "token", 8)
     _check_uint(tx, "amount", 256)
     _check_uint(tx, "fee", 256)
@@ -313,13 +319,13 @@ def _sig(signature: bytes) -> bytes:
     return signature
 
 
-def sign(tx: Transfer | Withdraw, private_key: bytes, domain_sep: bytes, nonce: int) -> Transfer | Withdraw:
+def sign(tx: Transfer | Withdrawal, private_key: bytes, domain_sep: bytes, nonce: int) -> Transfer | Withdrawal:
     """Return `tx` signed (compact EIP-2098) by `private_key` for the given nonce."""
     digest = eip712.typed_data_digest(domain_sep, tx.struct_hash(nonce))
     return replace(tx, signature=crypto.Signer(private_key).sign_compact(digest), nonce=nonce)
 
 
-def signer_of(tx: Transfer | Withdraw, domain_sep: bytes, nonce: int) -> bytes | None:
+def signer_of(tx: Transfer | Withdrawal, domain_sep: bytes, nonce: int) -> bytes | None:
     """20-byte address that signed `tx` for `nonce`, or None if the signature is malformed or malleable
     (the rules of `Signatures.tryRecoverCompact`, which re-executes it on Layer 1)."""
     return crypto.try_recover_compact(eip712.typed_data_digest(domain_sep, tx.struct_hash(nonce)), tx.signature)
@@ -345,7 +351,7 @@ def decode(body: bytes) -> Tx:
             signature=body[17:81],
         )
     if kind == TX_WITHDRAW:
-        return Withdraw(
+        return Withdrawal(
             sender=int.from_bytes(body[1:5], "big"),
             recipient=to_checksum_address(body[5:25]),
             token=body[25],

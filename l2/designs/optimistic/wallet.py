@@ -8,7 +8,7 @@ from l2.designs.optimistic import txs
 from l2.designs.optimistic.errors import UnknownAccount
 from l2.designs.optimistic.l1 import RollupClient
 from l2.designs.optimistic.sequencer import Sequencer, encode_submission
-from l2.designs.optimistic.txs import Transfer, Withdraw
+from l2.designs.optimistic.txs import Transfer, Withdrawal
 
 
 class Wallet:
@@ -59,8 +59,8 @@ class Wallet:
         txs.check_fields(tx, need_nonce=False, signed=False)  # a typed error, not a raw one from hashing
         return txs.sign(tx, self.account.key, self.rollup.domain, self.nonce())
 
-    def sign_withdraw(self, amount: int, token: int = 0, recipient: str | None = None, fee: int = 0) -> Withdraw:
-        tx = Withdraw(self.index, recipient or self.address, token, amount, fee)
+    def sign_withdraw(self, amount: int, token: int = 0, recipient: str | None = None, fee: int = 0) -> Withdrawal:
+        tx = Withdrawal(self.index, recipient or self.address, token, amount, fee)
         txs.check_fields(tx, need_nonce=False, signed=False)
         return txs.sign(tx, self.account.key, self.rollup.domain, self.nonce())
 

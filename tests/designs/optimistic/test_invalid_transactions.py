@@ -11,7 +11,7 @@ from l2.designs.optimistic import batch as batch_mod
 from l2.designs.optimistic import proofs
 from l2.designs.optimistic.errors import InvalidTransaction
 from l2.designs.optimistic.state import apply
-from l2.designs.optimistic.txs import QueueOp, Transfer, Withdraw, sign
+from l2.designs.optimistic.txs import QueueOp, Transfer, Withdrawal, sign
 from l2.errors import TransactionReverted
 
 CASES = {
@@ -24,8 +24,8 @@ CASES = {
     "replayed_nonce": lambda a, b, d: sign(Transfer(0, 1, 0, 1), a.key, d, 0),
     "insufficient_balance": lambda a, b, d: sign(Transfer(0, 1, 0, 10**20), a.key, d, 1),
     "fee_exceeds_balance": lambda a, b, d: sign(Transfer(0, 1, 0, 10**18 - 10**17, fee=2047 * 10**14), a.key, d, 1),
-    "withdraw_signed_by_someone_else": lambda a, b, d: sign(Withdraw(0, b.address, 0, 1), b.key, d, 1),
-    "withdraw_more_than_balance": lambda a, b, d: sign(Withdraw(0, a.address, 0, 10**19), a.key, d, 1),
+    "withdraw_signed_by_someone_else": lambda a, b, d: sign(Withdrawal(0, b.address, 0, 1), b.key, d, 1),
+    "withdraw_more_than_balance": lambda a, b, d: sign(Withdrawal(0, a.address, 0, 10**19), a.key, d, 1),
 }
 
 
@@ -131,7 +131,7 @@ def test_python_and_contract_agree_on_random_transitions(env, funded, sender, to
         nonce = seq.state.account(sender).nonce
         f = MUTATIONS[mutation](dict(sender=sender, to=1 - sender, token=token, amount=amount, fee=fee, signer=sender,
                                      nonce=nonce))
-        tx = (Withdraw(f["sender"], env.users[1].address, f["token"], f["amount"], f["fee"]) if withdraw
+        tx = (Withdrawal(f["sender"], env.users[1].address, f["token"], f["amount"], f["fee"]) if withdraw
               else Transfer(f["sender"], f["to"], f["token"], f["amount"], f["fee"]))
         tx = sign(tx, env.users[f["signer"]].key, env.rollup.domain, f["nonce"])
         try:

@@ -14,7 +14,7 @@ from l2.designs.optimistic import batch as batch_mod
 from l2.designs.optimistic import proofs
 from l2.designs.optimistic.errors import InvalidTransaction
 from l2.designs.optimistic.state import State, apply, queue_op_for
-from l2.designs.optimistic.txs import QUEUE_DEPOSIT, QueueEntry, Transfer, Withdraw, domain, round_amount, sign
+from l2.designs.optimistic.txs import QUEUE_DEPOSIT, QueueEntry, Transfer, Withdrawal, domain, round_amount, sign
 
 KEYS = [EthAccount.from_key(bytes([i + 1]) * 32) for i in range(4)]
 DOMAIN = domain(31337, "0x" + "ab" * 20)
@@ -53,7 +53,7 @@ def _run_stream(stream):
                 recipient = state.index_of(KEYS[to].address)
                 tx = Transfer(sender, 0 if recipient is None else recipient, token, round_amount(amount), fee)
             else:
-                tx = Withdraw(sender, owner.address, token, round_amount(amount), fee)
+                tx = Withdrawal(sender, owner.address, token, round_amount(amount), fee)
             tx = sign(tx, owner.key, DOMAIN, nonce)
         try:
             state, receipt = apply(state, tx, DOMAIN)

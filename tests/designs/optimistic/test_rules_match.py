@@ -48,7 +48,7 @@ def test_decoding_is_the_inverse_of_encoding():
     sig = bytes(range(64))
     transfer = txs.Transfer(5, 70000, 1, 123 * 10**15, 7 * 10**3, sig)
     assert txs.decode(transfer.encode()) == transfer
-    withdraw = txs.Withdraw(5, "0x" + "12" * 20, 2, 10**18, 0, sig)
+    withdraw = txs.Withdrawal(5, "0x" + "12" * 20, 2, 10**18, 0, sig)
     decoded = txs.decode(withdraw.encode())
     assert (decoded.sender, decoded.recipient.lower(), decoded.amount) == (5, "0x" + "12" * 20, 10**18)
     assert len(transfer.encode()) + 32 == 113 and len(withdraw.encode()) + 32 == 129

@@ -93,7 +93,7 @@ from hypothesis import strategies as st  # noqa: E402
 
 from l2.designs.optimistic.errors import MalformedTransaction  # noqa: E402
 from l2.designs.optimistic.sequencer import decode_submission  # noqa: E402
-from l2.designs.optimistic.txs import Withdraw  # noqa: E402
+from l2.designs.optimistic.txs import Withdrawal  # noqa: E402
 from l2.errors import L2Error  # noqa: E402
 
 
@@ -121,14 +121,14 @@ def test_a_malformed_transfer_is_refused_naming_the_field_and_nothing_is_stored(
 @pytest.mark.parametrize("recipient", [None, "0x1234", 12, "not an address", b"\x11" * 20])
 def test_a_withdrawal_to_a_malformed_recipient_is_refused(env, ready, recipient):
     seq, alice, bob = ready
-    good = sign(Withdraw(0, alice.address, 0, 10**15), alice.account.key, env.rollup.domain, 1)
-    _refused(seq, _replace(good, recipient=recipient), MalformedTransaction, "Withdraw.recipient")
+    good = sign(Withdrawal(0, alice.address, 0, 10**15), alice.account.key, env.rollup.domain, 1)
+    _refused(seq, _replace(good, recipient=recipient), MalformedTransaction, "Withdrawal.recipient")
 
 
 @pytest.mark.parametrize("submission", [None, 7, "0x01", {"type": "Transfer"}, [1, 2]])
 def test_something_that_is_not_a_transaction_is_refused(env, ready, submission):
     seq, alice, bob = ready
-    _refused(seq, submission, MalformedTransaction, "expected a Transfer or Withdraw")
+    _refused(seq, submission, MalformedTransaction, "expected a Transfer or Withdrawal")
 
 
 def test_an_unrepresentable_amount_is_refused_before_it_is_applied(env, ready):

@@ -39,6 +39,7 @@ from pathlib import Path
 from rich.table import Table
 
 from l2.commands.console import SHELLS, exit_code, interact
+from l2.commands.demo import STORY_CLOCK
 from l2.designs import DESIGNS, deployment_plan
 from l2.designs.api import TOKEN_UNIT, SandboxEnv, SandboxPart
 from l2.errors import InputError, ScriptError
@@ -93,6 +94,10 @@ class Sandbox:
 
     def start(self) -> None:
         chain = self.chain
+        if chain.is_embedded and chain.now() < STORY_CLOCK:
+            # As the demo does: ahead of the wall clock py-evm stamps each block parent + 1 s, so a session
+            # (the README's transcript among them) replays to the gas: timestamps reach calldata.
+            chain.advance_time(STORY_CLOCK - chain.now())
         self.progress("deploying the Layer-1 contracts")
         results, _ = deploy_all(chain, plan=deployment_plan())
         self.addresses = {r.name: r.record["address"] for r in results}

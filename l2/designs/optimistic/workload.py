@@ -10,8 +10,9 @@ from l2.designs.optimistic.errors import BatchStateMismatch
 from l2.designs.optimistic.l1 import RollupClient
 from l2.designs.optimistic.sequencer import Sequencer
 from l2.designs.optimistic.wallet import Wallet
+from l2.runtime.service import run_round
 
-MAX_BATCHES = 10_000  # posting loops are bounded: a sequencer that never empties is a bug
+MAX_BATCHES = 10_000  # rounds are bounded: a sequencer that never empties is a bug
 
 
 class OptimisticWorkload:
@@ -56,9 +57,15 @@ class OptimisticWorkload:
         return self.wallets[name].balance()
 
     def _post_all(self) -> None:
+        """Rounds of the operators (the sandbox's loop) until nothing is pending; any error, fraud or batch
+        that cannot be checked stops the workload: an honest run has none."""
         for _ in range(MAX_BATCHES):
-            if self.sequencer.post_batch() is None:
-                break
-        frauds = self.challenger.sync()
-        if frauds:
-            raise BatchStateMismatch(f"the challenger found fraud in an honest batch: {frauds[0].reason}")
+            events = run_round([self.sequencer, self.challenger], urgent=True)
+            trouble = [e for e in events if e.text.startswith("error:") or "fraudulent" in e.text
+                       or "CANNOT CHECK" in e.text]
+            if trouble:
+                raise BatchStateMismatch(f"an honest run went wrong: {trouble[0]}")
+            if self.sequencer.pending_count() == 0:
+                return
+        raise BatchStateMismatch(f"{self.sequencer.pending_count()} transactions still pending after "
+                                 f"{MAX_BATCHES} rounds")

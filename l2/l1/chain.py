@@ -210,8 +210,9 @@ class Chain(ABC):
             for recorder in self._recorders:
                 recorder.append(record)
         if receipt.status != 1:
-            # Estimation passed but inclusion failed (state moved in between): replay for the reason.
-            replay = {k: tx[k] for k in ("from", "to", "value", "data") if k in tx}
+            # Estimation passed but inclusion failed (state moved in between, or the gas given was too
+            # little for a contract that checks gasleft()): replay with the same gas for the reason.
+            replay = {k: tx[k] for k in ("from", "to", "value", "data", "gas") if k in tx}
             try:
                 self.w3.eth.call(cast(TxParams, replay), receipt.blockNumber - 1)
             except Exception as exc:  # noqa: BLE001

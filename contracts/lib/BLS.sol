@@ -1,0 +1,149 @@
+// SPDX-License-Identifier: MIT
+pragma solidity ^0.8.24;
+
+/// @title BLS
+/// @notice BLS12-381 signatures in G1 and keys in G2 ("min-sig"), checked with Prague's EIP-2537
+///         precompiles. The Python twin is `l2/core/bls.py`; `tests/test_bls.py` checks that both hash the
+///         same message to the same point and accept and refuse the same signatures.
+/// @dev Encodings are EIP-2537's: a G1 point is 128 bytes (x, y, each a 64-byte left-padded field
+///      element), a G2 point 256 bytes (x.c0, x.c1, y.c0, y.c1). Calldata carries a signature as 96 bytes
+///      x || y; `g1FromCalldata` adds the padding back. Hashing to G1 is RFC 9380's hash_to_curve
+///      (expand_message_xmd with SHA-256, two field elements, simplified SWU): the precompile MAP_FP_TO_G1
+///      maps and clears the cofactor, G1ADD adds the two images, MODEXP reduces the 64-byte strings mod p.
+library BLS {
+    address private constant MODEXP = address(0x05);
+    address private constant G1ADD = address(0x0b);
+    address private constant PAIRING = address(0x0f);
+    address private constant MAP_FP_TO_G1 = address(0x10);
+
+    /// @dev EIP-2537's pairing price: a check of n pairs costs 37,700 + 32,600 n.
+    uint256 internal constant PAIRING_BASE_GAS = 37_700;
+    uint256 internal constant PAIRING_PAIR_GAS = 32_600;
+    uint256 internal constant PAIR_LENGTH = 384;
+
+    bytes internal constant DST_SIGNATURE = "BLS_SIG_BLS12381G1_XMD:SHA-256_SSWU_RO_POP_";
+    bytes internal constant DST_POSSESSION = "BLS_POP_BLS12381G1_XMD:SHA-256_SSWU_RO_POP_";
+
+    /// @dev The field modulus p, left-padded to 64 bytes as MODEXP's modulus.
+    bytes private constant P_PADDED = hex"000000000000000000000000000000001a0111ea397fe69a4b1ba7b6434bacd764774b84f38512bf6730d2a0f6b0f6241eabfffeb153ffffb9feffffffffaaab";
+
+    /// @dev -g2, the negated generator of G2: e(sig, -g2) * prod e(H(m_i), pk_i) == 1 checks a signature.
+    bytes private constant NEG_G2 = hex"00000000000000000000000000000000024aa2b2f08f0a91260805272dc51051c6e47ad4fa403b02b4510b647ae3d1770bac0326a805bbefd48056c8c121bdb80000000000000000000000000000000013e02b6052719f607dacd3a088274f65596bd0d09920b61ab5da61bbdc7f5049334cf11213945d57e5ac7d055d042b7e000000000000000000000000000000000d1b3cc2c7027888be51d9ef691d77bcb679afda66c73f17f9ee3837a55024f78c71363275a75d75d86bab79f74782aa0000000000000000000000000000000013fa4d4a0ad8b1ce186ed5061789213d993923066dddaf1040bc3ff59f825c78df74f2d75467e25e0f55f8a00fa030ed";
+
+    error PrecompileFailed(address precompile);
+    error NotEnoughGasForPairing(uint256 needed);
+    error BadPointLength(uint256 length);
+
+    // ---------------------------------------------------------------- hashing to G1
+
+    /// @dev RFC 9380 expand_message_xmd(message, dst, 128) with SHA-256 (four 32-byte blocks).
+    function expandMessageXmd(bytes memory message, bytes memory dst) internal pure returns (bytes memory) {
+        bytes memory dstPrime = bytes.concat(dst, bytes1(uint8(dst.length)));
+        // Z_pad (64 zero bytes) || msg || I2OSP(128, 2) || I2OSP(0, 1) || DST_prime
+        bytes32 b0 = sha256(bytes.concat(new bytes(64), message, hex"008000", dstPrime));
+        bytes32 b1 = sha256(bytes.concat(b0, hex"01", dstPrime));
+        bytes32 b2 = sha256(bytes.concat(b0 ^ b1, hex"02", dstPrime));
+        bytes32 b3 = sha256(bytes.concat(b0 ^ b2, hex"03", dstPrime));
+        bytes32 b4 = sha256(bytes.concat(b0 ^ b3, hex"04", dstPrime));
+        return bytes.concat(b1, b2, b3, b4);
+    }
+
+    /// @dev hash_to_curve(message) for G1 under `dst`, as a 128-byte EIP-2537 point.
+    function hashToG1(bytes memory message, bytes memory dst) internal view returns (bytes memory) {
+        bytes memory uniform = expandMessageXmd(message, dst);
+        bytes memory q0 = _call(MAP_FP_TO_G1, _reduce(uniform, 0), 128);
+        bytes memory q1 = _call(MAP_FP_TO_G1, _reduce(uniform, 64), 128);
+        return _call(G1ADD, bytes.concat(q0, q1), 128);
+    }
+
+    /// @dev The 64 bytes of `uniform` at `offset` as an integer mod p, padded to 64 bytes (MODEXP with
+    ///      exponent 1 is the cheapest 512-bit reduction on the EVM).
+    function _reduce(bytes memory uniform, uint256 offset) private view returns (bytes memory) {
+        bytes memory chunk = new bytes(64);
+        assembly {
+            mcopy(add(chunk, 32), add(add(uniform, 32), offset), 64)
+        }
+        return _call(MODEXP, bytes.concat(bytes32(uint256(64)), bytes32(uint256(1)), bytes32(uint256(64)), chunk,
+            hex"01", P_PADDED), 64);
+    }
+
+    function _call(address precompile, bytes memory input, uint256 outLength) private view returns (bytes memory out) {
+        bool ok;
+        (ok, out) = precompile.staticcall(input);
+        if (!ok || out.length != outLength) revert PrecompileFailed(precompile);
+    }
+
+    // ---------------------------------------------------------------- points
+
+    /// @dev 96 calldata bytes x || y as a 128-byte EIP-2537 G1 point (no check: the pairing checks it).
+    function g1FromCalldata(bytes calldata xy) internal pure returns (bytes memory) {
+        if (xy.length != 96) revert BadPointLength(xy.length);
+        return bytes.concat(bytes16(0), xy[0:48], bytes16(0), xy[48:96]);
+    }
+
+    /// @dev Whether a 256-byte G2 encoding is the point at infinity (all zeros), which signs anything.
+    function isInfinityG2(bytes memory point) internal pure returns (bool) {
+        if (point.length != 256) revert BadPointLength(point.length);
+        for (uint256 i; i < 256; i += 32) {
+            if (bytes32(_word(point, i)) != bytes32(0)) return false;
+        }
+        return true;
+    }
+
+    function _word(bytes memory data, uint256 at) private pure returns (bytes32 w) {
+        assembly {
+            w := mload(add(add(data, 32), at))
+        }
+    }
+
+    // ---------------------------------------------------------------- pairings
+
+    /// @dev Room for the pairing check of a signature over `n` messages: the pair (sig, -g2) first, then
+    ///      one (H(m_i), pk_i) per message, written in place by `setPair` (concatenating in a loop would
+    ///      copy the growing buffer every time and pay for memory quadratically).
+    function newPairs(bytes memory signature128, uint256 n) internal pure returns (bytes memory pairs) {
+        pairs = new bytes(PAIR_LENGTH * (n + 1));
+        setPair(pairs, 0, signature128, NEG_G2);
+    }
+
+    function setPair(bytes memory pairs, uint256 index, bytes memory g1, bytes memory g2) internal pure {
+        if (g1.length != 128) revert BadPointLength(g1.length);
+        if (g2.length != 256) revert BadPointLength(g2.length);
+        assembly {
+            let at := add(add(pairs, 32), mul(index, 384))
+            mcopy(at, add(g1, 32), 128)
+            mcopy(add(at, 128), add(g2, 32), 256)
+        }
+    }
+
+    /// @dev Run the pairing check on concatenated pairs. `valid` is false when the precompile refused the
+    ///      input (a point off the curve or outside its subgroup): that is a fact about the input only
+    ///      because the call is given all the gas the precompile's price asks for; a caller short of gas
+    ///      reverts instead, so nobody can make an honest signature look invalid by starving the call.
+    function tryPairing(bytes memory pairs) internal view returns (bool valid, bool equal) {
+        uint256 needed = PAIRING_BASE_GAS + PAIRING_PAIR_GAS * (pairs.length / PAIR_LENGTH);
+        // The 63/64 rule: a call receives at most 63/64 of what is left.
+        if (gasleft() < needed + needed / 63 + 2_000) revert NotEnoughGasForPairing(needed);
+        uint256 result;
+        assembly {
+            let out := mload(0x40)
+            valid := staticcall(needed, 0x0f, add(pairs, 32), mload(pairs), out, 32)
+            if valid { result := mload(out) }
+        }
+        equal = valid && result == 1;
+    }
+
+    /// @dev A proof of possession of `publicKey` (256-byte G2) over `message`: the key must not be the
+    ///      point at infinity, and the pairing must accept both points (reverts if it refuses them).
+    function verifyPossession(bytes memory publicKey, bytes memory message, bytes calldata proof)
+        internal
+        view
+        returns (bool)
+    {
+        if (isInfinityG2(publicKey)) return false;
+        bytes memory pairs = newPairs(g1FromCalldata(proof), 1);
+        setPair(pairs, 1, hashToG1(message, DST_POSSESSION), publicKey);
+        (bool valid, bool equal) = tryPairing(pairs);
+        return valid && equal;
+    }
+}

@@ -1,0 +1,446 @@
+"""The state-channel protocol's rules as pure functions over immutable values.
+
+- the adjudicator's rules for every move (`check_transition`) and for a supported state (`check_support`);
+- each app's rule, one function each, twin of its Solidity `validTransition`:
+  `rps_transition` (`RockPaperScissors.sol`) and `payment_transition` (`SingleDirectionPayment.sol`);
+- the payout of a finalized outcome from a channel's holdings (`payout`);
+- what a party should submit given what Layer 1 says (`decide`): the decision only, as actions; the
+  watcher performs them.
+
+The party, the watcher, the demo and the tests call these functions; nothing here signs, stores or sends.
+Every refusal is the `errors.py` class named like the Solidity custom error that refuses the same input.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from enum import IntEnum
+
+from eth_abi import decode as abi_decode
+from eth_abi import encode as abi_encode
+from eth_utils import to_checksum_address
+
+from l2.core.crypto import keccak
+from l2.designs.statechannels import errors as e
+
+ZERO_ADDRESS = "0x" + "00" * 20
+_FIXED_PART_TYPE = "(address[],uint64,address,uint48,address)"
+
+
+@dataclass(frozen=True)
+class FixedPart:
+    """What never changes while the channel lives; its hash is the channel id."""
+
+    participants: tuple[str, ...]
+    channel_nonce: int
+    app_definition: str
+    challenge_duration: int
+    asset: str = ZERO_ADDRESS  # address(0) = ETH
+
+    def as_tuple(self) -> tuple:
+        return (list(self.participants), self.channel_nonce, self.app_definition, self.challenge_duration, self.asset)
+
+    @property
+    def channel_id(self) -> bytes:
+        cached = self.__dict__.get("_id")
+        if cached is None:
+            cached = keccak(abi_encode([_FIXED_PART_TYPE], [self.as_tuple()]))
+            object.__setattr__(self, "_id", cached)
+        return cached
+
+    @property
+    def n(self) -> int:
+        return len(self.participants)
+
+    def mover(self, turn_num: int) -> int:
+        return turn_num % len(self.participants)
+
+    def to_json(self) -> dict:
+        return {"participants": list(self.participants), "channelNonce": self.channel_nonce,
+                "appDefinition": self.app_definition, "challengeDuration": self.challenge_duration,
+                "asset": self.asset}
+
+    @classmethod
+    def from_json(cls, data: dict) -> FixedPart:
+        return cls(tuple(to_checksum_address(p) for p in data["participants"]), int(data["channelNonce"]),
+                   to_checksum_address(data["appDefinition"]), int(data["challengeDuration"]),
+                   to_checksum_address(data["asset"]))
+
+
+@dataclass(frozen=True)
+class VariablePart:
+    """Who gets what (one amount per participant), the app's data, whose turn, final or not."""
+
+    outcome: tuple[int, ...]
+    app_data: bytes
+    turn_num: int
+    is_final: bool = False
+
+    def as_tuple(self) -> tuple:
+        return (list(self.outcome), self.app_data, self.turn_num, self.is_final)
+
+    @property
+    def total(self) -> int:
+        return sum(self.outcome)
+
+    def to_json(self) -> dict:
+        return {"outcome": [str(a) for a in self.outcome], "appData": "0x" + self.app_data.hex(),
+                "turnNum": self.turn_num, "isFinal": self.is_final}
+
+    @classmethod
+    def from_json(cls, data) -> VariablePart:
+        """Strict: every field present and of its JSON type, every amount a uint256 (MalformedState)."""
+        if not isinstance(data, dict):
+            raise e.MalformedState("state is not an object")
+        try:
+            outcome_raw, app_raw, turn, final = data["outcome"], data["appData"], data["turnNum"], data["isFinal"]
+        except KeyError as exc:
+            raise e.MalformedState(f"state.{exc.args[0]} is missing") from None
+        if not isinstance(outcome_raw, list) or not all(isinstance(a, str) and a.isdigit() for a in outcome_raw):
+            raise e.MalformedState("state.outcome must be a list of decimal strings")
+        outcome = tuple(int(a) for a in outcome_raw)
+        if any(a >= 2**256 for a in outcome):
+            raise e.MalformedState("state.outcome has an amount past uint256")
+        if not isinstance(app_raw, str) or not app_raw.startswith("0x"):
+            raise e.MalformedState("state.appData must be 0x-hex")
+        try:
+            app_data = bytes.fromhex(app_raw[2:])
+        except ValueError:
+            raise e.MalformedState("state.appData is not hex") from None
+        if type(turn) is not int or not 0 <= turn < 2**48:
+            raise e.MalformedState("state.turnNum must be an integer in uint48")
+        if type(final) is not bool:
+            raise e.MalformedState("state.isFinal must be true or false")
+        return cls(outcome, app_data, turn, final)
+
+
+AppRule = Callable[[FixedPart, VariablePart, VariablePart, int], None]
+
+
+# --- the adjudicator's rules -----------------------------------------------------------------------
+
+def check_outcome_length(fixed: FixedPart, state: VariablePart) -> None:
+    if len(state.outcome) != fixed.n:
+        raise e.OutcomeLengthMismatch(f"outcome has {len(state.outcome)} amounts for {fixed.n} participants")
+
+
+def check_transition(fixed: FixedPart, frm: VariablePart, to: VariablePart, app: AppRule) -> None:
+    """Every rule a move must keep: the adjudicator's (`_requireValidTransition`), then the app's."""
+    if to.turn_num != frm.turn_num + 1:
+        raise e.TurnNotNext(f"turn {to.turn_num} cannot follow turn {frm.turn_num}")
+    if frm.is_final:
+        raise e.FinalStateCannotChange(f"state {frm.turn_num} is final")
+    if to.is_final:
+        raise e.FinalStateNeedsAllSignatures(f"state {to.turn_num} is final: only everyone together concludes")
+    check_outcome_length(fixed, frm)
+    check_outcome_length(fixed, to)
+    if frm.total != to.total:
+        raise e.OutcomeTotalChanged(f"outcome total {frm.total} became {to.total}")
+    if to.turn_num < fixed.n:
+        if frm.outcome != to.outcome or frm.app_data != to.app_data:
+            raise e.SetupStateChanged(f"setup state {to.turn_num} changes the outcome or the app data")
+        return
+    app(fixed, frm, to, fixed.mover(to.turn_num))
+
+
+def check_support(fixed: FixedPart, proof: list[tuple[VariablePart, tuple[str, ...]]], app: AppRule) -> VariablePart:
+    """The last state of `proof` if it is supported (`Adjudicator._requireSupported`): one state signed by
+    everyone, or n consecutive moves each signed by its mover and each valid. `proof` pairs each state with
+    the addresses its signatures recover to. Returns the supported state."""
+    if len(proof) == 1:
+        state, signers = proof[0]
+        check_outcome_length(fixed, state)
+        check_signed_by_all(fixed, signers)
+        return state
+    if len(proof) != fixed.n:
+        raise e.NotSignedByAll(f"a proof is one state signed by all or {fixed.n} moves, not {len(proof)} states")
+    check_outcome_length(fixed, proof[0][0])
+    for i, (state, signers) in enumerate(proof):
+        if i:
+            check_transition(fixed, proof[i - 1][0], state, app)
+        check_mover_signed(fixed, state, signers)
+    return proof[-1][0]
+
+
+def check_mover_signed(fixed: FixedPart, state: VariablePart, signers: tuple[str, ...]) -> None:
+    expected = fixed.participants[fixed.mover(state.turn_num)]
+    if tuple(signers) != (expected,):
+        raise e.NotMover(f"state {state.turn_num} must be signed by {expected} alone, not {list(signers)}")
+
+
+def check_signed_by_all(fixed: FixedPart, signers: tuple[str, ...]) -> None:
+    if tuple(signers) != fixed.participants:
+        raise e.NotSignedByAll(f"signed by {list(signers)}, not by every participant in order")
+
+
+# --- rock-paper-scissors ---------------------------------------------------------------------------
+
+class Phase(IntEnum):
+    START = 0
+    COMMIT = 1
+    PLAY = 2
+    REVEAL = 3
+
+
+ROCK, PAPER, SCISSORS = 1, 2, 3
+PLAYS = {ROCK: "rock", PAPER: "paper", SCISSORS: "scissors"}
+_RPS_TYPE = "(uint8,uint256,bytes32,uint8,uint8,bytes32)"
+_ZERO32 = bytes(32)
+
+
+@dataclass(frozen=True)
+class RPSData:
+    phase: Phase
+    stake: int
+    commitment: bytes = _ZERO32
+    play_b: int = 0
+    play_a: int = 0
+    salt: bytes = _ZERO32
+
+    def encode(self) -> bytes:
+        return abi_encode([_RPS_TYPE], [(int(self.phase), self.stake, self.commitment, self.play_b, self.play_a,
+                                         self.salt)])
+
+    @classmethod
+    def decode(cls, data: bytes) -> RPSData:
+        """As Solidity's `abi.decode(appData, (RPSData))`: refuses what it would revert on."""
+        if len(data) < 192:  # longer is fine: Solidity's abi.decode reads the first six words
+            raise e.MalformedState("appData is too short for a rock-paper-scissors state")
+        try:
+            phase, stake, commitment, play_b, play_a, salt = abi_decode([_RPS_TYPE], data[:192], strict=True)[0]
+        except Exception:  # noqa: BLE001 - eth_abi raises several decoding errors; all mean the same here
+            raise e.MalformedState("appData is not a rock-paper-scissors state") from None
+        if phase > Phase.REVEAL:
+            raise e.MalformedState(f"appData has phase {phase}")
+        return cls(Phase(phase), stake, commitment, play_b, play_a, salt)
+
+
+def commitment_of(play: int, salt: bytes) -> bytes:
+    """keccak256(abi.encode(uint8 play, bytes32 salt)): what the first player commits to."""
+    return keccak(play.to_bytes(32, "big") + salt)
+
+
+def rps_winner(play_a: int, play_b: int) -> int:
+    """Stakes A gets back from the Play outcome: 0 (B won), 1 (draw), 2 (A won)."""
+    if play_a == play_b:
+        return 1
+    return 2 if play_a % 3 == (play_b + 1) % 3 else 0
+
+
+def rps_transition(fixed: FixedPart, frm: VariablePart, to: VariablePart, mover: int) -> None:
+    """Rock-paper-scissors with commit-reveal; the twin of `RockPaperScissors.validTransition`."""
+    if fixed.n != 2:
+        raise e.WrongParticipantCount(f"{fixed.n} participants")
+    a, b = RPSData.decode(frm.app_data), RPSData.decode(to.app_data)
+    if a.stake != b.stake:
+        raise e.StakeChanged(f"stake {a.stake} became {b.stake}")
+    from_a, from_b = frm.outcome[0], frm.outcome[1]
+
+    def require_mover(expected: int) -> None:
+        if mover != expected:
+            raise e.WrongMover(f"participant {mover} moved; this phase is participant {expected}'s")
+
+    def require_outcome(amount_a: int, amount_b: int) -> None:
+        if to.outcome[0] != amount_a or to.outcome[1] != amount_b:
+            raise e.WrongPayout(f"outcome must be ({amount_a}, {amount_b}), got {to.outcome[:2]}")
+
+    def require_play(play: int) -> None:
+        if play not in PLAYS:
+            raise e.InvalidPlay(f"play {play} is not rock (1), paper (2) or scissors (3)")
+
+    if (a.phase, b.phase) == (Phase.START, Phase.COMMIT):
+        require_mover(0)
+        if from_a < a.stake or from_b < a.stake:
+            raise e.StakeNotAffordable(f"stake {a.stake} with balances {from_a} and {from_b}")
+        require_outcome(from_a, from_b)
+        if b.commitment == _ZERO32:
+            raise e.EmptyCommitment("the commitment is zero")
+        if b.play_a or b.play_b or b.salt != _ZERO32:
+            raise e.DataNotCleared("a commitment carries no plays and no salt")
+    elif (a.phase, b.phase) == (Phase.COMMIT, Phase.PLAY):
+        require_mover(1)
+        if b.commitment != a.commitment:
+            raise e.CommitmentChanged("the commitment changed")
+        require_play(b.play_b)
+        if b.play_a or b.salt != _ZERO32:
+            raise e.DataNotCleared("the second player cannot reveal the first one's play")
+        if from_a < a.stake:
+            # Solidity's checked subtraction panics here; no honest state gets there (checked at Commit).
+            raise e.WrongPayout("the first player cannot cover the stake")
+        require_outcome(from_a - a.stake, from_b + a.stake)
+    elif (a.phase, b.phase) == (Phase.PLAY, Phase.REVEAL):
+        require_mover(0)
+        if b.commitment != a.commitment:
+            raise e.CommitmentChanged("the commitment changed")
+        if b.play_b != a.play_b:
+            raise e.PlayChanged("the second player's play changed")
+        require_play(b.play_a)
+        if commitment_of(b.play_a, b.salt) != a.commitment:
+            raise e.RevealMismatch("the revealed play and salt do not match the commitment")
+        shift = rps_winner(b.play_a, b.play_b) * a.stake
+        if from_b < shift:
+            raise e.WrongPayout("the second player cannot cover the payout")
+        require_outcome(from_a + shift, from_b - shift)
+    elif (a.phase, b.phase) == (Phase.REVEAL, Phase.START):
+        require_mover(1)
+        require_outcome(from_a, from_b)
+        if b.commitment != _ZERO32 or b.play_a or b.play_b or b.salt != _ZERO32:
+            raise e.DataNotCleared("a new round starts with nothing committed or played")
+    else:
+        raise e.InvalidPhaseTransition(f"{a.phase.name} cannot become {b.phase.name}")
+
+
+# --- single-direction payment ----------------------------------------------------------------------
+
+def payment_transition(fixed: FixedPart, frm: VariablePart, to: VariablePart, mover: int) -> None:
+    """Participant 0 pays participant 1; the twin of `SingleDirectionPayment.validTransition`."""
+    if frm.app_data != to.app_data:
+        raise e.AppDataChanged("the payment app's data never changes")
+    for i in range(2, len(frm.outcome)):
+        if frm.outcome[i] != to.outcome[i]:
+            raise e.BystanderChanged(f"participant {i}'s amount changed")
+    if mover != 0:
+        if frm.outcome[:2] != to.outcome[:2]:
+            raise e.PayeeCannotMoveFunds("the payee only acknowledges")
+        return
+    if to.outcome[0] > frm.outcome[0]:
+        raise e.PaymentReversed(f"payer's amount went up from {frm.outcome[0]} to {to.outcome[0]}")
+    expected = frm.outcome[1] + (frm.outcome[0] - to.outcome[0])
+    if to.outcome[1] != expected:
+        raise e.PayeeNotCredited(f"payee must get {expected}, got {to.outcome[1]}")
+
+
+APPS: dict[str, AppRule] = {"rps": rps_transition, "payment": payment_transition}
+CONTRACT_OF_APP = {"rps": "RockPaperScissors", "payment": "SingleDirectionPayment"}
+
+
+# --- moves an honest player makes ------------------------------------------------------------------
+
+def next_state(state: VariablePart, outcome: tuple[int, ...] | None = None, app_data: bytes | None = None
+               ) -> VariablePart:
+    return replace(state, turn_num=state.turn_num + 1, outcome=state.outcome if outcome is None else outcome,
+                   app_data=state.app_data if app_data is None else app_data)
+
+
+def pay(state: VariablePart, amount: int) -> VariablePart:
+    """The payer's move paying `amount` more."""
+    outcome = (state.outcome[0] - amount, state.outcome[1] + amount, *state.outcome[2:])
+    return next_state(state, outcome)
+
+
+def rps_move(state: VariablePart, *, play: int | None = None, salt: bytes | None = None,
+             rng: random.Random | None = None) -> tuple[VariablePart, int | None, bytes | None]:
+    """The next rock-paper-scissors move from `state`: (state, the play, the salt). A's commit takes `play`
+    and `salt` (or draws them), B's play `play`; A's reveal needs the play and salt it committed to."""
+    rng = rng or random.Random()
+    data = RPSData.decode(state.app_data)
+    a, b = state.outcome[0], state.outcome[1]
+    rest = state.outcome[2:]
+    if data.phase == Phase.START:
+        play = play or rng.randint(1, 3)
+        salt = salt or rng.randbytes(32)
+        new = RPSData(Phase.COMMIT, data.stake, commitment_of(play, salt))
+        return next_state(state, app_data=new.encode()), play, salt
+    if data.phase == Phase.COMMIT:
+        play = play or rng.randint(1, 3)
+        new = RPSData(Phase.PLAY, data.stake, data.commitment, play_b=play)
+        return next_state(state, (a - data.stake, b + data.stake, *rest), new.encode()), play, None
+    if data.phase == Phase.PLAY:
+        if play is None or salt is None:
+            raise e.NothingToDo("the reveal needs the play and salt committed to")
+        shift = rps_winner(play, data.play_b) * data.stake
+        new = RPSData(Phase.REVEAL, data.stake, data.commitment, data.play_b, play, salt)
+        return next_state(state, (a + shift, b - shift, *rest), new.encode()), play, salt
+    return next_state(state, app_data=RPSData(Phase.START, data.stake).encode()), None, None
+
+
+# --- payout ----------------------------------------------------------------------------------------
+
+def payout(held: int, owed: tuple[int, ...]) -> tuple[tuple[int, ...], tuple[int, ...], int]:
+    """`Adjudicator._payOut`: pay `owed` in participant order from `held`; (paid, still owed, held after)."""
+    paid = []
+    for amount in owed:
+        take = min(amount, held)
+        held -= take
+        paid.append(take)
+    return tuple(paid), tuple(o - p for o, p in zip(owed, paid, strict=True)), held
+
+
+# --- what to submit, given Layer 1 -----------------------------------------------------------------
+
+@dataclass(frozen=True)
+class OnChain:
+    """A channel as Layer 1 has it: its record and, if challenged or final, the state it records."""
+
+    turn_num_record: int
+    finalizes_at: int  # 0 open, > now challenged, <= now final
+    held: int
+    recorded: VariablePart | None = None  # the challenged or concluded state (from the events)
+    owed: tuple[int, ...] | None = None  # what is still owed once final (after any payout)
+
+    def status(self, now: int) -> str:
+        if self.finalizes_at == 0:
+            return "open"
+        return "challenged" if self.finalizes_at > now else "final"
+
+
+@dataclass(frozen=True)
+class SubmitCheckpoint:
+    """Answer a stale challenge with a newer supported state."""
+
+    state: VariablePart
+
+
+@dataclass(frozen=True)
+class SubmitRespond:
+    """Answer a challenge with the next move (ours)."""
+
+    challenged: VariablePart
+    move: VariablePart
+
+
+@dataclass(frozen=True)
+class SubmitChallenge:
+    """Challenge with our newest supported state: the opponent must move or lose by timeout."""
+
+    state: VariablePart
+
+
+@dataclass(frozen=True)
+class SubmitTransfer:
+    """Pay out a final channel."""
+
+    owed: tuple[int, ...]
+
+
+Action = SubmitCheckpoint | SubmitRespond | SubmitChallenge | SubmitTransfer
+
+
+def decide(chain: OnChain, newest: VariablePart | None, me: int, n: int, now: int, *,
+           waiting_since: int | None = None, patience: int | None = None,
+           our_move: VariablePart | None = None) -> list[Action]:
+    """What a participant should submit now.
+
+    `newest`: our newest supported state; `waiting_since`: when the opponent's turn began (None if it is
+    ours, or if we are not waiting); `patience`: seconds we wait for a silent opponent before challenging
+    (None: never); `our_move`: the move we would make from the challenged state, if it is our turn there.
+    """
+    status = chain.status(now)
+    if status == "final":
+        if chain.held and chain.owed is not None and any(chain.owed):
+            return [SubmitTransfer(chain.owed)]
+        return []
+    if status == "challenged":
+        if newest is not None and newest.turn_num > chain.turn_num_record:
+            return [SubmitCheckpoint(newest)]
+        recorded = chain.recorded
+        if (recorded is not None and our_move is not None and (recorded.turn_num + 1) % n == me
+                and our_move.turn_num == recorded.turn_num + 1):
+            return [SubmitRespond(recorded, our_move)]
+        return []
+    if (newest is not None and waiting_since is not None and patience is not None
+            and now - waiting_since >= patience and newest.turn_num >= chain.turn_num_record):
+        return [SubmitChallenge(newest)]
+    return []

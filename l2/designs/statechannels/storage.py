@@ -1,0 +1,89 @@
+"""Durable state-channel state: every state a party signed or received, committed before it acts.
+
+A party's own move is committed (state and signature, and a rock-paper-scissors player's secret play and
+salt in the same transaction) before the move is sent; a received move is committed before it is
+acknowledged or answered. So a party killed at any instant (SIGKILL included) restarts with every state it
+ever vouched for or was given, and can still challenge, answer a challenge or reveal. On the shared
+`l2/runtime/store.py` (WAL, synchronous=FULL).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from l2.designs.statechannels.errors import StateChannelStorageError
+from l2.designs.statechannels.rules import FixedPart, VariablePart
+from l2.runtime.store import Store
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS channel (
+    channel_id  TEXT PRIMARY KEY,
+    fixed       TEXT NOT NULL,
+    app         TEXT NOT NULL,
+    me          INTEGER NOT NULL,
+    chain_id    INTEGER NOT NULL,
+    adjudicator TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS states (
+    channel_id TEXT NOT NULL,
+    turn_num   INTEGER NOT NULL,
+    is_final   INTEGER NOT NULL,
+    state      TEXT NOT NULL,
+    signer     INTEGER NOT NULL,
+    signature  BLOB NOT NULL,
+    PRIMARY KEY (channel_id, turn_num, is_final, signer)
+);
+CREATE TABLE IF NOT EXISTS secrets (
+    channel_id TEXT NOT NULL,
+    turn_num   INTEGER NOT NULL,
+    play       INTEGER NOT NULL,
+    salt       BLOB NOT NULL,
+    PRIMARY KEY (channel_id, turn_num)
+);
+"""
+
+
+class StateStore:
+    """One SQLite file holding one channel's states (a party opens one file per channel)."""
+
+    def __init__(self, path: str | Path):
+        self.path = Path(path)
+        self.store = Store(self.path, SCHEMA, kind="statechannels", error=StateChannelStorageError)
+        self.db = self.store.db
+
+    def close(self) -> None:
+        self.store.close()
+
+    def save_channel(self, fixed: FixedPart, app: str, me: int, chain_id: int, adjudicator: str) -> None:
+        self.store.claim("channel_id", fixed.channel_id.hex())
+        self.db.execute("INSERT OR REPLACE INTO channel VALUES (?, ?, ?, ?, ?, ?)",
+                        (fixed.channel_id.hex(), json.dumps(fixed.to_json()), app, me, chain_id, adjudicator))
+
+    def save_state(self, channel_id: bytes, state: VariablePart, signatures: dict[int, bytes],
+                   secret: tuple[int, bytes] | None = None) -> None:
+        """One transaction (one fsync): the state, its signatures and the secret behind it."""
+        rows = [(channel_id.hex(), state.turn_num, int(state.is_final), json.dumps(state.to_json()), i, sig)
+                for i, sig in signatures.items()]
+        with self.store.transaction() as db:
+            db.executemany("INSERT OR REPLACE INTO states VALUES (?, ?, ?, ?, ?, ?)", rows)
+            if secret is not None:
+                db.execute("INSERT OR REPLACE INTO secrets VALUES (?, ?, ?, ?)",
+                           (channel_id.hex(), state.turn_num, secret[0], secret[1]))
+
+    def load(self):
+        """(fixed, app, me, chain id, adjudicator, states, secrets) or None for a new file.
+        states: {(turn, is_final): (state, {signer: signature})}; secrets: {turn: (play, salt)}."""
+        row = self.db.execute("SELECT * FROM channel").fetchone()
+        if row is None:
+            return None
+        channel_id, fixed_json, app, me, chain_id, adjudicator = row
+        states: dict[tuple[int, bool], tuple[VariablePart, dict[int, bytes]]] = {}
+        for turn, final, state_json, signer, sig in self.db.execute(
+                "SELECT turn_num, is_final, state, signer, signature FROM states WHERE channel_id = ? "
+                "ORDER BY turn_num", (channel_id,)):
+            state = VariablePart.from_json(json.loads(state_json))
+            states.setdefault((turn, bool(final)), (state, {}))[1][signer] = bytes(sig)
+        secrets = {turn: (play, bytes(salt)) for turn, play, salt in self.db.execute(
+            "SELECT turn_num, play, salt FROM secrets WHERE channel_id = ?", (channel_id,))}
+        return FixedPart.from_json(json.loads(fixed_json)), app, me, chain_id, adjudicator, states, secrets

@@ -160,3 +160,22 @@ def test_anvil_checks_a_commitment_sized_aggregate(anvil_chain):
     assert harness.functions.verifyAggregate(bls.g1_calldata(signature), public, messages).call() == [True, True]
     messages[77] = b"\xff" * 32
     assert harness.functions.verifyAggregate(bls.g1_calldata(signature), public, messages).call() == [True, False]
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(secret=st.integers(1, bls.R - 1), message=st.binary(max_size=40))
+def test_the_chain_decompresses_a_signature_as_python_does(harness, secret, message):
+    signature = bls.BlsKey.from_secret(secret).sign(message)
+    assert harness.functions.decompressG1(signature).call() == [True, bls.g1_evm(signature)]
+
+
+@pytest.mark.parametrize("bad", [
+    b"\x00" * 48,  # no compression flag
+    b"\xc0" + b"\x00" * 47,  # the point at infinity
+    b"\x9a" + b"\xff" * 47,  # x >= p
+    (0x80 << 376 | 1).to_bytes(48, "big"),  # x = 1: 1 + 4 = 5 has no square root mod p
+])
+def test_bytes_that_are_no_g1_point_decompress_to_not_ok(harness, bad):
+    assert harness.functions.decompressG1(bad).call()[0] is False
+    with pytest.raises(bls.InvalidBlsPoint):
+        bls.aggregate([bad])

@@ -75,6 +75,72 @@ library BLS {
 
     // ---------------------------------------------------------------- points
 
+    /// @dev p = P_HI * 2**256 + P_LO; (p + 1) / 4 is the square-root exponent (p = 3 mod 4).
+    uint256 private constant P_HI = 0x1a0111ea397fe69a4b1ba7b6434bacd7;
+    uint256 private constant P_LO = 0x64774b84f38512bf6730d2a0f6b0f6241eabfffeb153ffffb9feffffffffaaab;
+    bytes private constant SQRT_EXPONENT = hex"0680447a8e5ff9a692c6e9ed90d2eb35d91dd2e13ce144afd9cc34a83dac3d8907aaffffac54ffffee7fbfffffffeaab";
+    bytes private constant P_48 = hex"1a0111ea397fe69a4b1ba7b6434bacd764774b84f38512bf6730d2a0f6b0f6241eabfffeb153ffffb9feffffffffaaab";
+
+    /// @dev A compressed G1 point (48 bytes, ZCash flags) as a 128-byte EIP-2537 point, or ok = false if the
+    ///      bytes are no point at all: compression flag missing, the infinity flag (no signature is the point
+    ///      at infinity), x >= p, or x^3 + 4 without a square root. The subgroup is left to the pairing.
+    ///      A commitment carries its aggregate compressed (48 bytes instead of 96) and the contract, not
+    ///      the prover, finds y: so a bad signature cannot hide behind a prover unable to supply a y.
+    function decompressG1(bytes calldata compressed) internal view returns (bool ok, bytes memory point) {
+        if (compressed.length != 48) revert BadPointLength(compressed.length);
+        uint8 flags = uint8(compressed[0]) >> 5;
+        if (flags & 4 == 0 || flags & 2 != 0) return (false, point);
+        uint256 xHi = uint128(bytes16(compressed[0:16])) & ((uint256(1) << 125) - 1);
+        uint256 xLo = uint256(bytes32(compressed[16:48]));
+        if (xHi > P_HI || (xHi == P_HI && xLo >= P_LO)) return (false, point);
+        bytes memory x = abi.encodePacked(uint128(xHi), xLo);
+        (uint256 vHi, uint256 vLo) = _split(_modexp(x, hex"03"));
+        // v = x^3 + 4 (mod p): add with carry, then subtract p once if needed.
+        unchecked {
+            uint256 lo = vLo + 4;
+            if (lo < vLo) ++vHi;
+            vLo = lo;
+            if (vHi > P_HI || (vHi == P_HI && vLo >= P_LO)) (vHi, vLo) = _sub(vHi, vLo, P_HI, P_LO);
+        }
+        bytes memory v = abi.encodePacked(uint128(vHi), vLo);
+        bytes memory y = _modexp(v, SQRT_EXPONENT);
+        if (keccak256(_modexp(y, hex"02")) != keccak256(v)) return (false, point);
+        (uint256 yHi, uint256 yLo) = _split(y);
+        bool larger = _greaterThanHalf(yHi, yLo);
+        if (larger != (flags & 1 == 1)) {
+            if (yHi == 0 && yLo == 0) return (false, point);
+            (yHi, yLo) = _sub(P_HI, P_LO, yHi, yLo);
+        }
+        return (true, abi.encodePacked(bytes16(0), uint128(xHi), xLo, bytes16(0), uint128(yHi), yLo));
+    }
+
+    function _modexp(bytes memory base48, bytes memory exponent) private view returns (bytes memory) {
+        return _call(MODEXP, abi.encodePacked(uint256(48), uint256(exponent.length), uint256(48), base48, exponent,
+            P_48), 48);
+    }
+
+    function _split(bytes memory value48) private pure returns (uint256 hi, uint256 lo) {
+        assembly {
+            hi := shr(128, mload(add(value48, 32)))
+            lo := mload(add(value48, 48))
+        }
+    }
+
+    function _sub(uint256 aHi, uint256 aLo, uint256 bHi, uint256 bLo) private pure returns (uint256, uint256) {
+        unchecked {
+            uint256 borrow = aLo < bLo ? 1 : 0;
+            return (aHi - bHi - borrow, aLo - bLo);
+        }
+    }
+
+    /// @dev y > (p - 1) / 2, i.e. 2y > p - 1, i.e. 2y >= p (ZCash's sign: the larger of y and p - y).
+    function _greaterThanHalf(uint256 yHi, uint256 yLo) private pure returns (bool) {
+        uint256 dHi = (yHi << 1) | (yLo >> 255);
+        uint256 dLo = yLo << 1;
+        return dHi > P_HI || (dHi == P_HI && dLo >= P_LO);
+    }
+
+
     /// @dev 96 calldata bytes x || y as a 128-byte EIP-2537 G1 point (no check: the pairing checks it).
     function g1FromCalldata(bytes calldata xy) internal pure returns (bytes memory) {
         if (xy.length != 96) revert BadPointLength(xy.length);

@@ -9,6 +9,10 @@ contract BLSHarness {
         return BLS.hashToG1(message, dst);
     }
 
+    function decompressG1(bytes calldata compressed) external view returns (bool ok, bytes memory point) {
+        return BLS.decompressG1(compressed);
+    }
+
     function expandMessageXmd(bytes calldata message, bytes calldata dst) external pure returns (bytes memory) {
         return BLS.expandMessageXmd(message, dst);
     }

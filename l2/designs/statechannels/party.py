@@ -166,6 +166,14 @@ class Party:
             return self._sign_and_keep(VariablePart(state.outcome, state.app_data, state.turn_num + 1))
         return None
 
+    def resend(self) -> dict | None:
+        """Our newest own move again (after a restart, or when the peer says it has not seen it)."""
+        mine = [t for t in self.states if self.fixed.mover(t) == self.me]
+        if not mine:
+            return None
+        state, signature = self.states[max(mine)]
+        return m.encode_move(self.channel_id, state, signature)
+
     def rule_setup_opening(self, state: VariablePart) -> None:
         if state.is_final:
             raise e.FinalStateNeedsAllSignatures("an opening state cannot be final")

@@ -1,0 +1,130 @@
+"""A party killed mid-move (SIGKILL) and restarted loses nothing it vouched for: the payer runs in its own
+process and talks over loopback TCP; whatever it sent is in its database; after the restart both sides
+converge on the same newest state and go on."""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from eth_account import Account
+
+from l2.designs.statechannels import errors as e
+from l2.designs.statechannels.messages import Domain, decode_move
+from l2.designs.statechannels.party import Party, setup
+from l2.designs.statechannels.rules import FixedPart
+from l2.designs.statechannels.storage import StateStore
+from l2.designs.statechannels.transport import Listener, dial
+from l2.l1.compiler import PROJECT_ROOT
+
+WORKER = Path(__file__).with_name("peer_worker.py")
+KEY_A, KEY_B = bytes([0x31]) * 32, bytes([0x32]) * 32
+
+
+def channel(tmp_path):
+    fixed = FixedPart((Account.from_key(KEY_A).address, Account.from_key(KEY_B).address), 1,
+                      Account.from_key(bytes([0x43]) * 32).address, 60)
+    domain = Domain(31337, Account.from_key(bytes([0x42]) * 32).address)
+    payer = Party(fixed, "payment", domain, KEY_A, store=StateStore(tmp_path / "payer.db"))
+    payee = Party(fixed, "payment", domain, KEY_B, store=StateStore(tmp_path / "payee.db"))
+    setup([payer, payee], (10**6, 0))
+    payer.store.close()  # the worker process owns it from now on
+    return fixed, domain, payee
+
+
+def start_worker(tmp_path, fixed, domain, port, moves):
+    config = {"key": KEY_A.hex(), "db": str(tmp_path / "payer.db"), "fixed": fixed.to_json(),
+              "chainId": domain.chain_id, "adjudicator": domain.adjudicator, "port": port, "moves": moves}
+    return subprocess.Popen([sys.executable, str(WORKER), json.dumps(config)], cwd=PROJECT_ROOT,
+                            env={**os.environ, "PYTHONPATH": str(PROJECT_ROOT)})
+
+
+def serve(payee: Party, connection, moves: int, kill=None) -> list[dict]:
+    """Take payments and acknowledge each; returns the payer's moves received."""
+    received = []
+    for _ in range(moves):
+        try:
+            message = connection.receive(timeout=10)
+        except e.TransportError:
+            break  # the payer was killed
+        before = payee.turn_num
+        payee.receive(message)
+        received.append(message)
+        if payee.turn_num == before:  # a move we had: the payer missed our answer
+            answer = payee.resend()
+        else:
+            answer = payee.acknowledge()
+        connection.send(answer)
+        if kill is not None and kill(len(received)):
+            return received
+    return received
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_a_payer_killed_mid_move_restarts_with_every_state_it_sent(tmp_path, seed):
+    fixed, domain, payee = channel(tmp_path)
+    listener = Listener()
+    rng = random.Random(seed)
+    worker = start_worker(tmp_path, fixed, domain, listener.port, moves=400)
+    try:
+        connection = listener.accept()
+        kill_at = rng.randint(5, 40)
+
+        def kill(count):
+            if count == kill_at:
+                os.kill(worker.pid, signal.SIGKILL)  # right after our ack left: the payer is mid-move
+                return True
+            return False
+
+        received = serve(payee, connection, 400, kill)
+        worker.wait(timeout=10)
+        assert worker.returncode == -signal.SIGKILL
+        connection.close()
+        # Every move the payer sent is on its disk, signature and all.
+        restored = Party.restore(StateStore(tmp_path / "payer.db"), KEY_A)
+        for message in received:
+            _, state, signature = decode_move(message)
+            assert restored.states[state.turn_num] == (state, signature)
+        assert restored.turn_num >= payee.turn_num - 1  # it may not have stored our last ack: it resends
+        restored.store.close()
+
+        worker = start_worker(tmp_path, fixed, domain, listener.port, moves=20)
+        connection = listener.accept()
+        serve(payee, connection, 40)
+        connection.close()
+        worker.wait(timeout=20)
+        assert worker.returncode == 0
+        final = Party.restore(StateStore(tmp_path / "payer.db"), KEY_A)
+        assert final.latest == payee.latest and final.latest.outcome[1] > kill_at
+        assert sum(final.latest.outcome) == 10**6
+        final.store.close()
+        payee.store.close()
+    finally:
+        if worker.poll() is None:
+            worker.kill()
+        listener.close()
+
+
+def test_the_transport_bounds_what_a_peer_can_do(tmp_path):
+    listener = Listener()
+    try:
+        client = dial(listener.port)
+        server = listener.accept()
+        with pytest.raises(e.TransportError, match="within"):
+            server.receive(timeout=0.2)  # a silent peer costs a bounded wait
+        client.sock.sendall(b"[1]\n")
+        with pytest.raises(e.TransportError, match="not an object"):
+            server.receive(timeout=2)
+        client.sock.sendall(b"x" * 70_000)
+        with pytest.raises(e.TransportError, match="without a message end"):
+            server.receive(timeout=2)
+        client.close()
+    finally:
+        listener.close()
+    assert listener.sock.fileno() == -1

@@ -1,6 +1,6 @@
 """Conservation in the Adjudicator (hypothesis): whatever channels are funded, however they end (concluded
-or by timeout, over- or under-funded), the contract's balance is always the sum of its holdings, every payout is what `rules.payout` predicts, and nobody is
-paid more than its outcome."""
+or by timeout, over- or under-funded), the contract's balance is always the sum of its holdings, every
+payout is what `rules.payout` predicts, and nobody is paid more than its outcome."""
 
 from __future__ import annotations
 

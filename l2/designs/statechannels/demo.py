@@ -1,0 +1,130 @@
+"""The state-channel acts of `l2 demo`: a whole game off-chain and one conclusion on chain; a loser who goes
+silent, challenged by the winner's watcher and beaten by timeout; payments on the single-direction payment
+app (a direct channel: virtual channels through a hub are not built yet)."""
+
+from __future__ import annotations
+
+import itertools
+import random
+
+from l2.designs.statechannels.party import Party, conclude_together, connect, deliver, setup
+from l2.designs.statechannels.rules import PLAYS, FixedPart, Phase, RPSData, rps_winner
+from l2.designs.statechannels.watcher import StateChannelWatcher
+from l2.output import eth, gas, table
+
+DURATION = 60  # seconds a challenge stays open
+PATIENCE = 30  # seconds a watcher waits for a silent opponent before it challenges
+
+
+def run(story) -> int:
+    """All three acts; returns the off-chain moves made."""
+    contracts = {name: story.chain.contract(name, story.deployment[name])
+                 for name in ("Adjudicator", "RockPaperScissors", "SingleDirectionPayment")}
+    made = _a_whole_game(story, contracts)
+    made += _a_silent_loser(story, contracts)
+    return made + _payments(story, contracts)
+
+
+_count = itertools.count()
+
+
+def _open(story, contracts, app: str, deposit: int, app_data: bytes, rng=None) -> tuple[Party, Party, list]:
+    chain = story.chain
+    alice, bob = story.accounts["alice"], story.accounts["bob"]
+    nonce = chain.now() * 1000 + next(_count) % 1000  # never reused on a chain that outlives this process
+    contract = contracts["RockPaperScissors" if app == "rps" else "SingleDirectionPayment"]
+    fixed = FixedPart((alice.address, bob.address), nonce, contract.address, DURATION)
+    rng = rng or random.Random(story.rng.random())
+    pa = connect(chain, contracts["Adjudicator"], fixed, app, alice, rng=rng)
+    pb = connect(chain, contracts["Adjudicator"], fixed, app, bob, rng=rng)
+    setup([pa, pb], (deposit, deposit if app == "rps" else 0), app_data)
+    layer1 = [("alice deposits", pa.deposit(deposit, 0).gasUsed)]
+    if app == "rps":
+        layer1.append(("bob deposits", pb.deposit(deposit, deposit).gasUsed))
+    return pa, pb, layer1
+
+
+def _a_whole_game(story, contracts) -> int:
+    console, unit = story.console, story.unit
+    rounds = max(2, story.payments // 8)
+    story.act(f"State channel: {rounds:,} rounds of rock-paper-scissors off-chain, one transaction to end it")
+    stake = unit // 10
+    pa, pb, layer1 = _open(story, contracts, "rps", 5 * unit, RPSData(Phase.START, stake).encode())
+    console.print(f"alice and bob fund a channel in the Adjudicator with {eth(5 * unit)} each and play for "
+                  f"{eth(stake)} a round. Alice commits to a hidden play, bob plays in the clear, alice reveals: "
+                  "every move is checked by both with the same rule the RockPaperScissors contract applies, "
+                  "signed by its mover, stored, and sent nowhere else.", highlight=False)
+    wins = {"alice": 0, "bob": 0, "draw": 0}
+    moves = 0
+    with story.progress("rounds", rounds) as advance:
+        for _ in range(rounds):
+            for mover, other in ((pa, pb), (pb, pa), (pa, pb), (pb, pa)):
+                deliver(mover.play(), other)
+                moves += 1
+            revealed = RPSData.decode(pa.states[pa.turn_num - 1][0].app_data)
+            wins[("bob", "draw", "alice")[rps_winner(revealed.play_a, revealed.play_b)]] += 1
+            advance()
+    console.print(f"{moves:,} moves: alice won {wins['alice']}, bob {wins['bob']}, {wins['draw']} draws; "
+                  f"alice now has {eth(pa.latest.outcome[0])}, bob {eth(pa.latest.outcome[1])}", highlight=False)
+    conclude_together([pa, pb])
+    receipt = pb.conclude()
+    layer1.append(("both sign a final state; one concludeAndTransfer pays both", receipt.gasUsed))
+    console.print(_gas_table("Layer-1 transactions of the game", layer1))
+    return moves
+
+
+def _a_silent_loser(story, contracts) -> int:
+    chain, console, unit = story.chain, story.console, story.unit
+    story.act("State channel: the loser goes silent, and loses by timeout")
+    stake = unit // 2
+    pa, pb, layer1 = _open(story, contracts, "rps", 5 * unit, RPSData(Phase.START, stake).encode())
+    deliver(pa.play(1), pb)  # rock, hidden
+    deliver(pb.play(2), pa)  # paper, in the clear: alice has lost
+    console.print(f"alice commits to {PLAYS[1]}, bob plays {PLAYS[2]}. Alice has lost the round and stops "
+                  "answering rather than reveal. Bob's state already pays him alice's stake (a player who will "
+                  f"not reveal is the loser), and bob's watcher challenges with it after {PATIENCE} s of silence.",
+                  highlight=False)
+    watcher = StateChannelWatcher(pb, patience=PATIENCE, name="bob's watcher")
+    chain.advance_time(PATIENCE)
+    with chain.record() as challenged:
+        for event in watcher.step():
+            console.print(str(event), highlight=False, markup=False)
+    chain.advance_time(DURATION)
+    with chain.record() as paid:
+        for event in watcher.step():
+            console.print(str(event), highlight=False, markup=False)
+    if watcher.actions != ["challenge", "transfer"]:
+        raise AssertionError(f"bob's watcher did not force the game: {watcher.actions}")
+    layer1 += [("bob's watcher challenges the silent alice", challenged[-1].gas_used),
+               (f"after {DURATION} s unanswered, it pays out", paid[-1].gas_used)]
+    console.print(_gas_table("Layer-1 transactions of the forced game", layer1))
+    return 2
+
+
+def _payments(story, contracts) -> int:
+    console, rng, unit = story.console, story.rng, story.unit
+    n = story.payments
+    story.act(f"State channel: {n:,} payments on the single-direction payment app")
+    pa, pb, layer1 = _open(story, contracts, "payment", 5 * unit, b"")
+    console.print("alice pays bob through a channel whose app (SingleDirectionPayment) lets money move one way "
+                  "only: each payment is alice's move, each acknowledgement bob's. Direct here: virtual channels "
+                  "through a hub are not built yet.", highlight=False)
+    with story.progress("payments", n) as advance:
+        for _ in range(n):
+            amount = min(rng.randint(1, unit // 100), pa.latest.outcome[0])
+            deliver(pa.pay(max(amount, 1)), pb)
+            deliver(pb.acknowledge(), pa)
+            advance()
+    conclude_together([pa, pb])
+    layer1.append(("one concludeAndTransfer", pb.conclude().gasUsed))
+    console.print(f"bob received {eth(pa.final[0].outcome[1])} in {n:,} payments", highlight=False)
+    console.print(_gas_table("Layer-1 transactions of the payment channel", layer1))
+    return n
+
+
+def _gas_table(title: str, rows: list) -> object:
+    out = table(title, "transaction", "gas")
+    for what, used in rows:
+        out.add_row(what, gas(used))
+    out.add_row("total", gas(sum(u for _, u in rows)), style="bold")
+    return out

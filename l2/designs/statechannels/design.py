@@ -1,0 +1,49 @@
+"""State channels as a `Design`: what the commands find in the registry (once it lists "statechannels")."""
+
+from __future__ import annotations
+
+from l2.designs.api import Design, Scenario
+from l2.l1.deploy import ContractSpec
+
+
+def _demo(story) -> int:
+    from l2.designs.statechannels import demo
+
+    return demo.run(story)
+
+
+def _scenarios() -> list[Scenario]:
+    from l2.designs.statechannels.bench import measure_gas
+
+    return [Scenario("statechannels", "every Adjudicator function: deposit, conclude, concludeAndTransfer, challenge, "
+                     "respond, checkpoint, transfer; the happy and the disputed exit of a rock-paper-scissors game",
+                     lambda chain: measure_gas(chain) and None)]
+
+
+def _sandbox(env):
+    from l2.designs.statechannels.sandbox import part
+
+    return part(env)
+
+
+def _adapter(env):
+    from l2.designs.statechannels.workload import StateChannelsWorkload
+
+    return StateChannelsWorkload(env)
+
+
+DESIGN = Design(
+    name="statechannels",
+    title="state channels",
+    trust="nobody but the participants; each must watch Layer 1 (its watcher does) once per challenge duration",
+    contracts=(
+        ContractSpec("Adjudicator", description="state channels: holdings, challenges, force-moves, conclusions"),
+        ContractSpec("RockPaperScissors", description="state-channel app: commit-reveal rock-paper-scissors"),
+        ContractSpec("SingleDirectionPayment", description="state-channel app: payments one way"),
+    ),
+    demo=_demo,
+    scenarios=_scenarios,
+    bench_module="l2.designs.statechannels.bench",
+    sandbox=_sandbox,
+    adapter=_adapter,
+)

@@ -1,0 +1,211 @@
+"""Build the batch circuit with circom2 (npm) and drive the Groth16 prover, both cached by content hash.
+
+circom2 runs from the project root with `-l node_modules -l circuits/zk` (it cannot follow `../` includes)
+and `--O2`. The build lands in build/zk/<shape>-<hash>/, keyed by the circuit sources, the shape and the
+compiler's version, so an unchanged circuit never recompiles; its keys are kept beside it.
+
+The prover is circuits/zk/prover.py, a separate program (GPL-3.0, it imports groth16py) that this MIT package
+talks to over a pipe. Its keys come from a single-party setup: DEVELOPMENT ONLY (see that file).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import struct
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from l2.designs.zk.batch import Shape
+from l2.designs.zk.errors import CircuitError, ProverMissing
+
+ROOT = Path(__file__).resolve().parents[3]
+CIRCUITS = ROOT / "circuits" / "zk"
+BUILD = ROOT / "build" / "zk"
+CIRCOM = ROOT / "node_modules" / "circom2" / "cli.js"
+PROVER = CIRCUITS / "prover.py"
+FLAGS = ("--r1cs", "--wasm", "--O2", "-l", "node_modules", "-l", "circuits/zk")
+_lock = threading.Lock()
+
+
+@dataclass(frozen=True)
+class CircuitBuild:
+    shape: Shape
+    folder: Path
+
+    @property
+    def r1cs(self) -> Path:
+        return self.folder / "main.r1cs"
+
+    @property
+    def wasm(self) -> Path:
+        return self.folder / "main_js" / "main.wasm"
+
+    @property
+    def keys(self) -> Path:
+        return self.folder / "keys"
+
+    def constraints(self) -> int:
+        return r1cs_constraints(self.r1cs)
+
+
+def _main_source(shape: Shape) -> str:
+    return (f'pragma circom 2.1.0;\ninclude "rollup.circom";\n\n'
+            f"component main = Batch({shape.n_queue}, {shape.n_tx}, {shape.depth});\n")
+
+
+def _version(package: str) -> str:
+    try:
+        return json.loads((ROOT / "node_modules" / package / "package.json").read_text())["version"]
+    except FileNotFoundError:
+        raise ProverMissing(f"npm package {package} is missing: run `make setup` (npm ci)") from None
+
+
+def build_key(shape: Shape) -> str:
+    digest = hashlib.sha256()
+    for part in (_main_source(shape), *(p.read_text() for p in sorted(CIRCUITS.glob("*.circom"))),
+                 _version("circom2"), _version("circomlib"), " ".join(FLAGS)):
+        digest.update(hashlib.sha256(part.encode()).digest())
+    return digest.hexdigest()[:16]
+
+
+def compile_circuit(shape: Shape) -> CircuitBuild:
+    """circom2 --O2 for `shape`, or the cached build when nothing changed."""
+    if shutil.which("node") is None:
+        raise ProverMissing("node is not on PATH: circom2 runs on Node.js")
+    folder = BUILD / f"{shape.name}-{build_key(shape)}"
+    build = CircuitBuild(shape, folder)
+    with _lock:
+        if build.r1cs.exists() and build.wasm.exists():
+            return build
+        tmp = folder.with_name(folder.name + f".tmp{os.getpid()}")
+        shutil.rmtree(tmp, ignore_errors=True)
+        tmp.mkdir(parents=True)
+        (tmp / "main.circom").write_text(_main_source(shape))
+        run = subprocess.run(["node", str(CIRCOM), str((tmp / "main.circom").relative_to(ROOT)), *FLAGS,
+                              "-o", str(tmp.relative_to(ROOT))], cwd=ROOT, capture_output=True, text=True)
+        if run.returncode != 0 or not (tmp / "main.r1cs").exists():
+            raise CircuitError(f"circom2 failed on {shape.name}:\n{run.stdout[-2000:]}{run.stderr[-2000:]}")
+        (tmp / "circom.log").write_text(run.stdout)
+        shutil.rmtree(folder, ignore_errors=True)
+        os.replace(tmp, folder)
+    return build
+
+
+def r1cs_constraints(path: Path) -> int:
+    """The number of constraints, read from the .r1cs header section."""
+    with open(path, "rb") as f:
+        magic, _version_, sections = struct.unpack("<4sII", f.read(12))
+        if magic != b"r1cs":
+            raise CircuitError(f"{path} is not an r1cs file")
+        for _ in range(sections):
+            kind, size = struct.unpack("<IQ", f.read(12))
+            if kind != 1:
+                f.seek(size, 1)
+                continue
+            field_size = struct.unpack("<I", f.read(4))[0]
+            f.seek(field_size, 1)
+            _wires, _out, _pub, _prv, _labels, constraints = struct.unpack("<IIIIQI", f.read(28))
+            return constraints
+    raise CircuitError(f"{path} has no header section")
+
+
+def witness(build: CircuitBuild, inputs: dict, out: Path) -> Path:
+    """Run the circuit's witness calculator (circom's wasm, by node); CircuitError if no witness exists."""
+    out.parent.mkdir(parents=True, exist_ok=True)
+    input_file = out.with_suffix(".json")
+    input_file.write_text(json.dumps(_as_strings(inputs)))  # JSON numbers would lose precision in node
+    run = subprocess.run(["node", str(build.folder / "main_js" / "generate_witness.js"), str(build.wasm),
+                          str(input_file), str(out)], capture_output=True, text=True)
+    if run.returncode != 0 or not out.exists():
+        lines = (run.stderr + run.stdout).splitlines()
+        detail = "; ".join(line.strip() for line in lines if "Error" in line and "throw" not in line)[-400:]
+        raise CircuitError(f"no witness exists for this batch (a constraint fails): {detail or 'node failed'}")
+    return out
+
+
+def _as_strings(value):
+    if isinstance(value, dict):
+        return {k: _as_strings(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_as_strings(v) for v in value]
+    return str(value)
+
+
+class Prover:
+    """One prover process per circuit build; keys are loaded (or set up, dev-only) once."""
+
+    def __init__(self, build: CircuitBuild, zkey: Path | None = None):
+        self.build = build
+        cmd = [sys.executable, str(PROVER), "--r1cs", str(build.r1cs), "--keys", str(build.keys)]
+        if zkey is not None:
+            cmd += ["--zkey", str(zkey)]
+        try:
+            self._proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=sys.stderr,
+                                          text=True, bufsize=1)
+        except FileNotFoundError as exc:
+            raise ProverMissing(f"cannot start the prover: {exc}") from None
+        self._lock = threading.Lock()
+        ready = self._read()
+        self.origin = ready["origin"]
+        self.load_s = ready["load_s"]
+        self.last_prove_s = 0.0
+
+    def _read(self) -> dict:
+        line = self._proc.stdout.readline() if self._proc.stdout else ""
+        if not line:
+            raise ProverMissing("the prover exited (is groth16py installed? `make setup`)")
+        reply = json.loads(line)
+        if "error" in reply:
+            raise CircuitError(f"prover: {reply['error']}")
+        return reply
+
+    def _ask(self, request: dict) -> dict:
+        with self._lock:
+            assert self._proc.stdin is not None
+            self._proc.stdin.write(json.dumps(request) + "\n")
+            self._proc.stdin.flush()
+            return self._read()
+
+    def verifying_key(self) -> dict:
+        return self._ask({"op": "vk"})["vk"]
+
+    def prove(self, inputs: dict, workdir: Path | None = None) -> bytes:
+        """Witness (node, circom's wasm) then proof (groth16py): 256 bytes, a | b | c as the EVM reads them."""
+        folder = workdir or self.build.folder / "witness"
+        path = witness(self.build, inputs, folder / f"w{os.getpid()}_{threading.get_ident()}.wtns")
+        started = time.perf_counter()
+        reply = self._ask({"op": "prove", "wtns": str(path)})
+        self.last_prove_s = time.perf_counter() - started
+        return bytes.fromhex(reply["proof"])
+
+    def verify(self, proof: bytes, public: list[int]) -> bool:
+        return self._ask({"op": "verify", "proof": proof.hex(), "public": [str(x) for x in public]})["ok"]
+
+    def close(self) -> None:
+        if self._proc.poll() is None:
+            assert self._proc.stdin is not None
+            self._proc.stdin.close()
+            try:
+                self._proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self._proc.kill()
+                self._proc.wait()
+
+
+_PROVERS: dict[Path, Prover] = {}
+
+
+def prover_for(shape: Shape) -> Prover:
+    """The process-wide prover of `shape` (compiled and keyed on first use)."""
+    build = compile_circuit(shape)
+    with _lock:
+        if build.folder not in _PROVERS:
+            _PROVERS[build.folder] = Prover(build)
+        return _PROVERS[build.folder]

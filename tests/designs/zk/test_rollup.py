@@ -1,0 +1,215 @@
+"""The zk-rollup end to end on the embedded chain: real proofs verified by ZkRollup, instant withdrawals,
+and each attack of issue 15 tried and refused with its exact reason."""
+
+from __future__ import annotations
+
+import pytest
+
+from l2.designs.zk import l1
+from l2.designs.zk.batch import build
+from l2.designs.zk.errors import BadSignature, TxRejected
+from l2.designs.zk.state import QueueEntry, Transfer, float_encode
+from l2.errors import TransactionReverted
+
+from .conftest import ETH
+
+
+def _submit_raw(zk, new_root, fee_index, consumed, tx_data, proof):
+    call = zk.rollup.fn.submitBatch(new_root, fee_index, consumed, tx_data, l1.proof_words(proof))
+    return zk.chain.transact(call, zk.operator, gas=l1.SUBMIT_GAS)
+
+
+def test_transfers_and_a_withdrawal_are_proven_verified_and_paid_at_once(zk, tmp_path):
+    op = zk.make_operator(tmp_path)
+    alice, bob = zk.account("alice"), zk.account("bob")
+    op.submit(zk.transfer(op, "alice", "bob", ETH // 2, fee=10**12))
+    op.submit(zk.transfer(op, "bob", None, ETH))  # a withdrawal to bob's Layer-1 address
+    (event,) = op.step(urgent=True)
+    assert "verified on Layer 1" in event.text and "1 withdrawal" in event.text
+    state = zk.state()  # rebuilt from Layer-1 data alone
+    assert state.root == op.state.root == zk.rollup.root()
+    assert state.account(zk.index("alice")).balance == 2 * ETH - ETH // 2 - 10**12
+    assert state.account(zk.index("bob")).balance == 2 * ETH + ETH // 2 - ETH
+    assert state.account(zk.index("operator")).balance == zk.rollup.min_deposit + 10**12
+    before = zk.chain.balance(bob.address)
+    receipt = zk.rollup.claim(bob)  # no window to wait out: the batch is proven
+    assert zk.chain.balance(bob.address) == before + ETH - receipt.gasUsed * receipt.effectiveGasPrice
+    assert zk.rollup.held() == state.total()
+    assert alice.address != bob.address
+
+
+def test_a_proof_replayed_is_refused(zk, tmp_path):
+    op = zk.make_operator(tmp_path)
+    op.submit(zk.transfer(op, "alice", "bob", ETH // 4))
+    op.step(urgent=True)
+    batch, proof = op.last_batch, op.last_proof
+    with pytest.raises(TransactionReverted, match="InvalidProof"):
+        zk.rollup.submit(zk.operator, batch, proof)
+
+
+def test_a_proof_for_another_old_root_is_refused(zk, tmp_path):
+    op = zk.make_operator(tmp_path)
+    stale = op.state
+    tx = zk.transfer(op, "alice", "bob", ETH // 4)
+    batch = build(stale, [], [tx], fee_index=0, domain=zk.rollup.domain, shape=zk.rollup.shape)
+    proof = zk.prover.prove(batch.inputs)
+    op.submit(zk.transfer(op, "bob", "alice", ETH // 8))
+    op.step(urgent=True)  # the root moves on
+    with pytest.raises(TransactionReverted, match="InvalidProof"):
+        zk.rollup.submit(zk.operator, batch, proof)
+
+
+@pytest.fixture
+def proven(zk, tmp_path):
+    """A valid batch and its proof, not yet submitted."""
+    op = zk.make_operator(tmp_path)
+    txs = [zk.transfer(op, "alice", "bob", ETH // 4, fee=10**12), zk.transfer(op, "bob", None, ETH // 8)]
+    batch = build(op.state, [], txs, fee_index=zk.index("operator"), domain=zk.rollup.domain, shape=zk.rollup.shape)
+    return batch, zk.prover.prove(batch.inputs)
+
+
+def test_the_untouched_batch_is_accepted(zk, proven):
+    batch, proof = proven
+    assert zk.prover.verify(proof, [batch.input_hash])
+    receipt = _submit_raw(zk, batch.new_root, batch.fee_index, 0, batch.tx_data(), proof)
+    assert receipt.status == 1 and zk.rollup.root() == batch.new_root
+
+
+@pytest.mark.parametrize("position", [0, 4, 7, 12, 13 + 10])
+def test_one_byte_of_transaction_data_changed_is_refused(zk, proven, position):
+    batch, proof = proven
+    data = bytearray(batch.tx_data())
+    data[position] ^= 0x01
+    with pytest.raises(TransactionReverted, match="InvalidProof"):
+        _submit_raw(zk, batch.new_root, batch.fee_index, 0, bytes(data), proof)
+    assert zk.rollup.root() == batch.old_root
+
+
+def test_a_wrong_new_root_or_fee_account_is_refused(zk, proven):
+    batch, proof = proven
+    with pytest.raises(TransactionReverted, match="InvalidProof"):
+        _submit_raw(zk, batch.new_root + 1, batch.fee_index, 0, batch.tx_data(), proof)
+    with pytest.raises(TransactionReverted, match="InvalidProof"):
+        _submit_raw(zk, batch.new_root, zk.index("alice"), 0, batch.tx_data(), proof)
+
+
+def test_a_tampered_proof_is_refused(zk, proven):
+    batch, proof = proven
+    forged = bytearray(proof)
+    forged[200] ^= 0x01
+    with pytest.raises(TransactionReverted):
+        _submit_raw(zk, batch.new_root, batch.fee_index, 0, batch.tx_data(), bytes(forged))
+
+
+def test_only_the_operator_submits(zk, proven):
+    batch, proof = proven
+    call = zk.rollup.fn.submitBatch(batch.new_root, batch.fee_index, 0, batch.tx_data(), l1.proof_words(proof))
+    with pytest.raises(TransactionReverted, match="NotOperator"):
+        zk.chain.transact(call, zk.account("alice"), gas=l1.SUBMIT_GAS)
+
+
+def test_an_overspend_or_a_forged_signature_is_refused_before_layer_1(zk, tmp_path):
+    op = zk.make_operator(tmp_path)
+    with pytest.raises(TxRejected, match="has 2000000000000000000 wei"):
+        op.submit(zk.transfer(op, "alice", "bob", 3 * ETH))
+    good = zk.transfer(op, "alice", "bob", ETH)
+    forged = Transfer(good.from_, good.to, float_encode(2 * ETH), good.fee_f, good.nonce, good.pub, good.sig)
+    with pytest.raises(BadSignature):
+        op.submit(forged)  # alice's signature over 1 ETH does not cover 2
+    bob_signs_for_alice = Transfer(good.from_, good.to, good.amount_f, 0, good.nonce,
+                                   *_signed_by(zk, "bob", good))
+    with pytest.raises(TxRejected, match="not account"):
+        op.submit(bob_signs_for_alice)
+    with pytest.raises(TxRejected, match="expects nonce"):
+        op.submit(Transfer(good.from_, good.to, good.amount_f, 0, good.nonce + 1, good.pub, good.sig))
+    assert op.pending == [] and op.step(urgent=True) == []
+
+
+def _signed_by(zk, name, tx):
+    from l2.designs.zk import babyjub
+
+    key = zk.key(name)
+    return babyjub.public_key(key), babyjub.sign(key, tx.message(zk.rollup.domain))
+
+
+def test_the_operator_cannot_prove_what_the_rules_refuse(zk, tmp_path, monkeypatch):
+    """Even an operator that skips its own checks gets no witness: the circuit range-checks balances and
+    checks every signature."""
+    from l2.designs.zk import batch as batch_mod
+    from l2.designs.zk.errors import CircuitError
+
+    def unchecked(state, tx, domain):
+        from dataclasses import replace
+
+        sender = state.account(tx.from_)
+        state = state.with_account(tx.from_, replace(sender, balance=sender.balance - tx.amount - tx.fee,
+                                                     nonce=sender.nonce + 1))
+        receiver = state.account(tx.to)
+        return state.with_account(tx.to, replace(receiver, balance=receiver.balance + tx.amount))
+
+    monkeypatch.setattr(batch_mod, "apply_transfer", unchecked)
+    op = zk.make_operator(tmp_path)
+    overspend = zk.transfer(op, "alice", "bob", 3 * ETH)
+    batch = build(op.state, [], [overspend], fee_index=0, domain=zk.rollup.domain, shape=zk.rollup.shape)
+    with pytest.raises(CircuitError, match="no witness exists"):
+        zk.prover.prove(batch.inputs)
+    good = zk.transfer(op, "alice", "bob", ETH)
+    forged = Transfer(good.from_, good.to, float_encode(ETH // 2), 0, good.nonce, good.pub, good.sig)
+    batch = build(op.state, [], [forged], fee_index=0, domain=zk.rollup.domain, shape=zk.rollup.shape)
+    with pytest.raises(CircuitError, match="no witness exists"):
+        zk.prover.prove(batch.inputs)
+
+
+def test_a_skipped_or_reordered_deposit_is_refused(zk, tmp_path):
+    alice, bob = zk.account("alice"), zk.account("bob")
+    zk.rollup.deposit(alice, zk.index("alice"), ETH)
+    zk.rollup.deposit(bob, zk.index("bob"), ETH // 2)
+    (_, first), (_, second) = zk.rollup.queued()
+    state = zk.state()
+    for entries in ([second], [second, first]):
+        batch = build(state, entries, [], fee_index=0, domain=zk.rollup.domain, shape=zk.rollup.shape)
+        proof = zk.prover.prove(batch.inputs)
+        with pytest.raises(TransactionReverted, match="InvalidProof"):
+            _submit_raw(zk, batch.new_root, 0, len(entries), batch.tx_data(), proof)
+    op = zk.make_operator(tmp_path)
+    op.step(urgent=True)  # in order, both: accepted
+    assert zk.rollup.queued() == [] and zk.state().account(zk.index("bob")).balance == 2 * ETH + ETH // 2
+
+
+def test_a_withdrawal_is_claimed_once(zk, tmp_path):
+    op = zk.make_operator(tmp_path)
+    alice = zk.account("alice")
+    op.submit(zk.transfer(op, "alice", None, ETH))
+    op.step(urgent=True)
+    assert zk.rollup.withdrawable(alice.address) == ETH
+    zk.rollup.claim(alice)
+    with pytest.raises(TransactionReverted, match="NothingToClaim"):
+        zk.rollup.claim(alice)
+
+
+def test_registration_checks_on_layer_1(zk):
+    alice = zk.account("alice")
+    with pytest.raises(TransactionReverted, match="BadKey"):
+        zk.rollup.register(alice, 0, ETH)
+    with pytest.raises(TransactionReverted, match="BelowMinimum"):
+        zk.rollup.register(alice, 5, 10**9)
+    with pytest.raises(TransactionReverted, match="BadAmount"):
+        zk.chain.transact(zk.rollup.fn.deposit(zk.index("alice"), float_encode(ETH)), alice, value=ETH - 1)
+    with pytest.raises(TransactionReverted, match="UnknownAccount"):
+        zk.rollup.deposit(alice, 200, ETH)
+
+
+def test_queue_entries_are_consumed_in_order_with_transfers_after_them(zk, tmp_path):
+    from l2.designs.zk import babyjub
+    from l2.designs.zk.state import pk_hash
+
+    carol = zk.chain.accounts[6]
+    index, _ = zk.rollup.register(carol, pk_hash(babyjub.public_key(b"carol")), ETH)
+    op = zk.make_operator(tmp_path)
+    op.step(urgent=True)
+    op.submit(zk.transfer(op, "alice", None, ETH // 2))
+    assert op.pending_count() == 1
+    op.step(urgent=True)
+    state = zk.state()
+    assert state.account(index).balance == ETH and isinstance(zk.rollup.queued(), list)
+    assert QueueEntry(index, 0, 0).index == index

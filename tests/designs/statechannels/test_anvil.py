@@ -1,0 +1,78 @@
+"""The dispute paths on anvil (a real node over JSON-RPC): a stale challenge answered by the watcher, a
+challenge answered with a move, a silent loser forced by timeout and paid out, a conclusion in one call."""
+
+from __future__ import annotations
+
+import pytest
+
+from l2.core.crypto import Signer
+from l2.designs.statechannels import messages as m
+from l2.designs.statechannels.party import conclude_together, deliver
+from l2.designs.statechannels.rules import PAPER, ROCK, SCISSORS
+from l2.designs.statechannels.watcher import StateChannelWatcher
+from l2.errors import TransactionReverted
+
+from .conftest import DURATION, ETHER, STAKE
+from .conftest import open_channel as open_on
+
+
+@pytest.fixture(scope="session")
+def anvil_contracts(anvil_chain):
+    return {"adjudicator": anvil_chain.deploy("Adjudicator"), "rps": anvil_chain.deploy("RockPaperScissors"),
+            "payment": anvil_chain.deploy("SingleDirectionPayment")}
+
+
+@pytest.fixture
+def game(anvil_chain, anvil_contracts):
+    alice, bob = anvil_chain.accounts[1], anvil_chain.accounts[2]
+    return (*open_on(anvil_chain, anvil_contracts, alice, bob), alice, bob)
+
+
+def test_a_stale_challenge_is_checkpointed_by_the_watcher_on_anvil(anvil_chain, anvil_contracts, game):
+    pa, pb, alice, _ = game
+    deliver(pa.play(ROCK), pb)
+    stale_proof, stale = pa.proof(), pa.supported()[0]
+    deliver(pb.play(PAPER), pa)
+    deliver(pa.play(), pb)
+    sig = Signer(bytes(alice.key)).sign(m.challenge_digest(pa.domain, pa.channel_id, stale))
+    anvil_chain.transact(anvil_contracts["adjudicator"].functions.challenge(pa.fixed.as_tuple(), stale_proof,
+                                                                            m.sig_tuple(sig)), alice)
+    watcher = StateChannelWatcher(pb)
+    watcher.step()
+    assert watcher.actions == ["checkpoint"]
+    anvil_chain.advance_time(DURATION)
+    assert pb.onchain().status(anvil_chain.now()) == "open"
+
+
+def test_a_challenge_is_answered_with_a_move_on_anvil(anvil_chain, game):
+    pa, pb, _, _ = game
+    deliver(pa.play(SCISSORS), pb)
+    pa.challenge()
+    watcher = StateChannelWatcher(pb)
+    watcher.step()
+    assert watcher.actions == ["respond"] and pb.onchain().status(anvil_chain.now()) == "open"
+
+
+def test_a_silent_loser_is_forced_by_timeout_and_paid_out_on_anvil(anvil_chain, game):
+    pa, pb, _, bob = game
+    deliver(pa.play(ROCK), pb)
+    deliver(pb.play(PAPER), pa)
+    watcher = StateChannelWatcher(pb, patience=20)
+    anvil_chain.advance_time(20)
+    watcher.step()
+    anvil_chain.advance_time(DURATION)
+    before = anvil_chain.balance(bob.address)
+    with anvil_chain.record() as txs:
+        watcher.step()
+    assert watcher.actions == ["challenge", "transfer"]
+    assert anvil_chain.balance(bob.address) == before + ETHER + STAKE - txs[0].fee_wei
+    with pytest.raises(TransactionReverted, match="ChannelFinalized"):
+        pa.challenge()
+
+
+def test_a_conclusion_pays_both_in_one_call_on_anvil(anvil_chain, game):
+    pa, pb, alice, _ = game
+    conclude_together([pa, pb])
+    before = anvil_chain.balance(alice.address)
+    pb.conclude()
+    assert anvil_chain.balance(alice.address) == before + ETHER and pa.held() == 0

@@ -1,0 +1,320 @@
+"""The compact rollup (issue 12, in progress) on the embedded chain: keys registered with a proof of
+possession, deposits through the queue, 8-byte transfers in commitments with one aggregate signature,
+and both one-transaction fraud proofs, each attacked with forged input.
+
+Commitments hold at most K = 4 transfers here: py-evm's pairings are pure Python (~0.5 s a pair)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import pytest
+from eth_utils import to_canonical_address
+
+from l2.core import bls, eip712
+from l2.designs.optimistic.compact import encoding, proofs
+from l2.designs.optimistic.compact.encoding import QueueCommitment, QueueEntry, Transfer, TransferCommitment, Withdrawal
+from l2.designs.optimistic.compact.state import State, apply_transfers, key_hash, queue_outcomes, signature_valid
+from l2.designs.optimistic.errors import InsufficientBalance
+from l2.errors import TransactionReverted
+
+DEPTH, K, WINDOW, INCLUSION = 6, 4, 100, 3600
+ETHER = 10**18
+BOND = ETHER
+
+
+@dataclass
+class Compact:
+    chain: object
+    rollup: object
+    proposer: object
+    challenger: object
+    users: list
+    keys: list
+    domain: bytes
+    state: State = field(default=None)  # the tip, kept by `post`
+    queue: list = field(default_factory=list)
+    queue_head: int = 0
+    by_hash: dict = field(default_factory=dict)
+
+    def key_of(self, h: bytes) -> bytes:
+        return self.by_hash[h]
+
+    def sync_queue(self):
+        for log in self.rollup.events.QueueEntryAdded().get_logs(from_block=0):
+            a = log.args
+            if a.index >= len(self.queue):
+                self.queue.append(QueueEntry(a.index, a.kind, a.account, to_canonical_address(a.owner), a.keyHash,
+                                             a.token, a.amount, a.timestamp))
+
+    def post(self, commitments, sender=None) -> proofs.PostedBatch:
+        """Submit commitments (post roots as given) and return the batch as Layer 1 records it."""
+        starts, cursor = [], self.queue_head
+        for c in commitments:
+            starts.append(cursor)
+            if isinstance(c, QueueCommitment):
+                cursor += c.count
+        expected_queue = self.rollup.functions.queueHashAt(cursor).call()
+        tip = self.rollup.functions.tipRoot().call()
+        receipt = self.chain.transact(
+            self.rollup.functions.submitBatch(tip, expected_queue, encoding.encode_batch(commitments)),
+            sender or self.proposer)
+        event = self.rollup.events.BatchSubmitted().process_receipt(receipt)[0].args
+        header = (event.index, event.prevRoot, event.commitmentsRoot, event.commitmentCount, event.queueStart,
+                  event.queueEnd, event.proposer, event.postedAt)
+        self.queue_head = cursor
+        return proofs.PostedBatch(header, tuple(commitments), tuple(starts))
+
+    def queue_commitment(self, state: State, count: int | None = None) -> tuple[QueueCommitment, State]:
+        entries = self.queue[self.queue_head:self.queue_head + (count or len(self.queue) - self.queue_head)]
+        new, ok = queue_outcomes(state, entries)
+        return QueueCommitment(new.root, len(entries), ok), new
+
+    def transfers(self, state: State, txs: list[Transfer], fee_receiver: int = 1,
+                  signers: list[int] | None = None, root: bytes | None = None) -> tuple[TransferCommitment, State]:
+        """A commitment signed by each sender (or by `signers[i]`'s key), with its correct post root
+        (or `root`)."""
+        nonces: dict[int, int] = {}
+        signatures = []
+        for i, tx in enumerate(txs):
+            account = state.account(tx.sender)
+            nonce = (account.nonce if account else 0) + nonces.get(tx.sender, 0)
+            nonces[tx.sender] = nonces.get(tx.sender, 0) + 1
+            who = tx.sender if signers is None else signers[i]
+            signatures.append(self.keys[who - 1].sign(tx.message(self.domain, nonce)))
+        draft = TransferCommitment(b"\0" * 32, bls.aggregate(signatures), fee_receiver, tuple(txs))
+        try:
+            new, _ = apply_transfers(state, draft)
+            post = new.root
+        except InsufficientBalance:
+            new, post = state, state.root
+        return TransferCommitment(root or post, draft.signature, fee_receiver, tuple(txs)), new
+
+
+@pytest.fixture(scope="session")
+def compact(chain):
+    proposer, challenger = chain.accounts[0], chain.accounts[7]
+    users = chain.accounts[1:4]
+    signatures = chain.deploy("AggregateSignatures")
+    rollup = chain.deploy("CompactRollup", proposer.address, WINDOW, INCLUSION, BOND, 10**15, DEPTH, K,
+                          signatures.address)
+    chain.transact(rollup.functions.depositBond(), proposer, value=BOND)
+    domain = encoding.domain(chain.chain_id, rollup.address)
+    keys = [bls.BlsKey.derive(bytes(u.key)) for u in users]
+    env = Compact(chain, rollup, proposer, challenger, users, keys, domain, State.genesis(DEPTH))
+    for user, key in zip(users, keys, strict=True):
+        public = bls.g2_evm(key.public)
+        env.by_hash[key_hash(key.public)] = key.public
+        message = registration_message(domain, user.address, key_hash(key.public))
+        assert bytes(rollup.functions.registrationMessage(user.address, key_hash(key.public)).call()) == message
+        chain.transact(rollup.functions.registerKey(public, key.prove_possession(message)), user)
+    for user, amount in zip(users, (5, 3, 1), strict=True):
+        chain.transact(rollup.functions.depositETH(user.address), user, value=amount * ETHER)
+    env.sync_queue()
+    return env
+
+
+def registration_message(domain: bytes, owner: str, kh: bytes) -> bytes:
+    return eip712.typed_data_digest(domain, encoding.KEY_REGISTRATION_TYPE.hash_struct({"owner": owner,
+                                                                                        "keyHash": kh}))
+
+
+@pytest.fixture
+def funded(compact):
+    """The deposits applied in batch 0 (one queue commitment): accounts 1, 2, 3 hold 5, 3, 1 ETH."""
+    commitment, state = compact.queue_commitment(compact.state)
+    batch = compact.post([commitment])
+    compact.state = state
+    yield compact, batch, state
+    compact.state = State.genesis(DEPTH)
+    compact.queue_head = 0
+
+
+def dry_transition(compact, proof):
+    """The transition proof as a call: reverts TransitionCorrect, a forgery's error, or
+    ChallengeNotCommitted (= it would slash: commitments are checked only once fraud is established)."""
+    return compact.chain.call(compact.rollup.functions.challengeTransition(proof))
+
+
+def dry_signature(compact, proof):
+    return compact.chain.call(compact.rollup.functions.challengeSignature(proof))
+
+
+def _reveal_transition(compact, proof):
+    commitment = compact.rollup.functions.transitionCommitmentOf(proof, compact.challenger.address).call()
+    compact.chain.transact(compact.rollup.functions.commitChallenge(commitment), compact.challenger)
+    return compact.chain.transact(compact.rollup.functions.challengeTransition(proof), compact.challenger)
+
+
+def _reveal_signature(compact, proof):
+    commitment = compact.rollup.functions.signatureCommitmentOf(proof, compact.challenger.address).call()
+    compact.chain.transact(compact.rollup.functions.commitChallenge(commitment), compact.challenger)
+    return compact.chain.transact(compact.rollup.functions.challengeSignature(proof), compact.challenger)
+
+
+# --- keys --------------------------------------------------------------------------------------------
+
+def test_a_key_without_possession_or_for_another_owner_is_refused(compact):
+    mallory = compact.chain.accounts[5]
+    rogue = bls.BlsKey.derive(b"mallory" * 4)
+    kh = key_hash(rogue.public)
+    public = bls.g2_evm(rogue.public)
+    message = registration_message(compact.domain, mallory.address, kh)
+    for proof in (rogue.sign(message),  # a signature, not a possession proof
+                  rogue.prove_possession(registration_message(compact.domain, compact.users[0].address, kh)),
+                  compact.keys[0].prove_possession(message)):  # someone else's key proves nothing of this one
+        with pytest.raises(TransactionReverted, match="BadPossessionProof"):
+            compact.chain.transact(compact.rollup.functions.registerKey(public, proof), mallory)
+    with pytest.raises(TransactionReverted, match="BadPossessionProof"):
+        compact.chain.transact(compact.rollup.functions.registerKey(b"\0" * 256, b"\xc0" + b"\0" * 47), mallory)
+
+
+def test_a_deposit_to_an_address_without_a_key_is_refused(compact):
+    with pytest.raises(TransactionReverted, match="KeyNotRegistered"):
+        compact.chain.transact(compact.rollup.functions.depositETH(compact.chain.accounts[5].address),
+                               compact.users[0], value=ETHER)
+
+
+# --- the honest path ---------------------------------------------------------------------------------
+
+def test_layer_1_assigns_accounts_and_the_tip_is_the_python_root(funded):
+    compact, batch, state = funded
+    assert [state.account(i).balance for i in (1, 2, 3)] == [5 * ETHER, 3 * ETHER, ETHER]
+    assert bytes(compact.rollup.functions.tipRoot().call()) == state.root
+    assert compact.rollup.functions.accountOf(compact.users[1].address, 0).call() == 2
+
+
+def test_honest_commitments_survive_both_fraud_proofs(funded):
+    compact, _, state = funded
+    txs = [Transfer(1, 2, ETHER), Transfer(2, 3, 5 * 10**17, 10**15), Transfer(1, 3, 10**17), Withdrawal(3, ETHER)]
+    commitment, post = compact.transfers(state, txs)
+    assert signature_valid(state, commitment, compact.domain, compact.key_of)
+    batch = compact.post([commitment])
+    assert bytes(compact.rollup.functions.tipRoot().call()) == post.root
+    with pytest.raises(TransactionReverted, match="TransitionCorrect"):
+        dry_transition(compact, proofs.transition_proof(batch, 0, state))
+    with pytest.raises(TransactionReverted, match="SignatureCorrect"):
+        dry_signature(compact, proofs.signature_proof(batch, 0, state, compact.key_of))
+
+
+def test_a_sender_twice_in_one_commitment_signs_two_nonces(funded):
+    """Hubble's bug: the second transfer of a sender must be checked against nonce + 1."""
+    compact, _, state = funded
+    commitment, _ = compact.transfers(state, [Transfer(1, 2, ETHER), Transfer(1, 3, ETHER)])
+    batch = compact.post([commitment])
+    with pytest.raises(TransactionReverted, match="SignatureCorrect"):
+        dry_signature(compact, proofs.signature_proof(batch, 0, state, compact.key_of))
+
+
+# --- fraud -------------------------------------------------------------------------------------------
+
+def test_a_wrong_root_is_slashed_by_the_transition_proof(funded):
+    compact, _, state = funded
+    commitment, _ = compact.transfers(state, [Transfer(1, 2, ETHER)], root=b"\x11" * 32)
+    batch = compact.post([commitment])
+    before = compact.chain.w3.eth.get_balance(compact.challenger.address)
+    receipt = _reveal_transition(compact, proofs.transition_proof(batch, 0, state))
+    fraud = compact.rollup.events.FraudProven().process_receipt(receipt)[0].args
+    assert (fraud.batchIndex, fraud.signature, fraud.reward) == (1, False, BOND // 2)
+    assert compact.rollup.functions.batchCount().call() == 1
+    assert bytes(compact.rollup.functions.tipRoot().call()) == state.root
+    assert compact.chain.w3.eth.get_balance(compact.challenger.address) > before
+
+
+def test_an_overspend_is_fraud_even_with_the_right_looking_root(funded):
+    compact, _, state = funded
+    commitment, _ = compact.transfers(state, [Transfer(3, 1, 2 * ETHER)])  # account 3 holds 1 ETH
+    batch = compact.post([commitment])
+    _reveal_transition(compact, proofs.transition_proof(batch, 0, state))
+    assert compact.rollup.functions.batchCount().call() == 1
+
+
+def test_a_signature_by_the_wrong_key_is_slashed_by_the_signature_proof(funded):
+    compact, _, state = funded
+    # Transfers from account 2 signed by account 1's key: the state transition itself is valid.
+    commitment, _ = compact.transfers(state, [Transfer(2, 1, ETHER), Transfer(1, 3, ETHER)], signers=[1, 1])
+    batch = compact.post([commitment])
+    with pytest.raises(TransactionReverted, match="TransitionCorrect"):
+        dry_transition(compact, proofs.transition_proof(batch, 0, state))
+    proof = proofs.signature_proof(batch, 0, state, compact.key_of)
+    receipt = _reveal_signature(compact, proof)
+    assert compact.rollup.events.FraudProven().process_receipt(receipt)[0].args.signature is True
+    assert compact.rollup.functions.batchCount().call() == 1
+
+
+def test_a_signature_over_a_replayed_nonce_is_fraud(funded):
+    """A transfer re-posted with the signature of its earlier twin (nonce 0 after nonce 0 was used)."""
+    compact, _, state = funded
+    first, after = compact.transfers(state, [Transfer(1, 2, ETHER)])
+    compact.post([first])
+    replay = TransferCommitment(apply_transfers(after, first)[0].root, first.signature, 1, first.transfers)
+    batch = compact.post([replay])
+    assert not signature_valid(after, replay, compact.domain, compact.key_of)
+    _reveal_signature(compact, proofs.signature_proof(batch, 0, after, compact.key_of))
+    assert compact.rollup.functions.batchCount().call() == 2
+
+
+def test_a_signature_that_is_no_point_is_fraud(funded):
+    compact, _, state = funded
+    good, post = compact.transfers(state, [Transfer(1, 2, ETHER)])
+    bad = TransferCommitment(good.post_root, (0x80 << 376 | 1).to_bytes(48, "big"), 1, good.transfers)
+    batch = compact.post([bad])
+    _reveal_signature(compact, proofs.signature_proof(batch, 0, state, compact.key_of))
+    assert compact.rollup.functions.batchCount().call() == 1
+
+
+# --- forged proofs never slash an honest proposer ----------------------------------------------------
+
+def test_forged_witnesses_and_keys_never_slash_an_honest_commitment(funded):
+    compact, _, state = funded
+    commitment, _ = compact.transfers(state, [Transfer(1, 2, ETHER), Transfer(2, 3, ETHER)])
+    batch = compact.post([commitment])
+    honest = proofs.transition_proof(batch, 0, state)
+    header, previous, target, entries, witnesses = honest
+    forged_balance = list(witnesses)
+    forged_balance[1] = (*witnesses[1][:3], witnesses[1][3] - 1, *witnesses[1][4:])  # sender "poorer"
+    with pytest.raises(TransactionReverted, match="WitnessMismatch"):
+        dry_transition(compact, (header, previous, target, entries, forged_balance))
+    with pytest.raises(TransactionReverted, match="WitnessMissing"):
+        dry_transition(compact, (header, previous, target, entries, witnesses[:2]))
+    other = proofs.signature_proof(batch, 0, state, compact.key_of)
+    keys = list(other[4])
+    keys[0] = bls.g2_evm(compact.keys[2].public)  # a registered key, but not the sender's
+    with pytest.raises(TransactionReverted, match="KeyMismatch"):
+        dry_signature(compact, (*other[:4], keys))
+    # A commitment with one transfer byte changed is not the one posted.
+    altered = bytearray(target[1])
+    altered[-1] ^= 1
+    with pytest.raises(TransactionReverted, match="NotIncluded"):
+        dry_transition(compact, (header, previous, (target[0], bytes(altered), target[2], target[3]), entries,
+                                 witnesses))
+
+
+def test_a_signature_proof_starved_of_gas_reverts_instead_of_slashing(funded):
+    compact, _, state = funded
+    commitment, _ = compact.transfers(state, [Transfer(1, 2, ETHER)])
+    batch = compact.post([commitment])
+    proof = proofs.signature_proof(batch, 0, state, compact.key_of)
+    commitment_hash = compact.rollup.functions.signatureCommitmentOf(proof, compact.challenger.address).call()
+    compact.chain.transact(compact.rollup.functions.commitChallenge(commitment_hash), compact.challenger)
+    with pytest.raises(TransactionReverted):
+        compact.chain.transact(compact.rollup.functions.challengeSignature(proof), compact.challenger, gas=150_000)
+    assert compact.rollup.functions.batchCount().call() == 2
+
+
+# --- withdrawals -------------------------------------------------------------------------------------
+
+def test_a_withdrawal_is_paid_to_the_owner_once_final_and_only_once(funded, time_travel):
+    compact, _, state = funded
+    commitment, _ = compact.transfers(state, [Withdrawal(2, ETHER, 10**15)])
+    batch = compact.post([commitment])
+    bob = compact.users[1]
+    claim = compact.rollup.functions.claimWithdrawal(batch.header, batch.target(0), 0)
+    with pytest.raises(TransactionReverted, match="BatchNotFinal"):
+        compact.chain.transact(claim, compact.challenger)
+    time_travel(WINDOW + 1)
+    before = compact.chain.w3.eth.get_balance(bob.address)
+    compact.chain.transact(claim, compact.challenger)
+    assert compact.chain.w3.eth.get_balance(bob.address) == before + ETHER
+    with pytest.raises(TransactionReverted, match="AlreadyClaimed"):
+        compact.chain.transact(claim, compact.challenger)

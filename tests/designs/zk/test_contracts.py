@@ -1,0 +1,101 @@
+"""The Solidity twins of the Python rules: generated Poseidon contracts (up to date, same outputs), the float
+decoding, and Groth16Verifier against groth16py's own verifier, its generated Solidity, and snarkjs."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from l2.designs.zk import l1, solidity
+from l2.designs.zk.batch import build
+from l2.designs.zk.poseidon import P, poseidon
+from l2.designs.zk.state import State, float_decode, float_encode
+from l2.errors import TransactionReverted
+from l2.l1.compiler import compile_project
+
+from .conftest import SHAPE
+
+ROOT = Path(__file__).resolve().parents[3]
+
+
+def test_the_committed_poseidon_contracts_are_what_the_generator_writes():
+    assert solidity.TARGET.read_text() == solidity.render(), "run `python -m l2.designs.zk.solidity`"
+
+
+def test_poseidon_on_layer_1_equals_python(zk):
+    p2 = zk.chain.contract("PoseidonT3", zk.rollup.fn.poseidon2().call())
+    p3 = zk.chain.contract("PoseidonT4", zk.rollup.fn.poseidon3().call())
+    for xs in ([0, 0], [1, 2], [P - 1, P + 5]):
+        assert p2.functions.hash(xs).call() == poseidon(xs)
+    for xs in ([0, 0, 0], [7, 8, 9], [P - 1, 2**255, 3]):
+        assert p3.functions.hash(xs).call() == poseidon(xs)
+
+
+def test_floats_decode_the_same_on_layer_1(zk):
+    for value in (0, 1, 10**15, 10**18, 123456789 * 10**9, (2**35 - 1) * 10**31):
+        encoded = float_encode(value)
+        assert float_decode(encoded) == value == zk.rollup.fn.decodeFloat(encoded).call()
+
+
+@pytest.fixture(scope="module")
+def proof_case(zk_session):
+    zk = zk_session
+    state = l1.rebuild_state(zk.rollup)
+    batch = build(state, [], [], fee_index=0, domain=zk.rollup.domain, shape=zk.rollup.shape)
+    return batch.input_hash, zk.prover.prove(batch.inputs)
+
+
+def test_our_verifier_and_groth16py_agree(zk, proof_case):
+    public, proof = proof_case
+    verifier = zk.chain.contract("Groth16Verifier", zk.rollup.fn.verifier().call())
+    words = l1.proof_words(proof)
+    assert verifier.functions.verifyProof(words, public).call() is True
+    assert zk.prover.verify(proof, [public])
+    for wrong in (public + 1, 0):
+        assert verifier.functions.verifyProof(words, wrong).call() is False
+        assert not zk.prover.verify(proof, [wrong])
+    with pytest.raises(TransactionReverted, match="NotInField"):
+        zk.chain.call(verifier.functions.verifyProof(words, P))
+
+
+def test_groth16py_s_generated_verifier_accepts_the_same_proof(zk, proof_case, tmp_path):
+    """The verifier generated from the key (groth16py's template) and ours accept and refuse alike."""
+    import groth16py
+
+    public, proof = proof_case
+    vk = groth16py.VerifyingKey.from_snarkjs(json.dumps(zk.prover.verifying_key()))
+    (tmp_path / "contracts").mkdir()
+    (tmp_path / "contracts" / "Generated.sol").write_text(vk.to_solidity(contract_name="GeneratedVerifier"))
+    artifacts = compile_project(contracts_dir=tmp_path / "contracts", build_dir=tmp_path)
+    art = artifacts["GeneratedVerifier"]
+    factory = zk.chain.w3.eth.contract(abi=art.abi, bytecode=art.bytecode)
+    receipt = zk.chain.transact(factory.constructor(), zk.chain.accounts[0])
+    generated = zk.chain.w3.eth.contract(address=receipt.contractAddress, abi=art.abi)
+    w = l1.proof_words(proof)
+    a, b, c = w[0:2], [w[2:4], w[4:6]], w[6:8]
+    assert generated.functions.verifyProof(a, b, c, [public]).call() is True
+    assert generated.functions.verifyProof(a, b, c, [public + 1]).call() is False
+
+
+def test_snarkjs_verifies_the_proof_with_the_same_key(zk, proof_case, tmp_path):
+    public, proof = proof_case
+    w = [str(x) for x in l1.proof_words(proof)]
+    snark_proof = {"pi_a": [w[0], w[1], "1"], "pi_b": [[w[3], w[2]], [w[5], w[4]], ["1", "0"]],
+                   "pi_c": [w[6], w[7], "1"], "protocol": "groth16", "curve": "bn128"}
+    (tmp_path / "vk.json").write_text(json.dumps(zk.prover.verifying_key()))
+    (tmp_path / "proof.json").write_text(json.dumps(snark_proof))
+    for value, expected in ((public, 0), (public + 1, 1)):
+        (tmp_path / "public.json").write_text(json.dumps([str(value)]))
+        run = subprocess.run(["node", str(ROOT / "node_modules" / "snarkjs" / "build" / "cli.cjs"), "groth16",
+                              "verify", "vk.json", "public.json", "proof.json"], cwd=tmp_path,
+                             capture_output=True, text=True, timeout=120)
+        assert run.returncode == expected, run.stdout + run.stderr
+
+
+def test_the_genesis_root_is_the_empty_tree_s(zk):
+    from l2.designs.zk.state import zero_hashes
+
+    assert State(SHAPE.depth).root == zero_hashes(SHAPE.depth)[SHAPE.depth]

@@ -31,6 +31,32 @@ contract Adjudicator {
         uint160 fingerprint;
     }
 
+    /// @notice Part of a two-party ledger channel's holdings set aside for a virtual channel (`target`):
+    ///         once both are final, `beneficiary` (a ledger participant) gets what the target's final
+    ///         outcome gives its participant `targetIndex`, and the other ledger participant the rest.
+    ///         A ledger keeps its guarantees in its appData as `abi.encode(Guarantee[])`.
+    struct Guarantee {
+        bytes32 target;
+        uint256 amount; // the target's whole outcome total: what the guarantee funds
+        uint8 beneficiary; // ledger participant index
+        uint8 targetIndex; // the beneficiary's index among the target's participants
+        uint8 funder; // ledger participant whose share the amount was taken from
+    }
+
+    /// @notice A final ledger channel as `claimGuarantee` takes it.
+    struct FinalChannel {
+        FixedPart fixedPart;
+        VariablePart state;
+        uint256[] owed;
+    }
+
+    /// @notice A final virtual channel as `claimGuarantee` takes it.
+    struct FinalTarget {
+        FixedPart fixedPart;
+        bytes32 stateHash;
+        uint256[] outcome;
+    }
+
     /// @notice Message types: one signature is never valid for two purposes.
     uint8 public constant MSG_STATE = 1;
     uint8 public constant MSG_CHALLENGE = 2;
@@ -57,6 +83,9 @@ contract Adjudicator {
     /// @notice Payouts whose push failed, claimable with `claim`.
     mapping(address asset => mapping(address account => uint256)) public pending;
 
+    /// @notice Guarantees already paid out, by ledger channel and index: each is paid once.
+    mapping(bytes32 ledgerId => mapping(uint256 index => bool)) public guaranteeClaimed;
+
     /// @dev Set while a token deposit is pulled: the credit is balance-after minus balance-before,
     ///      so a nested pull would be counted twice (transient storage, EIP-1153).
     bool private transient pulling;
@@ -70,6 +99,7 @@ contract Adjudicator {
     event Responded(bytes32 indexed channelId, uint48 turnNumRecord, VariablePart state);
     event Concluded(bytes32 indexed channelId, uint48 finalizesAt);
     event Paid(bytes32 indexed channelId, uint256[] amounts, uint256 held);
+    event GuaranteeClaimed(bytes32 indexed ledgerId, bytes32 indexed target, uint256 toBeneficiary, uint256 toOther);
     event PayoutDeferred(address indexed asset, address indexed account, uint256 amount);
     event PendingClaimed(address indexed asset, address indexed account, uint256 amount);
 
@@ -97,6 +127,10 @@ contract Adjudicator {
     error ChallengerNotParticipant(address signer);
     error FingerprintMismatch(bytes32 channelId);
     error NothingToClaim();
+    error NotALedger(uint256 participants);
+    error WrongTarget(bytes32 guaranteed, bytes32 given);
+    error GuaranteeAlreadyClaimed(bytes32 ledgerId, uint256 index);
+    error InvalidGuarantee(uint256 index);
     error EthTransferFailed(address to);
     error TokenTransferFailed(address token);
     error TokenHasNoCode(address token);
@@ -224,6 +258,70 @@ contract Adjudicator {
     function transfer(FixedPart calldata fp, bytes32 stateHash, uint256[] calldata outcome) external {
         bytes32 channelId = _channelId(fp);
         _payOut(fp, channelId, records[channelId], stateHash, outcome);
+    }
+
+    /// @notice Pay a guarantee of a final ledger channel by the final outcome of its target (a virtual
+    ///         channel, which holds nothing itself). Each guarantee pays once.
+    /// @dev The target's outcome total must be the guaranteed amount: a target state with another total
+    ///      (its participants, say, signing a state that pays both everything) was never what the
+    ///      guarantee funds, so the funder gets the whole amount back and the other ledger participant
+    ///      (the hub) cannot be made to pay twice. Call after `transfer` paid the ledger's own outcome:
+    ///      the guarantee is paid from what the ledger still holds.
+    /// @param ledger The ledger, its final state (whose appData holds the guarantees) and what its record
+    ///        still owes its participants (after any `transfer`).
+    /// @param target The virtual channel, its final state's hash and outcome, as its record has them.
+    function claimGuarantee(FinalChannel calldata ledger, uint256 index, FinalTarget calldata target) external {
+        (bytes32 ledgerId, Guarantee memory g) = _finalGuarantee(ledger.fixedPart, ledger.state, ledger.owed, index);
+        bytes32 targetId = _channelId(target.fixedPart);
+        if (targetId != g.target) revert WrongTarget(g.target, targetId);
+        ChannelRecord memory targetRecord = records[targetId];
+        if (!_isFinalized(targetRecord)) revert ChannelNotFinalized(targetId, targetRecord.finalizesAt);
+        _requireFingerprint(targetRecord, targetId, target.stateHash, target.outcome);
+        if (guaranteeClaimed[ledgerId][index]) revert GuaranteeAlreadyClaimed(ledgerId, index);
+        guaranteeClaimed[ledgerId][index] = true;
+        (uint256 toBeneficiary, uint256 toOther) = _split(g, target.outcome);
+        _payGuarantee(ledger.fixedPart, ledgerId, targetId, g.beneficiary, toBeneficiary, toOther);
+    }
+
+    function _payGuarantee(FixedPart calldata ledger, bytes32 ledgerId, bytes32 targetId, uint8 beneficiary,
+        uint256 toBeneficiary, uint256 toOther) private {
+        // Never more than the ledger holds, the beneficiary first (as `transfer` pays in order).
+        uint256 held = holdings[ledger.asset][ledgerId];
+        if (toBeneficiary > held) toBeneficiary = held;
+        if (toOther > held - toBeneficiary) toOther = held - toBeneficiary;
+        holdings[ledger.asset][ledgerId] = held - toBeneficiary - toOther;
+        emit GuaranteeClaimed(ledgerId, targetId, toBeneficiary, toOther);
+        _push(ledger.asset, ledger.participants[beneficiary], toBeneficiary);
+        _push(ledger.asset, ledger.participants[1 - beneficiary], toOther);
+    }
+
+    /// @dev The ledger is final, `ledgerState` is its recorded state, and its guarantee `index` is well-formed.
+    function _finalGuarantee(FixedPart calldata ledger, VariablePart calldata ledgerState,
+        uint256[] calldata ledgerOwed, uint256 index) private view returns (bytes32 ledgerId, Guarantee memory g) {
+        if (ledger.participants.length != 2) revert NotALedger(ledger.participants.length);
+        ledgerId = _channelId(ledger);
+        ChannelRecord memory record = records[ledgerId];
+        if (!_isFinalized(record)) revert ChannelNotFinalized(ledgerId, record.finalizesAt);
+        _requireFingerprint(record, ledgerId, _stateHash(ledgerId, ledgerState), ledgerOwed);
+        Guarantee[] memory guarantees = abi.decode(ledgerState.appData, (Guarantee[]));
+        if (index >= guarantees.length) revert InvalidGuarantee(index);
+        g = guarantees[index];
+        if (g.beneficiary > 1 || g.funder > 1) revert InvalidGuarantee(index);
+    }
+
+    /// @dev (to the beneficiary, to the other ledger participant). Python twin: `rules.guarantee_split`.
+    function _split(Guarantee memory g, uint256[] calldata targetOutcome) private pure returns (uint256, uint256) {
+        uint256 total;
+        for (uint256 i; i < targetOutcome.length; ++i) {
+            total += targetOutcome[i];
+        }
+        uint256 toBeneficiary;
+        if (total == g.amount && g.targetIndex < targetOutcome.length) {
+            toBeneficiary = targetOutcome[g.targetIndex]; // at most the total, so at most the amount
+        } else {
+            toBeneficiary = g.funder == g.beneficiary ? g.amount : 0; // the funder gets it all back
+        }
+        return (toBeneficiary, g.amount - toBeneficiary);
     }
 
     /// @notice Collect payouts that could not be pushed (the receiver reverted or ran out of gas).

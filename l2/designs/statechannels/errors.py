@@ -138,6 +138,16 @@ class BystanderChanged(StateChannelViolation):
     """A participant other than payer and payee (a hub) had its amount changed."""
 
 
+# --- ledger channels and guarantees ---------------------------------------------------------------
+
+class NeedsEveryonesSignature(StateChannelViolation):
+    """A ledger state moved by one participant: every ledger state is signed by all."""
+
+
+class LedgerUpdateRefused(StateChannelViolation):
+    """A proposed ledger state is not the one the agreed operation (fund or release a guarantee) gives."""
+
+
 # --- this party's own side -------------------------------------------------------------------------
 
 class NotYourTurn(InputError):

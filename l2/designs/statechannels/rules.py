@@ -312,8 +312,86 @@ def payment_transition(fixed: FixedPart, frm: VariablePart, to: VariablePart, mo
         raise e.PayeeNotCredited(f"payee must get {expected}, got {to.outcome[1]}")
 
 
-APPS: dict[str, AppRule] = {"rps": rps_transition, "payment": payment_transition}
-CONTRACT_OF_APP = {"rps": "RockPaperScissors", "payment": "SingleDirectionPayment"}
+def consensus_transition(fixed: FixedPart, frm: VariablePart, to: VariablePart, mover: int) -> None:
+    """Ledger channels: no single participant moves (`ConsensusApp`); every state is signed by all."""
+    raise e.NeedsEveryonesSignature("a ledger state needs every participant's signature")
+
+
+APPS: dict[str, AppRule] = {"rps": rps_transition, "payment": payment_transition, "ledger": consensus_transition}
+CONTRACT_OF_APP = {"rps": "RockPaperScissors", "payment": "SingleDirectionPayment", "ledger": "ConsensusApp"}
+
+
+# --- guarantees: ledger channels funding virtual channels -------------------------------------------
+
+_GUARANTEES_TYPE = "(bytes32,uint256,uint8,uint8,uint8)[]"
+
+
+@dataclass(frozen=True)
+class Guarantee:
+    """Part of a two-party ledger's holdings set aside for a virtual channel (`Adjudicator.Guarantee`)."""
+
+    target: bytes  # the virtual channel's id
+    amount: int  # its whole outcome total
+    beneficiary: int  # ledger participant who gets the target's outcome at `target_index`
+    target_index: int
+    funder: int  # ledger participant whose share the amount came from
+
+    def as_tuple(self) -> tuple:
+        return (self.target, self.amount, self.beneficiary, self.target_index, self.funder)
+
+
+def encode_guarantees(guarantees: tuple[Guarantee, ...]) -> bytes:
+    return abi_encode([_GUARANTEES_TYPE], [[g.as_tuple() for g in guarantees]])
+
+
+def decode_guarantees(app_data: bytes) -> tuple[Guarantee, ...]:
+    try:
+        rows = abi_decode([_GUARANTEES_TYPE], app_data, strict=True)[0]
+    except Exception:  # noqa: BLE001 - every eth_abi decoding error means the same here
+        raise e.MalformedState("a ledger's appData is not a list of guarantees") from None
+    return tuple(Guarantee(*row) for row in rows)
+
+
+def guarantee_split(g: Guarantee, target_outcome: tuple[int, ...]) -> tuple[int, int]:
+    """`Adjudicator._split`: (to the beneficiary, to the other ledger participant). A target outcome whose
+    total is not the guaranteed amount gives the funder everything back."""
+    if sum(target_outcome) == g.amount and g.target_index < len(target_outcome):
+        to_beneficiary = target_outcome[g.target_index]
+    else:
+        to_beneficiary = g.amount if g.funder == g.beneficiary else 0
+    return to_beneficiary, g.amount - to_beneficiary
+
+
+def fund_guarantee(ledger: VariablePart, g: Guarantee) -> VariablePart:
+    """The next ledger state: `g.amount` leaves the funder's share into a new guarantee."""
+    if ledger.outcome[g.funder] < g.amount:
+        raise e.StakeNotAffordable(f"the funder holds {ledger.outcome[g.funder]}, the guarantee needs {g.amount}")
+    outcome = list(ledger.outcome)
+    outcome[g.funder] -= g.amount
+    guarantees = (*decode_guarantees(ledger.app_data), g) if ledger.app_data else (g,)
+    return VariablePart(tuple(outcome), encode_guarantees(guarantees), ledger.turn_num + 1)
+
+
+def release_guarantee(ledger: VariablePart, target: bytes, target_outcome: tuple[int, ...]) -> VariablePart:
+    """The next ledger state: the guarantee for `target` is gone, its amount split by the target's final
+    outcome into the two shares (what `claimGuarantee` would pay, without Layer 1)."""
+    guarantees = decode_guarantees(ledger.app_data)
+    matching = [g for g in guarantees if g.target == target]
+    if len(matching) != 1:
+        raise e.WrongChannel(f"the ledger has {len(matching)} guarantees for {target.hex()}")
+    g = matching[0]
+    to_beneficiary, to_other = guarantee_split(g, target_outcome)
+    outcome = list(ledger.outcome)
+    outcome[g.beneficiary] += to_beneficiary
+    outcome[1 - g.beneficiary] += to_other
+    rest = tuple(x for x in guarantees if x is not g)
+    return VariablePart(tuple(outcome), encode_guarantees(rest), ledger.turn_num + 1)
+
+
+def ledger_total(ledger: VariablePart) -> int:
+    """What a ledger state accounts for: its outcome and its guarantees."""
+    guarantees = decode_guarantees(ledger.app_data) if ledger.app_data else ()
+    return ledger.total + sum(g.amount for g in guarantees)
 
 
 # --- moves an honest player makes ------------------------------------------------------------------

@@ -18,7 +18,7 @@ _nonces = itertools.count(1)
 @pytest.fixture(scope="session")
 def contracts(chain):
     return {"adjudicator": chain.deploy("Adjudicator"), "rps": chain.deploy("RockPaperScissors"),
-            "payment": chain.deploy("SingleDirectionPayment")}
+            "payment": chain.deploy("SingleDirectionPayment"), "ledger": chain.deploy("ConsensusApp")}
 
 
 @pytest.fixture(scope="session")

@@ -1,0 +1,198 @@
+"""Virtual channels through a hub: Alice and Bob each hold a two-party *ledger* channel with the hub; a
+virtual channel V between them (the single-direction payment app, Alice pays Bob) holds nothing on Layer 1.
+It is funded by a *guarantee* in each ledger: of L_A = [Alice, hub], x of Alice's share is set aside for V,
+with Alice the beneficiary of V's outcome for her; of L_B = [hub, Bob], x of the hub's share, with Bob the
+beneficiary. Opening, paying and closing V are off-chain updates only (V's moves, then each ledger signed by
+both its participants again); nobody touches Layer 1 while everyone cooperates.
+
+When someone does not: each ledger can be challenged (or concluded) alone, V can be challenged or concluded
+alone, and once a ledger and V are final `Adjudicator.claimGuarantee` pays the guarantee by V's final
+outcome: Alice gets V's amount for her in L_A, the hub the rest; Bob his in L_B, the hub the rest. Whatever V
+ends on, the hub gets back from L_A exactly what it pays Bob in L_B, so it risks nothing; a V outcome with
+another total (Alice and Bob colluding) refunds each guarantee to its funder.
+
+`Ledger` is one participant's end of a ledger channel: every state is signed by both (`ConsensusApp`); the
+other end checks a proposed state by recomputing it with `rules.fund_guarantee` / `rules.release_guarantee`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from eth_account.signers.local import LocalAccount
+
+from l2.core.crypto import Signer
+from l2.designs.statechannels import errors as e
+from l2.designs.statechannels import messages as m
+from l2.designs.statechannels.party import Party
+from l2.designs.statechannels.rules import (
+    FixedPart,
+    Guarantee,
+    VariablePart,
+    decode_guarantees,
+    fund_guarantee,
+    ledger_total,
+    release_guarantee,
+)
+from l2.designs.statechannels.storage import StateStore
+
+
+class Ledger:
+    """One participant's end of a two-party ledger channel."""
+
+    def __init__(self, fixed: FixedPart, chain, adjudicator, account: LocalAccount, store: StateStore | None = None):
+        if fixed.n != 2:
+            raise e.WrongParticipantCount(f"a ledger channel has two participants, not {fixed.n}")
+        self.fixed = fixed
+        self.channel_id = fixed.channel_id
+        self.chain, self.adjudicator, self.account = chain, adjudicator, account
+        self.domain = m.Domain(chain.chain_id, adjudicator.address)
+        self.signer = Signer(bytes(account.key))
+        self.me = fixed.participants.index(account.address)
+        self.store = store
+        self.latest: VariablePart | None = None  # the newest state both signed
+        self.signatures: dict[int, bytes] = {}
+        self.proposal: tuple[VariablePart, bytes] | None = None
+        if store is not None:
+            store.save_channel(fixed, "ledger", self.me, self.domain.chain_id, self.domain.adjudicator)
+
+    # --- off-chain updates ------------------------------------------------------------------------
+
+    def propose(self, state: VariablePart) -> dict:
+        if self.latest is not None and ledger_total(state) != ledger_total(self.latest):
+            raise e.OutcomeTotalChanged(f"the ledger accounts for {ledger_total(self.latest)}, not "
+                                        f"{ledger_total(state)}")
+        signature = m.sign_state(self.signer, self.domain, self.channel_id, state)
+        if self.store is not None:
+            self.store.save_state(self.channel_id, state, {self.me: signature})
+        self.proposal = (state, signature)
+        return m.encode_move(self.channel_id, state, signature)
+
+    def countersign(self, message, expected: VariablePart) -> dict:
+        """Sign the other participant's proposal if it is exactly `expected` (what we computed ourselves)."""
+        channel_id, state, signature = m.decode_move(message)
+        if channel_id != self.channel_id:
+            raise e.WrongChannel("a ledger update for another channel")
+        if state != expected:
+            raise e.LedgerUpdateRefused(f"proposed {state}, the agreed update gives {expected}")
+        other = 1 - self.me
+        signer = m.signer_of(self.domain, self.channel_id, state, signature)
+        if signer != self.fixed.participants[other]:
+            raise e.NotSignedByAll(f"ledger state signed by {signer}, not {self.fixed.participants[other]}")
+        mine = m.sign_state(self.signer, self.domain, self.channel_id, state)
+        self._keep(state, {other: signature, self.me: mine})
+        return m.encode_move(self.channel_id, state, mine)
+
+    def take(self, message) -> None:
+        """The other participant's signature on our proposal: it is now the ledger's newest state."""
+        channel_id, state, signature = m.decode_move(message)
+        if self.proposal is None or channel_id != self.channel_id or state != self.proposal[0]:
+            raise e.WrongChannel("not a signature of our proposal")
+        other = 1 - self.me
+        if m.signer_of(self.domain, self.channel_id, state, signature) != self.fixed.participants[other]:
+            raise e.NotSignedByAll("the ledger state is not signed by the other participant")
+        self._keep(state, {self.me: self.proposal[1], other: signature})
+        self.proposal = None
+
+    def _keep(self, state: VariablePart, signatures: dict[int, bytes]) -> None:
+        if self.store is not None:
+            self.store.save_state(self.channel_id, state, signatures)
+        self.latest, self.signatures = state, signatures
+
+    # --- Layer 1 ------------------------------------------------------------------------------------
+
+    def _signed(self, state: VariablePart | None = None) -> tuple:
+        state = state or self.latest
+        return m.signed_tuple(state, [self.signatures[0], self.signatures[1]])
+
+    def held(self) -> int:
+        return self.chain.call(self.adjudicator.functions.holdings(self.fixed.asset, self.channel_id))
+
+    def deposit(self, amount: int, expected_held: int):
+        return self.chain.transact(self.adjudicator.functions.deposit(self.fixed.asset, self.channel_id,
+                                                                      expected_held, amount),
+                                   self.account, value=amount)
+
+    def challenge(self):
+        sig = self.signer.sign(m.challenge_digest(self.domain, self.channel_id, self.latest))
+        return self.chain.transact(self.adjudicator.functions.challenge(self.fixed.as_tuple(), [self._signed()],
+                                                                        m.sig_tuple(sig)), self.account)
+
+    def checkpoint(self):
+        return self.chain.transact(self.adjudicator.functions.checkpoint(self.fixed.as_tuple(), [self._signed()]),
+                                   self.account)
+
+    def transfer(self):
+        """Pay the ledger's own outcome; its guarantees stay held until claimed."""
+        return self.chain.transact(self.adjudicator.functions.transfer(
+            self.fixed.as_tuple(), m.state_hash(self.channel_id, self.latest), list(self.latest.outcome)),
+            self.account)
+
+    def claim(self, target: Party, target_state: VariablePart, owed: tuple[int, ...] | None = None):
+        """Pay our guarantee for the final virtual channel `target` (final at `target_state`)."""
+        guarantees = decode_guarantees(self.latest.app_data)
+        index = next((i for i, g in enumerate(guarantees) if g.target == target.channel_id), None)
+        if index is None:
+            raise e.NothingToDo(f"no guarantee for {target.channel_id.hex()} in this ledger")
+        owed = tuple(0 for _ in self.latest.outcome) if owed is None else owed
+        ledger = (self.fixed.as_tuple(), self.latest.as_tuple(), list(owed))
+        final_target = (target.fixed.as_tuple(), m.state_hash(target.channel_id, target_state),
+                        list(target_state.outcome))
+        return self.chain.transact(self.adjudicator.functions.claimGuarantee(ledger, index, final_target),
+                                   self.account)
+
+
+def open_ledger(chain, adjudicator, consensus_app, first: LocalAccount, second: LocalAccount,
+                deposits: tuple[int, int], nonce: int, duration: int) -> tuple[Ledger, Ledger]:
+    """A funded ledger channel: both ends, the opening state signed by both, both deposits made."""
+    fixed = FixedPart((first.address, second.address), nonce, consensus_app.address, duration)
+    ends = (Ledger(fixed, chain, adjudicator, first), Ledger(fixed, chain, adjudicator, second))
+    opening = VariablePart(tuple(deposits), b"", 0)
+    ends[0].take(ends[1].countersign(ends[0].propose(opening), opening))
+    held = 0
+    for end, amount in zip(ends, deposits, strict=True):
+        if amount:
+            end.deposit(amount, held)
+            held += amount
+    return ends
+
+
+@dataclass
+class Hub:
+    """The hub's ends of the two ledgers a virtual channel runs through."""
+
+    with_alice: Ledger  # L_A = [alice, hub]
+    with_bob: Ledger  # L_B = [hub, bob]
+
+
+def guarantees_for(virtual: FixedPart, amount: int) -> tuple[Guarantee, Guarantee]:
+    """(L_A's, L_B's) guarantees for V = [alice, bob]: Alice funds hers from L_A and is its beneficiary; the
+    hub funds L_B's and Bob is its beneficiary."""
+    return (Guarantee(virtual.channel_id, amount, 0, 0, 0), Guarantee(virtual.channel_id, amount, 1, 1, 0))
+
+
+def fund_virtual(alice_ledger: Ledger, hub: Hub, bob_ledger: Ledger, alice: Party, bob: Party) -> None:
+    """Fund V (already set up by Alice and Bob, outcome (x, 0)) with a guarantee in each ledger."""
+    amount = alice.latest.total
+    if alice.latest.outcome[1] != 0 or alice.turn_num < alice.fixed.n - 1:
+        raise e.LedgerUpdateRefused("a virtual channel is funded once set up, paying everything to the payer")
+    g_a, g_b = guarantees_for(alice.fixed, amount)
+    expected_a = fund_guarantee(alice_ledger.latest, g_a)
+    alice_ledger.take(hub.with_alice.countersign(alice_ledger.propose(expected_a), expected_a))
+    expected_b = fund_guarantee(hub.with_bob.latest, g_b)
+    hub.with_bob.take(bob_ledger.countersign(hub.with_bob.propose(expected_b), expected_b))
+
+
+def close_virtual(alice_ledger: Ledger, hub: Hub, bob_ledger: Ledger, alice: Party, bob: Party) -> None:
+    """Cooperative close with no Layer-1 transaction: Alice and Bob sign V's final state, then each ledger
+    releases its guarantee by that outcome (the hub checks both signatures on V's final state first)."""
+    proposal = alice.propose_conclusion()
+    alice.take_conclusion(bob.countersign_conclusion(proposal))
+    final, sigs = alice.final
+    signers = tuple(m.signer_of(alice.domain, alice.channel_id, final, sigs[i]) for i in range(alice.fixed.n))
+    if signers != alice.fixed.participants:  # the hub's check before it releases anything
+        raise e.NotSignedByAll("V's final state is not signed by both its participants")
+    expected_a = release_guarantee(alice_ledger.latest, alice.channel_id, final.outcome)
+    alice_ledger.take(hub.with_alice.countersign(alice_ledger.propose(expected_a), expected_a))
+    expected_b = release_guarantee(hub.with_bob.latest, alice.channel_id, final.outcome)
+    hub.with_bob.take(bob_ledger.countersign(hub.with_bob.propose(expected_b), expected_b))

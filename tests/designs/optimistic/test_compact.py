@@ -10,12 +10,15 @@ from dataclasses import dataclass, field
 
 import pytest
 from eth_utils import to_canonical_address
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from web3.logs import DISCARD
 
 from l2.core import bls, eip712
 from l2.designs.optimistic.compact import encoding, proofs
 from l2.designs.optimistic.compact.encoding import QueueCommitment, QueueEntry, Transfer, TransferCommitment, Withdrawal
 from l2.designs.optimistic.compact.state import State, apply_transfers, key_hash, queue_outcomes, signature_valid
-from l2.designs.optimistic.errors import InsufficientBalance
+from l2.designs.optimistic.errors import InsufficientBalance, InvalidTransaction
 from l2.errors import TransactionReverted
 
 DEPTH, K, WINDOW, INCLUSION = 6, 4, 100, 3600
@@ -59,7 +62,7 @@ class Compact:
         receipt = self.chain.transact(
             self.rollup.functions.submitBatch(tip, expected_queue, encoding.encode_batch(commitments)),
             sender or self.proposer)
-        event = self.rollup.events.BatchSubmitted().process_receipt(receipt)[0].args
+        event = self.rollup.events.BatchSubmitted().process_receipt(receipt, errors=DISCARD)[0].args
         header = (event.index, event.prevRoot, event.commitmentsRoot, event.commitmentCount, event.queueStart,
                   event.queueEnd, event.proposer, event.postedAt)
         self.queue_head = cursor
@@ -214,7 +217,7 @@ def test_a_wrong_root_is_slashed_by_the_transition_proof(funded):
     batch = compact.post([commitment])
     before = compact.chain.w3.eth.get_balance(compact.challenger.address)
     receipt = _reveal_transition(compact, proofs.transition_proof(batch, 0, state))
-    fraud = compact.rollup.events.FraudProven().process_receipt(receipt)[0].args
+    fraud = compact.rollup.events.FraudProven().process_receipt(receipt, errors=DISCARD)[0].args
     assert (fraud.batchIndex, fraud.signature, fraud.reward) == (1, False, BOND // 2)
     assert compact.rollup.functions.batchCount().call() == 1
     assert bytes(compact.rollup.functions.tipRoot().call()) == state.root
@@ -238,7 +241,7 @@ def test_a_signature_by_the_wrong_key_is_slashed_by_the_signature_proof(funded):
         dry_transition(compact, proofs.transition_proof(batch, 0, state))
     proof = proofs.signature_proof(batch, 0, state, compact.key_of)
     receipt = _reveal_signature(compact, proof)
-    assert compact.rollup.events.FraudProven().process_receipt(receipt)[0].args.signature is True
+    assert compact.rollup.events.FraudProven().process_receipt(receipt, errors=DISCARD)[0].args.signature is True
     assert compact.rollup.functions.batchCount().call() == 1
 
 
@@ -318,3 +321,68 @@ def test_a_withdrawal_is_paid_to_the_owner_once_final_and_only_once(funded, time
     assert compact.chain.w3.eth.get_balance(bob.address) == before + ETHER
     with pytest.raises(TransactionReverted, match="AlreadyClaimed"):
         compact.chain.transact(claim, compact.challenger)
+
+
+# --- Python's rules and the contract's replay agree ---------------------------------------------------
+
+AMOUNTS = [0, 10**17, ETHER, 3 * ETHER, 6 * ETHER]
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=st.data())
+def test_python_and_the_contract_agree_on_which_commitments_are_fraud(funded, data):
+    """Random commitments, valid or not (accounts 0 and 4 do not exist, 70 is past the tree), with the
+    right root or a wrong one: the contract slashes exactly those Python's rules refuse."""
+    compact, _, state = funded
+    index = st.sampled_from([0, 1, 2, 3, 4, 70])
+    txs = data.draw(st.lists(st.builds(Transfer, index, index, st.sampled_from(AMOUNTS), st.sampled_from([0, 10**15])),
+                             min_size=1, max_size=K))
+    fee_receiver = data.draw(index)
+    wrong_root = data.draw(st.booleans())
+    draft = TransferCommitment(b"\0" * 32, compact.keys[0].sign(b"x"), fee_receiver, tuple(txs))
+    try:
+        post, _ = apply_transfers(state, draft)
+        valid = True
+    except InvalidTransaction:
+        post, valid = state, False
+    root = b"\x22" * 32 if wrong_root else post.root
+    commitment = TransferCommitment(root, draft.signature, fee_receiver, tuple(txs))
+    snapshot = compact.chain.snapshot()
+    try:
+        batch = compact.post([commitment])
+        expected = "TransitionCorrect" if valid and not wrong_root else "ChallengeNotCommitted"
+        with pytest.raises(TransactionReverted, match=expected):
+            dry_transition(compact, proofs.transition_proof(batch, 0, state))
+    finally:
+        compact.chain.revert(snapshot)
+
+
+def test_a_wrong_ok_bit_is_fraud_and_a_paid_forced_withdrawal_is_claimed(funded, time_travel):
+    compact, _, state = funded
+    alice, bob = compact.users[:2]
+    compact.chain.transact(compact.rollup.functions.requestForcedWithdrawal(1, 2 * ETHER), alice)
+    compact.chain.transact(compact.rollup.functions.requestForcedWithdrawal(2, 9 * ETHER), bob)  # more than bob has
+    with pytest.raises(TransactionReverted, match="NotAccountOwner"):
+        compact.chain.transact(compact.rollup.functions.requestForcedWithdrawal(1, ETHER), bob)
+    compact.sync_queue()
+    entries = compact.queue[compact.queue_head:]
+    honest, _ = compact.queue_commitment(state)
+    assert honest.ok == (True, False)
+    lying = QueueCommitment(honest.post_root, 2, (True, True))  # claims bob's withdrawal was paid
+    batch = compact.post([lying])
+    _reveal_transition(compact, proofs.transition_proof(batch, 0, state, entries))
+    assert compact.rollup.functions.batchCount().call() == 1
+    compact.queue_head = 3  # the fraud put the queue head back to the start of the reverted batch
+    compact.chain.transact(compact.rollup.functions.depositBond(), compact.proposer, value=BOND)  # it was slashed
+    batch = compact.post([honest])
+    with pytest.raises(TransactionReverted, match="TransitionCorrect"):
+        dry_transition(compact, proofs.transition_proof(batch, 0, state, entries))
+    time_travel(WINDOW + 1)
+    claim = compact.rollup.functions.claimForcedWithdrawal(batch.header, batch.target(0), 0,
+                                                           proofs.entry_tuple(entries[0]))
+    before = compact.chain.w3.eth.get_balance(alice.address)
+    compact.chain.transact(claim, compact.challenger)
+    assert compact.chain.w3.eth.get_balance(alice.address) == before + 2 * ETHER
+    with pytest.raises(TransactionReverted, match="NotAWithdrawal"):
+        compact.chain.transact(compact.rollup.functions.claimForcedWithdrawal(
+            batch.header, batch.target(0), 1, proofs.entry_tuple(entries[1])), compact.challenger)

@@ -7,7 +7,8 @@ answering. One core, both parties in one process, JSON-ready messages.
 
 Gas: every Adjudicator function, and the two exits Nitro reports (`go-nitro gas-benchmarks`, anchors.md):
 the happy exit (`concludeAndTransfer`, one transaction) and the disputed one (`challenge`, the timeout,
-`transfer`). Measured on the embedded chain (Prague); two participants, ETH, rock-paper-scissors states.
+`transfer`), and a virtual channel's disputed exit (`_virtual_dispute_gas`). Measured on the embedded chain
+(Prague); two participants, ETH, rock-paper-scissors states.
 """
 
 from __future__ import annotations
@@ -128,7 +129,33 @@ def measure_gas(chain) -> dict[str, float]:
     deliver(pb.resend(), pa)
     deliver(pa.play(), pb)
     gas["statechannels.gas.checkpoint"] = pb.checkpoint().gasUsed
+    gas.update(_virtual_dispute_gas(chain, adjudicator, alice, bob, chain.accounts[3]))
     return gas
+
+
+def _virtual_dispute_gas(chain, adjudicator, alice, bob, hub) -> dict[str, float]:
+    """Alice leaves a virtual channel alone, the hub and Bob both silent: she challenges V with her newest
+    state and her ledger with the hub with its newest (holding V's guarantee), waits, is paid her ledger
+    share (`transfer`) and V's amount for her from the guarantee (`claimGuarantee`)."""
+    from l2.designs.statechannels.virtual import Hub, fund_virtual, open_ledger
+
+    ledger_app = chain.deploy("ConsensusApp")
+    payment_app = chain.deploy("SingleDirectionPayment")
+    a_end, hub_a = open_ledger(chain, adjudicator, ledger_app, alice, hub, (ETHER, ETHER), next(_nonce), DURATION)
+    hub_b, b_end = open_ledger(chain, adjudicator, ledger_app, hub, bob, (ETHER, ETHER), next(_nonce), DURATION)
+    fixed = FixedPart((alice.address, bob.address), next(_nonce), payment_app.address, DURATION)
+    va = connect(chain, adjudicator, fixed, "payment", alice)
+    vb = connect(chain, adjudicator, fixed, "payment", bob)
+    setup([va, vb], (ETHER // 2, 0))
+    fund_virtual(a_end, Hub(hub_a, hub_b), b_end, va, vb)
+    for _ in range(3):
+        deliver(va.pay(10**16), vb)
+        deliver(vb.acknowledge(), va)
+    steps = [va.challenge(), a_end.challenge()]
+    chain.advance_time(DURATION)
+    steps += [a_end.transfer(), a_end.claim(va, va.onchain().recorded)]
+    return {"statechannels.gas.claim_guarantee": steps[-1].gasUsed,
+            "statechannels.gas.virtual_dispute": sum(r.gasUsed for r in steps)}
 
 
 @benchmark(
@@ -144,6 +171,8 @@ def measure_gas(chain) -> dict[str, float]:
                reference="Nitro concludeAndTransferAllAssets 111,514"),
         Metric("statechannels.gas.exit_disputed", unit="gas", target=195_172, better="lower",
                reference="Nitro challenge + transfer 195,172"),
+        Metric("statechannels.gas.virtual_dispute", unit="gas", target=470_520, better="lower",
+               reference="Nitro virtual-funded dispute 470,520; here challenge V and the ledger, transfer, claim"),
     ]
 )
 def bench_gas(ctx) -> dict[str, float]:

@@ -1,6 +1,6 @@
 """The state-channel acts of `l2 demo`: a whole game off-chain and one conclusion on chain; a loser who goes
-silent, challenged by the winner's watcher and beaten by timeout; payments on the single-direction payment
-app (a direct channel: virtual channels through a hub are not built yet)."""
+silent, challenged by the winner's watcher and beaten by timeout; payments through a virtual channel over a
+hub, opened, used and closed with no Layer-1 transaction."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ import random
 
 from l2.designs.statechannels.party import Party, conclude_together, connect, deliver, setup
 from l2.designs.statechannels.rules import PLAYS, FixedPart, Phase, RPSData, rps_winner
+from l2.designs.statechannels.virtual import Hub, close_virtual, conclude_ledger, fund_virtual, open_ledger
 from l2.designs.statechannels.watcher import StateChannelWatcher
 from l2.output import eth, gas, table
 
@@ -19,7 +20,7 @@ PATIENCE = 30  # seconds a watcher waits for a silent opponent before it challen
 def run(story) -> int:
     """All three acts; returns the off-chain moves made."""
     contracts = {name: story.chain.contract(name, story.deployment[name])
-                 for name in ("Adjudicator", "RockPaperScissors", "SingleDirectionPayment")}
+                 for name in ("Adjudicator", "RockPaperScissors", "SingleDirectionPayment", "ConsensusApp")}
     made = _a_whole_game(story, contracts)
     made += _a_silent_loser(story, contracts)
     return made + _payments(story, contracts)
@@ -102,23 +103,45 @@ def _a_silent_loser(story, contracts) -> int:
 
 
 def _payments(story, contracts) -> int:
-    console, rng, unit = story.console, story.rng, story.unit
+    chain, console, rng, unit = story.chain, story.console, story.rng, story.unit
     n = story.payments
-    story.act(f"State channel: {n:,} payments on the single-direction payment app")
-    pa, pb, layer1 = _open(story, contracts, "payment", 5 * unit, b"")
-    console.print("alice pays bob through a channel whose app (SingleDirectionPayment) lets money move one way "
-                  "only: each payment is alice's move, each acknowledgement bob's. Direct here: virtual channels "
-                  "through a hub are not built yet.", highlight=False)
-    with story.progress("payments", n) as advance:
-        for _ in range(n):
-            amount = min(rng.randint(1, unit // 100), pa.latest.outcome[0])
-            deliver(pa.pay(max(amount, 1)), pb)
-            deliver(pb.acknowledge(), pa)
-            advance()
-    conclude_together([pa, pb])
-    layer1.append(("one concludeAndTransfer", pb.conclude().gasUsed))
-    console.print(f"bob received {eth(pa.final[0].outcome[1])} in {n:,} payments", highlight=False)
-    console.print(_gas_table("Layer-1 transactions of the payment channel", layer1))
+    story.act(f"State channel: {n:,} payments through a virtual channel over a hub")
+    alice, bob, hub = story.accounts["alice"], story.accounts["bob"], story.accounts["carol"]
+    adjudicator, ledger_app = contracts["Adjudicator"], contracts["ConsensusApp"]
+    nonce = chain.now() * 1000 + next(_count) % 1000
+    with chain.record() as opened:
+        a_end, hub_a = open_ledger(chain, adjudicator, ledger_app, alice, hub, (5 * unit, 5 * unit), nonce, DURATION)
+        hub_b, b_end = open_ledger(chain, adjudicator, ledger_app, hub, bob, (5 * unit, 5 * unit), nonce + 1,
+                                   DURATION)
+    layer1 = [("the two ledger channels are funded (four deposits)", sum(t.gas_used for t in opened))]
+    fixed = FixedPart((alice.address, bob.address), nonce + 2, contracts["SingleDirectionPayment"].address, DURATION)
+    va = connect(chain, adjudicator, fixed, "payment", alice)
+    vb = connect(chain, adjudicator, fixed, "payment", bob)
+    console.print("alice and carol (a hub) share a ledger channel, so do carol and bob. alice and bob set up a "
+                  f"virtual channel of {eth(2 * unit)} on the single-direction payment app; each ledger sets that "
+                  "much aside as a guarantee for it, signed by its two participants. Then alice pays bob: each "
+                  "payment is her move and his acknowledgement, and carol sees none of them.", highlight=False)
+    with chain.record() as offchain:
+        setup([va, vb], (2 * unit, 0))
+        fund_virtual(a_end, Hub(hub_a, hub_b), b_end, va, vb)
+        with story.progress("payments", n) as advance:
+            for _ in range(n):
+                amount = max(1, min(rng.randint(1, unit // 100), va.latest.outcome[0]))
+                deliver(va.pay(amount), vb)
+                deliver(vb.acknowledge(), va)
+                advance()
+        close_virtual(a_end, Hub(hub_a, hub_b), b_end, va, vb)
+    if offchain:
+        raise AssertionError("the virtual channel touched Layer 1")
+    paid = va.final[0].outcome[1]
+    console.print(f"opened, {n:,} payments ({eth(paid)} in all) and closed with no Layer-1 transaction: both "
+                  f"ledgers released the guarantee, alice's ledger now pays carol {eth(paid)} more, carol's "
+                  "ledger pays bob as much.", highlight=False)
+    with chain.record() as closed:
+        conclude_ledger(a_end, hub_a)
+        conclude_ledger(b_end, hub_b)
+    layer1.append(("each ledger concludes in one transaction", sum(t.gas_used for t in closed)))
+    console.print(_gas_table("Layer-1 transactions of the virtual channel's ledgers", layer1))
     return n
 
 

@@ -40,6 +40,7 @@ DESIGN = Design(
         ContractSpec("Adjudicator", description="state channels: holdings, challenges, force-moves, conclusions"),
         ContractSpec("RockPaperScissors", description="state-channel app: commit-reveal rock-paper-scissors"),
         ContractSpec("SingleDirectionPayment", description="state-channel app: payments one way"),
+        ContractSpec("ConsensusApp", description="state-channel app of ledger channels: every state signed by all"),
     ),
     demo=_demo,
     scenarios=_scenarios,

@@ -99,6 +99,10 @@ class Ledger:
             self.store.save_state(self.channel_id, state, signatures)
         self.latest, self.signatures = state, signatures
 
+    def final_state(self) -> VariablePart:
+        """The final state both sign to conclude: the newest one, final."""
+        return VariablePart(self.latest.outcome, self.latest.app_data, self.latest.turn_num + 1, True)
+
     # --- Layer 1 ------------------------------------------------------------------------------------
 
     def _signed(self, state: VariablePart | None = None) -> tuple:
@@ -121,6 +125,13 @@ class Ledger:
     def checkpoint(self):
         return self.chain.transact(self.adjudicator.functions.checkpoint(self.fixed.as_tuple(), [self._signed()]),
                                    self.account)
+
+    def conclude(self):
+        """Submit the final state both signed; pays the outcome in the same transaction."""
+        if not self.latest.is_final:
+            raise e.NotFinal(f"the ledger's newest state (turn {self.latest.turn_num}) is not final")
+        return self.chain.transact(self.adjudicator.functions.concludeAndTransfer(self.fixed.as_tuple(),
+                                                                                  self._signed()), self.account)
 
     def transfer(self):
         """Pay the ledger's own outcome; its guarantees stay held until claimed."""
@@ -165,10 +176,15 @@ class Hub:
     with_bob: Ledger  # L_B = [hub, bob]
 
 
-def guarantees_for(virtual: FixedPart, amount: int) -> tuple[Guarantee, Guarantee]:
+def guarantees_for(virtual: FixedPart, amount: int, ledger_a: FixedPart | None = None,
+                   ledger_b: FixedPart | None = None) -> tuple[Guarantee, Guarantee]:
     """(L_A's, L_B's) guarantees for V = [alice, bob]: Alice funds hers from L_A and is its beneficiary; the
-    hub funds L_B's and Bob is its beneficiary."""
-    return (Guarantee(virtual.channel_id, amount, 0, 0, 0), Guarantee(virtual.channel_id, amount, 1, 1, 0))
+    hub funds L_B's and Bob is its beneficiary. Ledgers default to [alice, hub] and [hub, bob]."""
+    alice, bob = virtual.participants
+    in_a = ledger_a.participants.index(alice) if ledger_a else 0
+    in_b = ledger_b.participants.index(bob) if ledger_b else 1
+    return (Guarantee(virtual.channel_id, amount, in_a, 0, in_a),
+            Guarantee(virtual.channel_id, amount, in_b, 1, 1 - in_b))
 
 
 def fund_virtual(alice_ledger: Ledger, hub: Hub, bob_ledger: Ledger, alice: Party, bob: Party) -> None:
@@ -176,7 +192,7 @@ def fund_virtual(alice_ledger: Ledger, hub: Hub, bob_ledger: Ledger, alice: Part
     amount = alice.latest.total
     if alice.latest.outcome[1] != 0 or alice.turn_num < alice.fixed.n - 1:
         raise e.LedgerUpdateRefused("a virtual channel is funded once set up, paying everything to the payer")
-    g_a, g_b = guarantees_for(alice.fixed, amount)
+    g_a, g_b = guarantees_for(alice.fixed, amount, alice_ledger.fixed, bob_ledger.fixed)
     expected_a = fund_guarantee(alice_ledger.latest, g_a)
     alice_ledger.take(hub.with_alice.countersign(alice_ledger.propose(expected_a), expected_a))
     expected_b = fund_guarantee(hub.with_bob.latest, g_b)
@@ -196,3 +212,10 @@ def close_virtual(alice_ledger: Ledger, hub: Hub, bob_ledger: Ledger, alice: Par
     alice_ledger.take(hub.with_alice.countersign(alice_ledger.propose(expected_a), expected_a))
     expected_b = release_guarantee(hub.with_bob.latest, alice.channel_id, final.outcome)
     hub.with_bob.take(bob_ledger.countersign(hub.with_bob.propose(expected_b), expected_b))
+
+
+def conclude_ledger(first: Ledger, second: Ledger):
+    """Both ends sign the ledger's final state; the first submits it (one transaction pays both)."""
+    final = first.final_state()
+    first.take(second.countersign(first.propose(final), final))
+    return first.conclude()

@@ -1,16 +1,22 @@
-"""`l2 compare` through state channels: payments on the single-direction payment app, one direct channel per
-ordered pair of participants (money flows one way in each), concluded in one transaction each at the end.
-Virtual channels through a hub are not built yet, so these are direct channels."""
+"""`l2 compare` through state channels: payments through virtual channels over a hub (the operator).
+
+Each participant opens one ledger channel with the hub (its deposit, and the hub's share that funds the
+payments it will receive); for each ordered pair a virtual channel on the single-direction payment app is
+set up and funded by a guarantee in each of the two ledgers, off-chain. A payment is the payer's move and
+the payee's acknowledgement in that virtual channel: the hub sees nothing of it. At exit every virtual
+channel is closed off-chain (both ledgers release its guarantee by its final outcome) and each ledger is
+concluded with one transaction.
+"""
 
 from __future__ import annotations
 
 import itertools
-import random
 from itertools import permutations
 
 from l2.designs.api import CompareEnv
-from l2.designs.statechannels.party import Party, conclude_together, connect, deliver, setup
+from l2.designs.statechannels.party import Party, connect, deliver, setup
 from l2.designs.statechannels.rules import FixedPart
+from l2.designs.statechannels.virtual import Hub, Ledger, close_virtual, conclude_ledger, fund_virtual, open_ledger
 
 DURATION = 60
 _count = itertools.count()
@@ -21,26 +27,38 @@ class StateChannelsWorkload:
         self.env = env
         chain = env.chain
         self.adjudicator = chain.contract("Adjudicator", env.addresses["Adjudicator"])
-        self.app = chain.contract("SingleDirectionPayment", env.addresses["SingleDirectionPayment"])
+        self.payment_app = chain.contract("SingleDirectionPayment", env.addresses["SingleDirectionPayment"])
+        self.ledger_app = chain.contract("ConsensusApp", env.addresses["ConsensusApp"])
         self.holders = [self.adjudicator.address]
-        # A payment is final once the payer signed it: the payee holds a supported state paying it.
+        # A payment is final once the payer signed it: the payee holds a supported state paying it, and the
+        # guarantee in its ledger pays it whatever the payer or the hub do.
         self.payment_final_after = 0
-        self.channels: dict[tuple[str, str], tuple[Party, Party]] = {}  # (payer, payee) -> (payer's, payee's)
+        self.ledgers: dict[str, tuple[Ledger, Ledger]] = {}  # name -> (its end, the hub's end)
+        self.channels: dict[tuple[str, str], tuple[Party, Party]] = {}  # (payer, payee) -> their two ends
         self.concluded = False
 
+    def _nonce(self) -> int:
+        return self.env.chain.now() * 1000 + next(_count) % 1000
+
     def enter(self, deposits: dict[str, int]) -> None:
-        chain, accounts = self.env.chain, self.env.participants
+        chain, accounts, hub = self.env.chain, self.env.participants, self.env.operator
         names = sorted(deposits)
+        share = {name: deposits[name] // (len(names) - 1) for name in names}  # each outgoing virtual channel's
+        for name in names:
+            hub_side = sum(share[other] for other in names if other != name)  # funds what `name` may receive
+            self.ledgers[name] = open_ledger(chain, self.adjudicator, self.ledger_app, accounts[name], hub,
+                                             (deposits[name], hub_side), self._nonce(), DURATION)
         for payer, payee in permutations(names, 2):
-            share = deposits[payer] // (len(names) - 1)
-            fixed = FixedPart((accounts[payer].address, accounts[payee].address),
-                              chain.now() * 1000 + next(_count) % 1000, self.app.address, DURATION)
-            rng = random.Random(0)
-            parties = (connect(chain, self.adjudicator, fixed, "payment", accounts[payer], rng=rng),
-                       connect(chain, self.adjudicator, fixed, "payment", accounts[payee], rng=rng))
-            setup(list(parties), (share, 0))
-            parties[0].deposit(share, 0)
-            self.channels[(payer, payee)] = parties
+            fixed = FixedPart((accounts[payer].address, accounts[payee].address), self._nonce(),
+                              self.payment_app.address, DURATION)
+            ends = (connect(chain, self.adjudicator, fixed, "payment", accounts[payer]),
+                    connect(chain, self.adjudicator, fixed, "payment", accounts[payee]))
+            setup(list(ends), (share[payer], 0))
+            fund_virtual(self.ledgers[payer][0], self._hub(payer, payee), self.ledgers[payee][0], *ends)
+            self.channels[(payer, payee)] = ends
+
+    def _hub(self, payer: str, payee: str) -> Hub:
+        return Hub(self.ledgers[payer][1], self.ledgers[payee][1])
 
     def pay(self, payer: str, payee: str, amount: int) -> None:
         mine, theirs = self.channels[(payer, payee)]
@@ -48,16 +66,19 @@ class StateChannelsWorkload:
         deliver(theirs.acknowledge(), mine)
 
     def settle(self) -> None:
-        """Nothing: the signed states are the settlement, until someone concludes."""
+        """Nothing: the signed states are the settlement, until the ledgers conclude."""
 
     def exit(self) -> None:
-        for parties in self.channels.values():
-            conclude_together(list(parties))
-            parties[1].conclude()
+        for (payer, payee), ends in self.channels.items():
+            close_virtual(self.ledgers[payer][0], self._hub(payer, payee), self.ledgers[payee][0], *ends)
+        for mine, hubs in self.ledgers.values():
+            conclude_ledger(mine, hubs)
         self.concluded = True
 
     def balance(self, name: str) -> int:
         if self.concluded:
             return 0
-        return sum(parties[0].latest.outcome[i] for (payer, payee), parties in self.channels.items()
-                   for i, who in enumerate((payer, payee)) if who == name)
+        mine = self.ledgers[name][0]
+        own = mine.latest.outcome[mine.me]
+        return own + sum(ends[0].latest.outcome[i] for pair, ends in self.channels.items()
+                         for i, who in enumerate(pair) if who == name)

@@ -13,7 +13,14 @@ from l2.designs.statechannels import errors as e
 from l2.designs.statechannels import messages as m
 from l2.designs.statechannels.party import connect, deliver, setup
 from l2.designs.statechannels.rules import FixedPart, VariablePart, guarantee_split, ledger_total
-from l2.designs.statechannels.virtual import Hub, close_virtual, fund_virtual, guarantees_for, open_ledger
+from l2.designs.statechannels.virtual import (
+    Hub,
+    close_virtual,
+    conclude_ledger,
+    fund_virtual,
+    guarantees_for,
+    open_ledger,
+)
 from l2.designs.statechannels.watcher import StateChannelWatcher
 from l2.errors import TransactionReverted
 
@@ -181,3 +188,17 @@ def test_a_ledger_update_other_than_the_agreed_one_is_refused(network):
     skewed = VariablePart((ETHER - X - 1, ETHER + 1), a_end.latest.app_data, a_end.latest.turn_num + 1)
     with pytest.raises(e.LedgerUpdateRefused):
         hub.with_alice.countersign(a_end.propose(skewed), fair)
+
+
+def test_after_a_virtual_channel_closes_each_ledger_concludes_in_one_transaction(chain, network, alice, bob):
+    a_end, hub, b_end, va, vb = network
+    pay(va, vb, 10**17)
+    close_virtual(a_end, hub, b_end, va, vb)
+    before = balances(chain, alice, bob)
+    with chain.record() as txs:
+        conclude_ledger(hub.with_alice, a_end)
+        conclude_ledger(b_end, hub.with_bob)
+    assert len(txs) == 2
+    after = balances(chain, alice, bob)
+    assert after[0] == before[0] + ETHER - 10**17
+    assert after[1] == before[1] + ETHER + 10**17 - fees(txs, bob)

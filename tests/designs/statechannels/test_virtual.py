@@ -7,6 +7,8 @@ from __future__ import annotations
 import itertools
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from l2.core.crypto import Signer
 from l2.designs.statechannels import errors as e
@@ -202,3 +204,33 @@ def test_after_a_virtual_channel_closes_each_ledger_concludes_in_one_transaction
     after = balances(chain, alice, bob)
     assert after[0] == before[0] + ETHER - 10**17
     assert after[1] == before[1] + ETHER + 10**17 - fees(txs, bob)
+
+
+@settings(max_examples=10, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(to_alice=st.integers(0, X), extra=st.sampled_from([0, 0, 1, X]), beneficiary_is_bob=st.booleans())
+def test_claimed_guarantees_pay_what_the_python_rule_says(chain, network, alice, bob, hub_account, to_alice,
+                                                         extra, beneficiary_is_bob):
+    """Any final V outcome (a right total, or one Alice and Bob inflated): `claimGuarantee` pays exactly
+    `rules.guarantee_split`, and the ledger keeps nothing it owes."""
+    a_end, hub, b_end, va, vb = network
+    snapshot = chain.snapshot()
+    try:
+        final = VariablePart((to_alice, X - to_alice + extra), b"", va.turn_num + 1, True)
+        sigs = [m.sign_state(Signer(bytes(acct.key)), va.domain, va.channel_id, final) for acct in (alice, bob)]
+        chain.transact(va.adjudicator.functions.conclude(va.fixed.as_tuple(), m.signed_tuple(final, sigs)), alice)
+        ledger, index = (hub.with_bob, 1) if beneficiary_is_bob else (hub.with_alice, 0)
+        ledger.challenge()
+        chain.advance_time(DURATION)
+        ledger.transfer()
+        guarantee = guarantees_for(va.fixed, X, a_end.fixed, b_end.fixed)[index]
+        expected = guarantee_split(guarantee, final.outcome)
+        beneficiary, other = (bob, hub_account) if beneficiary_is_bob else (alice, hub_account)
+        before = balances(chain, beneficiary, other)
+        with chain.record() as txs:
+            ledger.claim(va, final)
+        after = balances(chain, beneficiary, other)
+        assert after[0] - before[0] == expected[0]
+        assert after[1] - before[1] + fees(txs, hub_account) == expected[1]
+        assert ledger.held() == 0
+    finally:
+        chain.revert(snapshot)

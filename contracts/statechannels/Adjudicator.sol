@@ -57,6 +57,13 @@ contract Adjudicator {
         uint256[] outcome;
     }
 
+    /// @notice What lets a ledger participant challenge a channel its ledger guarantees.
+    struct GuarantorProof {
+        FixedPart ledger;
+        SignedVariablePart ledgerState;
+        uint256 index;
+    }
+
     /// @notice Message types: one signature is never valid for two purposes.
     uint8 public constant MSG_STATE = 1;
     uint8 public constant MSG_CHALLENGE = 2;
@@ -174,21 +181,67 @@ contract Adjudicator {
         external
     {
         bytes32 channelId = _channelId(fp);
+        bytes32 stateHash = _checkChallenge(fp, channelId, proof);
+        address challenger = _challenger(channelId, stateHash, challengerSig);
+        if (!_isParticipant(fp, challenger)) revert ChallengerNotParticipant(challenger);
+        _startChallenge(fp, channelId, proof[proof.length - 1].variablePart, stateHash);
+    }
+
+    /// @notice `challenge` a virtual channel by a participant of a ledger channel that guarantees it (a
+    ///         hub): the guarantor's funds are locked until the virtual channel is final, so it may start
+    ///         the clock even though it is not one of the channel's participants.
+    /// @param guarantor A ledger state signed by all its participants holding a guarantee for the channel,
+    ///        and the guarantee's index in it.
+    function challengeAsGuarantor(FixedPart calldata fp, SignedVariablePart[] calldata proof,
+        GuarantorProof calldata guarantor, Signature calldata challengerSig) external {
+        bytes32 channelId = _channelId(fp);
+        bytes32 stateHash = _checkChallenge(fp, channelId, proof);
+        _requireGuarantee(guarantor, channelId);
+        address challenger = _challenger(channelId, stateHash, challengerSig);
+        if (!_isParticipant(guarantor.ledger, challenger)) revert ChallengerNotParticipant(challenger);
+        _startChallenge(fp, channelId, proof[proof.length - 1].variablePart, stateHash);
+    }
+
+    /// @dev `guarantor` is a ledger state everyone signed, holding a guarantee for `channelId`.
+    function _requireGuarantee(GuarantorProof calldata guarantor, bytes32 channelId) private view {
+        FixedPart calldata ledger = guarantor.ledger;
+        VariablePart calldata ledgerState = guarantor.ledgerState.variablePart;
+        _requireSignedByAll(ledger, _stateHash(_channelId(ledger), ledgerState), guarantor.ledgerState.sigs);
+        // A ledger without guarantees has empty appData (abi.decode would revert without a reason).
+        if (ledgerState.appData.length == 0) revert InvalidGuarantee(guarantor.index);
+        Guarantee[] memory guarantees = abi.decode(ledgerState.appData, (Guarantee[]));
+        if (guarantor.index >= guarantees.length) revert InvalidGuarantee(guarantor.index);
+        bytes32 target = guarantees[guarantor.index].target;
+        if (target != channelId) revert WrongTarget(target, channelId);
+    }
+
+    /// @dev The channel is not final and `proof` supports a state that may be challenged; its hash.
+    function _checkChallenge(FixedPart calldata fp, bytes32 channelId, SignedVariablePart[] calldata proof)
+        private
+        view
+        returns (bytes32)
+    {
         ChannelRecord memory record = records[channelId];
         if (_isFinalized(record)) revert ChannelFinalized(channelId);
-        VariablePart calldata state = proof[proof.length - 1].variablePart;
+        uint48 turnNum = proof[proof.length - 1].variablePart.turnNum;
         // An open channel may be challenged with the state it records (a checkpoint); a running
         // challenge only with a newer one, or a challenger could restart the clock forever.
         bool ongoing = record.finalizesAt != 0;
-        if (ongoing ? state.turnNum <= record.turnNumRecord : state.turnNum < record.turnNumRecord) {
-            revert TurnNumNotIncreased(record.turnNumRecord, state.turnNum);
+        if (ongoing ? turnNum <= record.turnNumRecord : turnNum < record.turnNumRecord) {
+            revert TurnNumNotIncreased(record.turnNumRecord, turnNum);
         }
-        bytes32 stateHash = _requireSupported(fp, channelId, proof);
-        address challenger = Signatures.recover(
-            _digest(keccak256(abi.encode(CHALLENGE_TYPEHASH, channelId, MSG_CHALLENGE, stateHash))),
-            challengerSig.r, challengerSig.s, challengerSig.v
+        return _requireSupported(fp, channelId, proof);
+    }
+
+    function _challenger(bytes32 channelId, bytes32 stateHash, Signature calldata sig) private view returns (address) {
+        return Signatures.recover(
+            _digest(keccak256(abi.encode(CHALLENGE_TYPEHASH, channelId, MSG_CHALLENGE, stateHash))), sig.r, sig.s, sig.v
         );
-        if (!_isParticipant(fp, challenger)) revert ChallengerNotParticipant(challenger);
+    }
+
+    function _startChallenge(FixedPart calldata fp, bytes32 channelId, VariablePart calldata state, bytes32 stateHash)
+        private
+    {
         uint48 finalizesAt = uint48(block.timestamp) + fp.challengeDuration;
         _store(channelId, state.turnNum, finalizesAt, stateHash, state.outcome);
         emit Challenged(channelId, state.turnNum, finalizesAt, state);
@@ -303,6 +356,7 @@ contract Adjudicator {
         ChannelRecord memory record = records[ledgerId];
         if (!_isFinalized(record)) revert ChannelNotFinalized(ledgerId, record.finalizesAt);
         _requireFingerprint(record, ledgerId, _stateHash(ledgerId, ledgerState), ledgerOwed);
+        if (ledgerState.appData.length == 0) revert InvalidGuarantee(index);
         Guarantee[] memory guarantees = abi.decode(ledgerState.appData, (Guarantee[]));
         if (index >= guarantees.length) revert InvalidGuarantee(index);
         g = guarantees[index];

@@ -17,7 +17,7 @@ other end checks a proposed state by recomputing it with `rules.fund_guarantee` 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from eth_account.signers.local import LocalAccount
 
@@ -26,9 +26,11 @@ from l2.designs.statechannels import errors as e
 from l2.designs.statechannels import messages as m
 from l2.designs.statechannels.party import Party
 from l2.designs.statechannels.rules import (
+    APPS,
     FixedPart,
     Guarantee,
     VariablePart,
+    check_support,
     decode_guarantees,
     fund_guarantee,
     ledger_total,
@@ -170,10 +172,34 @@ def open_ledger(chain, adjudicator, consensus_app, first: LocalAccount, second: 
 
 @dataclass
 class Hub:
-    """The hub's ends of the two ledgers a virtual channel runs through."""
+    """The hub's ends of the two ledgers a virtual channel runs through, and what it knows of the virtual
+    channels it guarantees: their setup, checked before it funds them, kept so that it can challenge one
+    whose participants both went silent (`challenge_virtual`) and get its guarantee back."""
 
     with_alice: Ledger  # L_A = [alice, hub]
     with_bob: Ledger  # L_B = [hub, bob]
+    virtual: dict[bytes, tuple[FixedPart, list[tuple[VariablePart, bytes]]]] = field(default_factory=dict)
+
+    def check_setup(self, virtual: FixedPart, proof: list[tuple[VariablePart, bytes]], amount: int) -> None:
+        """Refuse to guarantee anything but a set-up virtual channel paying `amount`, all to its payer."""
+        domain = self.with_bob.domain
+        signed = [(state, (m.signer_of(domain, virtual.channel_id, state, sig),)) for state, sig in proof]
+        state = check_support(virtual, signed, APPS["payment"])
+        if state.turn_num != virtual.n - 1 or state.outcome != (amount, 0):
+            raise e.LedgerUpdateRefused(f"virtual channel setup {state} is not ({amount}, 0) at turn {virtual.n - 1}")
+        self.virtual[virtual.channel_id] = (virtual, proof)
+
+    def challenge_virtual(self, channel_id: bytes):
+        """Challenge a virtual channel we guarantee with its setup state (all we ever saw of it): if its
+        participants are alive they answer with their newest, if not it ends as it began."""
+        virtual, proof = self.virtual[channel_id]
+        ledger = self.with_bob
+        index = next(i for i, g in enumerate(decode_guarantees(ledger.latest.app_data)) if g.target == channel_id)
+        sig = ledger.signer.sign(m.challenge_digest(ledger.domain, channel_id, proof[-1][0]))
+        guarantor = (ledger.fixed.as_tuple(), ledger._signed(), index)
+        return ledger.chain.transact(ledger.adjudicator.functions.challengeAsGuarantor(
+            virtual.as_tuple(), [m.signed_tuple(state, [s]) for state, s in proof], guarantor, m.sig_tuple(sig)),
+            ledger.account)
 
 
 def guarantees_for(virtual: FixedPart, amount: int, ledger_a: FixedPart | None = None,
@@ -192,6 +218,7 @@ def fund_virtual(alice_ledger: Ledger, hub: Hub, bob_ledger: Ledger, alice: Part
     amount = alice.latest.total
     if alice.latest.outcome[1] != 0 or alice.turn_num < alice.fixed.n - 1:
         raise e.LedgerUpdateRefused("a virtual channel is funded once set up, paying everything to the payer")
+    hub.check_setup(alice.fixed, [alice.states[t] for t in range(alice.fixed.n)], amount)
     g_a, g_b = guarantees_for(alice.fixed, amount, alice_ledger.fixed, bob_ledger.fixed)
     expected_a = fund_guarantee(alice_ledger.latest, g_a)
     alice_ledger.take(hub.with_alice.countersign(alice_ledger.propose(expected_a), expected_a))

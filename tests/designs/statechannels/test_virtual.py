@@ -234,3 +234,42 @@ def test_claimed_guarantees_pay_what_the_python_rule_says(chain, network, alice,
         assert ledger.held() == 0
     finally:
         chain.revert(snapshot)
+
+
+def test_the_hub_gets_its_guarantee_back_when_alice_and_bob_both_go_silent(chain, network, alice, hub_account):
+    a_end, hub, b_end, va, vb = network
+    before = balances(chain, alice, hub_account)
+    with chain.record() as txs:
+        hub.challenge_virtual(va.channel_id)  # not a participant of V, but its guarantor
+        hub.with_alice.challenge()
+        hub.with_bob.challenge()
+        chain.advance_time(DURATION)
+        final = va.onchain().recorded
+        assert final.outcome == (X, 0)  # nobody answered: V ends as it was set up
+        for end in (hub.with_alice, hub.with_bob):
+            end.transfer()
+            end.claim(va, final)
+    after = balances(chain, alice, hub_account)
+    assert after[0] == before[0] + ETHER  # alice's deposit, her guarantee included
+    assert after[1] == before[1] + 2 * ETHER - fees(txs, hub_account)  # the hub's two deposits
+
+
+def test_only_a_guarantor_may_challenge_a_channel_it_is_not_in(chain, contracts, network, mallory):
+    a_end, hub, b_end, va, vb = network
+    virtual, proof = hub.virtual[va.channel_id]
+    adj = contracts["adjudicator"]
+    signed = [m.signed_tuple(state, [s]) for state, s in proof]
+    sig = Signer(bytes(mallory.key)).sign(m.challenge_digest(va.domain, va.channel_id, proof[-1][0]))
+    guarantor = (hub.with_bob.fixed.as_tuple(), hub.with_bob._signed(), 0)
+    with pytest.raises(TransactionReverted, match="ChallengerNotParticipant"):
+        chain.transact(adj.functions.challengeAsGuarantor(virtual.as_tuple(), signed, guarantor, m.sig_tuple(sig)),
+                       mallory)
+    # A ledger state without a guarantee for V (its opening state) proves nothing.
+    opening = VariablePart((ETHER, ETHER), b"", 0)
+    opening_sigs = [m.sign_state(Signer(bytes(acct.key)), va.domain, hub.with_bob.channel_id, opening)
+                    for acct in (chain.accounts[4], chain.accounts[2])]
+    hub_sig = Signer(bytes(chain.accounts[4].key)).sign(m.challenge_digest(va.domain, va.channel_id, proof[-1][0]))
+    with pytest.raises(TransactionReverted, match="InvalidGuarantee"):
+        chain.transact(adj.functions.challengeAsGuarantor(
+            virtual.as_tuple(), signed, (hub.with_bob.fixed.as_tuple(), m.signed_tuple(opening, opening_sigs), 0),
+            m.sig_tuple(hub_sig)), chain.accounts[4])

@@ -1,8 +1,9 @@
-"""A payer in its own process, over loopback TCP: `python peer_worker.py CONFIG_JSON`.
+"""Participant 0 of a channel in its own process, over loopback TCP: `python peer_worker.py CONFIG_JSON`.
 
 It opens (or restores, after a SIGKILL) its SQLite store, dials the test's listener, sends its newest own
-move again if it was waiting for an answer, then pays 1 wei and waits for the acknowledgement, `moves`
-times. The test kills it at a random moment and starts it again."""
+move again if it was waiting for an answer, then makes its move (pays 1 wei, or its rock-paper-scissors
+move: commit or reveal) and waits for the answer, `moves` times. The test kills it at a random moment
+and starts it again."""
 
 from __future__ import annotations
 
@@ -21,8 +22,8 @@ def main() -> None:
     key = bytes.fromhex(config["key"])
     store = StateStore(config["db"])
     if store.load() is None:
-        party = Party(FixedPart.from_json(config["fixed"]), "payment", Domain(config["chainId"], config["adjudicator"]),
-                      key, store=store)
+        party = Party(FixedPart.from_json(config["fixed"]), config["app"],
+                      Domain(config["chainId"], config["adjudicator"]), key, store=store)
     else:
         party = Party.restore(store, key)
     connection = dial(config["port"])
@@ -30,7 +31,7 @@ def main() -> None:
         connection.send(party.resend())  # the payee may never have seen it, or we missed its answer
         party.receive(connection.receive(timeout=10))
     for _ in range(config["moves"]):
-        connection.send(party.pay(1))
+        connection.send(party.pay(1) if party.app == "payment" else party.play())
         party.receive(connection.receive(timeout=10))
     connection.close()
 

@@ -18,7 +18,7 @@ from eth_account import Account
 from l2.designs.statechannels import errors as e
 from l2.designs.statechannels.messages import Domain, decode_move
 from l2.designs.statechannels.party import Party, setup
-from l2.designs.statechannels.rules import FixedPart
+from l2.designs.statechannels.rules import FixedPart, Phase, RPSData
 from l2.designs.statechannels.storage import StateStore
 from l2.designs.statechannels.transport import Listener, dial
 from l2.l1.compiler import PROJECT_ROOT
@@ -27,19 +27,22 @@ WORKER = Path(__file__).with_name("peer_worker.py")
 KEY_A, KEY_B = bytes([0x31]) * 32, bytes([0x32]) * 32
 
 
-def channel(tmp_path):
+def channel(tmp_path, app="payment"):
     fixed = FixedPart((Account.from_key(KEY_A).address, Account.from_key(KEY_B).address), 1,
                       Account.from_key(bytes([0x43]) * 32).address, 60)
     domain = Domain(31337, Account.from_key(bytes([0x42]) * 32).address)
-    payer = Party(fixed, "payment", domain, KEY_A, store=StateStore(tmp_path / "payer.db"))
-    payee = Party(fixed, "payment", domain, KEY_B, store=StateStore(tmp_path / "payee.db"))
-    setup([payer, payee], (10**6, 0))
+    payer = Party(fixed, app, domain, KEY_A, store=StateStore(tmp_path / "payer.db"))
+    payee = Party(fixed, app, domain, KEY_B, store=StateStore(tmp_path / "payee.db"))
+    if app == "payment":
+        setup([payer, payee], (10**6, 0))
+    else:
+        setup([payer, payee], (10**6, 10**6), RPSData(Phase.START, 10).encode())
     payer.store.close()  # the worker process owns it from now on
     return fixed, domain, payee
 
 
-def start_worker(tmp_path, fixed, domain, port, moves):
-    config = {"key": KEY_A.hex(), "db": str(tmp_path / "payer.db"), "fixed": fixed.to_json(),
+def start_worker(tmp_path, fixed, domain, port, moves, app="payment"):
+    config = {"app": app, "key": KEY_A.hex(), "db": str(tmp_path / "payer.db"), "fixed": fixed.to_json(),
               "chainId": domain.chain_id, "adjudicator": domain.adjudicator, "port": port, "moves": moves}
     return subprocess.Popen([sys.executable, str(WORKER), json.dumps(config)], cwd=PROJECT_ROOT,
                             env={**os.environ, "PYTHONPATH": str(PROJECT_ROOT)})
@@ -59,7 +62,7 @@ def serve(payee: Party, connection, moves: int, kill=None) -> list[dict]:
         if payee.turn_num == before:  # a move we had: the payer missed our answer
             answer = payee.resend()
         else:
-            answer = payee.acknowledge()
+            answer = payee.acknowledge() if payee.app == "payment" else payee.play()
         connection.send(answer)
         if kill is not None and kill(len(received)):
             return received
@@ -105,6 +108,41 @@ def test_a_payer_killed_mid_move_restarts_with_every_state_it_sent(tmp_path, see
         assert sum(final.latest.outcome) == 10**6
         final.store.close()
         payee.store.close()
+    finally:
+        if worker.poll() is None:
+            worker.kill()
+        listener.close()
+
+
+def test_a_game_between_two_processes_survives_a_kill_before_the_reveal(tmp_path):
+    """Alice plays rock-paper-scissors from her own process; killed right after her commitment went out,
+    she restarts and reveals the play her database kept (or the round would be lost by timeout)."""
+    fixed, domain, bob = channel(tmp_path, "rps")
+    listener = Listener()
+    worker = start_worker(tmp_path, fixed, domain, listener.port, moves=400, app="rps")
+    try:
+        connection = listener.accept()
+
+        def kill_after_fifth(count):  # her fifth move is a commitment (turn 10); bob has just played
+            if count == 5:
+                os.kill(worker.pid, signal.SIGKILL)
+            return count == 5
+
+        serve(bob, connection, 400, kill=kill_after_fifth)
+        worker.wait(timeout=10)
+        connection.close()
+        worker = start_worker(tmp_path, fixed, domain, listener.port, moves=4, app="rps")
+        connection = listener.accept()
+        serve(bob, connection, 8)
+        connection.close()
+        worker.wait(timeout=20)
+        assert worker.returncode == 0
+        alice = Party.restore(StateStore(tmp_path / "payer.db"), KEY_A)
+        assert alice.latest == bob.latest and bob.turn_num > 12 and sum(bob.latest.outcome) == 2 * 10**6
+        reveals = [RPSData.decode(s.app_data) for t, (s, _) in bob.states.items() if t > 1]
+        assert sum(d.phase == Phase.REVEAL for d in reveals) >= 3  # every round was revealed, the killed one too
+        alice.store.close()
+        bob.store.close()
     finally:
         if worker.poll() is None:
             worker.kill()

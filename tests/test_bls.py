@@ -103,6 +103,13 @@ def test_python_and_solidity_hash_a_message_to_the_same_point(harness, message):
     assert bytes(harness.functions.hashToG1(message, bls.DST_SIGNATURE).call()) == bls.hash_to_g1_evm(message)
 
 
+@settings(max_examples=4, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(message=st.binary(min_size=32, max_size=32), possession=st.booleans())
+def test_the_allocation_free_digest_hash_is_the_same_point(harness, message, possession):
+    dst = bls.DST_POSSESSION if possession else bls.DST_SIGNATURE
+    assert bytes(harness.functions.hashDigestToG1(message, possession).call()) == bls.hash_to_g1_evm(message, dst)
+
+
 def test_expand_message_matches_rfc_9380_test_vector(harness):
     """RFC 9380 appendix K.1 (expand_message_xmd, SHA-256, len_in_bytes = 0x80, msg = "")."""
     dst = b"QUUX-V01-CS02-with-expander-SHA256-128"

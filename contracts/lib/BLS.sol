@@ -56,6 +56,64 @@ library BLS {
         return _call(G1ADD, bytes.concat(q0, q1), 128);
     }
 
+    /// @dev The first 32 bytes of both domain tags, and their common last 11 bytes followed by the tag's
+    ///      length (43), as DST_prime ends (RFC 9380 section 5.3.1).
+    bytes32 private constant DST_SIGNATURE_HEAD = "BLS_SIG_BLS12381G1_XMD:SHA-256_S";
+    bytes32 private constant DST_POSSESSION_HEAD = "BLS_POP_BLS12381G1_XMD:SHA-256_S";
+    bytes12 private constant DST_TAIL = "SWU_RO_POP_\x2b";
+
+    /// @dev hashToG1 of a 32-byte message (every message the rollup signs is an EIP-712 digest) under the
+    ///      signature tag, or the possession tag if `possession`: the same point as `hashToG1`, computed in
+    ///      scratch memory without allocating (a signature proof hashes 128 messages; each allocation
+    ///      would stay, and memory is priced quadratically).
+    function hashDigestToG1(bytes32 message, bool possession) internal view returns (bytes memory out) {
+        bytes32 head = possession ? DST_POSSESSION_HEAD : DST_SIGNATURE_HEAD;
+        bytes12 tail = DST_TAIL;
+        uint256 pHi = P_HI;
+        uint256 pLo = P_LO;
+        bool ok = true;
+        out = new bytes(128);
+        assembly ("memory-safe") {
+            let m := mload(0x40)
+            // b0 = H(Z_pad || msg || I2OSP(128, 2) || I2OSP(0, 1) || DST_prime), 143 bytes
+            mstore(m, 0)
+            mstore(add(m, 0x20), 0)
+            mstore(add(m, 0x40), message)
+            mstore(add(m, 0x60), shl(232, 0x008000))
+            mstore(add(m, 0x63), head)
+            mstore(add(m, 0x83), tail)
+            ok := and(ok, staticcall(gas(), 0x02, m, 143, 0x00, 0x20))
+            let b0 := mload(0x00)
+            // b_i = H((b0 xor b_(i-1)) || I2OSP(i, 1) || DST_prime), 77 bytes; b1..b4 kept at m + 0x100
+            mstore(add(m, 0x21), head)
+            mstore(add(m, 0x41), tail)
+            let previous := 0
+            for { let i := 1 } lt(i, 5) { i := add(i, 1) } {
+                mstore(m, xor(b0, previous))
+                mstore8(add(m, 0x20), i)
+                ok := and(ok, staticcall(gas(), 0x02, m, 77, 0x00, 0x20))
+                previous := mload(0x00)
+                mstore(add(m, add(0xe0, mul(i, 0x20))), previous)
+            }
+            // u_j = OS2IP(b_(2j+1) || b_(2j+2)) mod p by MODEXP (exponent 1), 64 bytes each, then mapped to G1
+            let q := add(m, 0x200)
+            for { let j := 0 } lt(j, 2) { j := add(j, 1) } {
+                mstore(q, 64)
+                mstore(add(q, 0x20), 1)
+                mstore(add(q, 0x40), 64)
+                mstore(add(q, 0x60), mload(add(m, add(0x100, mul(j, 0x40)))))
+                mstore(add(q, 0x80), mload(add(m, add(0x120, mul(j, 0x40)))))
+                mstore8(add(q, 0xa0), 1)
+                mstore(add(q, 0xa1), pHi)
+                mstore(add(q, 0xc1), pLo)
+                ok := and(ok, staticcall(gas(), 0x05, q, 225, add(q, 0x100), 64))
+                ok := and(ok, staticcall(gas(), 0x10, add(q, 0x100), 64, add(m, mul(j, 0x80)), 128))
+            }
+            ok := and(ok, staticcall(gas(), 0x0b, m, 256, add(out, 0x20), 128))
+        }
+        if (!ok) revert PrecompileFailed(MAP_FP_TO_G1);
+    }
+
     /// @dev The 64 bytes of `uniform` at `offset` as an integer mod p, padded to 64 bytes (MODEXP with
     ///      exponent 1 is the cheapest 512-bit reduction on the EVM).
     function _reduce(bytes memory uniform, uint256 offset) private view returns (bytes memory) {
@@ -170,6 +228,17 @@ library BLS {
     function newPairs(bytes memory signature128, uint256 n) internal pure returns (bytes memory pairs) {
         pairs = new bytes(PAIR_LENGTH * (n + 1));
         setPair(pairs, 0, signature128, NEG_G2);
+    }
+
+    /// @dev setPair with the G2 point read straight from calldata (keys arrive concatenated, 256 bytes each).
+    function setPairFromCalldata(bytes memory pairs, uint256 index, bytes memory g1, bytes calldata g2) internal pure {
+        if (g1.length != 128) revert BadPointLength(g1.length);
+        if (g2.length != 256) revert BadPointLength(g2.length);
+        assembly {
+            let at := add(add(pairs, 32), mul(index, 384))
+            mcopy(at, add(g1, 32), 128)
+            calldatacopy(add(at, 128), g2.offset, 256)
+        }
     }
 
     function setPair(bytes memory pairs, uint256 index, bytes memory g1, bytes memory g2) internal pure {

@@ -20,7 +20,7 @@ library MerkleTree {
             for (uint256 i; i < half; ++i) {
                 uint256 l = i << 1;
                 bytes32 right = l + 1 < n ? leaves[l + 1] : bytes32(0);
-                leaves[i] = keccak256(abi.encodePacked(leaves[l], right));
+                leaves[i] = hashPair(leaves[l], right);
             }
             n = half;
         }
@@ -31,9 +31,18 @@ library MerkleTree {
     function rootFrom(bytes32 leaf, uint256 index, bytes32[] calldata path) internal pure returns (bytes32 node) {
         node = leaf;
         for (uint256 i; i < path.length; ++i) {
-            node = (index >> i) & 1 == 0
-                ? keccak256(abi.encodePacked(node, path[i]))
-                : keccak256(abi.encodePacked(path[i], node));
+            node = (index >> i) & 1 == 0 ? hashPair(node, path[i]) : hashPair(path[i], node);
+        }
+    }
+
+    /// @notice keccak256(left || right), hashed in the scratch space: `abi.encodePacked` would allocate
+    ///         64 bytes of memory that is never freed, and a fraud proof hashes thousands of pairs, so
+    ///         memory (priced quadratically) would grow with the square of the proof.
+    function hashPair(bytes32 left, bytes32 right) internal pure returns (bytes32 h) {
+        assembly ("memory-safe") {
+            mstore(0x00, left)
+            mstore(0x20, right)
+            h := keccak256(0x00, 0x40)
         }
     }
 }

@@ -9,6 +9,10 @@ contract BLSHarness {
         return BLS.hashToG1(message, dst);
     }
 
+    function hashDigestToG1(bytes32 message, bool possession) external view returns (bytes memory) {
+        return BLS.hashDigestToG1(message, possession);
+    }
+
     function decompressG1(bytes calldata compressed) external view returns (bool ok, bytes memory point) {
         return BLS.decompressG1(compressed);
     }

@@ -11,17 +11,20 @@ import {BLS} from "../../lib/BLS.sol";
 ///         instead of reading as "invalid signature".
 contract AggregateSignatures {
     /// @return Whether `signature` (48-byte compressed G1) aggregates a signature of each `messages[i]`
-    ///         by `publicKeys[i]` (256-byte EIP-2537 G2). False if the signature is no point at all.
-    function verify(bytes calldata signature, bytes[] calldata publicKeys, bytes32[] calldata messages)
+    ///         by key i of `publicKeys` (256-byte EIP-2537 G2 points, concatenated). False if the signature
+    ///         is no point at all.
+    function verify(bytes calldata signature, bytes calldata publicKeys, bytes32[] calldata messages)
         external
         view
         returns (bool)
     {
+        if (publicKeys.length != 256 * messages.length) revert BLS.BadPointLength(publicKeys.length);
         (bool ok, bytes memory sig) = BLS.decompressG1(signature);
         if (!ok) return false;
         bytes memory pairs = BLS.newPairs(sig, messages.length);
         for (uint256 i; i < messages.length; ++i) {
-            BLS.setPair(pairs, i + 1, BLS.hashToG1(abi.encodePacked(messages[i]), BLS.DST_SIGNATURE), publicKeys[i]);
+            BLS.setPairFromCalldata(pairs, i + 1, BLS.hashDigestToG1(messages[i], false),
+                publicKeys[256 * i:256 * i + 256]);
         }
         (bool valid, bool equal) = BLS.tryPairing(pairs);
         return valid && equal;
@@ -37,7 +40,7 @@ contract AggregateSignatures {
         (bool ok, bytes memory sig) = BLS.decompressG1(proof);
         if (!ok) return false;
         bytes memory pairs = BLS.newPairs(sig, 1);
-        BLS.setPair(pairs, 1, BLS.hashToG1(abi.encodePacked(message), BLS.DST_POSSESSION), publicKey);
+        BLS.setPairFromCalldata(pairs, 1, BLS.hashDigestToG1(message, true), publicKey);
         (bool valid, bool equal) = BLS.tryPairing(pairs);
         return valid && equal;
     }

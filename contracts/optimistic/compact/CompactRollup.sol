@@ -58,7 +58,7 @@ contract CompactRollup {
         CommitmentRef previous;
         Target target;
         R.Witness[] senders; // each transfer's sender in the pre-state
-        bytes[] publicKeys; // each sender's key, 256 bytes (EIP-2537), hashing to its keyHash
+        bytes publicKeys; // each sender's key, 256 bytes (EIP-2537) each, concatenated; each hashes to its keyHash
     }
 
     struct AccountInfo {
@@ -424,7 +424,7 @@ contract CompactRollup {
 
     function _signatureValid(SignatureProof calldata p, bytes32 preRoot) internal view returns (bool) {
         uint256 n = (p.target.commitment.length - R.TRANSFER_HEADER) / 8;
-        if (p.senders.length != n || p.publicKeys.length != n) revert SenderMissing(n);
+        if (p.senders.length != n || p.publicKeys.length != 256 * n) revert SenderMissing(n);
         bytes32[] memory messages = new bytes32[](n);
         uint32[] memory seen = new uint32[](n);
         for (uint256 i; i < n; ++i) {
@@ -441,9 +441,9 @@ contract CompactRollup {
         returns (bytes32)
     {
         R.Transfer memory t = R.decodeTransfer(p.target.commitment, R.TRANSFER_HEADER + 8 * i);
-        R.Witness memory s = R.open(p.senders[i], t.from, preRoot, treeDepth);
+        R.Leaf memory s = R.open(p.senders[i], t.from, preRoot, treeDepth);
         if (s.owner == address(0)) revert SenderMissing(i);
-        if (keccak256(p.publicKeys[i]) != s.keyHash) revert KeyMismatch(i);
+        if (keccak256(p.publicKeys[256 * i:256 * i + 256]) != s.keyHash) revert KeyMismatch(i);
         uint32 nonce = s.nonce;
         for (uint256 j; j < i; ++j) {
             if (seen[j] == t.from) ++nonce;
@@ -500,7 +500,7 @@ contract CompactRollup {
     ///      recipient, each against the root left by the previous step, then the fee receiver again.
     function _replayTransfers(TransitionProof calldata p, bytes32 root) internal view returns (bool, bytes32) {
         uint32 feeReceiver = uint32(bytes4(p.target.commitment[81:85]));
-        R.Witness memory receiver = _next(p, 0, feeReceiver, root);
+        R.Leaf memory receiver = _next(p, 0, feeReceiver, root);
         if (receiver.owner == address(0)) return (false, 0);
         Replay memory r = Replay(root, 1, 0, receiver.token);
         uint256 n = (p.target.commitment.length - R.TRANSFER_HEADER) / 8;
@@ -509,7 +509,7 @@ contract CompactRollup {
                 return (false, 0);
             }
         }
-        R.Witness memory f = _next(p, r.w, feeReceiver, r.root);
+        R.Leaf memory f = _next(p, r.w, feeReceiver, r.root);
         f.balance += r.fees;
         return (true, R.rootWith(f, feeReceiver, p.witnesses[r.w].siblings));
     }
@@ -523,7 +523,7 @@ contract CompactRollup {
     }
 
     function _replayTransfer(TransitionProof calldata p, Replay memory r, R.Transfer memory t) internal view returns (bool) {
-        R.Witness memory s = _next(p, r.w, t.from, r.root);
+        R.Leaf memory s = _next(p, r.w, t.from, r.root);
         if (s.owner == address(0) || s.token != r.token || s.nonce == R.MAX_NONCE || s.balance < t.amount + t.fee) {
             return false;
         }
@@ -533,7 +533,7 @@ contract CompactRollup {
         r.fees += t.fee;
         if (t.to == 0) return true;
         if (t.to == t.from) return false;
-        R.Witness memory q = _next(p, r.w, t.to, r.root);
+        R.Leaf memory q = _next(p, r.w, t.to, r.root);
         if (q.owner == address(0) || q.token != s.token) return false;
         q.balance += t.amount;
         r.root = R.rootWith(q, t.to, p.witnesses[r.w++].siblings);
@@ -552,7 +552,7 @@ contract CompactRollup {
             R.QueueEntry calldata e = p.entries[i];
             chained = R.queueHash(chained, e);
             if (uint192(queue[start + uint64(i)]) != chained) revert BadQueueEntry(start + uint64(i));
-            R.Witness memory a = _next(p, i, e.account, root);
+            R.Leaf memory a = _next(p, i, e.account, root);
             bool ok;
             if (e.kind == R.QUEUE_DEPOSIT) {
                 if (a.owner == address(0)) {
@@ -578,10 +578,10 @@ contract CompactRollup {
     function _next(TransitionProof calldata p, uint256 i, uint256 index, bytes32 root)
         internal
         view
-        returns (R.Witness memory)
+        returns (R.Leaf memory)
     {
         if (i >= p.witnesses.length) revert R.WitnessMissing(i);
-        if (index >= uint256(1) << treeDepth) return R.Witness(address(0), 0, 0, 0, 0, new bytes32[](0));
+        if (index >= uint256(1) << treeDepth) return R.Leaf(address(0), 0, 0, 0, 0);
         return R.open(p.witnesses[i], index, root, treeDepth);
     }
 

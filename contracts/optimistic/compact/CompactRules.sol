@@ -53,6 +53,15 @@ library CompactRules {
         uint256 amount;
     }
 
+    /// @dev An opened account in memory (its siblings stay in calldata).
+    struct Leaf {
+        address owner;
+        bytes32 keyHash;
+        uint8 token;
+        uint256 balance;
+        uint32 nonce;
+    }
+
     struct Transfer {
         uint32 from;
         uint32 to;
@@ -63,9 +72,24 @@ library CompactRules {
     error WitnessMismatch(uint256 account);
     error WitnessMissing(uint256 needed);
 
-    function leafHash(Witness memory w) internal pure returns (bytes32) {
-        if (w.owner == address(0)) return bytes32(0);
-        return keccak256(abi.encode(w.owner, w.keyHash, w.token, w.balance, w.nonce));
+    /// @dev keccak256(abi.encode(owner, keyHash, token, balance, nonce)), written past the free-memory
+    ///      pointer without moving it (see MerkleTree.hashPair: proofs hash thousands of leaves).
+    function leafHash(Leaf memory a) internal pure returns (bytes32 h) {
+        if (a.owner == address(0)) return bytes32(0);
+        address owner = a.owner;
+        bytes32 keyHash = a.keyHash;
+        uint8 token = a.token;
+        uint256 amount = a.balance;
+        uint32 nonce = a.nonce;
+        assembly ("memory-safe") {
+            let m := mload(0x40)
+            mstore(m, owner)
+            mstore(add(m, 0x20), keyHash)
+            mstore(add(m, 0x40), token)
+            mstore(add(m, 0x60), amount)
+            mstore(add(m, 0x80), nonce)
+            h := keccak256(m, 0xa0)
+        }
     }
 
     function emptyRoot(uint256 depth) internal pure returns (bytes32 node) {
@@ -74,17 +98,17 @@ library CompactRules {
 
     /// @dev `w` opened at `index` under `root`; reverts (a forged witness, never fraud) if it does not open.
     ///      An empty leaf hashes to 0 whatever else it claims, so it must claim all zeros.
-    function open(Witness calldata w, uint256 index, bytes32 root, uint256 depth) internal pure returns (Witness memory a) {
+    function open(Witness calldata w, uint256 index, bytes32 root, uint256 depth) internal pure returns (Leaf memory a) {
         if (w.siblings.length != depth) revert WitnessMismatch(index);
         if (w.owner == address(0) && (w.keyHash != 0 || w.token != 0 || w.balance != 0 || w.nonce != 0)) {
             revert WitnessMismatch(index);
         }
-        a = w;
+        a = Leaf(w.owner, w.keyHash, w.token, w.balance, w.nonce);
         if (MerkleTree.rootFrom(leafHash(a), index, w.siblings) != root) revert WitnessMismatch(index);
     }
 
-    /// @dev The root after writing `a` where `w` was (same siblings).
-    function rootWith(Witness memory a, uint256 index, bytes32[] calldata siblings) internal pure returns (bytes32) {
+    /// @dev The root after writing `a` where its witness was (same siblings).
+    function rootWith(Leaf memory a, uint256 index, bytes32[] calldata siblings) internal pure returns (bytes32) {
         return MerkleTree.rootFrom(leafHash(a), index, siblings);
     }
 

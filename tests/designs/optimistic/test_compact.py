@@ -281,8 +281,7 @@ def test_forged_witnesses_and_keys_never_slash_an_honest_commitment(funded):
     with pytest.raises(TransactionReverted, match="WitnessMissing"):
         dry_transition(compact, (header, previous, target, entries, witnesses[:2]))
     other = proofs.signature_proof(batch, 0, state, compact.key_of)
-    keys = list(other[4])
-    keys[0] = bls.g2_evm(compact.keys[2].public)  # a registered key, but not the sender's
+    keys = bls.g2_evm(compact.keys[2].public) + other[4][256:]  # a registered key, but not the sender's
     with pytest.raises(TransactionReverted, match="KeyMismatch"):
         dry_signature(compact, (*other[:4], keys))
     # A commitment with one transfer byte changed is not the one posted.

@@ -135,7 +135,7 @@ def signature_proof(batch: PostedBatch, position: int, pre: State, key_of) -> tu
     for tx in c.transfers:
         account = pre.account(tx.sender)
         keys.append(bls.g2_evm(key_of(account.key_hash)) if account is not None else b"\0" * 256)
-    return (batch.header, batch.reference(position - 1), batch.target(position), senders, keys)
+    return (batch.header, batch.reference(position - 1), batch.target(position), senders, b"".join(keys))
 
 
 EMPTY_LEAF = ZERO_HASHES[0]

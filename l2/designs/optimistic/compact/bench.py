@@ -1,0 +1,173 @@
+"""Benchmarks of the compact rollup (issue 12, in progress): Layer-1 gas and bytes per transfer of real
+batches, and the gas of both fraud proofs at their worst (every transfer of a full commitment from a
+different sender, replayed or checked in full). Metrics are named `optimistic.compact.*` until this
+format replaces the current one.
+
+The fraud proofs run on anvil: py-evm's pairings are pure Python, and a signature proof at k = 128 needs
+129 of them. Batch posting needs no pairing and runs on the embedded chain like every other benchmark.
+"""
+
+from __future__ import annotations
+
+from eth_account import Account as EthAccount
+from eth_utils import to_canonical_address
+
+from l2.core import bls, eip712
+from l2.core.crypto import keccak
+from l2.designs.api import Metric, benchmark
+from l2.designs.optimistic.compact import encoding, proofs
+from l2.designs.optimistic.compact.encoding import (
+    MAX_QUEUE_COUNT,
+    QueueCommitment,
+    QueueEntry,
+    Transfer,
+    TransferCommitment,
+)
+from l2.designs.optimistic.compact.state import State, apply_transfers, key_hash, queue_outcomes
+
+ETHER = 10**18
+BOND = ETHER
+
+
+class CompactSetup:
+    """A deployed CompactRollup with `users` registered and funded accounts (1 .. users), driven through
+    the rules directly (no database): what the benchmarks post and prove."""
+
+    def __init__(self, chain, users: int, depth: int = 20, k: int = encoding.DEFAULT_COMMITMENT_SIZE):
+        self.chain, self.k = chain, k
+        admin, self.proposer, self.challenger = chain.accounts[0], chain.accounts[1], chain.accounts[2]
+        signatures = chain.deploy("AggregateSignatures", sender=admin)
+        self.rollup = chain.deploy("CompactRollup", self.proposer.address, 600, 3600, BOND, 10**15, depth, k,
+                                   signatures.address, sender=admin)
+        chain.transact(self.rollup.functions.depositBond(), self.proposer, value=BOND)
+        self.domain = encoding.domain(chain.chain_id, self.rollup.address)
+        self.users = [EthAccount.from_key(keccak(b"compact bench user" + i.to_bytes(4, "big"))) for i in range(users)]
+        self.keys = [bls.BlsKey.derive(bytes(u.key)) for u in self.users]
+        self.by_hash = {}
+        for user, key in zip(self.users, self.keys, strict=True):
+            chain.send_eth(admin, user.address, 11 * ETHER)
+            kh = key_hash(key.public)
+            self.by_hash[kh] = key.public
+            message = eip712.typed_data_digest(self.domain, encoding.KEY_REGISTRATION_TYPE.hash_struct(
+                {"owner": user.address, "keyHash": kh}))
+            self.register_gas = chain.transact(self.rollup.functions.registerKey(
+                bls.g2_evm(key.public), key.prove_possession(message)), user).gasUsed
+            self.deposit_gas = chain.transact(self.rollup.functions.depositETH(user.address), user,
+                                              value=10 * ETHER).gasUsed
+        self.state = State.genesis(depth)
+        self.queue_head = 0
+        entries = [QueueEntry(a.index, a.kind, a.account, to_canonical_address(a.owner), a.keyHash, a.token, a.amount)
+                   for a in (log.args for log in self.rollup.events.QueueEntryAdded().get_logs(from_block=0))]
+        commitments = []
+        for start in range(0, len(entries), MAX_QUEUE_COUNT):
+            self.state, ok = queue_outcomes(self.state, entries[start:start + MAX_QUEUE_COUNT])
+            commitments.append(QueueCommitment(self.state.root, len(ok), ok))
+        self.post(commitments, queue_consumed=len(entries))
+
+    def post(self, commitments: list, queue_consumed: int = 0):
+        starts, cursor = [], self.queue_head
+        for c in commitments:
+            starts.append(cursor)
+            cursor += c.count if isinstance(c, QueueCommitment) else 0
+        data = encoding.encode_batch(commitments)
+        tip = self.rollup.functions.tipRoot().call()
+        receipt = self.chain.transact(self.rollup.functions.submitBatch(
+            tip, self.rollup.functions.queueHashAt(cursor).call(), data), self.proposer)
+        self.queue_head = cursor
+        event = self.rollup.events.BatchSubmitted().process_receipt(receipt)[0].args
+        header = (event.index, event.prevRoot, event.commitmentsRoot, event.commitmentCount, event.queueStart,
+                  event.queueEnd, event.proposer, event.postedAt)
+        return receipt, proofs.PostedBatch(header, tuple(commitments), tuple(starts))
+
+    def commitment(self, offset: int, n: int, wrong_root: bool = False, forge_signature: bool = False):
+        """n transfers, sender i (from `offset`) paying the next account, every sender different when the
+        users allow; returns (commitment, state after it, state before it)."""
+        count = len(self.users)
+        txs = [Transfer((offset + i) % count + 1, (offset + i + 1) % count + 1, 10**15, 10**12) for i in range(n)]
+        nonces: dict[int, int] = {}
+        signatures = []
+        for tx in txs:
+            nonce = self.state.account(tx.sender).nonce + nonces.get(tx.sender, 0)
+            nonces[tx.sender] = nonces.get(tx.sender, 0) + 1
+            signatures.append(self.keys[tx.sender - 1].sign(tx.message(self.domain, nonce + forge_signature)))
+        draft = TransferCommitment(b"\0" * 32, bls.aggregate(signatures), 1, tuple(txs))
+        after, _ = apply_transfers(self.state, draft)
+        root = keccak(b"wrong") if wrong_root else after.root
+        return TransferCommitment(root, draft.signature, 1, tuple(txs)), after
+
+    def batch_of(self, transfers: int):
+        """Post `transfers` transfers in commitments of k; returns the receipt and the calldata size."""
+        commitments = []
+        for start in range(0, transfers, self.k):
+            c, self.state = self.commitment(start, min(self.k, transfers - start))
+            commitments.append(c)
+        receipt, _ = self.post(commitments)
+        size = len(bytes(self.chain.w3.eth.get_transaction(receipt.transactionHash)["input"]))
+        return receipt, size
+
+    def prove(self, kind: str) -> int:
+        """Gas of the worst-case fraud proof of `kind` ("transition" or "signature") on a full commitment."""
+        pre = self.state
+        if self.rollup.functions.bonds(self.proposer.address).call() < BOND:  # slashed by the previous proof
+            self.chain.transact(self.rollup.functions.depositBond(), self.proposer, value=BOND)
+        c, _ = self.commitment(0, self.k, wrong_root=kind == "transition", forge_signature=kind == "signature")
+        _, batch = self.post([c])
+        if kind == "transition":
+            proof = proofs.transition_proof(batch, 0, pre)
+            commit = self.rollup.functions.transitionCommitmentOf(proof, self.challenger.address).call()
+            fn = self.rollup.functions.challengeTransition(proof)
+        else:
+            proof = proofs.signature_proof(batch, 0, pre, self.by_hash.__getitem__)
+            commit = self.rollup.functions.signatureCommitmentOf(proof, self.challenger.address).call()
+            fn = self.rollup.functions.challengeSignature(proof)
+        self.chain.transact(self.rollup.functions.commitChallenge(commit), self.challenger)
+        receipt = self.chain.transact(fn, self.challenger, gas=16_000_000)
+        self.state = pre
+        return receipt.gasUsed
+
+
+@benchmark(
+    metrics=[
+        Metric("optimistic.compact.gas_per_transfer_batch256", unit="gas", target=500, better="lower",
+               reference="Hubble 441.5 at pre-Prague prices, ~700 under EIP-7623; prototype here 432 (anchors.md)"),
+        Metric("optimistic.compact.gas_per_transfer_batch1024", unit="gas", target=420, better="lower",
+               reference="prototype here 367; physical floor ~320 for 8 non-zero bytes (anchors.md)"),
+        Metric("optimistic.compact.calldata.bytes_per_transfer", unit="B", target=9, better="lower",
+               reference="zkSync Lite 20, Loopring 22, Hubble 12; the current format 113 (anchors.md)"),
+    ]
+)
+def bench_compact_batches(ctx) -> dict[str, float]:
+    s = CompactSetup(ctx.chain(), users=8)
+    out = {"optimistic.compact.gas.register_key": s.register_gas, "optimistic.compact.gas.deposit": s.deposit_gas}
+    for n in (256, 1024):
+        receipt, size = s.batch_of(n)
+        out[f"optimistic.compact.gas_per_transfer_batch{n}"] = receipt.gasUsed / n
+        out[f"optimistic.compact.calldata.bytes_per_transfer_batch{n}"] = size / n
+    out["optimistic.compact.calldata.bytes_per_transfer"] = out["optimistic.compact.calldata.bytes_per_transfer_batch1024"]
+    return out
+
+
+@benchmark(
+    metrics=[
+        Metric("optimistic.compact.fraud_proof_gas.transition_max", unit="gas", target=10_000_000, better="lower",
+               reference="k = 128 on anvil; Hubble ~2.6 M at k = 32; Osaka caps a transaction at 16,777,216"),
+        Metric("optimistic.compact.fraud_proof_gas.signature_max", unit="gas", target=10_000_000, better="lower",
+               reference="k = 128 on anvil; Hubble 4.7-6.4 M at k = 32 (BN254)"),
+    ]
+)
+def bench_compact_disputes(ctx) -> dict[str, float]:
+    from l2.l1.anvil import start_anvil
+    from l2.l1.chain import RpcChain
+
+    out = {}
+    with start_anvil() as url:
+        chain = RpcChain(url)
+        try:
+            for k in ((32,) if ctx.quick else (32, 128)):
+                s = CompactSetup(chain, users=k + 1, k=k)
+                suffix = "" if k == 128 else f"_k{k}"
+                out[f"optimistic.compact.fraud_proof_gas.transition_max{suffix}"] = s.prove("transition")
+                out[f"optimistic.compact.fraud_proof_gas.signature_max{suffix}"] = s.prove("signature")
+        finally:
+            chain.close()
+    return out

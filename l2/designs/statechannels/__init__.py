@@ -3,7 +3,8 @@ dispute or a silent participant.
 
 `rules` (pure: the adjudicator's rules, each app's rule, payout, what to submit), `messages` (EIP-712
 states), `party` (one participant), `storage` (SQLite, crash-safe), `watcher` (a service: checkpoints,
-force-moves, challenges a silent opponent, pays out), `transport` (loopback TCP), `bench`, `demo`,
+force-moves, challenges a silent opponent, pays out), `virtual` (ledger channels, guarantees, virtual
+channels through a hub, `LedgerWatcher`), `transport` (loopback TCP), `bench`, `demo`,
 `sandbox`, `workload`. Solidity: `contracts/statechannels/` (Adjudicator, RockPaperScissors,
-SingleDirectionPayment).
+SingleDirectionPayment, ConsensusApp). The story and the gas figures: `README.md` here.
 """

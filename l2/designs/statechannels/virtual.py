@@ -37,6 +37,7 @@ from l2.designs.statechannels.rules import (
     release_guarantee,
 )
 from l2.designs.statechannels.storage import StateStore
+from l2.runtime.service import Event
 
 
 class Ledger:
@@ -246,3 +247,67 @@ def conclude_ledger(first: Ledger, second: Ledger):
     final = first.final_state()
     first.take(second.countersign(first.propose(final), final))
     return first.conclude()
+
+
+class LedgerWatcher:
+    """A service watching one end of a ledger channel: checkpoints its newest state over a stale challenge
+    (a hub closing on the state before a release that paid us), then, once the ledger is final, pays out its
+    outcome and every guarantee whose virtual channel is final too."""
+
+    def __init__(self, ledger: Ledger, virtual: dict[bytes, Party] | None = None, *, name: str = "ledger watcher"):
+        self.ledger = ledger
+        self.virtual = virtual or {}  # channel id -> our end of each virtual channel it may guarantee
+        self.name = name
+        self.actions: list[str] = []
+        self.claimed: set[int] = set()
+
+    def step(self, urgent: bool = False) -> list[Event]:
+        ledger = self.ledger
+        chain, adj = ledger.chain, ledger.adjudicator
+        turn, finalizes_at, _ = chain.call(adj.functions.channelRecord(ledger.channel_id))
+        now = chain.now()
+        events = []
+        if finalizes_at > now and ledger.latest.turn_num > turn:
+            receipt = ledger.checkpoint()
+            self.actions.append("checkpoint")
+            events.append(Event(self.name, f"checkpointed turn {ledger.latest.turn_num} over a challenge on turn "
+                                           f"{turn} ({receipt.gasUsed:,} gas)"))
+        elif finalizes_at and finalizes_at <= now:
+            recorded = _recorded(ledger, turn, finalizes_at)
+            if recorded is not None and recorded != ledger.latest:
+                return events  # final on a state we do not hold: nothing we can prove
+            if ledger.held() and any(_owed(ledger, turn, finalizes_at)):
+                receipt = ledger.transfer()
+                self.actions.append("transfer")
+                events.append(Event(self.name, f"paid out the ledger ({receipt.gasUsed:,} gas)"))
+            for index, g in enumerate(decode_guarantees(ledger.latest.app_data) if ledger.latest.app_data else ()):
+                target = self.virtual.get(g.target)
+                if index in self.claimed or target is None:
+                    continue
+                target_chain = target.onchain()
+                if target_chain.status(now) != "final" or target_chain.recorded is None:
+                    continue
+                receipt = ledger.claim(target, target_chain.recorded)
+                self.claimed.add(index)
+                self.actions.append("claim")
+                events.append(Event(self.name, f"claimed the guarantee for {g.target.hex()[:10]}… "
+                                               f"({receipt.gasUsed:,} gas)"))
+        return events
+
+
+def _recorded(ledger: Ledger, turn: int, finalizes_at: int) -> VariablePart | None:
+    """The state a ledger's record holds, from its `Challenged` event (None if concluded)."""
+    for log in ledger.adjudicator.events.Challenged().get_logs(from_block=0,
+                                                              argument_filters={"channelId": ledger.channel_id}):
+        if log.args.turnNumRecord == turn and log.args.finalizesAt == finalizes_at:
+            s = log.args.state
+            return VariablePart(tuple(s.outcome), bytes(s.appData), s.turnNum, s.isFinal)
+    return None
+
+
+def _owed(ledger: Ledger, turn: int, finalizes_at: int) -> tuple[int, ...]:
+    owed = ledger.latest.outcome
+    for log in ledger.adjudicator.events.Paid().get_logs(from_block=0,
+                                                         argument_filters={"channelId": ledger.channel_id}):
+        owed = tuple(o - p for o, p in zip(owed, log.args.amounts, strict=True))
+    return owed

@@ -17,6 +17,7 @@ from l2.designs.statechannels.party import connect, deliver, setup
 from l2.designs.statechannels.rules import FixedPart, VariablePart, guarantee_split, ledger_total
 from l2.designs.statechannels.virtual import (
     Hub,
+    LedgerWatcher,
     close_virtual,
     conclude_ledger,
     fund_virtual,
@@ -273,3 +274,38 @@ def test_only_a_guarantor_may_challenge_a_channel_it_is_not_in(chain, contracts,
         chain.transact(adj.functions.challengeAsGuarantor(
             virtual.as_tuple(), signed, (hub.with_bob.fixed.as_tuple(), m.signed_tuple(opening, opening_sigs), 0),
             m.sig_tuple(hub_sig)), chain.accounts[4])
+
+
+def test_ledger_watchers_answer_a_stale_ledger_close_and_collect_everything(chain, network, alice, bob,
+                                                                           hub_account):
+    a_end, hub, b_end, va, vb = network
+    pay(va, vb, 2 * 10**17)
+    stale = (hub.with_bob.latest, dict(hub.with_bob.signatures))  # L_B still guaranteeing V
+    close_virtual(a_end, hub, b_end, va, vb)  # released: bob's share of L_B is now his
+    # The hub closes L_B on the stale state, where bob's money sits in a guarantee for a V never on chain.
+    hub.with_bob.latest, hub.with_bob.signatures = stale
+    hub.with_bob.challenge()
+    bobs = LedgerWatcher(b_end, {va.channel_id: vb}, name="bob's ledger watcher")
+    bobs.step()
+    assert bobs.actions == ["checkpoint"]
+    b_end.challenge()  # bob leaves with the newest state
+    chain.advance_time(DURATION)
+    before = chain.balance(bob.address)
+    with chain.record() as txs:
+        bobs.step()
+    assert bobs.actions == ["checkpoint", "transfer"]
+    assert chain.balance(bob.address) == before + ETHER + 2 * 10**17 - fees(txs, bob)
+
+
+def test_a_ledger_watcher_claims_the_guarantee_once_the_virtual_channel_is_final(chain, network, alice):
+    a_end, hub, b_end, va, vb = network
+    pay(va, vb, 10**17)
+    va.challenge()  # hub silent, bob silent: alice ends V and her ledger
+    a_end.challenge()
+    chain.advance_time(DURATION)
+    watcher = LedgerWatcher(a_end, {va.channel_id: va})
+    before = chain.balance(alice.address)
+    with chain.record() as txs:
+        watcher.step()
+    assert watcher.actions == ["transfer", "claim"] and watcher.step() == []
+    assert chain.balance(alice.address) == before + ETHER - 10**17 - fees(txs, alice)

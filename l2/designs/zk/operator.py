@@ -160,6 +160,9 @@ class Operator:
         with self.store.transaction() as db:
             db.executemany("DELETE FROM transfers WHERE sender = ? AND nonce = ?", sorted(done))
         self.pending = [tx for tx in self.pending if (tx.from_, tx.nonce) not in done]
+        self._projected = self.state
+        for tx in self.pending:  # still valid: they were checked in this order on top of what was proven
+            self._projected = apply_transfer(self._projected, tx, self.rollup.domain)
         self._oldest = time.monotonic() if self.pending else None
         withdrawals = sum(1 for tx in txs if tx.is_withdrawal)
         return [Event(self.name, f"batch #{self.rollup.batch_count()} proven in {prove_s:.1f} s and verified on "

@@ -1,0 +1,42 @@
+"""A zk-rollup deployment as the demo, the sandbox and the compare workload use it: the client, the circuit
+of its shape with its prover, and an operator (the deployer's account) with its database."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from l2.designs.zk import circuit
+from l2.designs.zk.batch import Shape
+from l2.designs.zk.l1 import ZkRollupClient
+from l2.designs.zk.operator import Operator
+from l2.designs.zk.wallet import Wallet
+
+# The deployed circuit: a real depth by default. `L2_ZK_SHAPE=queue,txs,depth` picks another (tests use
+# 2,2,8: every circuit size costs its compile, its setup and its proofs in seconds).
+DEFAULT_SHAPE = Shape(2, 2, 20)
+
+
+def deployed_shape() -> Shape:
+    spec = os.environ.get("L2_ZK_SHAPE")
+    if not spec:
+        return DEFAULT_SHAPE
+    q, t, d = (int(x) for x in spec.split(","))
+    return Shape(q, t, d)
+
+
+@dataclass
+class Node:
+    rollup: ZkRollupClient
+    prover: circuit.Prover
+    operator: Operator
+
+    def wallet(self, account) -> Wallet:
+        return Wallet(account, self.rollup, self.operator)
+
+
+def open_node(chain, addresses: dict[str, str], operator_account, db: Path, fee_index: int = 0) -> Node:
+    rollup = ZkRollupClient(chain, addresses["ZkRollup"])
+    prover = circuit.prover_for(rollup.shape)
+    return Node(rollup, prover, Operator(rollup, operator_account, prover, db, fee_index=fee_index))

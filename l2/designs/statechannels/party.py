@@ -59,6 +59,7 @@ class Party:
         self.clock = clock or (chain.now if chain is not None else time.time)
         self.rng = rng or random.Random()
         self.states: dict[int, tuple[VariablePart, bytes]] = {}  # turn -> (state, its mover's signature)
+        self._top = -1  # the newest turn held (max(self.states) without a scan on every move)
         self.final: tuple[VariablePart, dict[int, bytes]] | None = None  # a final state and who signed it
         self.secrets: dict[int, tuple[int, bytes]] = {}  # our commit's turn -> (play, salt)
         self.waiting_since: float | None = None  # when the turn passed to someone else
@@ -79,7 +80,7 @@ class Party:
             if final:
                 party.final = (state, sigs)
             else:
-                party.states[turn] = (state, sigs[fixed.mover(turn)])
+                party._put(state, sigs[fixed.mover(turn)])
         party.secrets = secrets
         if party.latest is not None and not party.my_turn:
             party.waiting_since = party.clock()
@@ -87,13 +88,17 @@ class Party:
 
     # --- what the party holds ----------------------------------------------------------------------
 
+    def _put(self, state: VariablePart, signature: bytes) -> None:
+        self.states[state.turn_num] = (state, signature)
+        self._top = max(self._top, state.turn_num)
+
     @property
     def latest(self) -> VariablePart | None:
-        return self.states[max(self.states)][0] if self.states else None
+        return self.states[self._top][0] if self._top >= 0 else None
 
     @property
     def turn_num(self) -> int:
-        return max(self.states) if self.states else -1
+        return self._top
 
     @property
     def my_turn(self) -> bool:
@@ -131,7 +136,7 @@ class Party:
         signature = m.sign_state(self.signer, self.domain, self.channel_id, state)
         if self.store is not None:  # on disk before anyone sees it
             self.store.save_state(self.channel_id, state, {self.me: signature}, secret)
-        self.states[state.turn_num] = (state, signature)
+        self._put(state, signature)
         if secret is not None:
             self.secrets[state.turn_num] = secret
         self.waiting_since = self.clock()
@@ -160,7 +165,7 @@ class Party:
             raise e.NotMover(f"turn {state.turn_num} must be signed by {self.fixed.participants[mover]}, not {signer}")
         if self.store is not None:
             self.store.save_state(self.channel_id, state, {mover: signature})
-        self.states[state.turn_num] = (state, signature)
+        self._put(state, signature)
         self.waiting_since = None if self.my_turn else self.clock()
         if state.turn_num < self.fixed.n - 1 and self.my_turn:
             return self._sign_and_keep(VariablePart(state.outcome, state.app_data, state.turn_num + 1))

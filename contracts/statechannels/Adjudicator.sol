@@ -111,6 +111,7 @@ contract Adjudicator {
     event PendingClaimed(address indexed asset, address indexed account, uint256 amount);
 
     error NoParticipants();
+    error ZeroChallengeDuration();
     error WrongEthValue(uint256 sent, uint256 expected);
     error ZeroAmount();
     error HeldMismatch(uint256 expected, uint256 held);
@@ -242,6 +243,8 @@ contract Adjudicator {
     function _startChallenge(FixedPart calldata fp, bytes32 channelId, VariablePart calldata state, bytes32 stateHash)
         private
     {
+        // A zero duration would finalize the challenge in the block that starts it: nobody could answer.
+        if (fp.challengeDuration == 0) revert ZeroChallengeDuration();
         uint48 finalizesAt = uint48(block.timestamp) + fp.challengeDuration;
         _store(channelId, state.turnNum, finalizesAt, stateHash, state.outcome);
         emit Challenged(channelId, state.turnNum, finalizesAt, state);

@@ -52,6 +52,9 @@ class Party:
         if self.signer.address not in fixed.participants:
             raise e.NotMover(f"{self.signer.address} is not a participant of this channel")
         self.me = fixed.participants.index(self.signer.address)
+        if fixed.challenge_duration <= 0:
+            raise e.NothingToDo("a channel with no challenge duration cannot be defended: refuse to join it")
+        self.expected_opening: VariablePart | None = None  # what we agreed to open with, if told
         self.store = store
         self.chain = chain
         self.adjudicator = adjudicator
@@ -180,6 +183,8 @@ class Party:
         return m.encode_move(self.channel_id, state, signature)
 
     def rule_setup_opening(self, state: VariablePart) -> None:
+        if self.expected_opening is not None and state != self.expected_opening:
+            raise e.SetupStateChanged(f"the opening state {state} is not the agreed {self.expected_opening}")
         if state.is_final:
             raise e.FinalStateNeedsAllSignatures("an opening state cannot be final")
         if len(state.outcome) != self.fixed.n:
@@ -388,7 +393,10 @@ def connect(chain, adjudicator, fixed: FixedPart, app: str, account: LocalAccoun
 
 
 def setup(parties: list[Party], outcome: tuple[int, ...], app_data: bytes = b"") -> None:
-    """Run the setup round among in-process parties: each signs the opening state in turn."""
+    """Run the setup round among in-process parties: each signs the opening state in turn (and refuses any
+    other opening than the agreed one)."""
+    for p in parties:
+        p.expected_opening = VariablePart(tuple(outcome), app_data, 0)
     message = parties[0].open(outcome, app_data)
     for turn in range(1, len(parties)):
         for p in parties:

@@ -11,7 +11,7 @@ from l2.core.crypto import Signer
 from l2.designs.statechannels import errors as e
 from l2.designs.statechannels import messages as m
 from l2.designs.statechannels.party import conclude_together, connect, deliver
-from l2.designs.statechannels.rules import PAPER, ROCK, SCISSORS, RPSData, VariablePart, rps_move
+from l2.designs.statechannels.rules import PAPER, ROCK, SCISSORS, FixedPart, Phase, RPSData, VariablePart, rps_move
 from l2.errors import TransactionReverted
 
 from .conftest import DURATION, ETHER, STAKE
@@ -156,6 +156,28 @@ def test_an_outcome_change_in_a_setup_state_is_refused(chain, contracts, alice, 
     with pytest.raises(TransactionReverted, match="SetupStateChanged"):
         chain.transact(contracts["adjudicator"].functions.challenge(pa.fixed.as_tuple(), proof, m.sig_tuple(sig)),
                        bob)
+
+
+def test_an_opening_other_than_the_agreed_one_is_refused(chain, contracts, alice, bob):
+    fixed = FixedPart((alice.address, bob.address), 77_777, contracts["rps"].address, DURATION)
+    pa = connect(chain, contracts["adjudicator"], fixed, "rps", alice)
+    pb = connect(chain, contracts["adjudicator"], fixed, "rps", bob)
+    app_data = RPSData(Phase.START, STAKE).encode()
+    pb.expected_opening = VariablePart((ETHER, ETHER), app_data, 0)
+    with pytest.raises(e.SetupStateChanged):  # alice's opening credits her with bob's deposit
+        pb.receive(pa.open((2 * ETHER, 0), app_data))
+    assert pb.states == {}
+    with pytest.raises(e.NothingToDo):
+        connect(chain, contracts["adjudicator"], dataclasses.replace(fixed, challenge_duration=0), "rps", alice)
+    # On chain too: a challenge that would be final in the block that starts it is refused.
+    instant = dataclasses.replace(fixed, challenge_duration=0)
+    state = VariablePart((ETHER, ETHER), app_data, 1)
+    domain = m.Domain(chain.chain_id, contracts["adjudicator"].address)
+    sigs = [m.sign_state(Signer(bytes(a.key)), domain, instant.channel_id, state) for a in (alice, bob)]
+    sig = Signer(bytes(alice.key)).sign(m.challenge_digest(domain, instant.channel_id, state))
+    with pytest.raises(TransactionReverted, match="ZeroChallengeDuration"):
+        chain.transact(contracts["adjudicator"].functions.challenge(instant.as_tuple(), [m.signed_tuple(state, sigs)],
+                                                                    m.sig_tuple(sig)), alice)
 
 
 # --- final states, conclusion, payout --------------------------------------------------------------

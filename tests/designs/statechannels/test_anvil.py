@@ -7,8 +7,9 @@ import pytest
 
 from l2.core.crypto import Signer
 from l2.designs.statechannels import messages as m
-from l2.designs.statechannels.party import conclude_together, deliver
-from l2.designs.statechannels.rules import PAPER, ROCK, SCISSORS
+from l2.designs.statechannels.party import conclude_together, connect, deliver, setup
+from l2.designs.statechannels.rules import PAPER, ROCK, SCISSORS, FixedPart
+from l2.designs.statechannels.virtual import Hub, LedgerWatcher, fund_virtual, open_ledger
 from l2.designs.statechannels.watcher import StateChannelWatcher
 from l2.errors import TransactionReverted
 
@@ -19,7 +20,7 @@ from .conftest import open_channel as open_on
 @pytest.fixture(scope="session")
 def anvil_contracts(anvil_chain):
     return {"adjudicator": anvil_chain.deploy("Adjudicator"), "rps": anvil_chain.deploy("RockPaperScissors"),
-            "payment": anvil_chain.deploy("SingleDirectionPayment")}
+            "payment": anvil_chain.deploy("SingleDirectionPayment"), "ledger": anvil_chain.deploy("ConsensusApp")}
 
 
 @pytest.fixture
@@ -76,3 +77,27 @@ def test_a_conclusion_pays_both_in_one_call_on_anvil(anvil_chain, game):
     before = anvil_chain.balance(alice.address)
     pb.conclude()
     assert anvil_chain.balance(alice.address) == before + ETHER and pa.held() == 0
+
+
+def test_a_virtual_channel_survives_a_silent_hub_on_anvil(anvil_chain, anvil_contracts):
+    alice, bob, hub = anvil_chain.accounts[1], anvil_chain.accounts[2], anvil_chain.accounts[4]
+    adj, app = anvil_contracts["adjudicator"], anvil_contracts["ledger"]
+    nonce = anvil_chain.now() * 1000
+    a_end, hub_a = open_ledger(anvil_chain, adj, app, alice, hub, (ETHER, ETHER), nonce, DURATION)
+    hub_b, b_end = open_ledger(anvil_chain, adj, app, hub, bob, (ETHER, ETHER), nonce + 1, DURATION)
+    fixed = FixedPart((alice.address, bob.address), nonce + 2, anvil_contracts["payment"].address, DURATION)
+    va, vb = (connect(anvil_chain, adj, fixed, "payment", who) for who in (alice, bob))
+    setup([va, vb], (ETHER // 2, 0))
+    fund_virtual(a_end, Hub(hub_a, hub_b), b_end, va, vb)
+    deliver(va.pay(10**17), vb)
+    deliver(vb.acknowledge(), va)
+    # The hub goes silent: bob ends V and his ledger alone; his ledger watcher collects.
+    vb.challenge()
+    b_end.challenge()
+    anvil_chain.advance_time(DURATION)
+    watcher = LedgerWatcher(b_end, {va.channel_id: vb})
+    before = anvil_chain.balance(bob.address)
+    with anvil_chain.record() as txs:
+        watcher.step()
+    assert watcher.actions == ["transfer", "claim"]
+    assert anvil_chain.balance(bob.address) == before + ETHER + 10**17 - sum(t.fee_wei for t in txs)

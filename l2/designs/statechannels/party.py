@@ -76,9 +76,10 @@ class Party:
         if loaded is None:
             raise e.StateChannelStorageError(f"{store.path} holds no channel")
         fixed, app, me, chain_id, adjudicator, states, secrets = loaded
-        party = cls(fixed, app, m.Domain(chain_id, adjudicator), key, store=store, **kwargs)
-        if party.me != me:
+        address = Signer(key).address
+        if address not in fixed.participants or fixed.participants.index(address) != me:
             raise e.StateChannelStorageError(f"{store.path} belongs to participant {me}, not this key")
+        party = cls(fixed, app, m.Domain(chain_id, adjudicator), key, store=store, **kwargs)
         for (turn, final), (state, sigs) in states.items():
             if final:
                 party.final = (state, sigs)

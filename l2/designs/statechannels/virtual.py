@@ -59,6 +59,26 @@ class Ledger:
         if store is not None:
             store.save_channel(fixed, "ledger", self.me, self.domain.chain_id, self.domain.adjudicator)
 
+    @classmethod
+    def restore(cls, store: StateStore, chain, adjudicator, account: LocalAccount) -> Ledger:
+        """The ledger end as its database left it: the newest state both signed, and our own proposal
+        after it if there is one (after a crash: resend it, or let the other end propose again)."""
+        loaded = store.load()
+        if loaded is None:
+            raise e.StateChannelStorageError(f"{store.path} holds no channel")
+        fixed, app, me, chain_id, address, states, _ = loaded
+        if app != "ledger" or chain_id != chain.chain_id or address != adjudicator.address:
+            raise e.StateChannelStorageError(f"{store.path} is a {app} channel of {address} on chain {chain_id}")
+        if account.address not in fixed.participants or fixed.participants.index(account.address) != me:
+            raise e.StateChannelStorageError(f"{store.path} belongs to participant {me}, not this account")
+        ledger = cls(fixed, chain, adjudicator, account, store=store)
+        for (_turn, _final), (state, sigs) in sorted(states.items()):
+            if len(sigs) == fixed.n:
+                ledger.latest, ledger.signatures, ledger.proposal = state, dict(sigs), None
+            elif me in sigs:
+                ledger.proposal = (state, sigs[me])
+        return ledger
+
     # --- off-chain updates ------------------------------------------------------------------------
 
     def propose(self, state: VariablePart) -> dict:

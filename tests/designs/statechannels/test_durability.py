@@ -166,3 +166,13 @@ def test_the_transport_bounds_what_a_peer_can_do(tmp_path):
     finally:
         listener.close()
     assert listener.sock.fileno() == -1
+
+
+def test_a_database_answers_only_to_its_own_participant(tmp_path):
+    fixed, domain, payee = channel(tmp_path)
+    with pytest.raises(e.StateChannelStorageError, match="belongs to participant 0"):
+        Party.restore(StateStore(tmp_path / "payer.db"), KEY_B)  # bob's key on alice's file
+    assert Party.restore(StateStore(tmp_path / "payer.db"), KEY_A).me == 0  # and the file is unchanged
+    with pytest.raises(e.StateChannelStorageError, match="holds no channel"):
+        Party.restore(StateStore(tmp_path / "empty.db"), KEY_A)
+    payee.store.close()

@@ -309,3 +309,28 @@ def test_a_ledger_watcher_claims_the_guarantee_once_the_virtual_channel_is_final
         watcher.step()
     assert watcher.actions == ["transfer", "claim"] and watcher.step() == []
     assert chain.balance(alice.address) == before + ETHER - 10**17 - fees(txs, alice)
+
+
+def test_a_ledger_end_restarts_from_its_database(chain, contracts, alice, hub_account, tmp_path):
+    from l2.designs.statechannels.rules import Guarantee, fund_guarantee
+    from l2.designs.statechannels.storage import StateStore
+    from l2.designs.statechannels.virtual import Ledger
+
+    fixed = FixedPart((alice.address, hub_account.address), next(_nonces), contracts["ledger"].address, DURATION)
+    adj = contracts["adjudicator"]
+    mine = Ledger(fixed, chain, adj, alice, store=StateStore(tmp_path / "ledger.db"))
+    theirs = Ledger(fixed, chain, adj, hub_account)
+    opening = VariablePart((ETHER, ETHER), b"", 0)
+    mine.take(theirs.countersign(mine.propose(opening), opening))
+    funded = fund_guarantee(opening, Guarantee(b"\x01" * 32, X, 0, 0, 0))
+    proposal = mine.propose(funded)  # killed before the hub's signature came back
+    mine.store.close()
+    restored = Ledger.restore(StateStore(tmp_path / "ledger.db"), chain, adj, alice)
+    assert restored.latest == opening and restored.signatures == mine.signatures
+    assert restored.proposal is not None and restored.proposal[0] == funded
+    restored.take(theirs.countersign(proposal, funded))  # the answer arrives after the restart
+    assert restored.latest == funded
+    restored.store.close()
+    with pytest.raises(e.StateChannelStorageError):
+        Ledger.restore(StateStore(tmp_path / "ledger.db"), chain, adj, hub_account)
+    assert Ledger.restore(StateStore(tmp_path / "ledger.db"), chain, adj, alice).latest == funded  # untouched

@@ -229,13 +229,19 @@ class Party:
         return self.propose(state, secret)
 
     def next_move(self) -> VariablePart | None:
-        """The move we would make now without being asked (to answer a challenge): a payee's
-        acknowledgement, or any game move except opening a new round (whose outcome is already fair)."""
+        """Make (sign and store) the move we would make without being asked, to answer a challenge: a
+        payee's acknowledgement, or any game move except opening a new round (whose outcome is already
+        fair). None if there is none to make."""
         latest = self.latest
         if latest is None or not self.my_turn:
             return None
         if self.app == "payment":
-            return VariablePart(latest.outcome, latest.app_data, latest.turn_num + 1) if self.me != 0 else None
+            if self.me == 0:
+                return None  # the payer owes no move: its newest state already stands
+            self.acknowledge()
+            return self.latest
+        if self.app != "rps":
+            return None
         data = RPSData.decode(latest.app_data)
         if data.phase == Phase.START:
             return None

@@ -81,3 +81,16 @@ def test_decide_alone():
     assert decide(OnChain(4, 200, 0, state, (5, 5)), state, 1, 2, now=300) == []  # nothing held
     assert decide(OnChain(0, 0, 10), state, 1, 2, now=100, waiting_since=80, patience=30) == []
     assert decide(OnChain(0, 0, 10), state, 1, 2, now=110, waiting_since=80, patience=30) == [SubmitChallenge(state)]
+
+
+def test_a_payee_s_watcher_answers_a_challenge_with_its_acknowledgement(chain, contracts, alice, bob,
+                                                                       open_channel):
+    pa, pb = open_channel(chain, contracts, alice, bob, app="payment", deposits=(ETHER, 0))
+    deliver(pa.pay(10**17), pb)
+    pa.challenge()  # on bob's turn: he must acknowledge, or the channel ends here (which pays him anyway)
+    watcher = StateChannelWatcher(pb)
+    watcher.step()
+    assert watcher.actions == ["respond"] and pb.turn_num == 3
+    record = chain.call(contracts["adjudicator"].functions.channelRecord(pa.channel_id))
+    assert record[0] == 3 and record[1] == 0
+    assert StateChannelWatcher(pa).step() == []  # the payer's own watcher: nothing to answer

@@ -375,6 +375,26 @@ class Party:
             recorded, owed = self._recorded_state(turn, finalizes_at)
         return OnChain(turn, finalizes_at, held, recorded, owed)
 
+    def learn_responses(self) -> list[VariablePart]:
+        """Take the moves answered on Layer 1 (`respond`) that we have not seen off-chain: each is read
+        from its transaction's input (the event carries the state, the input the mover's signature) and
+        checked like any move. Returns the states learned, oldest first."""
+        chain, adj = self._need_chain()
+        learned = []
+        for log in adj.events.Responded().get_logs(from_block=0, argument_filters={"channelId": self.channel_id}):
+            if log.args.turnNumRecord <= self.turn_num:
+                continue
+            tx = chain.w3.eth.get_transaction(log.transactionHash)
+            _, args = adj.decode_function_input(tx["input"])
+            state_raw, sigs = args["response"]["variablePart"], args["response"]["sigs"]
+            state = VariablePart(tuple(state_raw["outcome"]), bytes(state_raw["appData"]), state_raw["turnNum"],
+                                 state_raw["isFinal"])
+            sig = sigs[0]
+            signature = bytes(sig["r"]) + bytes(sig["s"]) + bytes([sig["v"]])
+            self.receive(m.encode_move(self.channel_id, state, signature))
+            learned.append(state)
+        return learned
+
     def _recorded_state(self, turn: int, finalizes_at: int) -> tuple[VariablePart | None, tuple[int, ...] | None]:
         chain, adj = self._need_chain()
         topics = {"channelId": self.channel_id}

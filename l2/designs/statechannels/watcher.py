@@ -7,7 +7,9 @@ party's account:
   answered, so a challenge never wins by our silence;
 - an opponent silent for `patience` seconds on its turn: `challenge` by itself, so a silent peer cannot
   lock the party's funds (users of Nitro's client complain that it never does this on its own);
-- a final channel still holding what it owes: `transfer`.
+- a final channel still holding what it owes: `transfer`;
+- and a move the opponent made on Layer 1 (a `respond`) is taken into the party's states, so the game goes
+  on off-chain from it.
 """
 
 from __future__ import annotations
@@ -41,6 +43,8 @@ class StateChannelWatcher:
     def _step(self) -> list[Event]:
         party = self.party
         chain = party.chain
+        events = [Event(self.name, f"learned turn {state.turn_num}, answered on Layer 1 by the opponent")
+                  for state in party.learn_responses()]
         onchain = party.onchain()
         now = chain.now()
         supported = party.supported()
@@ -53,7 +57,6 @@ class StateChannelWatcher:
         actions = decide(onchain, newest, party.me, party.fixed.n, now,
                          waiting_since=None if party.waiting_since is None else int(party.waiting_since),
                          patience=self.patience, our_move=our_move)
-        events = []
         for action in actions:
             if isinstance(action, SubmitCheckpoint):
                 receipt = party.checkpoint()

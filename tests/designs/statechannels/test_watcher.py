@@ -49,6 +49,11 @@ def test_the_watcher_answers_a_challenge_on_its_turn_with_its_move(chain, contra
     (responded,) = contracts["adjudicator"].events.Responded().get_logs(from_block=0)
     move = responded.args.state
     assert VariablePart(tuple(move.outcome), bytes(move.appData), move.turnNum, move.isFinal) == pb.latest
+    # Alice's watcher learns bob's move from Layer 1, and the game goes on off-chain from it.
+    events = StateChannelWatcher(pa, name="alice's watcher").step()
+    assert pa.latest == pb.latest and "learned turn 3" in str(events[0])
+    deliver(pa.play(), pb)  # alice reveals
+    assert pb.turn_num == 4
 
 
 def test_a_silent_opponent_is_challenged_then_paid_out_by_the_watcher(chain, contracts, alice, bob, open_channel):
@@ -93,4 +98,6 @@ def test_a_payee_s_watcher_answers_a_challenge_with_its_acknowledgement(chain, c
     assert watcher.actions == ["respond"] and pb.turn_num == 3
     record = chain.call(contracts["adjudicator"].functions.channelRecord(pa.channel_id))
     assert record[0] == 3 and record[1] == 0
-    assert StateChannelWatcher(pa).step() == []  # the payer's own watcher: nothing to answer
+    payers = StateChannelWatcher(pa)
+    assert [str(ev) for ev in payers.step()] == ["[watcher] learned turn 3, answered on Layer 1 by the opponent"]
+    assert payers.actions == [] and pa.turn_num == 3  # it takes bob's acknowledgement and has nothing to answer

@@ -57,7 +57,7 @@ contract CompactRollup {
         BatchHeader header;
         CommitmentRef previous;
         Target target;
-        R.Witness[] senders; // each transfer's sender in the pre-state
+        bytes senders; // each transfer's sender in the pre-state, packed (CompactRules.openPacked), concatenated
         bytes publicKeys; // each sender's key, 256 bytes (EIP-2537) each, concatenated; each hashes to its keyHash
     }
 
@@ -384,12 +384,18 @@ contract CompactRollup {
         emit ChallengeCommitted(commitment, msg.sender);
     }
 
+    /// @dev The reveal hashes its own calldata (`msg.data` after the selector), which is `abi.encode(p)` for
+    ///      a canonical encoding such as web3's: re-encoding a proof of 128 witnesses would cost far more.
     function transitionCommitmentOf(TransitionProof calldata p, address challenger) public pure returns (bytes32) {
-        return keccak256(abi.encode(keccak256(abi.encode(p)), challenger, "transition"));
+        return _commitment(keccak256(abi.encode(p)), challenger, "transition");
     }
 
     function signatureCommitmentOf(SignatureProof calldata p, address challenger) public pure returns (bytes32) {
-        return keccak256(abi.encode(keccak256(abi.encode(p)), challenger, "signature"));
+        return _commitment(keccak256(abi.encode(p)), challenger, "signature");
+    }
+
+    function _commitment(bytes32 proofHash, address challenger, string memory kind) internal pure returns (bytes32) {
+        return keccak256(abi.encode(proofHash, challenger, kind));
     }
 
     /// @notice Prove a commitment's state transition wrong: its transfers (or queue entries) are replayed
@@ -404,7 +410,7 @@ contract CompactRollup {
             ? _replayTransfers(p, preRoot)
             : _replayQueue(p, preRoot);
         if (valid && computed == claimedRoot) revert TransitionCorrect(p.header.index, p.target.position);
-        _reveal(transitionCommitmentOf(p, msg.sender));
+        _reveal(_commitment(keccak256(msg.data[4:]), msg.sender, "transition"));
         _slashAndRevert(p.header, p.target.position, false);
     }
 
@@ -418,38 +424,59 @@ contract CompactRollup {
         bytes calldata c = p.target.commitment;
         if (uint8(c[0]) != R.COMMIT_TRANSFERS) revert WrongCommitmentKind(p.target.position);
         if (_signatureValid(p, preRoot)) revert SignatureCorrect(p.header.index, p.target.position);
-        _reveal(signatureCommitmentOf(p, msg.sender));
+        _reveal(_commitment(keccak256(msg.data[4:]), msg.sender, "signature"));
         _slashAndRevert(p.header, p.target.position, true);
     }
 
     function _signatureValid(SignatureProof calldata p, bytes32 preRoot) internal view returns (bool) {
         uint256 n = (p.target.commitment.length - R.TRANSFER_HEADER) / 8;
-        if (p.senders.length != n || p.publicKeys.length != 256 * n) revert SenderMissing(n);
+        if (p.senders.length != n * R.packedLength(treeDepth) || p.publicKeys.length != 256 * n) revert SenderMissing(n);
         bytes32[] memory messages = new bytes32[](n);
-        uint32[] memory seen = new uint32[](n);
+        uint256[] memory seen = new uint256[](_tableSize(n));
         for (uint256 i; i < n; ++i) {
             messages[i] = _signedMessage(p, i, preRoot, seen);
         }
         return signatures.verify(p.target.commitment[33:81], p.publicKeys, messages);
     }
 
+    function _tableSize(uint256 n) internal pure returns (uint256 size) {
+        size = 1;
+        while (size < 2 * n) size <<= 1;
+    }
+
     /// @dev The message transfer `i` signs: its sender's pre-state nonce plus its earlier transfers in this
-    ///      commitment (`seen` holds the senders before `i`). Its key must be the sender's.
-    function _signedMessage(SignatureProof calldata p, uint256 i, bytes32 preRoot, uint32[] memory seen)
+    ///      commitment, counted in `seen`, a hash table of (sender + 1) << 32 | count with linear probing
+    ///      (half empty at most, so a lookup is a step or two; scanning every earlier transfer would cost
+    ///      k^2 / 2 steps). Its key must be the sender's.
+    function _signedMessage(SignatureProof calldata p, uint256 i, bytes32 preRoot, uint256[] memory seen)
         internal
         view
         returns (bytes32)
     {
         R.Transfer memory t = R.decodeTransfer(p.target.commitment, R.TRANSFER_HEADER + 8 * i);
-        R.Leaf memory s = R.open(p.senders[i], t.from, preRoot, treeDepth);
+        uint256 size = R.packedLength(treeDepth);
+        R.Leaf memory s = R.openPacked(p.senders[size * i:size * (i + 1)], t.from, preRoot, treeDepth);
         if (s.owner == address(0)) revert SenderMissing(i);
         if (keccak256(p.publicKeys[256 * i:256 * i + 256]) != s.keyHash) revert KeyMismatch(i);
-        uint32 nonce = s.nonce;
-        for (uint256 j; j < i; ++j) {
-            if (seen[j] == t.from) ++nonce;
+        uint256 mask = seen.length - 1;
+        uint256 slot = uint256(keccak256(abi.encode(t.from))) & mask;
+        uint256 earlier;
+        while (true) {
+            uint256 entry = seen[slot];
+            if (entry == 0) {
+                seen[slot] = (uint256(t.from) + 1) << 32 | 1;
+                break;
+            }
+            if (entry >> 32 == uint256(t.from) + 1) {
+                earlier = entry & 0xFFFFFFFF;
+                seen[slot] = entry + 1;
+                break;
+            }
+            slot = (slot + 1) & mask;
         }
-        seen[i] = t.from;
-        return R.message(domainSeparator, t, nonce);
+        // Past the last nonce the transfer is invalid: the transition proof's case, not this one's.
+        if (s.nonce + earlier > R.MAX_NONCE) revert SenderMissing(i);
+        return R.message(domainSeparator, t, uint32(s.nonce + earlier));
     }
 
     /// @dev The pre-state root and the claimed post-state root of a pending batch's commitment.

@@ -107,6 +107,53 @@ library CompactRules {
         if (MerkleTree.rootFrom(leafHash(a), index, w.siblings) != root) revert WitnessMismatch(index);
     }
 
+    /// @dev Bytes of one packed witness: owner 20 | keyHash 32 | token 1 | balance 32 | nonce 4 | siblings.
+    function packedLength(uint256 depth) internal pure returns (uint256) {
+        return 89 + 32 * depth;
+    }
+
+    /// @dev `open` for a packed witness (the signature proof's senders: ABI structs would add a third to
+    ///      the bytes, and 128 of them are most of the proof's calldata).
+    function openPacked(bytes calldata w, uint256 index, bytes32 root, uint256 depth) internal pure returns (Leaf memory a) {
+        if (w.length != packedLength(depth)) revert WitnessMismatch(index);
+        address owner;
+        bytes32 keyHash;
+        uint256 token;
+        uint256 amount;
+        uint256 nonce;
+        assembly {
+            let o := w.offset
+            owner := shr(96, calldataload(o))
+            keyHash := calldataload(add(o, 20))
+            token := shr(248, calldataload(add(o, 52)))
+            amount := calldataload(add(o, 53))
+            nonce := shr(224, calldataload(add(o, 85)))
+        }
+        a = Leaf(owner, keyHash, uint8(token), amount, uint32(nonce));
+        if (owner == address(0) && (keyHash != 0 || token != 0 || amount != 0 || nonce != 0)) {
+            revert WitnessMismatch(index);
+        }
+        bytes32 node = leafHash(a);
+        // The siblings, bottom-up, read straight from calldata and hashed in the scratch space.
+        assembly ("memory-safe") {
+            let siblings := add(w.offset, 89)
+            for { let i := 0 } lt(i, depth) { i := add(i, 1) } {
+                let sibling := calldataload(add(siblings, mul(32, i)))
+                switch and(shr(i, index), 1)
+                case 0 {
+                    mstore(0x00, node)
+                    mstore(0x20, sibling)
+                }
+                default {
+                    mstore(0x00, sibling)
+                    mstore(0x20, node)
+                }
+                node := keccak256(0x00, 0x40)
+            }
+        }
+        if (node != root) revert WitnessMismatch(index);
+    }
+
     /// @dev The root after writing `a` where its witness was (same siblings).
     function rootWith(Leaf memory a, uint256 index, bytes32[] calldata siblings) internal pure returns (bytes32) {
         return MerkleTree.rootFrom(leafHash(a), index, siblings);

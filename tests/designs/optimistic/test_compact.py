@@ -284,6 +284,12 @@ def test_forged_witnesses_and_keys_never_slash_an_honest_commitment(funded):
     keys = bls.g2_evm(compact.keys[2].public) + other[4][256:]  # a registered key, but not the sender's
     with pytest.raises(TransactionReverted, match="KeyMismatch"):
         dry_signature(compact, (*other[:4], keys))
+    senders = bytearray(other[3])
+    senders[88] ^= 1  # the first sender's nonce, off by one: the message it "signed" would differ
+    with pytest.raises(TransactionReverted, match="WitnessMismatch"):
+        dry_signature(compact, (*other[:3], bytes(senders), other[4]))
+    with pytest.raises(TransactionReverted, match="SenderMissing"):
+        dry_signature(compact, (*other[:3], bytes(other[3][:-1]), other[4]))
     # A commitment with one transfer byte changed is not the one posted.
     altered = bytearray(target[1])
     altered[-1] ^= 1

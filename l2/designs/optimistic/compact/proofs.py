@@ -33,6 +33,17 @@ def witness(state: State, index: int) -> tuple:
             siblings)
 
 
+def packed_witness(state: State, index: int) -> bytes:
+    """`CompactRules.openPacked`'s layout: owner 20 | keyHash 32 | token 1 | balance 32 | nonce 4 | siblings."""
+    account, siblings = state.proof(index)
+    if account is None:
+        head = b"\0" * 89
+    else:
+        head = (account.owner + account.key_hash + bytes([account.token]) + account.balance.to_bytes(32, "big")
+                + account.nonce.to_bytes(4, "big"))
+    return head + b"".join(siblings)
+
+
 def transfer_witnesses(state: State, commitment: TransferCommitment) -> list[tuple]:
     """Every witness the transition proof reads, up to the first invalid transfer (inclusive)."""
     out: list[tuple] = []
@@ -130,7 +141,7 @@ def signature_proof(batch: PostedBatch, position: int, pre: State, key_of) -> tu
     """`key_of(key_hash)` -> the compressed BLS key registered with that hash."""
     c = batch.commitments[position]
     assert isinstance(c, TransferCommitment)
-    senders = [witness(pre, tx.sender) for tx in c.transfers]
+    senders = b"".join(packed_witness(pre, tx.sender) for tx in c.transfers)
     keys = []
     for tx in c.transfers:
         account = pre.account(tx.sender)

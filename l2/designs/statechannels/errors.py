@@ -163,6 +163,11 @@ class NothingToDo(InputError):
     nothing owed to pay out)."""
 
 
+class NotFunded(InputError):
+    """A move after setup on a channel whose outcome is not yet held by the Adjudicator (nor guaranteed by
+    ledger channels): nobody could be paid what the move promises."""
+
+
 class TransportError(L2Error, ConnectionError):
     """The peer could not be reached, answered too late, or sent more than a message may hold."""
 

@@ -55,6 +55,10 @@ class Party:
         if fixed.challenge_duration <= 0:
             raise e.NothingToDo("a channel with no challenge duration cannot be defended: refuse to join it")
         self.expected_opening: VariablePart | None = None  # what we agreed to open with, if told
+        # Moves after setup wait until the outcome is backed: by the Adjudicator's holdings (read once, when
+        # connected), or by guarantees in ledger channels (a virtual channel: set by `virtual.fund_virtual`).
+        self.funding_checked = chain is None
+        self.funded_by_guarantees = False
         self.store = store
         self.chain = chain
         self.adjudicator = adjudicator
@@ -134,6 +138,7 @@ class Party:
         if latest is None:
             raise e.NotYourTurn("the channel is not open yet")
         check_transition(self.fixed, latest, state, self.rule)
+        self._require_funded(state)
         return self._sign_and_keep(state, secret)
 
     def _sign_and_keep(self, state: VariablePart, secret: tuple[int, bytes] | None = None) -> dict:
@@ -164,6 +169,7 @@ class Party:
             if latest is None:
                 raise e.TurnNotNext("the first state of a channel is turn 0")
             check_transition(self.fixed, latest, state, self.rule)
+            self._require_funded(state)
         signer = m.signer_of(self.domain, self.channel_id, state, signature)
         if signer != self.fixed.participants[mover]:
             raise e.NotMover(f"turn {state.turn_num} must be signed by {self.fixed.participants[mover]}, not {signer}")
@@ -174,6 +180,17 @@ class Party:
         if state.turn_num < self.fixed.n - 1 and self.my_turn:
             return self._sign_and_keep(VariablePart(state.outcome, state.app_data, state.turn_num + 1))
         return None
+
+    def _require_funded(self, state: VariablePart) -> None:
+        """No app move on an outcome nobody can be paid: Layer 1 must hold it (or guarantees back it)."""
+        if self.funding_checked or state.turn_num < self.fixed.n:
+            return
+        if not self.funded_by_guarantees:
+            held = self.held()
+            if held < state.total:
+                raise e.NotFunded(f"the Adjudicator holds {held} for this channel, its outcome is {state.total}: "
+                                  "no moves until it is funded")
+        self.funding_checked = True
 
     def resend(self) -> dict | None:
         """Our newest own move again (after a restart, or when the peer says it has not seen it)."""

@@ -245,6 +245,7 @@ def fund_virtual(alice_ledger: Ledger, hub: Hub, bob_ledger: Ledger, alice: Part
     alice_ledger.take(hub.with_alice.countersign(alice_ledger.propose(expected_a), expected_a))
     expected_b = fund_guarantee(hub.with_bob.latest, g_b)
     hub.with_bob.take(bob_ledger.countersign(hub.with_bob.propose(expected_b), expected_b))
+    alice.funded_by_guarantees = bob.funded_by_guarantees = True  # both guarantees signed: payments may start
 
 
 def close_virtual(alice_ledger: Ledger, hub: Hub, bob_ledger: Ledger, alice: Party, bob: Party) -> None:

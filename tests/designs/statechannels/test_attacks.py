@@ -180,6 +180,19 @@ def test_an_opening_other_than_the_agreed_one_is_refused(chain, contracts, alice
                                                                     m.sig_tuple(sig)), alice)
 
 
+def test_no_move_before_the_outcome_is_held(chain, contracts, alice, bob, open_channel):
+    pa, pb = open_channel(chain, contracts, alice, bob, fund=False)
+    pa.deposit(ETHER, 0)  # bob has not deposited
+    with pytest.raises(e.NotFunded):
+        pa.play(ROCK)
+    commit, _, _ = rps_move(pa.latest, play=ROCK)
+    with pytest.raises(e.NotFunded):
+        pb.receive(forged_move(alice, pa, commit))
+    pb.deposit(ETHER, ETHER)
+    deliver(pa.play(ROCK), pb)  # funded now: the game starts
+    assert pb.turn_num == 2
+
+
 # --- final states, conclusion, payout --------------------------------------------------------------
 
 def test_a_final_state_cannot_be_reverted(chain, contracts, alice, bob, open_channel):

@@ -32,6 +32,8 @@ def test_holdings_always_add_up_to_the_contract_balance(chain, contracts, alice,
                 if amount:
                     party.deposit(amount, held)
                     held += amount
+            # These parties play on a channel however (under)funded, to put the Adjudicator to the test.
+            pa.funding_checked = pb.funding_checked = True
             amount = min(paid, outcome[0])
             if amount:
                 deliver(pa.pay(amount), pb)

@@ -334,3 +334,12 @@ def test_a_ledger_end_restarts_from_its_database(chain, contracts, alice, hub_ac
     with pytest.raises(e.StateChannelStorageError):
         Ledger.restore(StateStore(tmp_path / "ledger.db"), chain, adj, hub_account)
     assert Ledger.restore(StateStore(tmp_path / "ledger.db"), chain, adj, alice).latest == funded  # untouched
+
+
+def test_no_payment_in_a_virtual_channel_before_both_guarantees_are_signed(chain, contracts, alice, bob):
+    virtual = FixedPart((alice.address, bob.address), next(_nonces), contracts["payment"].address, DURATION)
+    va = connect(chain, contracts["adjudicator"], virtual, "payment", alice)
+    vb = connect(chain, contracts["adjudicator"], virtual, "payment", bob)
+    setup([va, vb], (X, 0))
+    with pytest.raises(e.NotFunded):  # nothing on Layer 1 and no guarantee yet: the payment would be worthless
+        va.pay(10**17)

@@ -15,8 +15,9 @@ def _demo(story) -> int:
 def _scenarios() -> list[Scenario]:
     from l2.designs.statechannels.bench import measure_gas
 
-    return [Scenario("statechannels", "every Adjudicator function: deposit, conclude, concludeAndTransfer, challenge, "
-                     "respond, checkpoint, transfer; the happy and the disputed exit of a rock-paper-scissors game",
+    return [Scenario("statechannels", "every Adjudicator function: deposit, conclude, concludeAndTransfer, "
+                     "challenge, respond, checkpoint, transfer, claimGuarantee; the happy and the disputed exit of a "
+                     "rock-paper-scissors game and a virtual channel's exit with the hub and the payee silent",
                      lambda chain: measure_gas(chain) and None)]
 
 
@@ -35,7 +36,8 @@ def _adapter(env):
 DESIGN = Design(
     name="statechannels",
     title="state channels",
-    trust="nobody but the participants; each must watch Layer 1 (its watcher does) once per challenge duration",
+    trust="nobody but the participants (a hub routing virtual channels can stall, not steal); each must watch "
+          "Layer 1 (its watcher does) once per challenge duration",
     contracts=(
         ContractSpec("Adjudicator", description="state channels: holdings, challenges, force-moves, conclusions"),
         ContractSpec("RockPaperScissors", description="state-channel app: commit-reveal rock-paper-scissors"),

@@ -164,8 +164,13 @@ contract Adjudicator {
         if (_isFinalized(records[channelId])) revert ChannelFinalized(channelId);
         uint256 expectedValue = asset == address(0) ? amount : 0;
         if (msg.value != expectedValue) revert WrongEthValue(msg.value, expectedValue);
-        uint256 credited = asset == address(0) ? amount : _pullToken(asset, amount);
-        // Read again: the token's code ran in between and may have deposited too.
+        uint256 credited = amount;
+        if (asset != address(0)) {
+            credited = _pullToken(asset, amount);
+            // The token's code ran in between: it may have concluded the channel (a credit after its
+            // payout would be stranded) or deposited too (read the holdings again).
+            if (_isFinalized(records[channelId])) revert ChannelFinalized(channelId);
+        }
         held = holdings[asset][channelId] + credited;
         holdings[asset][channelId] = held;
         emit Deposited(channelId, asset, credited, held);

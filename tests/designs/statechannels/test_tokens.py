@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import pytest
 
+from l2.designs.statechannels import messages as m
 from l2.designs.statechannels.party import conclude_together, deliver
 from l2.designs.statechannels.rules import PAPER, ROCK
 from l2.errors import TransactionReverted
@@ -75,3 +76,18 @@ def test_a_refused_token_payout_is_deferred_and_claimed_later(chain, contracts, 
     assert chain.call(token.functions.balanceOf(alice.address)) == 10 * ETHER
     with pytest.raises(TransactionReverted, match="NothingToClaim"):
         chain.transact(adjudicator.functions.claim(token.address), alice)
+
+
+def test_a_token_deposit_that_concludes_the_channel_meanwhile_is_refused(chain, contracts, alice, bob,
+                                                                        open_channel):
+    token = funded_token(chain, "HookToken", holders=(alice, bob))
+    adjudicator = contracts["adjudicator"]
+    approve(chain, token, adjudicator, alice, bob)
+    pa, pb = open_channel(chain, contracts, alice, bob, asset=token.address, fund=False)
+    pa.deposit(ETHER, 0)
+    conclude_together([pa, pb])
+    state, sigs = pa.final
+    conclude = adjudicator.functions.conclude(pa.fixed.as_tuple(), m.signed_tuple(state, [sigs[0], sigs[1]]))
+    chain.transact(token.functions.setHook(adjudicator.address, conclude._encode_transaction_data()), bob)
+    with pytest.raises(TransactionReverted, match="ChannelFinalized"):
+        pb.deposit(ETHER, ETHER)  # mid-pull the token concludes the channel: the credit would be stranded

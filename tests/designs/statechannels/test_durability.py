@@ -76,7 +76,7 @@ def test_a_payer_killed_mid_move_restarts_with_every_state_it_sent(tmp_path, see
     rng = random.Random(seed)
     worker = start_worker(tmp_path, fixed, domain, listener.port, moves=400)
     try:
-        connection = listener.accept()
+        connection = listener.accept(timeout=30)
         kill_at = rng.randint(5, 40)
 
         def kill(count):
@@ -98,7 +98,7 @@ def test_a_payer_killed_mid_move_restarts_with_every_state_it_sent(tmp_path, see
         restored.store.close()
 
         worker = start_worker(tmp_path, fixed, domain, listener.port, moves=20)
-        connection = listener.accept()
+        connection = listener.accept(timeout=30)
         serve(payee, connection, 40)
         connection.close()
         worker.wait(timeout=20)
@@ -121,7 +121,7 @@ def test_a_game_between_two_processes_survives_a_kill_before_the_reveal(tmp_path
     listener = Listener()
     worker = start_worker(tmp_path, fixed, domain, listener.port, moves=400, app="rps")
     try:
-        connection = listener.accept()
+        connection = listener.accept(timeout=30)
 
         def kill_after_fifth(count):  # her fifth move is a commitment (turn 10); bob has just played
             if count == 5:
@@ -132,7 +132,7 @@ def test_a_game_between_two_processes_survives_a_kill_before_the_reveal(tmp_path
         worker.wait(timeout=10)
         connection.close()
         worker = start_worker(tmp_path, fixed, domain, listener.port, moves=4, app="rps")
-        connection = listener.accept()
+        connection = listener.accept(timeout=30)
         serve(bob, connection, 8)
         connection.close()
         worker.wait(timeout=20)

@@ -1,6 +1,7 @@
 """The state channels' part of `l2 sandbox`: a rock-paper-scissors channel between alice and bob, both ends
 durable in SQLite, each watched by a StateChannelWatcher (answers challenges, challenges a silent opponent
-after its patience, pays out)."""
+after its patience, pays out); and a virtual payment channel alice -> bob through carol's hub, its two
+ledgers watched by LedgerWatchers."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from l2.designs.api import SandboxEnv, SandboxPart
 from l2.designs.statechannels.party import conclude_together, connect, deliver, setup
 from l2.designs.statechannels.rules import PLAYS, FixedPart, Phase, RPSData
 from l2.designs.statechannels.storage import StateStore
+from l2.designs.statechannels.virtual import Hub, LedgerWatcher, fund_virtual, open_ledger
 from l2.designs.statechannels.watcher import StateChannelWatcher
 from l2.output import eth
 
@@ -30,6 +32,30 @@ def part(env: SandboxEnv) -> SandboxPart:
     parties["bob"].deposit(deposit, deposit)
     watchers = {name: StateChannelWatcher(p, patience=PATIENCE, name=f"{name}'s game watcher", lock=env.lock)
                 for name, p in parties.items()}
+
+    # A virtual payment channel alice -> bob through carol's hub: two ledgers on Layer 1, V off-chain only.
+    hub_account = env.users["carol"]
+    ledger_app = chain.contract("ConsensusApp", env.addresses["ConsensusApp"])
+    nonce = chain.now() * 1000 + 1
+    a_end, hub_a = open_ledger(chain, adjudicator, ledger_app, alice, hub_account, (deposit, deposit), nonce,
+                               DURATION)
+    hub_b, b_end = open_ledger(chain, adjudicator, ledger_app, hub_account, bob, (deposit, deposit), nonce + 1,
+                               DURATION)
+    hub = Hub(hub_a, hub_b)
+    payment_app = chain.contract("SingleDirectionPayment", env.addresses["SingleDirectionPayment"])
+    v_fixed = FixedPart((alice.address, bob.address), nonce + 2, payment_app.address, DURATION)
+    va = connect(chain, adjudicator, v_fixed, "payment", alice)
+    vb = connect(chain, adjudicator, v_fixed, "payment", bob)
+    setup([va, vb], (deposit // 2, 0))
+    fund_virtual(a_end, hub, b_end, va, vb)
+    ledger_watchers = [LedgerWatcher(a_end, {va.channel_id: va}, name="alice's ledger watcher"),
+                       LedgerWatcher(b_end, {va.channel_id: vb}, name="bob's ledger watcher")]
+
+    def pay_virtual(wei: int) -> str:
+        """alice pays bob `wei` through the virtual channel (carol's hub sees nothing)."""
+        deliver(va.pay(wei), vb)
+        deliver(vb.acknowledge(), va)
+        return f"alice has paid bob {eth(va.latest.outcome[1])} through carol's hub"
 
     def play(who: str, play: int | None = None) -> str:
         """`who` ("alice" or "bob") makes the game's next move (a play is 1 rock, 2 paper, 3 scissors)."""
@@ -57,16 +83,21 @@ def part(env: SandboxEnv) -> SandboxPart:
         where = onchain.status(chain.now())
         phase = RPSData.decode(a.latest.app_data).phase.name.lower()
         return [f"game alice-bob: {where} on Layer 1, turn {a.turn_num} ({phase}); "
-                f"alice {eth(a.latest.outcome[0])}, bob {eth(a.latest.outcome[1])}"]
+                f"alice {eth(a.latest.outcome[0])}, bob {eth(a.latest.outcome[1])}",
+                f"virtual alice->bob via carol: paid {eth(va.latest.outcome[1])} of {eth(va.latest.total)}"]
 
     return SandboxPart(
         objects={"adjudicator": adjudicator, "alice_game": parties["alice"], "bob_game": parties["bob"],
-                 "game_watchers": watchers, "play": play, "conclude": conclude},
-        services=list(watchers.values()),
+                 "game_watchers": watchers, "play": play, "conclude": conclude, "alice_virtual": va,
+                 "bob_virtual": vb, "hub": hub, "alice_ledger": a_end, "bob_ledger": b_end,
+                 "pay_virtual": pay_virtual},
+        services=[*watchers.values(), *ledger_watchers],
         contracts=[f"adjudicator {adjudicator.address} (Adjudicator)", f"rps {app.address} (RockPaperScissors)"],
         banner=[f"  game       alice_game, bob_game: rock-paper-scissors, {eth(deposit, 0)} each, stake {eth(stake)}",
-                f"             challenge duration {DURATION} s; watchers challenge after {PATIENCE} s of silence"],
-        helpers=["play(who, play=None)", "conclude()"],
+                f"             challenge duration {DURATION} s; watchers challenge after {PATIENCE} s of silence",
+                f"  virtual    alice_virtual, bob_virtual: {eth(deposit // 2, 0)} alice->bob through carol's hub "
+                "(hub, alice_ledger, bob_ledger)"],
+        helpers=["play(who, play=None)", "conclude()", "pay_virtual(wei)"],
         columns=["game"],
         cells=cells,
         status=status,

@@ -15,7 +15,7 @@ from l2.runtime.service import run_round
 def test_the_sandbox_part_plays_and_concludes_a_game(chain, tmp_path):
     addresses = {name: chain.deploy(name).address
                  for name in ("Adjudicator", "RockPaperScissors", "SingleDirectionPayment", "ConsensusApp")}
-    users = {"alice": chain.accounts[1], "bob": chain.accounts[2]}
+    users = {"alice": chain.accounts[1], "bob": chain.accounts[2], "carol": chain.accounts[3]}
     env = SandboxEnv(chain, tmp_path, threading.RLock(), addresses, None, chain.accounts[0], chain.accounts[5],
                      users, 10**18, Console(file=None), step=lambda: None)
     part = DESIGN.sandbox(env)
@@ -26,6 +26,8 @@ def test_the_sandbox_part_plays_and_concludes_a_game(chain, tmp_path):
         part.objects["play"]("alice")
         assert "alice 4.9000 ETH, bob 5.1000 ETH" in part.status()[0]
         assert run_round(part.services) == []  # nobody is silent yet, nothing challenged
+        assert part.objects["pay_virtual"](10**17) == "alice has paid bob 0.1000 ETH through carol's hub"
+        assert "virtual alice->bob via carol: paid 0.1000 ETH of 2.5000 ETH" in part.status()[1]
         assert part.objects["conclude"]().status == 1
         assert "final on Layer 1" in part.status()[0]
         assert part.cells("alice", users["alice"].address) == [""]

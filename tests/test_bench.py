@@ -66,7 +66,9 @@ def test_quick_bench_measures_every_figure(quick_bench):
     for name in ("channels.updates_per_s_memory", "channels.gas.lifecycle_cooperative",
                  "optimistic.fraud_proof_gas_max",
                  "optimistic.gas_per_transfer_batch256", "optimistic.operator_tx_per_s", "l1.eth_transfer_gas",
-                 "machine.sqlite_commits_per_s", "channels.durable_over_commit_rate"):
+                 "machine.sqlite_commits_per_s", "channels.durable_over_commit_rate",
+                 "optimistic.compact.gas_per_transfer_batch256",
+                 "optimistic.compact.fraud_proof_gas.signature_max_k32"):
         assert name in figures, name
     table = result.stdout
     for column in ("metric", "measured", "target", "reference"):
@@ -81,6 +83,18 @@ def test_gas_per_transfer_falls_with_the_batch_size(quick_bench):
     assert sweep == sorted(sweep, reverse=True)  # bigger batches spread the fixed cost
     assert sweep[0] > figures["l1.eth_transfer_gas"] > sweep[-1]  # alone, a batch costs more than a transfer
     assert 3_000 < sweep[-1] < 5_000  # at 1,024 the calldata of each transfer dominates
+
+
+def test_the_compact_format_meets_its_targets(quick_bench):
+    """Issue 12's figures, measured by the quick run (disputes at k = 32 on anvil; k = 128 in the full bench)."""
+    _, out = quick_bench
+    figures = json.loads((out / "bench.json").read_text())
+    assert figures["optimistic.compact.gas_per_transfer_batch256"] <= 500
+    assert figures["optimistic.compact.gas_per_transfer_batch1024"] <= 420
+    assert figures["optimistic.compact.calldata.bytes_per_transfer"] <= 9
+    # k = 32: a quarter of the work of k = 128, whose target is 10 M; both replay every transfer for real
+    for kind in ("transition", "signature"):
+        assert 1_000_000 < figures[f"optimistic.compact.fraud_proof_gas.{kind}_max_k32"] < 3_500_000
 
 
 def test_plot_is_a_png_drawn_from_the_run(quick_bench):

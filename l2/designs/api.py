@@ -237,4 +237,5 @@ class Design:
     def benchmarks(self) -> list[Benchmark]:
         """Its `@benchmark`s (importing `bench_module` registers them)."""
         importlib.import_module(self.bench_module)
-        return [b for b in BENCHMARKS if b.fn.__module__ == self.bench_module]
+        package = self.bench_module.rsplit(".", 1)[0] + "."  # and those it imports from its own package
+        return [b for b in BENCHMARKS if b.fn.__module__.startswith(package)]

@@ -14,6 +14,7 @@ from eth_account import Account as EthAccount
 from l2.designs.api import Metric, benchmark
 from l2.designs.optimistic import batch as batch_mod
 from l2.designs.optimistic import l1
+from l2.designs.optimistic.compact import bench as _compact_bench  # noqa: F401 - registers the next format's benchmarks
 from l2.designs.optimistic.scenarios import prove_every_fault
 from l2.designs.optimistic.state import State, apply, queue_op_for
 from l2.designs.optimistic.txs import QueueEntry, Transfer, Withdrawal, sign

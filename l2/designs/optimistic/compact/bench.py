@@ -182,7 +182,7 @@ class _RawTransfers:
     ]
 )
 def bench_compact_batches(ctx) -> dict[str, float]:
-    s = CompactSetup(ctx.chain(), users=8)
+    s = CompactSetup(ctx.chain(), users=2 if ctx.quick else 8)  # each registration is a py-evm pairing check
     out = {"optimistic.compact.gas.register_key": s.register_gas, "optimistic.compact.gas.deposit": s.deposit_gas}
     for n in (256, 1024):
         receipt, size = s.dense_batch_of(n)

@@ -197,6 +197,8 @@ class Prover:
             except subprocess.TimeoutExpired:
                 self._proc.kill()
                 self._proc.wait()
+        if self._proc.stdout is not None:
+            self._proc.stdout.close()
 
 
 _PROVERS: dict[Path, Prover] = {}

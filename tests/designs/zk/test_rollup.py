@@ -59,12 +59,14 @@ def test_a_proof_for_another_old_root_is_refused(zk, tmp_path):
         zk.rollup.submit(zk.operator, batch, proof)
 
 
-@pytest.fixture
-def proven(zk, tmp_path):
-    """A valid batch and its proof, not yet submitted."""
-    op = zk.make_operator(tmp_path)
+@pytest.fixture(scope="module")
+def proven(zk_session, tmp_path_factory):
+    """A valid batch and its proof, not yet submitted (data only: every test starts from the same root)."""
+    zk = zk_session
+    op = zk.make_operator(tmp_path_factory.mktemp("proven"))
     txs = [zk.transfer(op, "alice", "bob", ETH // 4, fee=10**12), zk.transfer(op, "bob", None, ETH // 8)]
     batch = build(op.state, [], txs, fee_index=zk.index("operator"), domain=zk.rollup.domain, shape=zk.rollup.shape)
+    op.close()
     return batch, zk.prover.prove(batch.inputs)
 
 

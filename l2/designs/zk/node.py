@@ -36,7 +36,8 @@ class Node:
         return Wallet(account, self.rollup, self.operator)
 
 
-def open_node(chain, addresses: dict[str, str], operator_account, db: Path, fee_index: int = 0) -> Node:
+def open_node(chain, addresses: dict[str, str], operator_account, db: Path, fee_index: int = 0,
+              max_age: float = 0.0) -> Node:
     rollup = ZkRollupClient(chain, addresses["ZkRollup"])
     prover = circuit.prover_for(rollup.shape)
-    return Node(rollup, prover, Operator(rollup, operator_account, prover, db, fee_index=fee_index))
+    return Node(rollup, prover, Operator(rollup, operator_account, prover, db, fee_index=fee_index, max_age=max_age))

@@ -9,7 +9,7 @@ from l2.output import eth
 
 
 def part(env: SandboxEnv) -> SandboxPart:
-    node = open_node(env.chain, env.addresses, env.operator, env.workdir / "zk-operator.db")
+    node = open_node(env.chain, env.addresses, env.operator, env.workdir / "zk-operator.db", max_age=env.batch_time)
     rollup, operator = node.rollup, node.operator
     wallets = {name: node.wallet(account) for name, account in env.users.items()}
     deposit = 10 * env.unit

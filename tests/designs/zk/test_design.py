@@ -79,3 +79,21 @@ def test_the_compare_workload_runs_through_the_design_conserving_every_wei(chain
     row = run_design(DESIGN, chain, deployed, workload, accounts, tmp_path)  # raises unless conserved
     assert row.conserved and row.payments == 30 and row.l1_transactions > 0 and row.bytes_posted > 0
     assert row.enter_gas > 0 and row.exit_gas > 0 and row.offchain_payments_per_s > 0
+
+
+def test_the_sandbox_part_starts_pays_and_reports(chain, monkeypatch):
+    from l2.commands import sandbox as sandbox_command
+
+    monkeypatch.setattr(sandbox_command, "DESIGNS", [*DESIGNS, DESIGN])
+    monkeypatch.setattr(sandbox_command, "deployment_plan", _plan)
+    with sandbox_command.Sandbox.running(chain, tick=3600) as sandbox:
+        names = sandbox.namespace()
+        alice, bob = names["alice_zk"], names["bob_zk"]
+        assert alice.balance() == bob.balance() == 10 * sandbox.unit  # registered in the first proven batch
+        alice.pay(bob, sandbox.unit)
+        alice.withdraw(sandbox.unit)
+        sandbox.step()
+        assert bob.balance() == 11 * sandbox.unit and alice.balance() == 8 * sandbox.unit
+        alice.claim()
+        part = next(p for p in sandbox.parts if "zk_operator" in p.objects)
+        assert "proven batch" in part.status()[0] and part.cells("alice", alice.address) == ["8.0000 ETH"]

@@ -10,6 +10,7 @@ talks to over a pipe. Its keys come from a single-party setup: DEVELOPMENT ONLY 
 
 from __future__ import annotations
 
+import atexit
 import hashlib
 import json
 import os
@@ -205,9 +206,16 @@ _PROVERS: dict[Path, Prover] = {}
 
 
 def prover_for(shape: Shape) -> Prover:
-    """The process-wide prover of `shape` (compiled and keyed on first use)."""
+    """The process-wide prover of `shape` (compiled and keyed on first use; stopped at exit)."""
     build = compile_circuit(shape)
     with _lock:
         if build.folder not in _PROVERS:
+            if not _PROVERS:
+                atexit.register(_close_all)
             _PROVERS[build.folder] = Prover(build)
         return _PROVERS[build.folder]
+
+
+def _close_all() -> None:
+    for prover in _PROVERS.values():
+        prover.close()

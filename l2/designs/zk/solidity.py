@@ -20,39 +20,45 @@ def _contract(n_inputs: int) -> str:
     rounds_p = PARTIAL_ROUNDS[t - 2]
     half = FULL_ROUNDS // 2
     name = f"PoseidonT{t}"
-    args = ", ".join(f"uint256 c{i}" for i in range(t))
+    state = ", ".join(f"s{i}" for i in range(t))
+    typed = ", ".join(f"uint256 s{i}" for i in range(t))
+    returns = ", ".join("uint256" for _ in range(t))
     lines = [
         f"/// @title {name}",
         f"/// @notice circomlib's Poseidon({n_inputs}) over BN254's scalar field (same constants as the circuit).",
+        "/// @dev The state lives on the stack: rounds on a memory array cost about three times the gas.",
         f"contract {name} {{",
         f"    uint256 internal constant F = {P};",
         "",
         f"    /// @notice Poseidon of {n_inputs} field elements (each taken mod F).",
         f"    function hash(uint256[{n_inputs}] calldata inputs) external pure returns (uint256) {{",
-        f"        uint256[{t}] memory s;",
+        "        uint256 s0 = 0;",
     ]
-    lines += [f"        s[{i + 1}] = inputs[{i}] % F;" for i in range(n_inputs)]
+    lines += [f"        uint256 s{i + 1} = inputs[{i}] % F;" for i in range(n_inputs)]
     for r in range(FULL_ROUNDS + rounds_p):
         kind = "_full" if r < half or r >= half + rounds_p else "_partial"
-        cs = ", ".join(hex(c) for c in constants[r * t:(r + 1) * t])
-        lines.append(f"        s = {kind}(s, {cs});")
-    lines += ["        return s[0];", "    }", ""]
-    for kind in ("_full", "_partial"):
-        signature = f"function {kind}(uint256[{t}] memory s, {args})"
-        lines.append(f"    {signature} private pure returns (uint256[{t}] memory) {{")
-        for i in range(t):
-            if kind == "_full" or i == 0:
-                lines.append(f"        s[{i}] = _pow5(addmod(s[{i}], c{i}, F));")
-            else:
-                lines.append(f"        s[{i}] = addmod(s[{i}], c{i}, F);")
-        lines += ["        return _mix(s);", "    }", ""]
-    lines.append(f"    function _mix(uint256[{t}] memory s) private pure returns (uint256[{t}] memory r) {{")
-    for i, row in enumerate(mds):
-        terms = [f"mulmod({hex(m)}, s[{j}], F)" for j, m in enumerate(row)]
+        cs = constants[r * t:(r + 1) * t]
+        lines.append(f"        ({state}) = {kind}(")
+        args = [f"addmod(s{i}, {hex(c)}, F)" for i, c in enumerate(cs)]
+        lines += [f"            {a}," for a in args[:-1]] + [f"            {args[-1]});"]
+    lines += ["        return s0;", "    }", ""]
+    for kind in ("_full", "_partial"):  # the round constants were added by the caller
+        lines.append(f"    function {kind}({typed}) private pure returns ({returns}) {{")
+        for i in range(t if kind == "_full" else 1):
+            lines.append(f"        s{i} = _pow5(s{i});")
+        lines.append(f"        return _mix({state});")
+        lines += ["    }", ""]
+    named = ", ".join(f"uint256 r{i}" for i in range(t))
+    lines.append(f"    function _mix({typed}) private pure returns ({named}) {{")
+    outs = []
+    for row in mds:
+        terms = [f"mulmod({hex(m)}, s{j}, F)" for j, m in enumerate(row)]
         expr = terms[0]
         for term in terms[1:]:
             expr = f"addmod({expr},\n            {term}, F)"
-        lines.append(f"        r[{i}] = {expr};")
+        outs.append(expr)
+    for i, expr in enumerate(outs):
+        lines.append(f"        r{i} = {expr};")
     lines += ["    }", "",
               "    function _pow5(uint256 x) private pure returns (uint256) {",
               "        uint256 x2 = mulmod(x, x, F);",

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from eth_account.signers.local import LocalAccount
 
 from l2.designs.zk.batch import Batch, Shape
-from l2.designs.zk.errors import BatchRejected
+from l2.designs.zk.errors import BatchRejected, CircuitError
 from l2.designs.zk.state import (
     QueueEntry,
     State,
@@ -37,7 +37,7 @@ SUBMIT_GAS = 2_000_000
 def vk_args(vk: dict) -> list[int]:
     """snarkjs verification_key.json -> Groth16Verifier's constructor argument (G2 in precompile order)."""
     if vk.get("nPublic") != 1 or vk.get("protocol") != "groth16":
-        raise BatchRejected("the verifier takes a Groth16 key with exactly one public input")
+        raise CircuitError("the verifier takes a Groth16 key with exactly one public input")
 
     def g1(p):
         return [int(p[0]), int(p[1])]

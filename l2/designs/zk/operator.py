@@ -21,7 +21,7 @@ from l2.designs.zk.batch import Batch, build
 from l2.designs.zk.circuit import Prover
 from l2.designs.zk.errors import TxRejected
 from l2.designs.zk.l1 import ZkRollupClient, rebuild_state
-from l2.designs.zk.state import State, Transfer, apply_transfer
+from l2.designs.zk.state import State, Transfer, apply_entry, apply_transfer
 from l2.errors import StorageError, TransactionReverted
 from l2.runtime.service import Event
 from l2.runtime.store import Store
@@ -132,8 +132,6 @@ class Operator:
             # registrations (a transfer to a new account needs it registered).
             fit: list[Transfer] = []
             trial = self.state
-            from l2.designs.zk.state import apply_entry
-
             for entry in entries:
                 trial = apply_entry(trial, entry)
             for tx in self.pending[:shape.n_tx]:

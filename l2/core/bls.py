@@ -214,3 +214,18 @@ def g2_evm_negated_generator() -> bytes:
     raw = g2_evm(G2_GENERATOR.compress())
     x0, x1, y0, y1 = (int.from_bytes(raw[i:i + 64], "big") for i in range(0, 256, 64))
     return _pad(x0) + _pad(x1) + _pad((P - y0) % P) + _pad((P - y1) % P)
+
+
+def g2_from_evm(data: bytes) -> bytes:
+    """The compressed key behind a 256-byte EIP-2537 G2 point (as `KeyRegistered` reports it);
+    InvalidBlsPoint unless it is a valid key in its canonical encoding."""
+    if len(data) != G2_EVM:
+        raise InvalidBlsPoint(f"a G2 point is {G2_EVM} bytes, not {len(data)}")
+    if any(data[i:i + 16] != b"\0" * 16 for i in range(0, G2_EVM, 64)):
+        raise InvalidBlsPoint("a coordinate has non-zero padding")
+    x0, x1, y0, y1 = (int.from_bytes(data[i:i + 64], "big") for i in range(0, G2_EVM, 64))
+    larger = y1 > (P - 1) // 2 if y1 else y0 > (P - 1) // 2  # ZCash's sign: c1 first, then c0
+    compressed = ((0x80 | (0x20 if larger else 0)) << 376 | x1).to_bytes(48, "big") + x0.to_bytes(48, "big")
+    if g2_evm(compressed) != bytes(data):  # validates the point and that y is the one the flag names
+        raise InvalidBlsPoint("not a point of G2")
+    return compressed

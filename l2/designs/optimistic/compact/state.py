@@ -93,40 +93,48 @@ def _existing(state: State, index: int, role: str, position: int) -> Account:
     return account
 
 
+def apply_transfer(state: State, tx: Transfer, token: int, position: int = 0) -> tuple[State, tuple | None]:
+    """One transfer of a commitment whose fee receiver holds `token`, its fee not yet paid (a commitment
+    pays its fees at its end). Returns the new state and the withdrawal it makes, (owner, token, amount)."""
+    sender = _existing(state, tx.sender, "sender", position)
+    if sender.token != token:
+        raise UnknownToken(f"transfer {position}: account {tx.sender} holds token {sender.token}, the fee "
+                           f"receiver token {token}")
+    if sender.nonce >= MAX_NONCE:
+        raise WrongNonce(f"transfer {position}: account {tx.sender} has used all its nonces")
+    if sender.balance < tx.amount + tx.fee:
+        raise InsufficientBalance(f"transfer {position}: account {tx.sender} has {sender.balance}, needs "
+                                  f"{tx.amount + tx.fee}")
+    state = state.with_account(tx.sender, Account(sender.owner, sender.key_hash, sender.token,
+                                                  sender.balance - tx.amount - tx.fee, sender.nonce + 1))
+    if tx.is_withdrawal:
+        return state, (sender.owner, sender.token, tx.amount)
+    if tx.to == tx.sender:
+        raise SelfTransfer(f"transfer {position}: account {tx.sender} pays itself")
+    recipient = _existing(state, tx.to, "recipient", position)
+    if recipient.token != sender.token:
+        raise UnknownToken(f"transfer {position}: account {tx.to} holds token {recipient.token}, not "
+                           f"{sender.token}")
+    return state.with_account(tx.to, Account(recipient.owner, recipient.key_hash, recipient.token,
+                                             recipient.balance + tx.amount, recipient.nonce)), None
+
+
+def pay_fees(state: State, fee_receiver: int, fees: int) -> State:
+    receiver = _existing(state, fee_receiver, "fee receiver", -1)
+    return state.with_account(fee_receiver, Account(receiver.owner, receiver.key_hash, receiver.token,
+                                                    receiver.balance + fees, receiver.nonce))
+
+
 def apply_transfers(state: State, commitment: TransferCommitment) -> tuple[State, list[tuple[bytes, int, int]]]:
     """Apply a commitment's transfers, then pay its fees to the fee receiver. Returns the new state and
     the withdrawals it makes, (owner, token, amount) each."""
     receiver = _existing(state, commitment.fee_receiver, "fee receiver", -1)
-    fees = 0
     withdrawals = []
     for position, tx in enumerate(commitment.transfers):
-        sender = _existing(state, tx.sender, "sender", position)
-        if sender.token != receiver.token:
-            raise UnknownToken(f"transfer {position}: account {tx.sender} holds token {sender.token}, the fee "
-                               f"receiver token {receiver.token}")
-        if sender.nonce >= MAX_NONCE:
-            raise WrongNonce(f"transfer {position}: account {tx.sender} has used all its nonces")
-        if sender.balance < tx.amount + tx.fee:
-            raise InsufficientBalance(f"transfer {position}: account {tx.sender} has {sender.balance}, needs "
-                                      f"{tx.amount + tx.fee}")
-        state = state.with_account(tx.sender, Account(sender.owner, sender.key_hash, sender.token,
-                                                      sender.balance - tx.amount - tx.fee, sender.nonce + 1))
-        fees += tx.fee
-        if tx.is_withdrawal:
-            withdrawals.append((sender.owner, sender.token, tx.amount))
-            continue
-        if tx.to == tx.sender:
-            raise SelfTransfer(f"transfer {position}: account {tx.sender} pays itself")
-        recipient = _existing(state, tx.to, "recipient", position)
-        if recipient.token != sender.token:
-            raise UnknownToken(f"transfer {position}: account {tx.to} holds token {recipient.token}, not "
-                               f"{sender.token}")
-        state = state.with_account(tx.to, Account(recipient.owner, recipient.key_hash, recipient.token,
-                                                  recipient.balance + tx.amount, recipient.nonce))
-    receiver = _existing(state, commitment.fee_receiver, "fee receiver", -1)
-    state = state.with_account(commitment.fee_receiver, Account(receiver.owner, receiver.key_hash, receiver.token,
-                                                                receiver.balance + fees, receiver.nonce))
-    return state, withdrawals
+        state, withdrawal = apply_transfer(state, tx, receiver.token, position)
+        if withdrawal is not None:
+            withdrawals.append(withdrawal)
+    return pay_fees(state, commitment.fee_receiver, sum(tx.fee for tx in commitment.transfers)), withdrawals
 
 
 def queue_outcomes(state: State, entries: list[QueueEntry]) -> tuple[State, tuple[bool, ...]]:

@@ -1,0 +1,120 @@
+"""The compact rollup's challenger: Layer 2 rebuilt from Layer-1 data alone (queue entries, registered
+keys, and every batch's commitments from its posting transaction), each commitment replayed with the
+same rules as the sequencer and the contract. A commitment whose transfers or entries break a rule, or
+whose root is not the replayed one, is proven with the transition proof; one whose aggregate signature
+does not sign its transfers, with the signature proof. Either way in one transaction, after a commitment
+a block earlier, as the contract requires.
+
+A batch that cannot be rebuilt from Layer 1 raises BatchDataUnavailable on every step: a checker that
+cannot check says so, it does not wait quietly.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from eth_account.signers.local import LocalAccount
+
+from l2.designs.optimistic.compact import proofs
+from l2.designs.optimistic.compact.encoding import QueueCommitment, TransferCommitment
+from l2.designs.optimistic.compact.l1 import CompactClient
+from l2.designs.optimistic.compact.proofs import PostedBatch
+from l2.designs.optimistic.compact.state import State, apply_queue, apply_transfers, signature_valid
+from l2.designs.optimistic.errors import BatchDataUnavailable, InvalidTransaction
+from l2.runtime.service import Event
+
+
+@dataclass(frozen=True)
+class Fraud:
+    batch: PostedBatch
+    position: int
+    kind: str  # "transition" or "signature"
+    reason: str
+    pre: State
+
+
+def check_batch(batch: PostedBatch, pre: State, queue: list, domain: bytes, key_of) -> tuple[State, Fraud | None]:
+    """Replay one batch from `pre`: (state after it, None), or (pre-state of the bad commitment, its fraud)."""
+    state = pre
+    for position, (commitment, start) in enumerate(zip(batch.commitments, batch.queue_starts, strict=True)):
+        try:
+            if isinstance(commitment, QueueCommitment):
+                post = apply_queue(state, commitment, queue[start:start + commitment.count])
+            else:
+                post, _ = apply_transfers(state, commitment)
+        except InvalidTransaction as exc:
+            return state, Fraud(batch, position, "transition", str(exc), state)
+        if post.root != commitment.post_root:
+            return state, Fraud(batch, position, "transition", "the committed root is not the replayed one", state)
+        if isinstance(commitment, TransferCommitment) and not signature_valid(state, commitment, domain, key_of):
+            return state, Fraud(batch, position, "signature", "the aggregate signature does not sign its transfers",
+                                state)
+        state = post
+    return state, None
+
+
+class CompactChallenger:
+    """A `Service`: each step syncs with Layer 1, checks every new batch, and proves the first fraud."""
+
+    def __init__(self, client: CompactClient, account: LocalAccount, name: str = "challenger"):
+        self.client, self.account, self.name = client, account, name
+        self.genesis = State.genesis(client.depth)
+        self.checked: dict[tuple, State] = {}  # header -> state after it (honest batches)
+        self.frauds: dict[tuple, Fraud] = {}
+        self.proven = 0
+
+    def standing(self) -> list[PostedBatch]:
+        """The batches Layer 1 holds now, in order (later submissions replace reverted ones)."""
+        submitted = self.client.batches()
+        reverted = self.client.reverts()
+        events = sorted([(block, 1, batch) for block, batch in submitted] + [(b, 0, i) for b, i in reverted],
+                        key=lambda e: (e[0], e[1]))
+        chain: list = []
+        for _, kind, item in events:
+            if kind == 0:
+                del chain[item:]
+            elif isinstance(item, BatchDataUnavailable):
+                raise item
+            else:
+                chain.append(item)
+        return chain
+
+    def step(self, urgent: bool = False) -> list[Event]:
+        events: list[Event] = []
+        queue = self.client.queue_entries()
+        keys = self.client.keys()
+        state = self.genesis
+        for batch in self.standing():
+            header = tuple(batch.header)
+            if header in self.frauds:
+                events += self._prove(self.frauds.pop(header))
+                return events
+            if header in self.checked:
+                state = self.checked[header]
+                continue
+            after, fraud = check_batch(batch, state, queue, self.client.domain, keys.__getitem__)
+            if fraud is not None:
+                events.append(Event(self.name, f"batch #{batch.header[0]} is fraudulent: commitment "
+                                               f"{fraud.position}: {fraud.reason}"))
+                events += self._prove(fraud)
+                return events
+            self.checked[header] = after
+            state = after
+            events.append(Event(self.name, f"batch #{batch.header[0]} replayed from Layer-1 data: every root and "
+                                           "signature checks"))
+        return events
+
+    def _prove(self, fraud: Fraud) -> list[Event]:
+        if fraud.kind == "transition":
+            start = fraud.batch.queue_starts[fraud.position]
+            commitment = fraud.batch.commitments[fraud.position]
+            entries = None
+            if isinstance(commitment, QueueCommitment):
+                entries = self.client.queue_entries()[start:start + commitment.count]
+            proof = proofs.transition_proof(fraud.batch, fraud.position, fraud.pre, entries)
+        else:
+            proof = proofs.signature_proof(fraud.batch, fraud.position, fraud.pre, self.client.keys().__getitem__)
+        receipt = self.client.prove(self.account, fraud.kind, proof)
+        self.proven += 1
+        return [Event(self.name, f"proved it with the {fraud.kind} proof in one transaction ({receipt.gasUsed:,} "
+                                 "gas): the batch and any later ones reverted, the proposer slashed")]

@@ -1,0 +1,158 @@
+"""The compact rollup on Layer 1: deploy it, call it, and read back what anyone can read (queue entries,
+registered keys, batches with their data from the posting transactions' calldata)."""
+
+from __future__ import annotations
+
+from eth_account.signers.local import LocalAccount
+from eth_utils import to_canonical_address
+
+from l2.core import bls, eip712
+from l2.designs.optimistic.compact import encoding
+from l2.designs.optimistic.compact.encoding import QueueCommitment, QueueEntry
+from l2.designs.optimistic.compact.proofs import PostedBatch
+from l2.designs.optimistic.errors import BatchDataUnavailable, UndecodableTransaction
+from l2.l1.chain import Chain
+
+DEV_CHALLENGE_WINDOW = 600
+DEV_INCLUSION_WINDOW = 3600
+DEV_MIN_BOND = 10**18
+DEV_MIN_DEPOSIT = 10**15
+
+
+def deploy(chain: Chain, sequencer: str, *, depth: int = 20, k: int = encoding.DEFAULT_COMMITMENT_SIZE,
+           challenge_window: int = DEV_CHALLENGE_WINDOW, inclusion_window: int = DEV_INCLUSION_WINDOW,
+           min_bond: int = DEV_MIN_BOND, min_deposit: int = DEV_MIN_DEPOSIT,
+           sender: LocalAccount | None = None) -> CompactClient:
+    signatures = chain.deploy("AggregateSignatures", sender=sender)
+    rollup = chain.deploy("CompactRollup", sequencer, challenge_window, inclusion_window, min_bond, min_deposit,
+                          depth, k, signatures.address, sender=sender)
+    return CompactClient(chain, rollup.address)
+
+
+class CompactClient:
+    def __init__(self, chain: Chain, address: str):
+        self.chain = chain
+        self.contract = chain.contract("CompactRollup", address)
+        self.address = self.contract.address
+        f = self.contract.functions
+        self.depth = f.treeDepth().call()
+        self.k = f.commitmentSize().call()
+        self.challenge_window = f.challengeWindow().call()
+        self.domain = encoding.domain(chain.chain_id, self.address)
+
+    # --- reads --------------------------------------------------------------------------------
+
+    def tip_root(self) -> bytes:
+        return bytes(self.contract.functions.tipRoot().call())
+
+    def batch_count(self) -> int:
+        return self.contract.functions.batchCount().call()
+
+    def queue_head(self) -> int:
+        return self.contract.functions.queueHead().call()
+
+    def queue_hash_at(self, length: int) -> bytes:
+        return bytes(self.contract.functions.queueHashAt(length).call())
+
+    def bond(self, proposer: str) -> int:
+        return self.contract.functions.bonds(proposer).call()
+
+    def queue_entries(self, start: int = 0) -> list[QueueEntry]:
+        out = []
+        for log in self.contract.events.QueueEntryAdded().get_logs(from_block=0):
+            a = log.args
+            if a.index >= start:
+                out.append(QueueEntry(a.index, a.kind, a.account, to_canonical_address(a.owner), bytes(a.keyHash),
+                                      a.token, a.amount, a.timestamp))
+        return sorted(out, key=lambda e: e.index)
+
+    def keys(self) -> dict[bytes, bytes]:
+        """Every registered key, by its hash: key hash -> compressed G2 key (from `KeyRegistered`)."""
+        return {bytes(log.args.keyHash): bls.g2_from_evm(bytes(log.args.publicKey))
+                for log in self.contract.events.KeyRegistered().get_logs(from_block=0)}
+
+    def registration_message(self, owner: str, key_hash: bytes) -> bytes:
+        return eip712.typed_data_digest(self.domain, encoding.KEY_REGISTRATION_TYPE.hash_struct(
+            {"owner": owner, "keyHash": key_hash}))
+
+    def batches(self, from_block: int = 0) -> list[tuple[int, PostedBatch | BatchDataUnavailable]]:
+        """(block, batch) for every `BatchSubmitted` since `from_block`, in order; a batch whose data cannot
+        be rebuilt from its transaction comes back as the BatchDataUnavailable saying why."""
+        out: list[tuple[int, PostedBatch | BatchDataUnavailable]] = []
+        for log in self.contract.events.BatchSubmitted().get_logs(from_block=from_block):
+            try:
+                out.append((log.blockNumber, self.posted_batch(log)))
+            except BatchDataUnavailable as exc:
+                out.append((log.blockNumber, exc))
+        return out
+
+    def reverts(self, from_block: int = 0) -> list[tuple[int, int]]:
+        """(block, first reverted batch index) of every fraud proven since `from_block`."""
+        return [(log.blockNumber, log.args.fromIndex)
+                for log in self.contract.events.BatchesReverted().get_logs(from_block=from_block)]
+
+    def posted_batch(self, log) -> PostedBatch:
+        """The header (event) and commitments (calldata of the posting transaction) of one batch, checked
+        against each other: BatchDataUnavailable if nobody could rebuild the batch from Layer 1."""
+        a = log.args
+        header = (a.index, bytes(a.prevRoot), bytes(a.commitmentsRoot), a.commitmentCount, a.queueStart, a.queueEnd,
+                  a.proposer, a.postedAt)
+        tx = self.chain.w3.eth.get_transaction(log.transactionHash)
+        where = f"batch #{a.index} (transaction 0x{bytes(log.transactionHash).hex()})"
+        if tx.get("to") is None or tx["to"].lower() != self.address.lower():
+            raise BatchDataUnavailable(f"{where} was not posted to the rollup directly")
+        try:
+            fn, args = self.contract.decode_function_input(tx["input"])
+        except Exception as exc:  # noqa: BLE001 - web3 raises several shapes for undecodable input
+            raise BatchDataUnavailable(f"{where}: the transaction's input does not decode ({exc})") from None
+        if fn.fn_name != "submitBatch":
+            raise BatchDataUnavailable(f"{where}: the transaction calls {fn.fn_name}, not submitBatch")
+        try:
+            decoded = encoding.decode_batch(bytes(args["data"]), a.queueStart)
+        except UndecodableTransaction as exc:
+            raise BatchDataUnavailable(f"{where}: the data does not split into commitments ({exc})") from None
+        batch = PostedBatch(header, tuple(c for c, _ in decoded), tuple(q for _, q in decoded))
+        if len(decoded) != a.commitmentCount or encoding.commitments_root(batch.leaves) != header[2]:
+            raise BatchDataUnavailable(f"{where}: the transaction's input is not the batch its event commits to")
+        return batch
+
+    # --- writes -------------------------------------------------------------------------------
+
+    def register_key(self, owner: LocalAccount, key: bls.BlsKey):
+        key_hash = keccak_key(key.public)
+        proof = key.prove_possession(self.registration_message(owner.address, key_hash))
+        return self.chain.transact(self.contract.functions.registerKey(bls.g2_evm(key.public), proof), owner)
+
+    def deposit_eth(self, sender: LocalAccount, amount: int, to: str | None = None):
+        return self.chain.transact(self.contract.functions.depositETH(to or sender.address), sender, value=amount)
+
+    def request_forced_withdrawal(self, sender: LocalAccount, account: int, amount: int):
+        return self.chain.transact(self.contract.functions.requestForcedWithdrawal(account, amount), sender)
+
+    def deposit_bond(self, proposer: LocalAccount, amount: int):
+        return self.chain.transact(self.contract.functions.depositBond(), proposer, value=amount)
+
+    def submit_batch(self, proposer: LocalAccount, commitments: list, queue_start: int):
+        cursor = queue_start + sum(c.count for c in commitments if isinstance(c, QueueCommitment))
+        return self.chain.transact(self.contract.functions.submitBatch(
+            self.tip_root(), self.queue_hash_at(cursor), encoding.encode_batch(commitments)), proposer)
+
+    def prove(self, challenger: LocalAccount, kind: str, proof: tuple):
+        """Commit to a fraud proof, then reveal it (the embedded chain mines each in its own block)."""
+        f = self.contract.functions
+        if kind == "transition":
+            commitment, reveal = f.transitionCommitmentOf(proof, challenger.address).call(), f.challengeTransition
+        else:
+            commitment, reveal = f.signatureCommitmentOf(proof, challenger.address).call(), f.challengeSignature
+        self.chain.transact(f.commitChallenge(commitment), challenger)
+        return self.chain.transact(reveal(proof), challenger, gas=16_000_000 if kind == "signature" else None)
+
+    def claim_withdrawal(self, sender: LocalAccount, batch: PostedBatch, position: int, index: int):
+        return self.chain.transact(self.contract.functions.claimWithdrawal(batch.header, batch.target(position),
+                                                                           index), sender)
+
+
+def keccak_key(public: bytes) -> bytes:
+    from l2.designs.optimistic.compact.state import key_hash
+
+    return key_hash(public)

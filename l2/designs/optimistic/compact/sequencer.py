@@ -1,0 +1,165 @@
+"""The compact rollup's sequencer: takes signed transfers, checks each signature with its sender's
+registered key and each transfer with the rules, groups them into commitments of at most k with one
+aggregate signature and one root each, and posts batches (queue commitments first, for the entries
+Layer 1 queued since the last batch).
+
+Its state is rebuilt from Layer 1 the way the challenger rebuilds it (`check_batch`), so a restart or a
+fraud proof that reverted its batches leaves it on what Layer 1 holds. Pending transfers are kept in
+memory: journaling them (as the current rollup's sequencer does in SQLite) is the next step.
+
+`fault` makes it cheat in its next transfer commitment, for tests and the demo: "wrong_root" posts a
+root that is not the replayed one, "bad_signature" replaces the aggregate with one missing a signer.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from eth_account.signers.local import LocalAccount
+
+from l2.core import bls
+from l2.core.crypto import keccak
+from l2.designs.optimistic.compact.challenger import CompactChallenger, check_batch
+from l2.designs.optimistic.compact.encoding import (
+    MAX_QUEUE_COUNT,
+    QueueCommitment,
+    Transfer,
+    TransferCommitment,
+)
+from l2.designs.optimistic.compact.l1 import CompactClient
+from l2.designs.optimistic.compact.state import State, apply_transfer, pay_fees, queue_outcomes
+from l2.designs.optimistic.errors import BadSignature, InvalidTransaction, UnknownAccount, WrongNonce
+from l2.runtime.service import Event
+
+
+@dataclass(frozen=True)
+class Accepted:
+    transfer: Transfer
+    nonce: int
+    signature: bytes
+
+
+class CompactSequencer:
+    """A `Service`: `submit` takes transfers; `step` posts what is pending as one batch."""
+
+    def __init__(self, client: CompactClient, proposer: LocalAccount, fee_receiver: int, name: str = "sequencer"):
+        self.client, self.proposer, self.fee_receiver, self.name = client, proposer, fee_receiver, name
+        self.replica = CompactChallenger(client, proposer, name)  # its sync and replay, never its proofs
+        self.fault: str | None = None
+        self.keys: dict[bytes, bytes] = {}
+        self.resync()
+
+    # --- state ----------------------------------------------------------------------------------
+
+    def resync(self) -> None:
+        """Start again from what Layer 1 holds: the tip state, the queue head, no open commitment."""
+        queue = self.client.queue_entries()
+        state = self.replica.genesis
+        self.keys = self.client.keys()
+        for batch in self.replica.standing():
+            state, fraud = check_batch(batch, state, queue, self.client.domain, self.keys.__getitem__)
+            if fraud is not None:  # its own cheating, not yet proven: build on the last honest state
+                break
+        self.tip = state
+        self.queue_head = self.client.queue_head()
+        self.open: list[Accepted] = []
+        self.open_state = self.tip
+        self.closed: list[tuple[TransferCommitment, State]] = []
+        self.posted_tip = self.client.tip_root()
+
+    def nonce_of(self, account: int) -> int:
+        a = self.open_state.account(account)
+        if a is None:
+            raise UnknownAccount(f"account {account} does not exist (yet)")
+        return a.nonce
+
+    # --- intake ---------------------------------------------------------------------------------
+
+    def submit(self, transfer: Transfer, nonce: int, signature: bytes) -> int:
+        """Accept a transfer signed for `nonce`, or raise the InvalidTransaction saying why (nothing kept)."""
+        transfer.encode()  # MalformedTransaction / UnrepresentableAmount before anything else
+        sender = self.open_state.account(transfer.sender)
+        if sender is None:
+            raise UnknownAccount(f"account {transfer.sender} does not exist")
+        if nonce != sender.nonce:
+            raise WrongNonce(f"nonce {nonce} is not account {transfer.sender}'s next nonce {sender.nonce}")
+        key = self.keys.get(sender.key_hash) or self.client.keys().get(sender.key_hash)
+        if key is None or not bls.verify(key, transfer.message(self.client.domain, nonce), signature):
+            raise BadSignature(f"the signature is not account {transfer.sender}'s key over nonce {nonce}")
+        receiver = self.open_state.account(self.fee_receiver)
+        if receiver is None:
+            raise UnknownAccount(f"the fee receiver, account {self.fee_receiver}, does not exist yet")
+        self.open_state, _ = apply_transfer(self.open_state, transfer, receiver.token)
+        self.open.append(Accepted(transfer, nonce, signature))
+        if len(self.open) == self.client.k:
+            self._close()
+        return len(self.open) + self.client.k * len(self.closed)
+
+    def _close(self) -> None:
+        if not self.open:
+            return
+        fees = sum(a.transfer.fee for a in self.open)
+        state = pay_fees(self.open_state, self.fee_receiver, fees)
+        signature = bls.aggregate([a.signature for a in self.open])
+        self.closed.append((TransferCommitment(state.root, signature, self.fee_receiver,
+                                               tuple(a.transfer for a in self.open)), state))
+        self.open, self.open_state = [], state
+
+    # --- posting --------------------------------------------------------------------------------
+
+    def step(self, urgent: bool = False) -> list[Event]:
+        if self.client.tip_root() != self.posted_tip:  # a fraud proof reverted batches (or another proposer posted)
+            self.resync()
+            return [Event(self.name, "re-synced with Layer 1: its batches there were reverted; what they held "
+                                     "is dropped")]
+        entries = self.client.queue_entries(self.queue_head)[:MAX_QUEUE_COUNT * 4]
+        self._close()
+        if not entries and not self.closed:
+            return []
+        commitments: list = []
+        state = self.tip
+        for start in range(0, len(entries), MAX_QUEUE_COUNT):
+            state, ok = queue_outcomes(state, entries[start:start + MAX_QUEUE_COUNT])
+            commitments.append(QueueCommitment(state.root, len(ok), ok))
+        transfers = self.closed
+        if entries and transfers:  # the transfers were checked on the old tip: check them again after the queue
+            transfers = self._replay(state, transfers)
+        for commitment, after in transfers:
+            commitments.append(self._cheat(commitment, state))
+            state = after
+        if self.client.bond(self.proposer.address) == 0:
+            self.client.deposit_bond(self.proposer, self.client.contract.functions.minBond().call())
+        receipt = self.client.submit_batch(self.proposer, commitments, self.queue_head)
+        self.queue_head += len(entries)
+        self.tip, self.closed, self.open_state = state, [], state
+        self.posted_tip = self.client.tip_root()
+        count = sum(len(c.transfers) for c, _ in transfers)
+        return [Event(self.name, f"posted a batch: {len(entries)} queue entries, {count} transfers in "
+                                 f"{len(transfers)} commitments, {receipt.gasUsed:,} gas")]
+
+    def _replay(self, state: State, closed: list) -> list:
+        out = []
+        for commitment, _ in closed:
+            receiver = state.account(self.fee_receiver)
+            kept = []
+            for tx in commitment.transfers:
+                try:
+                    state, _ = apply_transfer(state, tx, receiver.token if receiver else -1)
+                    kept.append(tx)
+                except InvalidTransaction:
+                    raise  # nonces bind signatures: a dropped transfer invalidates its sender's later ones
+            state = pay_fees(state, self.fee_receiver, sum(tx.fee for tx in kept))
+            out.append((TransferCommitment(state.root, commitment.signature, self.fee_receiver, tuple(kept)), state))
+        return out
+
+    def _cheat(self, commitment: TransferCommitment, pre: State) -> TransferCommitment:
+        fault, self.fault = self.fault, None
+        if fault == "wrong_root":
+            return TransferCommitment(keccak(b"not the root"), commitment.signature, commitment.fee_receiver,
+                                      commitment.transfers)
+        if fault == "bad_signature":
+            forged = bls.BlsKey.from_secret(12345).sign(b"forged")
+            return TransferCommitment(commitment.post_root, forged, commitment.fee_receiver, commitment.transfers)
+        if fault is not None:
+            self.fault = fault
+        return commitment

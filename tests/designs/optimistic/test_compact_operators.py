@@ -61,16 +61,28 @@ def test_transfers_are_aggregated_posted_and_checked_from_layer_1_alone(running)
 
 
 def test_the_sequencer_refuses_what_would_make_a_bad_commitment(running):
-    client, sequencer, _, users, keys = running
-    alice, bob, _ = users
+    client, sequencer, checker, users, keys = running
+    alice, bob, carol = users
     tx = Transfer(2, 3, 10**17)
-    with pytest.raises(BadSignature):  # bob's key, alice's account
-        sequencer.submit(tx, 0, keys[bob.address].sign(tx.message(client.domain, 0)))
     with pytest.raises(WrongNonce):
         sequencer.submit(tx, 1, keys[alice.address].sign(tx.message(client.domain, 1)))
     with pytest.raises(InsufficientBalance):
         pay(sequencer, client, keys, alice, 2, 3, 3 * ETHER)
+    with pytest.raises(BadSignature):
+        sequencer.submit(tx, 0, b"\x01" * 96)
     assert sequencer.open == []
+    # A signature by the wrong key is caught when its commitment closes: it and its sender's later
+    # transfers are dropped, everyone else's stay, and the posted aggregate checks.
+    sequencer.submit(tx, 0, keys[bob.address].sign(tx.message(client.domain, 0)))  # bob's key, alice's account
+    pay(sequencer, client, keys, bob, 3, 4, 10**17)
+    later = Transfer(2, 4, 10**17)
+    sequencer.submit(later, 1, keys[alice.address].sign(later.message(client.domain, 1)))
+    events = run_round([sequencer, checker])
+    assert [reason for _, reason in sequencer.dropped] == [
+        "its signature is not its sender's over its nonce", "an earlier transfer of its sender had a bad signature"]
+    assert "1 transfers in 1 commitments" in events[0].text
+    assert "every root and signature checks" in events[-1].text
+    assert sequencer.tip.account(2).nonce == 0 and sequencer.tip.account(3).nonce == 1
 
 
 @pytest.mark.parametrize("fault, kind", [("wrong_root", "transition"), ("bad_signature", "signature")])

@@ -23,7 +23,7 @@ from l2.designs.optimistic.compact.encoding import (
     Transfer,
     TransferCommitment,
 )
-from l2.designs.optimistic.compact.state import State, apply_transfers, key_hash, queue_outcomes
+from l2.designs.optimistic.compact.state import State, apply_transfer, apply_transfers, key_hash, queue_outcomes
 
 ETHER = 10**18
 BOND = ETHER
@@ -219,4 +219,54 @@ def bench_compact_disputes(ctx) -> dict[str, float]:
                 out[f"optimistic.compact.fraud_proof_gas.signature_max{suffix}"] = s.prove("signature")
         finally:
             chain.close()
+    return out
+
+
+@benchmark(
+    metrics=[
+        Metric("optimistic.compact.operator_tx_per_s", unit="tx/s", target=1500,
+               reference="sequencer: rules + tree update + its commitment's aggregate BLS check (blst), one core"),
+    ]
+)
+def bench_compact_operator(ctx) -> dict[str, float]:
+    """Transfers per second through the sequencer's work, one core: each transfer applied to the account
+    tree, each commitment of k signatures aggregated and checked against its senders' keys (the sequencer
+    checks signatures one by one only when an aggregate fails)."""
+    import time
+
+    count = 500 if ctx.quick else 3000
+    accounts = 16
+    keys = [bls.BlsKey.from_secret(7 + i) for i in range(accounts)]
+    domain = encoding.domain(1, "0x" + "ab" * 20)
+    entries = [QueueEntry(i, encoding.QUEUE_DEPOSIT, i + 1, bytes([i + 1]) * 20, key_hash(k.public), 0, 10**24)
+               for i, k in enumerate(keys)]
+    state, _ = queue_outcomes(State.genesis(20), entries)
+    key_of = {key_hash(k.public): k.public for k in keys}
+    nonces = [0] * accounts
+    signed = []
+    for i in range(count):
+        a, b = i % accounts, (i * 7 + 3) % accounts
+        b = (b + 1) % accounts if a == b else b
+        tx = Transfer(a + 1, b + 1, 10**15, 10**10)
+        signed.append((tx, nonces[a], keys[a].sign(tx.message(domain, nonces[a]))))
+        nonces[a] += 1
+    start = time.perf_counter()
+    k = encoding.DEFAULT_COMMITMENT_SIZE
+    for first in range(0, count, k):  # what CompactSequencer does: apply each, check each commitment's aggregate
+        commitment = signed[first:first + k]
+        keys_, messages = [], []
+        for tx, nonce, _ in commitment:
+            sender = state.account(tx.sender)
+            if sender.nonce != nonce:
+                raise AssertionError("a pre-signed transfer has the wrong nonce")
+            keys_.append(key_of[sender.key_hash])
+            messages.append(tx.message(domain, nonce))
+            state, _ = apply_transfer(state, tx, 0)
+        if not bls.verify_aggregate(keys_, messages, bls.aggregate([s for _, _, s in commitment])):
+            raise AssertionError("a pre-signed commitment did not verify")
+    rate = count / (time.perf_counter() - start)
+    out = {"optimistic.compact.operator_tx_per_s": rate}
+    l1_rate = ctx.results.get("l1.eth_transfer_tx_per_s")
+    if l1_rate:
+        out["optimistic.compact.l2_over_l1_throughput"] = rate / l1_rate
     return out

@@ -8,12 +8,17 @@ per-test snapshot below already contains them: deploy once, revert per test.
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 
 import pytest
 
-from l2.l1.anvil import start_anvil
+# The zk-rollup's circuit at test size (2 queue slots, 2 transfers, depth 8) for every test and every
+# command a test starts; the demo and the bench outside the tests prove the deployed size (depth 20).
+os.environ.setdefault("L2_ZK_SHAPE", "2,2,8")
+
+from l2.l1.anvil import start_anvil  # noqa: E402 - after the environment it reads
 from l2.l1.chain import EmbeddedChain, RpcChain
 
 

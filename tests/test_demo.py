@@ -20,6 +20,9 @@ ROLLUP_ACTS = ("Rollup: deposits on Layer 1, picked up by the sequencer",
                "Rollup: 20 transfers on Layer 2, posted in batches of up to 8",
                "Rollup: a fraudulent batch, proven in one Layer-1 transaction and slashed",
                "Rollup: withdrawals, claimed on Layer 1 after the challenge window")
+STATE_ACTS = ("State channel: 2 rounds of rock-paper-scissors off-chain, one transaction to end it",
+              "State channel: the loser goes silent, and loses by timeout",
+              "State channel: 20 payments through a virtual channel over a hub")
 
 
 def l2_demo(*args):
@@ -35,7 +38,7 @@ def test_the_whole_story_on_small_sizes():
     result = l2_demo("--payments", "20", "--batch-size", "8", "--seed", "7")
     assert result.returncode == 0, result.stderr
     out = result.stdout
-    assert _acts(out) == [*CHANNEL_ACTS, *ROLLUP_ACTS]
+    assert _acts(out) == [*CHANNEL_ACTS, *ROLLUP_ACTS, *STATE_ACTS]
     assert re.search(r"20 payments both ways in [\d.]+ s .*, not one Layer-1 transaction", out)
     assert "bob's watcher sees the close and answers with nonce 4" in out
     # the 9 deposits take batches #0 and #1 (8 + 1), then 20 transfers: 8 + 8 + 4
@@ -62,7 +65,7 @@ def test_the_story_on_anvil_and_anvil_stops():
     result = l2_demo("--anvil", "--payments", "10", "--batch-size", "4")
     assert result.returncode == 0, result.stderr
     assert re.search(r"for anvil\S* at http://127\.0\.0\.1:\d+", result.stdout)
-    assert "conserved:" in result.stdout and len(_acts(result.stdout)) == 6
+    assert "conserved:" in result.stdout and len(_acts(result.stdout)) == 9
     port = re.search(r"http://127\.0\.0\.1:(\d+)", result.stdout).group(1)
     assert subprocess.run(["pgrep", "-f", f"anvil.*--port {port}"], capture_output=True).returncode == 1
 
@@ -102,7 +105,7 @@ def test_same_seed_same_story_another_seed_another(chain):
 
 def test_summary_figures_are_measured(chain):
     summary = _quiet_demo(chain, payments=12, batch_size=5, seed=2)
-    channels, rollup = summary.protocols
+    channels, rollup, _ = summary.protocols
     assert (channels.payments, rollup.payments) == (12 + 4, 12 + 3)
     assert channels.plain_l1_gas == 16 * 21_000
     # the channel's Layer-1 footprint does not grow with the payments; the rollup's does, by batches

@@ -423,7 +423,7 @@ contract Adjudicator {
     /// @notice Every rule a move must keep, the adjudicator's and the app's: true or a revert naming the rule.
     function validTransition(FixedPart calldata fp, VariablePart calldata from, VariablePart calldata to)
         external
-        view
+        pure
         returns (bool)
     {
         _requireValidTransition(fp, from, to);
@@ -607,7 +607,7 @@ contract Adjudicator {
     /// @dev The rules every app shares, then the app's own for moves after setup.
     function _requireValidTransition(FixedPart calldata fp, VariablePart calldata from, VariablePart calldata to)
         private
-        view
+        pure
     {
         uint256 n = fp.participants.length;
         if (to.turnNum != from.turnNum + 1) revert TurnNotNext(from.turnNum, to.turnNum);

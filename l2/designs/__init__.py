@@ -14,6 +14,7 @@ from l2.designs.api import Design
 REGISTERED = [
     "channels",
     "optimistic",
+    "statechannels",
 ]
 
 DESIGNS: list[Design] = [importlib.import_module(f"l2.designs.{name}.design").DESIGN for name in REGISTERED]

@@ -4,7 +4,6 @@ hub, opened, used and closed with no Layer-1 transaction."""
 
 from __future__ import annotations
 
-import itertools
 import random
 
 from l2.designs.statechannels.party import Party, conclude_together, connect, deliver, setup
@@ -26,13 +25,12 @@ def run(story) -> int:
     return made + _payments(story, contracts)
 
 
-_count = itertools.count()
 
 
 def _open(story, contracts, app: str, deposit: int, app_data: bytes, rng=None) -> tuple[Party, Party, list]:
     chain = story.chain
     alice, bob = story.accounts["alice"], story.accounts["bob"]
-    nonce = chain.now() * 1000 + next(_count) % 1000  # never reused on a chain that outlives this process
+    nonce = story.rng.getrandbits(40)  # from the story's seed: the same seed tells the same story, to the gas
     contract = contracts["RockPaperScissors" if app == "rps" else "SingleDirectionPayment"]
     fixed = FixedPart((alice.address, bob.address), nonce, contract.address, DURATION)
     rng = rng or random.Random(story.rng.random())
@@ -108,7 +106,7 @@ def _payments(story, contracts) -> int:
     story.act(f"State channel: {n:,} payments through a virtual channel over a hub")
     alice, bob, hub = story.accounts["alice"], story.accounts["bob"], story.accounts["carol"]
     adjudicator, ledger_app = contracts["Adjudicator"], contracts["ConsensusApp"]
-    nonce = chain.now() * 1000 + next(_count) % 1000
+    nonce = story.rng.getrandbits(40)
     with chain.record() as opened:
         a_end, hub_a = open_ledger(chain, adjudicator, ledger_app, alice, hub, (5 * unit, 5 * unit), nonce, DURATION)
         hub_b, b_end = open_ledger(chain, adjudicator, ledger_app, hub, bob, (5 * unit, 5 * unit), nonce + 1,
@@ -126,7 +124,10 @@ def _payments(story, contracts) -> int:
         fund_virtual(a_end, Hub(hub_a, hub_b), b_end, va, vb)
         with story.progress("payments", n) as advance:
             for _ in range(n):
-                amount = max(1, min(rng.randint(1, unit // 100), va.latest.outcome[0]))
+                # at most twice the channel / n each (half of the channel on average over the n payments)
+                amount = min(rng.randint(1, max(1, 2 * unit // n)), va.latest.outcome[0])
+                if amount == 0:
+                    break
                 deliver(va.pay(amount), vb)
                 deliver(vb.acknowledge(), va)
                 advance()

@@ -22,7 +22,7 @@ def part(env: SandboxEnv) -> SandboxPart:
     adjudicator = chain.contract("Adjudicator", env.addresses["Adjudicator"])
     app = chain.contract("RockPaperScissors", env.addresses["RockPaperScissors"])
     alice, bob = env.users["alice"], env.users["bob"]
-    deposit, stake = 5 * env.unit, env.unit // 10
+    deposit, stake = env.unit, env.unit // 10  # small beside the other designs' funds (a node without dev accounts)
     fixed = FixedPart((alice.address, bob.address), chain.now(), app.address, DURATION)
     stores = [StateStore(env.workdir / "alice-statechannel.db"), StateStore(env.workdir / "bob-statechannel.db")]
     parties = {"alice": connect(chain, adjudicator, fixed, "rps", alice, store=stores[0]),
@@ -95,7 +95,7 @@ def part(env: SandboxEnv) -> SandboxPart:
         contracts=[f"adjudicator {adjudicator.address} (Adjudicator)", f"rps {app.address} (RockPaperScissors)"],
         banner=[f"  game       alice_game, bob_game: rock-paper-scissors, {eth(deposit, 0)} each, stake {eth(stake)}",
                 f"             challenge duration {DURATION} s; watchers challenge after {PATIENCE} s of silence",
-                f"  virtual    alice_virtual, bob_virtual: {eth(deposit // 2, 0)} alice->bob through carol's hub "
+                f"  virtual    alice_virtual, bob_virtual: {eth(deposit // 2)} alice->bob through carol's hub "
                 "(hub, alice_ledger, bob_ledger)"],
         helpers=["play(who, play=None)", "conclude()", "pay_virtual(wei)"],
         columns=["game"],

@@ -39,10 +39,8 @@ def _verifier_args(ctx) -> tuple:
 
 
 def _address(ctx, name: str) -> str:
-    """An earlier contract's address. deploy_all's first pass (it only sizes the deployment) runs before anything
-    is deployed, when ctx.address_of raises: a zero placeholder has the same size. The second pass, which
-    deploys, always has the address: these contracts come before ZkRollup in the plan."""
-    return ctx.addresses.get(name, "0x" + "00" * 20)
+    """An earlier contract's address (these contracts come before ZkRollup in the plan)."""
+    return ctx.address_of(name)
 
 
 def _rollup_args(ctx) -> tuple:

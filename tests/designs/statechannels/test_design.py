@@ -1,7 +1,6 @@
-"""State channels through the `Design` interface, as `tests/test_designs.py` checks every registered design:
-it deploys, tells a tiny demo that conserves funds, runs its gas-report scenarios and the compare workload
-to the wei, and names its metrics after itself. Until the registry lists it, this test adds it to the
-registry's list for its own duration (and takes it out again)."""
+"""State channels through the `Design` interface, beyond what `tests/test_designs.py` checks for every
+registered design (scenarios, compare to the wei): its contracts deploy, its tiny demo conserves funds and
+shows a watcher answering a challenge, its metrics are named after it, and it imports no command."""
 
 from __future__ import annotations
 
@@ -12,7 +11,6 @@ from rich.console import Console
 
 from l2.designs import DESIGNS, deployment_plan
 from l2.designs.statechannels.design import DESIGN
-from l2.l1.accounts import cast, unit_for
 from l2.l1.compiler import PROJECT_ROOT
 from l2.l1.deploy import deploy_all
 
@@ -55,30 +53,6 @@ def test_a_tiny_demo_conserves_funds(chain, registered):
     assert summary.conserved and [p.name for p in summary.protocols] == ["state channels"]
     assert summary.protocols[0].payments >= 6 and summary.protocols[0].l1_gas > 0
     assert "bob's watcher" in out.getvalue() and "challenge" in out.getvalue()
-
-
-def test_the_gas_report_scenarios_run(chain):
-    scenarios = DESIGN.scenarios()
-    assert scenarios and all(s.name.startswith("statechannels") for s in scenarios)
-    for scenario in scenarios:
-        with chain.record() as txs:
-            scenario.run(chain)
-        assert txs and all(t.status == 1 for t in txs), scenario.name
-
-
-def test_the_compare_workload_conserves_every_wei(chain, registered, tmp_path):
-    from l2.commands.compare import make_workload, run_design
-
-    snapshot = chain.snapshot()
-    results, _ = deploy_all(chain, plan=deployment_plan())
-    deployed = {r.name: r.record["address"] for r in results}
-    unit = unit_for(chain)
-    workload = make_workload(30, seed=5, deposit=unit)
-    accounts = cast(chain, 3 * unit, users=workload.participants)
-    row = run_design(DESIGN, chain, deployed, workload, accounts, tmp_path)  # raises unless conserved
-    assert row.conserved and row.payments == 30 and row.l1_transactions > 0 and row.bytes_posted > 0
-    assert row.enter_gas > 0 and row.exit_gas > 0 and row.offchain_payments_per_s > 0
-    chain.revert(snapshot)
 
 
 def test_the_design_imports_no_command():

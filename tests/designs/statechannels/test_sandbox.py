@@ -24,10 +24,10 @@ def test_the_sandbox_part_plays_and_concludes_a_game(chain, tmp_path):
         assert part.objects["play"]("alice", 1) == "turn 2: commit"
         assert part.objects["play"]("bob", 2) == "turn 3: play, bob played paper"
         part.objects["play"]("alice")
-        assert "alice 4.9000 ETH, bob 5.1000 ETH" in part.status()[0]
+        assert "alice 0.9000 ETH, bob 1.1000 ETH" in part.status()[0]
         assert run_round(part.services) == []  # nobody is silent yet, nothing challenged
         assert part.objects["pay_virtual"](10**17) == "alice has paid bob 0.1000 ETH through carol's hub"
-        assert "virtual alice->bob via carol: paid 0.1000 ETH of 2.5000 ETH" in part.status()[1]
+        assert "virtual alice->bob via carol: paid 0.1000 ETH of 0.5000 ETH" in part.status()[1]
         assert part.objects["conclude"]().status == 1
         assert "final on Layer 1" in part.status()[0]
         assert part.cells("alice", users["alice"].address) == [""]

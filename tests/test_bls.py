@@ -147,15 +147,18 @@ def test_a_starved_pairing_reverts_instead_of_calling_a_good_signature_bad(chain
 
 
 def test_proof_of_possession_on_chain(harness):
+    """The check CompactRollup.registerKey makes (through AggregateSignatures): a 32-byte message, a
+    compressed proof."""
+    from l2.core.crypto import keccak
+
     a, b = KEYS[:2]
-    message = b"register " + a.public
+    message = keccak(b"register " + a.public)
     key = bls.g2_evm(a.public)
-    assert harness.functions.verifyPossession(key, message, bls.g1_calldata(a.prove_possession(message))).call()
-    assert not harness.functions.verifyPossession(key, message, bls.g1_calldata(a.sign(message))).call()
-    assert not harness.functions.verifyPossession(bls.g2_evm(b.public), message,
-                                                  bls.g1_calldata(a.prove_possession(message))).call()
+    assert harness.functions.verifyPossession(key, message, a.prove_possession(message)).call()
+    assert not harness.functions.verifyPossession(key, message, a.sign(message)).call()
+    assert not harness.functions.verifyPossession(bls.g2_evm(b.public), message, a.prove_possession(message)).call()
     # The point at infinity would accept the infinity "signature" for any message.
-    assert not harness.functions.verifyPossession(b"\x00" * 256, message, b"\x00" * 96).call()
+    assert not harness.functions.verifyPossession(b"\x00" * 256, message, b"\xc0" + b"\x00" * 47).call()
 
 
 def test_anvil_checks_a_commitment_sized_aggregate(anvil_chain):

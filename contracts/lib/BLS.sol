@@ -268,16 +268,19 @@ library BLS {
         equal = valid && result == 1;
     }
 
-    /// @dev A proof of possession of `publicKey` (256-byte G2) over `message`: the key must not be the
-    ///      point at infinity, and the pairing must accept both points (reverts if it refuses them).
-    function verifyPossession(bytes memory publicKey, bytes memory message, bytes calldata proof)
+    /// @dev Whether `proof` (48-byte compressed G1) proves possession of `publicKey` (256-byte G2) over the
+    ///      32-byte `message`: false for the key at infinity (it would accept the infinity "signature" for
+    ///      any message), for a proof that is no point, or if the pairing refuses either point.
+    function verifyPossession(bytes calldata publicKey, bytes32 message, bytes calldata proof)
         internal
         view
         returns (bool)
     {
-        if (isInfinityG2(publicKey)) return false;
-        bytes memory pairs = newPairs(g1FromCalldata(proof), 1);
-        setPair(pairs, 1, hashToG1(message, DST_POSSESSION), publicKey);
+        if (publicKey.length != 256 || isInfinityG2(publicKey)) return false;
+        (bool ok, bytes memory sig) = decompressG1(proof);
+        if (!ok) return false;
+        bytes memory pairs = newPairs(sig, 1);
+        setPairFromCalldata(pairs, 1, hashDigestToG1(message, true), publicKey);
         (bool valid, bool equal) = tryPairing(pairs);
         return valid && equal;
     }

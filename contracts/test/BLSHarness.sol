@@ -34,7 +34,7 @@ contract BLSHarness {
         return BLS.tryPairing(pairs);
     }
 
-    function verifyPossession(bytes calldata publicKey, bytes calldata message, bytes calldata proof)
+    function verifyPossession(bytes calldata publicKey, bytes32 message, bytes calldata proof)
         external
         view
         returns (bool)

@@ -36,12 +36,6 @@ contract AggregateSignatures {
         view
         returns (bool)
     {
-        if (publicKey.length != 256 || BLS.isInfinityG2(publicKey)) return false;
-        (bool ok, bytes memory sig) = BLS.decompressG1(proof);
-        if (!ok) return false;
-        bytes memory pairs = BLS.newPairs(sig, 1);
-        BLS.setPairFromCalldata(pairs, 1, BLS.hashDigestToG1(message, true), publicKey);
-        (bool valid, bool equal) = BLS.tryPairing(pairs);
-        return valid && equal;
+        return BLS.verifyPossession(publicKey, message, proof);
     }
 }

@@ -10,6 +10,7 @@ from l2.core import bls, eip712
 from l2.designs.optimistic.compact import encoding
 from l2.designs.optimistic.compact.encoding import QueueCommitment, QueueEntry
 from l2.designs.optimistic.compact.proofs import PostedBatch
+from l2.designs.optimistic.compact.state import key_hash
 from l2.designs.optimistic.errors import BatchDataUnavailable, UndecodableTransaction
 from l2.l1.chain import Chain
 
@@ -119,8 +120,8 @@ class CompactClient:
     # --- writes -------------------------------------------------------------------------------
 
     def register_key(self, owner: LocalAccount, key: bls.BlsKey):
-        key_hash = keccak_key(key.public)
-        proof = key.prove_possession(self.registration_message(owner.address, key_hash))
+        kh = key_hash(key.public)
+        proof = key.prove_possession(self.registration_message(owner.address, kh))
         return self.chain.transact(self.contract.functions.registerKey(bls.g2_evm(key.public), proof), owner)
 
     def deposit_eth(self, sender: LocalAccount, amount: int, to: str | None = None):
@@ -151,8 +152,3 @@ class CompactClient:
         return self.chain.transact(self.contract.functions.claimWithdrawal(batch.header, batch.target(position),
                                                                            index), sender)
 
-
-def keccak_key(public: bytes) -> bytes:
-    from l2.designs.optimistic.compact.state import key_hash
-
-    return key_hash(public)

@@ -17,7 +17,6 @@ from l2.designs.optimistic.compact.encoding import (
     leaf,
 )
 from l2.designs.optimistic.compact.state import Account, State
-from l2.designs.optimistic.state import ZERO_HASHES
 
 ZERO_ADDRESS = "0x" + "00" * 20
 
@@ -148,5 +147,3 @@ def signature_proof(batch: PostedBatch, position: int, pre: State, key_of) -> tu
         keys.append(bls.g2_evm(key_of(account.key_hash)) if account is not None else b"\0" * 256)
     return (batch.header, batch.reference(position - 1), batch.target(position), senders, b"".join(keys))
 
-
-EMPTY_LEAF = ZERO_HASHES[0]

@@ -33,8 +33,8 @@ from l2.designs.optimistic.compact.encoding import (
     TransferCommitment,
 )
 from l2.designs.optimistic.compact.l1 import CompactClient
-from l2.designs.optimistic.compact.state import State, apply_transfer, pay_fees, queue_outcomes
-from l2.designs.optimistic.errors import BadSignature, InvalidTransaction, UnknownAccount, WrongNonce
+from l2.designs.optimistic.compact.state import State, apply_transfer, apply_transfers, pay_fees, queue_outcomes
+from l2.designs.optimistic.errors import BadSignature, UnknownAccount, WrongNonce
 from l2.runtime.service import Event
 
 
@@ -181,18 +181,13 @@ class CompactSequencer:
                                  f"{len(transfers)} commitments, {receipt.gasUsed:,} gas")]
 
     def _replay(self, state: State, closed: list) -> list:
+        """The closed commitments again on `state` (the queue's entries applied first). A transfer they make
+        invalid raises: its signature binds its nonce, so it cannot be dropped alone."""
         out = []
         for commitment, _ in closed:
-            receiver = state.account(self.fee_receiver)
-            kept = []
-            for tx in commitment.transfers:
-                try:
-                    state, _ = apply_transfer(state, tx, receiver.token if receiver else -1)
-                    kept.append(tx)
-                except InvalidTransaction:
-                    raise  # nonces bind signatures: a dropped transfer invalidates its sender's later ones
-            state = pay_fees(state, self.fee_receiver, sum(tx.fee for tx in kept))
-            out.append((TransferCommitment(state.root, commitment.signature, self.fee_receiver, tuple(kept)), state))
+            state, _ = apply_transfers(state, commitment)
+            out.append((TransferCommitment(state.root, commitment.signature, self.fee_receiver,
+                                           commitment.transfers), state))
         return out
 
     def _cheat(self, commitment: TransferCommitment, pre: State) -> TransferCommitment:

@@ -81,19 +81,33 @@ class PlainConsole(code.InteractiveConsole):
             super().runcode(code_object)
         sys.stdout.flush()
 
+    def interact(self, banner=None, exitmsg=None) -> None:  # noqa: ARG002 - the caller prints the banner
+        """code.InteractiveConsole's loop, except that a Ctrl-C landing between two prompts counts as one at the
+        prompt: the stock loop catches it there, prints KeyboardInterrupt and forgets it, so a second Ctrl-C sent
+        right after the hint (a script, a quick hand) would ask again instead of leaving."""
+        more = False
+        while True:
+            try:
+                try:
+                    line = self.raw_input("... " if more else ">>> ")
+                except EOFError:
+                    self.write("\n")
+                    return
+                more = self.push(line)
+            except KeyboardInterrupt:
+                if more or self.buffer:  # half a statement: drop it, as python does
+                    self.write("\nKeyboardInterrupt\n")
+                    self.resetbuffer()
+                    more, self._interrupted = False, False
+                elif self._interrupted:
+                    self.write("\n\n")
+                    return  # the second Ctrl-C in a row on an empty prompt: leave
+                else:
+                    self._interrupted = True
+                    self.write(f"\n{LEAVE_HINT}\n")
+
     def raw_input(self, prompt: str = "") -> str:
-        try:
-            line = input(prompt)
-        except KeyboardInterrupt:
-            if self.buffer:  # half a statement: drop it, as python does
-                self._interrupted = False
-                raise
-            if self._interrupted:
-                self.write("\n")
-                raise EOFError from None  # the second Ctrl-C in a row on an empty prompt: leave
-            self._interrupted = True
-            self.write(f"\n{LEAVE_HINT}\n")
-            return ""
+        line = input(prompt)
         self._interrupted = False
         if self.echo:
             print(line, flush=True)
@@ -105,7 +119,10 @@ def _python(namespace: dict, banner: str, turn: Turn) -> None:
     if echo:
         sys.stdout.reconfigure(line_buffering=True)  # keep prompts, output and errors in order in a pipe
     print(banner, flush=True)
-    PlainConsole(namespace, turn, echo).interact(banner="", exitmsg="")
+    try:
+        PlainConsole(namespace, turn, echo).interact()
+    except KeyboardInterrupt:  # Ctrl-C pressed again while the last one was being handled: leave all the same
+        print(flush=True)
 
 
 # --- IPython -----------------------------------------------------------------------------------

@@ -393,6 +393,22 @@ def ledger_total(ledger: VariablePart) -> int:
     return ledger.total + sum(g.amount for g in guarantees)
 
 
+def check_virtual_setup(virtual: FixedPart, proof: list[tuple[VariablePart, tuple[str, ...]]], amount: int,
+                        payer: str, payee: str) -> VariablePart:
+    """What a hub checks before it guarantees `virtual`: a payment channel between its two ledger
+    counterparties (`payer`, `payee`), set up (a supported state at the last setup turn, `check_support`:
+    the proof pairs each state with the addresses its signatures recover to) and paying all of `amount`
+    to the payer. This proof is what the hub will challenge with if both go silent, so it must be one
+    the Adjudicator accepts. Returns the set-up state."""
+    if virtual.participants != (payer, payee):
+        raise e.LedgerUpdateRefused(f"the virtual channel is between {list(virtual.participants)}, not the "
+                                    f"ledgers' counterparties {[payer, payee]}")
+    state = check_support(virtual, proof, APPS["payment"])
+    if state.turn_num != virtual.n - 1 or state.is_final or state.outcome != (amount, 0):
+        raise e.LedgerUpdateRefused(f"virtual channel setup {state} is not ({amount}, 0) at turn {virtual.n - 1}")
+    return state
+
+
 # --- moves an honest player makes ------------------------------------------------------------------
 
 def next_state(state: VariablePart, outcome: tuple[int, ...] | None = None, app_data: bytes | None = None

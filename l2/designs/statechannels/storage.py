@@ -3,13 +3,16 @@
 A party's own move is committed (state and signature, and a rock-paper-scissors player's secret play and
 salt in the same transaction) before the move is sent; a received move is committed before it is
 acknowledged or answered. So a party killed at any instant (SIGKILL included) restarts with every state it
-ever vouched for or was given, and can still challenge, answer a challenge or reveal. On the shared
-`l2/runtime/store.py` (WAL, synchronous=FULL).
+ever vouched for or was given, and can still challenge, answer a challenge or reveal. A hub's ledger with
+the payee (L_B) also keeps the setup of every virtual channel the hub checked, committed before the hub
+signs any guarantee for it: the proof it challenges that channel with if both its participants go silent.
+On the shared `l2/runtime/store.py` (WAL, synchronous=FULL).
 """
 
 from __future__ import annotations
 
 import json
+import sqlite3
 from pathlib import Path
 
 from l2.designs.statechannels.errors import StateChannelStorageError
@@ -41,11 +44,17 @@ CREATE TABLE IF NOT EXISTS secrets (
     salt       BLOB NOT NULL,
     PRIMARY KEY (channel_id, turn_num)
 );
+CREATE TABLE IF NOT EXISTS virtual_setups (
+    channel_id TEXT PRIMARY KEY,
+    fixed      TEXT NOT NULL,
+    proof      TEXT NOT NULL
+);
 """
 
 
 class StateStore:
-    """One SQLite file holding one channel's states (a party opens one file per channel)."""
+    """One SQLite file holding one channel's states (a party opens one file per channel), and for a hub's
+    ledger, the setups of the virtual channels it guarantees through it."""
 
     def __init__(self, path: str | Path):
         self.path = Path(path)
@@ -87,3 +96,24 @@ class StateStore:
         secrets = {turn: (play, bytes(salt)) for turn, play, salt in self.db.execute(
             "SELECT turn_num, play, salt FROM secrets WHERE channel_id = ?", (channel_id,))}
         return FixedPart.from_json(json.loads(fixed_json)), app, me, chain_id, adjudicator, states, secrets
+
+    def save_virtual_setup(self, virtual: FixedPart, proof: list[tuple[VariablePart, bytes]]) -> None:
+        """One transaction (one fsync): a virtual channel's setup proof, each state with its mover's signature.
+        Never replaced: the hub's guarantee was signed against the first one."""
+        rows = [{"state": state.to_json(), "signature": "0x" + sig.hex()} for state, sig in proof]
+        try:
+            with self.store.transaction() as db:
+                db.execute("INSERT INTO virtual_setups VALUES (?, ?, ?)",
+                           (virtual.channel_id.hex(), json.dumps(virtual.to_json()), json.dumps(rows)))
+        except sqlite3.IntegrityError:
+            raise StateChannelStorageError(f"{self.path} already holds a setup for virtual channel "
+                                           f"{virtual.channel_id.hex()}") from None
+
+    def load_virtual_setups(self) -> list[tuple[FixedPart, list[tuple[VariablePart, bytes]]]]:
+        """Every stored setup as (fixed part, proof), in the order they were first stored."""
+        setups = []
+        for fixed_json, proof_json in self.db.execute("SELECT fixed, proof FROM virtual_setups ORDER BY rowid"):
+            proof = [(VariablePart.from_json(row["state"]), bytes.fromhex(row["signature"].removeprefix("0x")))
+                     for row in json.loads(proof_json)]
+            setups.append((FixedPart.from_json(json.loads(fixed_json)), proof))
+        return setups

@@ -26,17 +26,17 @@ from l2.designs.statechannels import errors as e
 from l2.designs.statechannels import messages as m
 from l2.designs.statechannels.party import Party
 from l2.designs.statechannels.rules import (
-    APPS,
     FixedPart,
     Guarantee,
     VariablePart,
-    check_support,
+    check_virtual_setup,
     decode_guarantees,
     fund_guarantee,
     ledger_total,
     release_guarantee,
 )
 from l2.designs.statechannels.storage import StateStore
+from l2.errors import L2Error
 from l2.runtime.service import Event
 
 
@@ -78,6 +78,10 @@ class Ledger:
             elif me in sigs:
                 ledger.proposal = (state, sigs[me])
         return ledger
+
+    @property
+    def counterparty(self) -> str:
+        return self.fixed.participants[1 - self.me]
 
     # --- off-chain updates ------------------------------------------------------------------------
 
@@ -162,25 +166,28 @@ class Ledger:
             self.fixed.as_tuple(), m.state_hash(self.channel_id, self.latest), list(self.latest.outcome)),
             self.account)
 
-    def claim(self, target: Party, target_state: VariablePart, owed: tuple[int, ...] | None = None):
-        """Pay our guarantee for the final virtual channel `target` (final at `target_state`)."""
-        guarantees = decode_guarantees(self.latest.app_data)
-        index = next((i for i, g in enumerate(guarantees) if g.target == target.channel_id), None)
+    def claim(self, target: Party | FixedPart, target_state: VariablePart, owed: tuple[int, ...] | None = None):
+        """Pay our guarantee for the final virtual channel `target` (final at `target_state`): our end of it,
+        or only its fixed part (a hub is no participant of it and holds just its setup)."""
+        fixed = target if isinstance(target, FixedPart) else target.fixed
+        index = _guarantee_index(self.latest, fixed.channel_id)
         if index is None:
-            raise e.NothingToDo(f"no guarantee for {target.channel_id.hex()} in this ledger")
+            raise e.NothingToDo(f"no guarantee for {fixed.channel_id.hex()} in this ledger")
         owed = tuple(0 for _ in self.latest.outcome) if owed is None else owed
         ledger = (self.fixed.as_tuple(), self.latest.as_tuple(), list(owed))
-        final_target = (target.fixed.as_tuple(), m.state_hash(target.channel_id, target_state),
+        final_target = (fixed.as_tuple(), m.state_hash(fixed.channel_id, target_state),
                         list(target_state.outcome))
         return self.chain.transact(self.adjudicator.functions.claimGuarantee(ledger, index, final_target),
                                    self.account)
 
 
 def open_ledger(chain, adjudicator, consensus_app, first: LocalAccount, second: LocalAccount,
-                deposits: tuple[int, int], nonce: int, duration: int) -> tuple[Ledger, Ledger]:
-    """A funded ledger channel: both ends, the opening state signed by both, both deposits made."""
+                deposits: tuple[int, int], nonce: int, duration: int,
+                stores: tuple[StateStore | None, StateStore | None] = (None, None)) -> tuple[Ledger, Ledger]:
+    """A funded ledger channel: both ends (each with its store, if given), the opening state signed by both,
+    both deposits made."""
     fixed = FixedPart((first.address, second.address), nonce, consensus_app.address, duration)
-    ends = (Ledger(fixed, chain, adjudicator, first), Ledger(fixed, chain, adjudicator, second))
+    ends = (Ledger(fixed, chain, adjudicator, first, stores[0]), Ledger(fixed, chain, adjudicator, second, stores[1]))
     opening = VariablePart(tuple(deposits), b"", 0)
     ends[0].take(ends[1].countersign(ends[0].propose(opening), opening))
     held = 0
@@ -195,32 +202,102 @@ def open_ledger(chain, adjudicator, consensus_app, first: LocalAccount, second: 
 class Hub:
     """The hub's ends of the two ledgers a virtual channel runs through, and what it knows of the virtual
     channels it guarantees: their setup, checked before it funds them, kept so that it can challenge one
-    whose participants both went silent (`challenge_virtual`) and get its guarantee back."""
+    whose participants both went silent (`challenge_virtual`) and get its guarantee back. With stores, each
+    setup is committed to L_B's file before the hub signs any guarantee for it, and `Hub.restore` brings it
+    back after a crash: without it, a hub dying between funding and the end of a virtual channel could no
+    longer challenge it."""
 
     with_alice: Ledger  # L_A = [alice, hub]
     with_bob: Ledger  # L_B = [hub, bob]
     virtual: dict[bytes, tuple[FixedPart, list[tuple[VariablePart, bytes]]]] = field(default_factory=dict)
 
-    def check_setup(self, virtual: FixedPart, proof: list[tuple[VariablePart, bytes]], amount: int) -> None:
-        """Refuse to guarantee anything but a set-up virtual channel paying `amount`, all to its payer."""
+    @classmethod
+    def restore(cls, with_alice: StateStore, with_bob: StateStore, chain, adjudicator,
+                account: LocalAccount) -> Hub:
+        """The hub as its two ledger files left it: each end (`Ledger.restore`) and every setup it checked,
+        checked again (what it would challenge with must still be a proof the Adjudicator accepts)."""
+        hub = cls(Ledger.restore(with_alice, chain, adjudicator, account),
+                  Ledger.restore(with_bob, chain, adjudicator, account))
+        for virtual, proof in with_bob.load_virtual_setups():
+            try:
+                hub._verify(virtual, proof, proof[-1][0].outcome[0] if proof else 0)
+            except L2Error as exc:
+                raise e.StateChannelStorageError(f"{with_bob.path} holds a setup for virtual channel "
+                                                 f"{virtual.channel_id.hex()} that does not check: {exc}") from None
+            hub.virtual[virtual.channel_id] = (virtual, proof)
+        return hub
+
+    def _verify(self, virtual: FixedPart, proof: list[tuple[VariablePart, bytes]], amount: int) -> VariablePart:
         domain = self.with_bob.domain
-        signed = [(state, (m.signer_of(domain, virtual.channel_id, state, sig),)) for state, sig in proof]
-        state = check_support(virtual, signed, APPS["payment"])
-        if state.turn_num != virtual.n - 1 or state.outcome != (amount, 0):
-            raise e.LedgerUpdateRefused(f"virtual channel setup {state} is not ({amount}, 0) at turn {virtual.n - 1}")
+        signed: list[tuple[VariablePart, tuple[str, ...]]] = [
+            (state, (m.signer_of(domain, virtual.channel_id, state, sig),)) for state, sig in proof]
+        return check_virtual_setup(virtual, signed, amount, self.with_alice.counterparty, self.with_bob.counterparty)
+
+    def check_setup(self, virtual: FixedPart, proof: list[tuple[VariablePart, bytes]], amount: int) -> None:
+        """Refuse to guarantee anything but a set-up virtual channel between our two ledger counterparties
+        paying `amount`, all to its payer (`rules.check_virtual_setup`). A setup that passes is on disk
+        before this returns, so before any guarantee for it is signed; one that fails is not kept at all.
+        A channel already set up keeps its first setup: another one for it is refused."""
+        proof = list(proof)
+        self._verify(virtual, proof, amount)
+        known = self.virtual.get(virtual.channel_id)
+        if known is not None:
+            if known != (virtual, proof):
+                raise e.LedgerUpdateRefused(f"virtual channel {virtual.channel_id.hex()} is already set up "
+                                            "with another proof")
+            return
+        if self.with_bob.store is not None:
+            self.with_bob.store.save_virtual_setup(virtual, proof)
         self.virtual[virtual.channel_id] = (virtual, proof)
+
+    def _guarantees(self, channel_id: bytes) -> tuple[Guarantee, Guarantee]:
+        known = self.virtual.get(channel_id)
+        if known is None:
+            raise e.NothingToDo(f"no checked setup for virtual channel {channel_id.hex()}: check_setup first")
+        virtual, proof = known
+        return guarantees_for(virtual, proof[-1][0].outcome[0], self.with_alice.fixed, self.with_bob.fixed)
+
+    def countersign_guarantee(self, message, channel_id: bytes) -> dict:
+        """Sign Alice's L_A update if it is exactly the one funding her guarantee for a virtual channel
+        whose setup we checked and stored. If L_A already holds that guarantee, only the state we both
+        signed is accepted, and answered with our signature again (our answer was lost in a crash)."""
+        ledger = self.with_alice
+        g_a = self._guarantees(channel_id)[0]
+        expected = ledger.latest if _guarantee_index(ledger.latest, channel_id) is not None else \
+            fund_guarantee(ledger.latest, g_a)
+        return ledger.countersign(message, expected)
+
+    def propose_guarantee(self, channel_id: bytes) -> dict:
+        """Our L_B update funding Bob's guarantee for a virtual channel whose setup we checked and stored
+        (proposed again, the same state and signature, if Bob's answer never came)."""
+        ledger = self.with_bob
+        if _guarantee_index(ledger.latest, channel_id) is not None:
+            raise e.NothingToDo(f"L_B already guarantees virtual channel {channel_id.hex()}")
+        return ledger.propose(fund_guarantee(ledger.latest, self._guarantees(channel_id)[1]))
 
     def challenge_virtual(self, channel_id: bytes):
         """Challenge a virtual channel we guarantee with its setup state (all we ever saw of it): if its
         participants are alive they answer with their newest, if not it ends as it began."""
-        virtual, proof = self.virtual[channel_id]
+        known = self.virtual.get(channel_id)
+        if known is None:
+            raise e.NothingToDo(f"no setup kept for virtual channel {channel_id.hex()}")
+        virtual, proof = known
         ledger = self.with_bob
-        index = next(i for i, g in enumerate(decode_guarantees(ledger.latest.app_data)) if g.target == channel_id)
+        index = _guarantee_index(ledger.latest, channel_id)
+        if index is None:
+            raise e.NothingToDo(f"L_B holds no guarantee for virtual channel {channel_id.hex()}: nothing at stake")
         sig = ledger.signer.sign(m.challenge_digest(ledger.domain, channel_id, proof[-1][0]))
         guarantor = (ledger.fixed.as_tuple(), ledger._signed(), index)
         return ledger.chain.transact(ledger.adjudicator.functions.challengeAsGuarantor(
             virtual.as_tuple(), [m.signed_tuple(state, [s]) for state, s in proof], guarantor, m.sig_tuple(sig)),
             ledger.account)
+
+
+def _guarantee_index(ledger: VariablePart | None, channel_id: bytes) -> int | None:
+    """Where the ledger state's guarantee for `channel_id` sits, None if it has none."""
+    if ledger is None or not ledger.app_data:
+        return None
+    return next((i for i, g in enumerate(decode_guarantees(ledger.app_data)) if g.target == channel_id), None)
 
 
 def guarantees_for(virtual: FixedPart, amount: int, ledger_a: FixedPart | None = None,
@@ -239,12 +316,12 @@ def fund_virtual(alice_ledger: Ledger, hub: Hub, bob_ledger: Ledger, alice: Part
     amount = alice.latest.total
     if alice.latest.outcome[1] != 0 or alice.turn_num < alice.fixed.n - 1:
         raise e.LedgerUpdateRefused("a virtual channel is funded once set up, paying everything to the payer")
-    hub.check_setup(alice.fixed, [alice.states[t] for t in range(alice.fixed.n)], amount)
+    hub.check_setup(alice.fixed, [alice.states[t] for t in range(alice.fixed.n)], amount)  # stored first
     g_a, g_b = guarantees_for(alice.fixed, amount, alice_ledger.fixed, bob_ledger.fixed)
     expected_a = fund_guarantee(alice_ledger.latest, g_a)
-    alice_ledger.take(hub.with_alice.countersign(alice_ledger.propose(expected_a), expected_a))
-    expected_b = fund_guarantee(hub.with_bob.latest, g_b)
-    hub.with_bob.take(bob_ledger.countersign(hub.with_bob.propose(expected_b), expected_b))
+    alice_ledger.take(hub.countersign_guarantee(alice_ledger.propose(expected_a), alice.channel_id))
+    expected_b = fund_guarantee(bob_ledger.latest, g_b)
+    hub.with_bob.take(bob_ledger.countersign(hub.propose_guarantee(alice.channel_id), expected_b))
     alice.funded_by_guarantees = bob.funded_by_guarantees = True  # both guarantees signed: payments may start
 
 

@@ -22,6 +22,13 @@ def contracts(chain):
 
 
 @pytest.fixture(scope="session")
+def anvil_contracts(anvil_chain):
+    """The same contracts on anvil, for what needs a real node (another process sharing Layer 1)."""
+    return {"adjudicator": anvil_chain.deploy("Adjudicator"), "rps": anvil_chain.deploy("RockPaperScissors"),
+            "payment": anvil_chain.deploy("SingleDirectionPayment"), "ledger": anvil_chain.deploy("ConsensusApp")}
+
+
+@pytest.fixture(scope="session")
 def adjudicator(contracts):
     return contracts["adjudicator"]
 
@@ -39,6 +46,11 @@ def bob(chain):
 @pytest.fixture(scope="session")
 def mallory(chain):
     return chain.accounts[3]
+
+
+@pytest.fixture(scope="session")
+def hub_account(chain):
+    return chain.accounts[4]
 
 
 def open_channel(chain, contracts, a, b, *, app="rps", deposits=(ETHER, ETHER), duration=DURATION, stake=STAKE,

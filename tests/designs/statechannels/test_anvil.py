@@ -17,12 +17,6 @@ from .conftest import DURATION, ETHER, STAKE
 from .conftest import open_channel as open_on
 
 
-@pytest.fixture(scope="session")
-def anvil_contracts(anvil_chain):
-    return {"adjudicator": anvil_chain.deploy("Adjudicator"), "rps": anvil_chain.deploy("RockPaperScissors"),
-            "payment": anvil_chain.deploy("SingleDirectionPayment"), "ledger": anvil_chain.deploy("ConsensusApp")}
-
-
 @pytest.fixture
 def game(anvil_chain, anvil_contracts):
     alice, bob = anvil_chain.accounts[1], anvil_chain.accounts[2]

@@ -34,11 +34,6 @@ _nonces = itertools.count(10_000)
 
 
 @pytest.fixture
-def hub_account(chain):
-    return chain.accounts[4]
-
-
-@pytest.fixture
 def network(chain, contracts, alice, bob, hub_account):
     """Funded ledgers alice-hub and hub-bob (1 ETH each side), and a virtual channel alice->bob of X, funded."""
     adj, app = contracts["adjudicator"], contracts["ledger"]

@@ -7,7 +7,7 @@ so callers can catch either `ProtocolViolation` or `InputError`.
 
 from __future__ import annotations
 
-from l2.errors import InputError, InsufficientFundsError, InvalidSignature, L2Error, ProtocolViolation
+from l2.errors import InputError, InsufficientFundsError, InvalidSignature, L2Error, ProtocolViolation, StorageError
 
 
 class RollupError(L2Error):
@@ -69,3 +69,7 @@ class BatchStateMismatch(RollupError):
 class BatchDataUnavailable(RollupError):
     """A batch's data cannot be rebuilt from Layer 1 (its posting transaction's input is not the
     batch): nobody can check it, so a verifier stops and says so instead of waiting quietly."""
+
+
+class SequencerStorageError(RollupError, StorageError):
+    """The sequencer's journal cannot be opened, or belongs to another rollup, kind or schema version."""

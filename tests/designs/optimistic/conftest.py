@@ -76,3 +76,65 @@ def env(chain) -> RollupEnv:
 @pytest.fixture(scope="session")
 def anvil_env(anvil_chain) -> RollupEnv:
     return deploy_env(anvil_chain)
+
+
+# --- the compact rollup (BLS aggregate signatures) ------------------------------------------------
+
+@dataclass
+class CompactEnv:
+    """A compact rollup (depth 6, k = 4: py-evm's pairings are pure Python) whose proposer and users have
+    registered BLS keys; the proposer's own account (the first deposit: account 1) takes the fees."""
+
+    chain: object
+    client: object
+    admin: object
+    proposer: object
+    users: list
+    challenger: object
+    token: object
+
+    def sequencer(self, tmp_path, name="sequencer.db", **kwargs):
+        from l2.designs.optimistic.compact.sequencer import CompactSequencer
+
+        return CompactSequencer(self.client, self.proposer, 1, tmp_path / name, **kwargs)
+
+    def checker(self):
+        from l2.designs.optimistic.compact.challenger import CompactChallenger
+
+        return CompactChallenger(self.client, self.challenger)
+
+    def wallets(self, sequencer) -> list:
+        from l2.designs.optimistic.compact.wallet import Wallet
+
+        return [Wallet(u, self.client, sequencer) for u in self.users]
+
+    def finalize(self):
+        self.chain.advance_time(self.client.challenge_window + 1)
+
+
+def deploy_compact(chain) -> CompactEnv:
+    from l2.core import bls
+    from l2.designs.optimistic.compact import l1 as compact_l1
+
+    admin, proposer, challenger = chain.accounts[0], chain.accounts[8], chain.accounts[9]
+    users = chain.accounts[4:7]
+    client = compact_l1.deploy(chain, proposer.address, depth=6, k=4, sender=admin)
+    token = chain.deploy("TestToken", "Rollup Test Token", "RTT", sender=admin)
+    client.register_token(admin, token.address, 10**6)
+    client.deposit_bond(proposer, compact_l1.DEV_MIN_BOND)
+    client.register_key(proposer, bls.BlsKey.derive(bytes(proposer.key)))
+    client.deposit_eth(proposer, 10**16)
+    for user in users:  # their wallets' keys (derived from the Ethereum keys), once per session
+        chain.transact(token.functions.mint(user.address, MINT), admin)
+        client.register_key(user, bls.BlsKey.derive(bytes(user.key)))
+    return CompactEnv(chain, client, admin, proposer, users, challenger, token)
+
+
+@pytest.fixture(scope="session")
+def compact_env(chain) -> CompactEnv:
+    return deploy_compact(chain)
+
+
+@pytest.fixture(scope="session")
+def compact_anvil_env(anvil_chain) -> CompactEnv:
+    return deploy_compact(anvil_chain)

@@ -32,9 +32,10 @@ def operators_env(chain):
 
 
 @pytest.fixture
-def running(operators_env):
+def running(operators_env, tmp_path):
     client, proposer, challenger, users, keys = operators_env
-    sequencer = CompactSequencer(client, proposer, fee_receiver=1)  # the proposer deposited first: account 1
+    # the proposer deposited first: account 1
+    sequencer = CompactSequencer(client, proposer, fee_receiver=1, db_path=tmp_path / "sequencer.db")
     checker = CompactChallenger(client, challenger)
     run_round([sequencer, checker])  # the deposits, in a queue commitment
     return client, sequencer, checker, users, keys

@@ -13,10 +13,18 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from eth_abi import encode as abi_encode
 from eth_account.signers.local import LocalAccount
+from eth_utils import to_checksum_address
 
+from l2.core.crypto import keccak
 from l2.designs.optimistic.compact import proofs
-from l2.designs.optimistic.compact.encoding import QueueCommitment, TransferCommitment
+from l2.designs.optimistic.compact.encoding import (
+    QUEUE_FORCED_WITHDRAWAL,
+    QueueCommitment,
+    QueueEntry,
+    TransferCommitment,
+)
 from l2.designs.optimistic.compact.l1 import CompactClient
 from l2.designs.optimistic.compact.proofs import PostedBatch
 from l2.designs.optimistic.compact.state import State, apply_queue, apply_transfers, signature_valid
@@ -51,6 +59,30 @@ def check_batch(batch: PostedBatch, pre: State, queue: list, domain: bytes, key_
                                 state)
         state = post
     return state, None
+
+
+@dataclass(frozen=True)
+class Claimable:
+    """A withdrawal Layer 1 will pay once its batch is final: a transfer to account 0 (`index` in its
+    commitment), or a forced withdrawal whose ok bit is set (`entry`, `index` = its offset in the queue
+    commitment)."""
+
+    batch: PostedBatch
+    position: int
+    index: int
+    recipient: str
+    token: int
+    amount: int
+    entry: QueueEntry | None = None
+
+    @property
+    def batch_index(self) -> int:
+        return self.batch.header[0]
+
+    def key(self, batch_hash: bytes) -> bytes:
+        """`CompactRollup.claimed`'s key: (batch hash, position), then the index within the commitment."""
+        outer = keccak(abi_encode(["bytes32", "uint256"], [batch_hash, self.position]))
+        return keccak(abi_encode(["bytes32", "uint256"], [outer, self.index]))
 
 
 class CompactChallenger:
@@ -118,3 +150,44 @@ class CompactChallenger:
         self.proven += 1
         return [Event(self.name, f"proved it with the {fraud.kind} proof in one transaction ({receipt.gasUsed:,} "
                                  "gas): the batch and any later ones reverted, the proposer slashed")]
+
+    # --- withdrawals ----------------------------------------------------------------------------
+
+    def claimables(self, recipient: str | None = None) -> list[Claimable]:
+        """Every withdrawal in the standing batches (to `recipient` only, if given), claimed or not."""
+        queue = self.client.queue_entries()
+        owners: dict[int, tuple[str, int]] = {}
+        out = []
+        for batch in self.standing():
+            for position, (commitment, start) in enumerate(zip(batch.commitments, batch.queue_starts, strict=True)):
+                if isinstance(commitment, QueueCommitment):
+                    for offset, ok in enumerate(commitment.ok):
+                        entry = queue[start + offset]
+                        if ok and entry.kind == QUEUE_FORCED_WITHDRAWAL:
+                            out.append(Claimable(batch, position, offset, to_checksum_address(entry.owner),
+                                                 entry.token, entry.amount, entry))
+                    continue
+                for index, transfer in enumerate(commitment.transfers):
+                    if transfer.is_withdrawal:
+                        if transfer.sender not in owners:
+                            owner, token = self.client.contract.functions.accounts(transfer.sender).call()
+                            owners[transfer.sender] = (to_checksum_address(owner), token)
+                        owner, token = owners[transfer.sender]
+                        out.append(Claimable(batch, position, index, owner, token, transfer.amount))
+        if recipient is not None:
+            out = [c for c in out if c.recipient.lower() == recipient.lower()]
+        return out
+
+    def is_final(self, claimable: Claimable) -> bool:
+        return self.client.chain.now() >= claimable.batch.header[7] + self.client.challenge_window
+
+    def is_claimed(self, claimable: Claimable) -> bool:
+        batch_hash = bytes(self.client.contract.functions.batchHashes(claimable.batch_index).call())
+        return self.client.is_claimed(claimable.key(batch_hash))
+
+    def claim(self, sender: LocalAccount, claimable: Claimable):
+        """Have Layer 1 pay `claimable` to its recipient (anyone may send it: the money goes to the owner)."""
+        if claimable.entry is not None:
+            return self.client.claim_forced_withdrawal(sender, claimable.batch, claimable.position,
+                                                       claimable.index, claimable.entry)
+        return self.client.claim_withdrawal(sender, claimable.batch, claimable.position, claimable.index)

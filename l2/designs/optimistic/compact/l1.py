@@ -9,7 +9,7 @@ from eth_utils import to_canonical_address
 from l2.core import bls, eip712
 from l2.designs.optimistic.compact import encoding
 from l2.designs.optimistic.compact.encoding import QueueCommitment, QueueEntry
-from l2.designs.optimistic.compact.proofs import PostedBatch
+from l2.designs.optimistic.compact.proofs import PostedBatch, entry_tuple
 from l2.designs.optimistic.compact.state import key_hash
 from l2.designs.optimistic.errors import BatchDataUnavailable, UndecodableTransaction
 from l2.l1.chain import Chain
@@ -119,6 +119,28 @@ class CompactClient:
 
     # --- writes -------------------------------------------------------------------------------
 
+    def account_of(self, owner: str, token: int = 0) -> int:
+        """The Layer-2 account Layer 1 assigned to (owner, token) at its first deposit; 0 if none yet."""
+        return self.contract.functions.accountOf(owner, token).call()
+
+    def key_hash_of(self, owner: str) -> bytes:
+        return bytes(self.contract.functions.keyHashOf(owner).call())
+
+    def is_claimed(self, key: bytes) -> bool:
+        return self.contract.functions.claimed(key).call()
+
+    def register_token(self, admin: LocalAccount, token: str, min_deposit: int = 1):
+        return self.chain.transact(self.contract.functions.registerToken(token, min_deposit), admin)
+
+    def deposit_token(self, sender: LocalAccount, token: int, amount: int, to: str | None = None):
+        """Approve the bridge, then deposit (two transactions; the bridge credits what arrives)."""
+        erc20 = self.chain.contract("TestToken", self.contract.functions.tokens(token).call())
+        self.chain.transact(erc20.functions.approve(self.address, amount), sender)
+        return self.chain.transact(self.contract.functions.depositToken(token, amount, to or sender.address), sender)
+
+    def withdraw_bond(self, proposer: LocalAccount):
+        return self.chain.transact(self.contract.functions.withdrawBond(), proposer)
+
     def register_key(self, owner: LocalAccount, key: bls.BlsKey):
         kh = key_hash(key.public)
         proof = key.prove_possession(self.registration_message(owner.address, kh))
@@ -133,10 +155,15 @@ class CompactClient:
     def deposit_bond(self, proposer: LocalAccount, amount: int):
         return self.chain.transact(self.contract.functions.depositBond(), proposer, value=amount)
 
-    def submit_batch(self, proposer: LocalAccount, commitments: list, queue_start: int):
+    def submit_batch(self, proposer: LocalAccount, commitments: list, queue_start: int,
+                     prev_root: bytes | None = None):
+        """Post `commitments` on `prev_root` (the proposer's view of the tip; Layer 1's if None): Layer 1
+        refuses the batch if its tip moved (StalePrevRoot), so a batch is never posted twice or on a tip
+        its roots were not computed from."""
         cursor = queue_start + sum(c.count for c in commitments if isinstance(c, QueueCommitment))
         return self.chain.transact(self.contract.functions.submitBatch(
-            self.tip_root(), self.queue_hash_at(cursor), encoding.encode_batch(commitments)), proposer)
+            self.tip_root() if prev_root is None else prev_root, self.queue_hash_at(cursor),
+            encoding.encode_batch(commitments)), proposer)
 
     def prove(self, challenger: LocalAccount, kind: str, proof: tuple):
         """Commit to a fraud proof, then reveal it (the embedded chain mines each in its own block)."""
@@ -151,4 +178,9 @@ class CompactClient:
     def claim_withdrawal(self, sender: LocalAccount, batch: PostedBatch, position: int, index: int):
         return self.chain.transact(self.contract.functions.claimWithdrawal(batch.header, batch.target(position),
                                                                            index), sender)
+
+    def claim_forced_withdrawal(self, sender: LocalAccount, batch: PostedBatch, position: int, offset: int,
+                                entry: QueueEntry):
+        return self.chain.transact(self.contract.functions.claimForcedWithdrawal(
+            batch.header, batch.target(position), offset, entry_tuple(entry)), sender)
 

@@ -9,9 +9,14 @@ checking each alone. If the aggregate fails, each signature is checked alone and
 dropped with every later transfer of the same sender (their nonces followed the dropped one), so a bad
 signature never reaches Layer 1 and never spoils anyone else's transfer.
 
-Its state is rebuilt from Layer 1 the way the challenger rebuilds it (`check_batch`), so a restart or a
-fraud proof that reverted its batches leaves it on what Layer 1 holds. Pending transfers are kept in
-memory: journaling them (as the current rollup's sequencer does in SQLite) is the next step.
+A transfer is acknowledged once it is in the journal (SQLite, fsynced): `submit` returns after the
+commit. Nothing else needs storing: the state is rebuilt from Layer 1 the way the challenger rebuilds
+it (`check_batch`), and the journal's transfers are then admitted again in order, except those whose
+nonce Layer 1's state has passed (they are there). So a SIGKILL at any point loses no acknowledged
+transfer and cannot post one twice: a batch names the root it builds on (`expectedPrevRoot`), and a
+second post of the same transfers on a newer root would need their old nonces. The same rebuild
+follows a fraud proof that reverted batches: their transfers are admitted again if they still apply
+(a transfer's signature binds its nonce, not its batch), the others dropped with the reason.
 
 `fault` makes it cheat in its next transfer commitment, for tests and the demo: "wrong_root" posts a
 root that is not the replayed one, "bad_signature" replaces the aggregate with one missing a signer.
@@ -19,7 +24,9 @@ root that is not the replayed one, "bad_signature" replaces the aggregate with o
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
+from pathlib import Path
 
 from eth_account.signers.local import LocalAccount
 
@@ -33,9 +40,39 @@ from l2.designs.optimistic.compact.encoding import (
     TransferCommitment,
 )
 from l2.designs.optimistic.compact.l1 import CompactClient
-from l2.designs.optimistic.compact.state import State, apply_transfer, apply_transfers, pay_fees, queue_outcomes
-from l2.designs.optimistic.errors import BadSignature, UnknownAccount, WrongNonce
+from l2.designs.optimistic.compact.state import State, apply_transfer, pay_fees, queue_outcomes
+from l2.designs.optimistic.errors import (
+    BadSignature,
+    InvalidTransaction,
+    SequencerStorageError,
+    UnknownAccount,
+    WrongNonce,
+)
 from l2.runtime.service import Event
+from l2.runtime.store import Store
+
+FAULTS = ("wrong_root", "bad_signature")
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS transfers (
+    seq INTEGER PRIMARY KEY,               -- acceptance order
+    body BLOB NOT NULL,                    -- the 8-byte transfer
+    nonce INTEGER NOT NULL,
+    signature BLOB NOT NULL,               -- 48 bytes, compressed G1
+    accepted_at REAL NOT NULL,
+    status TEXT NOT NULL DEFAULT 'pending' CHECK (status IN ('pending', 'posted', 'dropped')),
+    batch INTEGER,                         -- the batch that posted it (NULL if a crash hid which one)
+    reason TEXT                            -- why it was dropped
+);
+CREATE INDEX IF NOT EXISTS transfers_by_status ON transfers (status, seq);
+CREATE TABLE IF NOT EXISTS resyncs (
+    id INTEGER PRIMARY KEY,
+    at REAL NOT NULL,
+    tip BLOB NOT NULL,                     -- the Layer-1 tip it rebuilt to
+    readmitted INTEGER NOT NULL,
+    dropped INTEGER NOT NULL
+);
+"""
 
 
 @dataclass(frozen=True)
@@ -43,22 +80,38 @@ class Accepted:
     transfer: Transfer
     nonce: int
     signature: bytes
+    seq: int = 0  # its journal row
+    accepted_at: float = 0.0
 
 
 class CompactSequencer:
-    """A `Service`: `submit` takes transfers; `step` posts what is pending as one batch."""
+    """A `Service`: `submit` takes transfers; `step` posts what is pending as one batch once `max_batch`
+    transfers wait or the oldest has waited `max_age` seconds (at once if urgent)."""
 
-    def __init__(self, client: CompactClient, proposer: LocalAccount, fee_receiver: int, name: str = "sequencer"):
+    def __init__(self, client: CompactClient, proposer: LocalAccount, fee_receiver: int, db_path: str | Path,
+                 name: str = "sequencer", *, max_batch: int = 1024, max_age: float = 0.0,
+                 fault: str | None = None):
+        if fault is not None and fault not in FAULTS:
+            raise ValueError(f"unknown fault {fault!r}: choose one of {', '.join(FAULTS)}")
         self.client, self.proposer, self.fee_receiver, self.name = client, proposer, fee_receiver, name
+        self.max_batch, self.max_age, self.fault = max_batch, max_age, fault
+        self.store = Store(db_path, _SCHEMA, kind="optimistic sequencer", version=2, error=SequencerStorageError)
+        self.store.claim("rollup", f"{client.chain.chain_id}:{client.address}")
+        self.db = self.store.db
         self.replica = CompactChallenger(client, proposer, name)  # its sync and replay, never its proofs
-        self.fault: str | None = None
         self.keys: dict[bytes, bytes] = {}
+        self.last_resync: dict[str, int] = {}
         self.resync()
+
+    def close(self) -> None:
+        self.store.close()
 
     # --- state ----------------------------------------------------------------------------------
 
-    def resync(self) -> None:
-        """Start again from what Layer 1 holds: the tip state, the queue head, no open commitment."""
+    def resync(self) -> dict[str, int]:
+        """Start again from what Layer 1 holds (the tip state, the queue head), then admit the journal's
+        transfers again in order: those Layer 1 already has are marked posted, those that no longer apply
+        dropped with the reason. Returns the counts (also kept in `resyncs`)."""
         queue = self.client.queue_entries()
         state = self.replica.genesis
         self.keys = self.client.keys()
@@ -68,11 +121,39 @@ class CompactSequencer:
                 break
         self.tip = state
         self.queue_head = self.client.queue_head()
+        self.posted_tip = self.client.tip_root()
         self.open: list[Accepted] = []
         self.open_state = self.open_pre = self.tip
         self.dropped: list[tuple[Accepted, str]] = []
-        self.closed: list[tuple[TransferCommitment, State]] = []
-        self.posted_tip = self.client.tip_root()
+        self.closed: list[tuple[TransferCommitment, State, list[Accepted]]] = []
+        counts = {"readmitted": 0, "dropped": 0, "on_layer_1": 0}
+        rows = self.db.execute("SELECT seq, body, nonce, signature, accepted_at, status FROM transfers "
+                               "WHERE status != 'dropped' ORDER BY seq").fetchall()
+        changes: list[tuple[str, str | None, int]] = []
+        for seq, body, nonce, signature, accepted_at, status in rows:
+            accepted = Accepted(Transfer.decode(body), nonce, bytes(signature), seq, accepted_at)
+            on_l1 = self.tip.account(accepted.transfer.sender)
+            if on_l1 is not None and nonce < on_l1.nonce:
+                counts["on_layer_1"] += 1
+                if status != "posted":
+                    changes.append(("posted", None, seq))
+                continue
+            try:
+                self._admit(accepted)
+            except InvalidTransaction as exc:
+                counts["dropped"] += 1
+                changes.append(("dropped", f"no longer valid after Layer 1 moved: {exc}", seq))
+                continue
+            counts["readmitted"] += status == "posted"
+            if status != "pending":
+                changes.append(("pending", None, seq))
+        with self.store.transaction() as db:
+            db.executemany("UPDATE transfers SET status = ?, reason = ? WHERE seq = ?", changes)
+            if counts["readmitted"] or counts["dropped"]:
+                db.execute("INSERT INTO resyncs (at, tip, readmitted, dropped) VALUES (?, ?, ?, ?)",
+                           (time.time(), self.posted_tip, counts["readmitted"], counts["dropped"]))
+        self.last_resync = counts
+        return counts
 
     def nonce_of(self, account: int) -> int:
         a = self.open_state.account(account)
@@ -80,11 +161,30 @@ class CompactSequencer:
             raise UnknownAccount(f"account {account} does not exist (yet)")
         return a.nonce
 
+    def pending_count(self) -> int:
+        return len(self.open) + sum(len(accepted) for _, _, accepted in self.closed)
+
     # --- intake ---------------------------------------------------------------------------------
 
     def submit(self, transfer: Transfer, nonce: int, signature: bytes) -> int:
-        """Take a transfer signed for `nonce`, or raise the InvalidTransaction saying why (nothing kept). Its
-        signature is checked with its commitment's (see the module's doc); a bad one is dropped then."""
+        """Take a transfer signed for `nonce` and journal it, or raise the InvalidTransaction saying why
+        (nothing kept). Its signature is checked with its commitment's (see the module's doc); a bad one is
+        dropped then. Returns its place in the journal."""
+        accepted = Accepted(transfer, nonce, bytes(signature), 0, time.time())
+        pending = self._check(accepted)
+        with self.store.transaction() as db:
+            seq = db.execute("INSERT INTO transfers (body, nonce, signature, accepted_at) VALUES (?, ?, ?, ?)",
+                             (transfer.encode(), nonce, accepted.signature, accepted.accepted_at)).lastrowid
+        assert seq is not None
+        self._take(Accepted(transfer, nonce, accepted.signature, seq, accepted.accepted_at), pending)
+        return seq
+
+    def _admit(self, accepted: Accepted) -> None:
+        self._take(accepted, self._check(accepted))
+
+    def _check(self, accepted: Accepted) -> State:
+        """The open state after `accepted`, or the InvalidTransaction it breaks; changes nothing."""
+        transfer, nonce, signature = accepted.transfer, accepted.nonce, accepted.signature
         transfer.encode()  # MalformedTransaction / UnrepresentableAmount before anything else
         sender = self.open_state.account(transfer.sender)
         if sender is None:
@@ -93,16 +193,21 @@ class CompactSequencer:
             raise WrongNonce(f"nonce {nonce} is not account {transfer.sender}'s next nonce {sender.nonce}")
         if sender.key_hash not in self.keys:
             self.keys = self.client.keys()
+            if sender.key_hash not in self.keys:
+                raise BadSignature(f"account {transfer.sender}'s key is not registered on Layer 1")
         if len(signature) != bls.G1_COMPRESSED:
             raise BadSignature(f"a signature is {bls.G1_COMPRESSED} bytes (compressed G1), not {len(signature)}")
         receiver = self.open_state.account(self.fee_receiver)
         if receiver is None:
             raise UnknownAccount(f"the fee receiver, account {self.fee_receiver}, does not exist yet")
-        self.open_state, _ = apply_transfer(self.open_state, transfer, receiver.token)
-        self.open.append(Accepted(transfer, nonce, signature))
+        state, _ = apply_transfer(self.open_state, transfer, receiver.token)
+        return state
+
+    def _take(self, accepted: Accepted, state: State) -> None:
+        self.open_state = state
+        self.open.append(accepted)
         if len(self.open) == self.client.k:
             self._close()
-        return len(self.open) + self.client.k * len(self.closed)
 
     def _verified(self) -> list[Accepted]:
         """The open transfers whose signatures hold, in order (all of them, checked as one aggregate, in the
@@ -121,15 +226,16 @@ class CompactSequencer:
         kept, bad_senders = [], set()
         for a, key, message in zip(self.open, keys, messages, strict=True):
             if a.transfer.sender in bad_senders:
-                self.dropped.append((a, "an earlier transfer of its sender had a bad signature"))
+                self._drop(a, "an earlier transfer of its sender had a bad signature")
             elif not bls.verify(key, message, a.signature):
                 bad_senders.add(a.transfer.sender)
-                self.dropped.append((a, "its signature is not its sender's over its nonce"))
+                self._drop(a, "its signature is not its sender's over its nonce")
             else:
                 kept.append(a)
         return kept
 
     def _close(self) -> None:
+        """Close the open transfers into a commitment (after checking their signatures, see `_verified`)."""
         if not self.open:
             return
         kept = self._verified()
@@ -144,53 +250,82 @@ class CompactSequencer:
         fees = sum(a.transfer.fee for a in self.open)
         state = pay_fees(self.open_state, self.fee_receiver, fees)
         signature = bls.aggregate([a.signature for a in self.open])
-        self.closed.append((TransferCommitment(state.root, signature, self.fee_receiver,
-                                               tuple(a.transfer for a in self.open)), state))
+        commitment = TransferCommitment(state.root, signature, self.fee_receiver, tuple(a.transfer for a in self.open))
+        self.closed.append((commitment, state, self.open))
         self.open, self.open_state, self.open_pre = [], state, state
 
     # --- posting --------------------------------------------------------------------------------
 
+    def due(self, now: float | None = None) -> bool:
+        """Whether a batch is due: `max_batch` transfers waiting, or the oldest waited `max_age` seconds."""
+        waiting = [a for _, _, accepted in self.closed for a in accepted] + self.open
+        if not waiting:
+            return False
+        now = time.time() if now is None else now
+        return len(waiting) >= self.max_batch or now - waiting[0].accepted_at >= self.max_age
+
     def step(self, urgent: bool = False) -> list[Event]:
-        if self.client.tip_root() != self.posted_tip:  # a fraud proof reverted batches (or another proposer posted)
-            self.resync()
-            return [Event(self.name, "re-synced with Layer 1: its batches there were reverted; what they held "
-                                     "is dropped")]
+        """One round: rebuild from Layer 1 if it moved under us (a fraud proof reverted batches, another
+        proposer posted), top the bond up, then post queue entries and due transfers as one batch."""
+        events: list[Event] = []
+        if self.client.tip_root() != self.posted_tip:
+            counts = self.resync()
+            events.append(Event(self.name, f"re-synced with Layer 1 (its tip moved): {counts['readmitted']} "
+                                           f"reverted transfer(s) admitted again, {counts['dropped']} dropped as no "
+                                           "longer valid"))
+        if self.tip.root != self.posted_tip:  # Layer 1 holds a batch its replay refuses: nothing builds on it
+            return events + [Event(self.name, "waiting: Layer 1's tip is a batch that does not replay; a challenger "
+                                              "must prove it before anything can be posted on it")]
         entries = self.client.queue_entries(self.queue_head)[:MAX_QUEUE_COUNT * 4]
-        self._close()
-        if not entries and not self.closed:
-            return []
+        if not entries and not (urgent or self.due()):
+            return events
         commitments: list = []
         state = self.tip
         for start in range(0, len(entries), MAX_QUEUE_COUNT):
             state, ok = queue_outcomes(state, entries[start:start + MAX_QUEUE_COUNT])
             commitments.append(QueueCommitment(state.root, len(ok), ok))
+        if entries:  # what waits was checked on the old tip: admit it again after the queue (a forced
+            self._readmit(state)  # withdrawal may have emptied a sender)
+        self._close()
         transfers = self.closed
-        if entries and transfers:  # the transfers were checked on the old tip: check them again after the queue
-            transfers = self._replay(state, transfers)
-        for commitment, after in transfers:
-            commitments.append(self._cheat(commitment, state))
+        for commitment, after, _ in transfers:
+            commitments.append(self._cheat(commitment))
             state = after
-        if self.client.bond(self.proposer.address) == 0:
-            self.client.deposit_bond(self.proposer, self.client.contract.functions.minBond().call())
-        receipt = self.client.submit_batch(self.proposer, commitments, self.queue_head)
+        if not commitments:
+            return events
+        bond, minimum = self.client.bond(self.proposer.address), self.client.contract.functions.minBond().call()
+        if bond < minimum:
+            self.client.deposit_bond(self.proposer, minimum - bond)
+            events.append(Event(self.name, "bond topped up to the minimum"))
+        receipt = self.client.submit_batch(self.proposer, commitments, self.queue_head, prev_root=self.tip.root)
+        (posted,) = self.client.chain.events(receipt, self.client.contract, "BatchSubmitted")
+        posted_seqs = [(posted.index, a.seq) for _, _, accepted in transfers for a in accepted]
+        with self.store.transaction() as db:  # a crash before this commit is found again by `resync`
+            db.executemany("UPDATE transfers SET status = 'posted', batch = ? WHERE seq = ?", posted_seqs)
         self.queue_head += len(entries)
-        self.tip, self.closed, self.open_state, self.open_pre = state, [], state, state
-        self.posted_tip = self.client.tip_root()
-        count = sum(len(c.transfers) for c, _ in transfers)
-        return [Event(self.name, f"posted a batch: {len(entries)} queue entries, {count} transfers in "
-                                 f"{len(transfers)} commitments, {receipt.gasUsed:,} gas")]
+        self.tip, self.posted_tip = state, self.client.tip_root()
+        self.closed, self.open_state, self.open_pre = [], state, state
+        events.append(Event(self.name, f"posted batch #{posted.index}: {len(entries)} queue entries, "
+                                       f"{len(posted_seqs)} transfers in {len(transfers)} commitments, "
+                                       f"{receipt.gasUsed:,} gas"))
+        return events
 
-    def _replay(self, state: State, closed: list) -> list:
-        """The closed commitments again on `state` (the queue's entries applied first). A transfer they make
-        invalid raises: its signature binds its nonce, so it cannot be dropped alone."""
-        out = []
-        for commitment, _ in closed:
-            state, _ = apply_transfers(state, commitment)
-            out.append((TransferCommitment(state.root, commitment.signature, self.fee_receiver,
-                                           commitment.transfers), state))
-        return out
+    def _readmit(self, state: State) -> None:
+        """Admit every waiting transfer again on `state`, in order; those it makes invalid are dropped."""
+        waiting = [a for _, _, accepted in self.closed for a in accepted] + self.open
+        self.open, self.closed, self.open_state, self.open_pre = [], [], state, state
+        for a in waiting:
+            try:
+                self._admit(a)
+            except InvalidTransaction as exc:
+                self._drop(a, f"no longer valid after the queue's entries: {exc}")
 
-    def _cheat(self, commitment: TransferCommitment, pre: State) -> TransferCommitment:
+    def _drop(self, accepted: Accepted, reason: str) -> None:
+        self.dropped.append((accepted, reason))
+        with self.store.transaction() as db:
+            db.execute("UPDATE transfers SET status = 'dropped', reason = ? WHERE seq = ?", (reason, accepted.seq))
+
+    def _cheat(self, commitment: TransferCommitment) -> TransferCommitment:
         fault, self.fault = self.fault, None
         if fault == "wrong_root":
             return TransferCommitment(keccak(b"not the root"), commitment.signature, commitment.fee_receiver,
@@ -198,6 +333,5 @@ class CompactSequencer:
         if fault == "bad_signature":
             forged = bls.BlsKey.from_secret(12345).sign(b"forged")
             return TransferCommitment(commitment.post_root, forged, commitment.fee_receiver, commitment.transfers)
-        if fault is not None:
-            self.fault = fault
+        self.fault = fault
         return commitment

@@ -280,3 +280,24 @@ def test_a_proposal_survives_the_wire_and_a_tampered_one_changes_signer():
     assert decode_proposal(tampered, DOMAIN).signer != proposer.address
     with pytest.raises(Exception, match="validRound"):
         decode_proposal({**proposal.to_json(), "validRound": 2}, DOMAIN)
+
+
+def test_vote_and_proposal_digests_are_eth_accounts_typed_data():
+    from eth_account import Account
+    from eth_account.messages import encode_typed_data
+
+    from l2.designs.sidechain.messages import DOMAIN_NAME, DOMAIN_VERSION, PROPOSAL_TYPE, VOTE_TYPE
+
+    domain = {"name": DOMAIN_NAME, "version": DOMAIN_VERSION, "chainId": DOMAIN.chain_id,
+              "verifyingContract": DOMAIN.verifying_contract}
+    vote = sign_vote(SIGNERS[3], DOMAIN, 9, 4, PRECOMMIT, keccak(b"v"))
+    message = encode_typed_data(full_message={
+        "types": VOTE_TYPE.eth_account_types(), "primaryType": "Vote", "domain": domain,
+        "message": {"height": 9, "round": 4, "voteType": PRECOMMIT, "blockHash": keccak(b"v")}})
+    assert Account.recover_message(message, signature=vote.signature) == SIGNERS[3].address
+    block = Block(9, NIL, 1, SIGNERS[3].address, (), keccak(b"p"))
+    proposal = sign_proposal(SIGNERS[3], DOMAIN, 4, -1, block)
+    message = encode_typed_data(full_message={
+        "types": PROPOSAL_TYPE.eth_account_types(), "primaryType": "Proposal", "domain": domain,
+        "message": {"height": 9, "round": 4, "validRound": -1, "blockHash": keccak(b"p")}})
+    assert Account.recover_message(message, signature=proposal.signature) == SIGNERS[3].address

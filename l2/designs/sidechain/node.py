@@ -25,6 +25,8 @@ from collections import deque
 from dataclasses import dataclass
 from pathlib import Path
 
+from eth_utils import to_checksum_address
+
 from l2.core.crypto import Signer
 from l2.designs.sidechain import consensus as c
 from l2.designs.sidechain.config import ClusterConfig
@@ -48,6 +50,7 @@ from l2.designs.sidechain.messages import (
     decode_proposal,
     decode_vote,
     sign_proposal,
+    sign_vote,
 )
 from l2.designs.sidechain.p2p import Network
 from l2.runtime.store import Store
@@ -247,8 +250,6 @@ class Validator:
                     f"signing 0x{row[0].hex()[:8]}: sending the stored vote")))
             message = json.loads(row[1])
         else:
-            from l2.designs.sidechain.messages import sign_vote
-
             vote = sign_vote(self.signer, self.domain, action.height, action.round, action.vote_type,
                              action.block_hash)
             message = {"type": "vote", **vote.to_json()}
@@ -433,8 +434,6 @@ class Validator:
                 return tx.hash
             if len(self.mempool) >= MAX_MEMPOOL:
                 raise TransactionRejected("the mempool is full: try again after the next block")
-            from eth_utils import to_checksum_address
-
             sender = to_checksum_address(tx.sender)
             if any(t.sender == sender and t.nonce == tx.nonce for t in self.mempool.values()):
                 raise TransactionRejected(f"a transaction with nonce {tx.nonce} from {sender} is already pending")

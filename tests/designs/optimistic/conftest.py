@@ -96,7 +96,7 @@ class CompactEnv:
     def sequencer(self, tmp_path, name="sequencer.db", **kwargs):
         from l2.designs.optimistic.compact.sequencer import CompactSequencer
 
-        return CompactSequencer(self.client, self.proposer, 1, tmp_path / name, **kwargs)
+        return CompactSequencer(self.client, self.proposer, kwargs.pop("fee_receiver", 1), tmp_path / name, **kwargs)
 
     def checker(self):
         from l2.designs.optimistic.compact.challenger import CompactChallenger

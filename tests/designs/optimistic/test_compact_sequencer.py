@@ -213,3 +213,27 @@ def test_a_sequencer_killed_with_sigkill_loses_no_acknowledged_transfer(compact_
     assert env.client.tip_root() == restarted.tip.root
     assert restarted.tip.account(alice.index()).nonce in (acked, acked + 1)
     assert "every root and signature checks" in run_round([env.checker()])[-1].text
+
+
+def test_token_transfers_go_in_commitments_of_their_token_with_fees_to_its_fee_account(compact_env, tmp_path):
+    from l2.designs.optimistic.errors import UnknownToken
+
+    setup = compact_env.sequencer(tmp_path, name="setup.db")
+    alice, bob, carol = _funded(compact_env, setup)
+    for w in (alice, bob, carol):
+        w.deposit(10**9, token=1)
+    run_round([setup], urgent=True)
+    with pytest.raises(UnknownToken, match="no fee account for it"):
+        alice.transfer(bob.address, 10**6, token=1)  # this sequencer takes fees in ETH only
+    setup.close()
+    fee_account = carol.index(token=1)  # carol runs the sequencer's token desk, say
+    sequencer = compact_env.sequencer(tmp_path, name="tokens.db", fee_receiver={0: 1, 1: fee_account})
+    alice, bob, carol = compact_env.wallets(sequencer)
+    alice.transfer(bob.address, 10**6, fee=1000, token=1)
+    alice.transfer(bob.address, 10**15, fee=10**12)  # ETH: a commitment of its own
+    bob.transfer(alice.address, 10**6, fee=1000, token=1)
+    events = run_round([sequencer, compact_env.checker()], urgent=True)
+    assert "3 transfers in 3 commitments" in events[0].text
+    assert "every root and signature checks" in events[-1].text
+    assert carol.balance(token=1) == 10**9 + 2000 and bob.balance(token=1) == 10**9 - 1000
+    assert alice.balance(token=1) == 10**9 - 1000

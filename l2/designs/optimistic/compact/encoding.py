@@ -105,6 +105,16 @@ def round_amount(value: int) -> int:
     return _round(value, 11)
 
 
+def amount_pieces(value: int) -> list[int]:
+    """`value` as few amounts as the 16-bit float carries exactly, largest first (a balance of any
+    precision leaves in two or three withdrawals: each takes the next ~3.3 significant digits)."""
+    pieces = []
+    while value > 0:
+        pieces.append(round_amount(value))
+        value -= pieces[-1]
+    return pieces
+
+
 def round_fee(value: int) -> int:
     return _round(value, 4)
 

@@ -3,7 +3,7 @@ contract makes (its `_replayTransfers`, `_replayQueue` and `_signedMessage`), in
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from eth_utils import to_checksum_address
 
@@ -107,6 +107,10 @@ class PostedBatch:
     header: tuple  # CompactRollup.BatchHeader
     commitments: tuple[Commitment, ...]
     queue_starts: tuple[int, ...]
+    # Where Layer 1 holds it (empty for a batch not read from Layer 1): a checker keeps a batch as checked
+    # only while this block is unchanged, since a reorg below it may change the queue entries it consumed.
+    block_hash: bytes = field(default=b"", compare=False)
+    tx_hash: bytes = field(default=b"", compare=False)
 
     @property
     def leaves(self) -> list[bytes]:

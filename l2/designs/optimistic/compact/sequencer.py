@@ -46,6 +46,7 @@ from l2.designs.optimistic.errors import (
     InvalidTransaction,
     SequencerStorageError,
     UnknownAccount,
+    UnknownToken,
     WrongNonce,
 )
 from l2.runtime.service import Event
@@ -88,12 +89,17 @@ class CompactSequencer:
     """A `Service`: `submit` takes transfers; `step` posts what is pending as one batch once `max_batch`
     transfers wait or the oldest has waited `max_age` seconds (at once if urgent)."""
 
-    def __init__(self, client: CompactClient, proposer: LocalAccount, fee_receiver: int, db_path: str | Path,
+    def __init__(self, client: CompactClient, proposer: LocalAccount, fee_receiver: int | dict[int, int],
+                 db_path: str | Path,
                  name: str = "sequencer", *, max_batch: int = 1024, max_age: float = 0.0,
                  fault: str | None = None):
         if fault is not None and fault not in FAULTS:
             raise ValueError(f"unknown fault {fault!r}: choose one of {', '.join(FAULTS)}")
-        self.client, self.proposer, self.fee_receiver, self.name = client, proposer, fee_receiver, name
+        self.client, self.proposer, self.name = client, proposer, name
+        # A commitment pays its fees to one account, so all its transfers are in that account's token: one
+        # fee account per token the sequencer takes (an int: ETH only).
+        self.fee_receivers = fee_receiver if isinstance(fee_receiver, dict) else {0: fee_receiver}
+        self.open_token = 0
         self.max_batch, self.max_age, self.fault = max_batch, max_age, fault
         self.store = Store(db_path, _SCHEMA, kind="optimistic sequencer", version=2, error=SequencerStorageError)
         self.store.claim("rollup", f"{client.chain.chain_id}:{client.address}")
@@ -171,6 +177,8 @@ class CompactSequencer:
         (nothing kept). Its signature is checked with its commitment's (see the module's doc); a bad one is
         dropped then. Returns its place in the journal."""
         accepted = Accepted(transfer, nonce, bytes(signature), 0, time.time())
+        transfer.encode()  # MalformedTransaction before anything else, even a token switch
+        self._switch_token(transfer)
         pending = self._check(accepted)
         with self.store.transaction() as db:
             seq = db.execute("INSERT INTO transfers (body, nonce, signature, accepted_at) VALUES (?, ?, ?, ?)",
@@ -180,7 +188,15 @@ class CompactSequencer:
         return seq
 
     def _admit(self, accepted: Accepted) -> None:
+        self._switch_token(accepted.transfer)
         self._take(accepted, self._check(accepted))
+
+    def _switch_token(self, transfer: Transfer) -> None:
+        """Close the open commitment if `transfer` is in another token (a commitment is in one token)."""
+        sender = self.open_state.account(transfer.sender)
+        if sender is not None and sender.token != self.open_token:
+            self._close()
+            self.open_token = sender.token
 
     def _check(self, accepted: Accepted) -> State:
         """The open state after `accepted`, or the InvalidTransaction it breaks; changes nothing."""
@@ -197,9 +213,13 @@ class CompactSequencer:
                 raise BadSignature(f"account {transfer.sender}'s key is not registered on Layer 1")
         if len(signature) != bls.G1_COMPRESSED:
             raise BadSignature(f"a signature is {bls.G1_COMPRESSED} bytes (compressed G1), not {len(signature)}")
-        receiver = self.open_state.account(self.fee_receiver)
-        if receiver is None:
-            raise UnknownAccount(f"the fee receiver, account {self.fee_receiver}, does not exist yet")
+        if sender.token not in self.fee_receivers:
+            raise UnknownToken(f"this sequencer takes no transfers in token {sender.token}: it has no fee account "
+                               "for it")
+        receiver = self.open_state.account(self.fee_receivers[sender.token])
+        if receiver is None or receiver.token != sender.token:
+            raise UnknownAccount(f"the fee receiver for token {sender.token}, account "
+                                 f"{self.fee_receivers[sender.token]}, does not exist yet")
         state, _ = apply_transfer(self.open_state, transfer, receiver.token)
         return state
 
@@ -240,7 +260,7 @@ class CompactSequencer:
             return
         kept = self._verified()
         if len(kept) != len(self.open):
-            receiver = self.open_pre.account(self.fee_receiver)
+            receiver = self.open_pre.account(self.fee_receivers[self.open_token])
             state = self.open_pre
             for a in kept:
                 state, _ = apply_transfer(state, a.transfer, receiver.token if receiver else -1)
@@ -248,9 +268,10 @@ class CompactSequencer:
             if not kept:
                 return
         fees = sum(a.transfer.fee for a in self.open)
-        state = pay_fees(self.open_state, self.fee_receiver, fees)
+        fee_receiver = self.fee_receivers[self.open_token]
+        state = pay_fees(self.open_state, fee_receiver, fees)
         signature = bls.aggregate([a.signature for a in self.open])
-        commitment = TransferCommitment(state.root, signature, self.fee_receiver, tuple(a.transfer for a in self.open))
+        commitment = TransferCommitment(state.root, signature, fee_receiver, tuple(a.transfer for a in self.open))
         self.closed.append((commitment, state, self.open))
         self.open, self.open_state, self.open_pre = [], state, state
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 from eth_account.signers.local import LocalAccount
 
 from l2.core import bls
-from l2.designs.optimistic.compact.encoding import Transfer, Withdrawal
+from l2.designs.optimistic.compact.encoding import Transfer, Withdrawal, amount_pieces
 from l2.designs.optimistic.compact.l1 import CompactClient
 from l2.designs.optimistic.compact.sequencer import CompactSequencer
 from l2.designs.optimistic.compact.state import key_hash
@@ -20,7 +20,7 @@ from l2.designs.optimistic.errors import UnknownAccount
 
 
 class Wallet:
-    def __init__(self, account: LocalAccount, client: CompactClient, sequencer: CompactSequencer,
+    def __init__(self, account: LocalAccount, client: CompactClient, sequencer: CompactSequencer | None,
                  bls_key: bls.BlsKey | None = None):
         self.account, self.client, self.sequencer = account, client, sequencer
         self.bls_key = bls_key if bls_key is not None else bls.BlsKey.derive(bytes(account.key))
@@ -60,12 +60,17 @@ class Wallet:
             raise UnknownAccount(f"{self.address} has no account for token {token}: deposit first")
         return index
 
+    def _sequencer(self) -> CompactSequencer:
+        if self.sequencer is None:
+            raise UnknownAccount("this wallet has no sequencer: it acts on Layer 1 only")
+        return self.sequencer
+
     def nonce(self, token: int = 0) -> int:
-        return self.sequencer.nonce_of(self.index(token))
+        return self._sequencer().nonce_of(self.index(token))
 
     def balance(self, token: int = 0) -> int:
         """The balance as the sequencer will post it (its accepted transfers included)."""
-        account = self.sequencer.open_state.account(self.client.account_of(self.address, token) or -1)
+        account = self._sequencer().open_state.account(self.client.account_of(self.address, token) or -1)
         return account.balance if account is not None else 0
 
     def sign(self, transfer: Transfer, nonce: int) -> bytes:
@@ -82,6 +87,11 @@ class Wallet:
         """Move `amount` to this address on Layer 1: paid by `claimWithdrawal` once its batch is final."""
         return self._submit(Withdrawal(self.index(token), amount, fee), token)
 
+    def withdraw_all(self, token: int = 0) -> list[int]:
+        """Withdraw the whole balance: an amount is a 16-bit float, so in as many withdrawals as its
+        digits need (`amount_pieces`, two or three for any balance)."""
+        return [self.withdraw(piece, token=token) for piece in amount_pieces(self.balance(token))]
+
     def _submit(self, transfer: Transfer, token: int) -> int:
         nonce = self.nonce(token)
-        return self.sequencer.submit(transfer, nonce, self.sign(transfer, nonce))
+        return self._sequencer().submit(transfer, nonce, self.sign(transfer, nonce))

@@ -147,7 +147,7 @@ def test_a_starved_pairing_reverts_instead_of_calling_a_good_signature_bad(chain
 
 
 def test_proof_of_possession_on_chain(harness):
-    """The check CompactRollup.registerKey makes (through AggregateSignatures): a 32-byte message, a
+    """The check OptimisticRollup.registerKey makes (through AggregateSignatures): a 32-byte message, a
     compressed proof."""
     from l2.core.crypto import keccak
 

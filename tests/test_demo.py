@@ -16,7 +16,7 @@ from l2.l1.compiler import PROJECT_ROOT
 
 CHANNEL_ACTS = ("Channel: 20 payments off-chain, one net settlement on Layer 1",
                 "Channel: a disputed close, and the stale state loses")
-ROLLUP_ACTS = ("Rollup: deposits on Layer 1, picked up by the sequencer",
+ROLLUP_ACTS = ("Rollup: BLS keys and deposits on Layer 1, picked up by the sequencer",
                "Rollup: 20 transfers on Layer 2, posted in batches of up to 8",
                "Rollup: a fraudulent batch, proven in one Layer-1 transaction and slashed",
                "Rollup: withdrawals, claimed on Layer 1 after the challenge window")

@@ -45,8 +45,8 @@ def test_a_sparse_tree_is_the_same_tree_with_every_leaf_present():
     from l2.designs.optimistic.state import Account, State
 
     state = State.genesis(3)
-    state = state.with_account(5, Account(b"\x11" * 20, 0, (7, 0, 0, 0)), account_count=1)
+    state = state.with_account(5, Account(b"\x11" * 20, b"\x22" * 32, 0, 7))
     every_leaf = [state.proof(i)[0] and state.proof(i)[0].leaf() or merkle.ZERO for i in range(8)]
-    assert merkle.root(every_leaf) == state.accounts_root
-    leaf, siblings = state.store.path(state.accounts_root, 5)
-    assert merkle.root_from(leaf, 5, siblings) == state.accounts_root
+    assert merkle.root(every_leaf) == state.root
+    leaf, siblings = state.store.path(state.root, 5)
+    assert merkle.root_from(leaf, 5, siblings) == state.root

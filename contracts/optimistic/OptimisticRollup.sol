@@ -1,168 +1,159 @@
 // SPDX-License-Identifier: MIT
 pragma solidity ^0.8.24;
 
-import {OptimisticRules as R} from "./OptimisticRules.sol";
 import {EIP712} from "../lib/EIP712.sol";
 import {MerkleTree} from "../lib/MerkleTree.sol";
-import {Signatures} from "../lib/Signatures.sol";
 import {TokenTransfer} from "../lib/TokenTransfer.sol";
+import {AggregateSignatures} from "./AggregateSignatures.sol";
+import {OptimisticRules as R} from "./OptimisticRules.sol";
 
 /// @title OptimisticRollup
-/// @notice Layer-1 side of an optimistic rollup: the bridge (deposits, forced withdrawals, claims),
-///         the batch inbox (bonded proposers post compact transactions plus one post-state root per
-///         transition) and the single-transaction fraud proof that re-executes one transition.
-/// @dev Only a hash of each batch header is stored; the transactions live in the calldata of the
-///      transaction that posted the batch. Proposers must be accounts without code (no contract, no
-///      EIP-7702 delegation) calling this contract directly, so that calldata is always the top-level
-///      input of a transaction, where any verifier can read it. A transition is *fraudulent* when it is
-///      invalid (see `challengeTransition`) or its committed post-state root differs from re-execution.
-///      One fraudulent transition reverts its batch and every later batch and slashes the proposer.
+/// @notice The optimistic rollup at 8 bytes a transfer: BLS
+///         aggregate signatures, one post-state root per commitment of up to `commitmentSize` transfers,
+///         one hash per batch on Layer 1, and two one-transaction fraud proofs (re-execute a commitment,
+///         or check its aggregate signature). Accounts are opened only by Layer-1 deposits, at indexes
+///         Layer 1 assigns, to owners who registered a BLS key with a proof of possession.
+/// @dev Security rules kept from the hardening: only an EOA posts (its calldata is the data), queue hash
+///      bound at submission, overdue queue entries must be consumed, bonded proposers, commit-reveal
+///      challenges checked only once fraud is established, a fraud reverts the batch and every later one
+///      and slashes half to the challenger and half burned, bonds locked a window after the last post.
 contract OptimisticRollup {
-    // ------------------------------------------------------------------ types
-
-    /// @notice Everything a batch commits to; `keccak256(abi.encode(header))` is stored per batch.
     struct BatchHeader {
         uint64 index;
-        uint64 timestamp;
-        address proposer;
         bytes32 prevRoot;
-        bytes32 txRoot;
-        uint64 txCount;
+        bytes32 commitmentsRoot;
+        uint32 commitmentCount;
         uint64 queueStart;
         uint64 queueEnd;
+        address proposer;
+        uint64 postedAt;
     }
 
-    /// @notice A transition chunk and its Merkle path in the batch's transaction tree.
-    /// @dev `queueIndex` is the L1 queue cursor when the chunk was posted (for a QueueOp, the entry it consumes).
-    struct Inclusion {
-        uint64 position;
-        uint64 queueIndex;
-        bytes chunk;
+    /// @dev A commitment known only by its root and body hash (the one before a target).
+    struct CommitmentRef {
+        uint32 position;
+        bytes32 postRoot;
+        bytes32 bodyHash;
         bytes32[] path;
     }
 
-    /// @notice Fraud proof for one transition: pre-state opening plus touched accounts.
-    struct FraudProof {
+    /// @dev A commitment in full, as posted, with where it started consuming the queue (hashed in its leaf).
+    struct Target {
+        uint32 position;
+        bytes commitment;
+        uint64 queueStart;
+        bytes32[] path;
+    }
+
+    struct TransitionProof {
         BatchHeader header;
-        Inclusion target;
-        Inclusion previous; // ignored when target.position == 0
-        R.PreState pre;
-        R.AccountWitness first;
-        R.AccountWitness second;
-        R.QueueEntry entry;
+        CommitmentRef previous; // ignored when target.position == 0 (pre-state = header.prevRoot)
+        Target target;
+        R.QueueEntry[] entries; // a queue commitment's entries, in order
+        R.Witness[] witnesses; // in the order the rules read accounts
     }
 
-    struct Counters {
-        uint64 batchCount;
-        uint64 queueHead;
-        uint64 queueLength;
-        uint64 lastBatchTime;
+    struct SignatureProof {
+        BatchHeader header;
+        CommitmentRef previous;
+        Target target;
+        bytes senders; // each transfer's sender in the pre-state, packed (OptimisticRules.openPacked), concatenated
+        bytes publicKeys; // each sender's key, 256 bytes (EIP-2537) each, concatenated; each hashes to its keyHash
     }
 
-    // ------------------------------------------------------------------ constants and state
+    struct AccountInfo {
+        address owner;
+        uint8 token;
+    }
 
-    /// @notice While queue entries are overdue, each batch must consume at least this many (or all
-    ///         that are overdue). Bounded so that any backlog drains batch by batch: asking for all of
-    ///         them at once would let a flood of deposits outgrow a block and freeze the rollup.
-    uint256 public constant QUEUE_PROGRESS = 64;
+    uint256 public constant MAX_TOKENS = 4;
 
     address public immutable admin;
+    AggregateSignatures public immutable signatures;
     address public immutable sequencer;
     uint256 public immutable challengeWindow;
     uint256 public immutable inclusionWindow;
     uint256 public immutable minBond;
-    /// @notice Levels of the account tree; it holds `maxAccounts = 2**treeDepth` accounts.
     uint256 public immutable treeDepth;
-    uint256 public immutable maxAccounts;
+    uint256 public immutable commitmentSize;
     bytes32 public immutable domainSeparator;
     bytes32 public immutable genesisRoot;
 
-    address[4] public tokens; // tokens[0] = address(0) = ETH
-    /// @notice Smallest deposit per token: every queue entry costs a proposer calldata and a tree
-    ///         leaf, so dust deposits must not be free to spam.
-    uint256[4] public minDeposits;
-    uint8 public tokenCount = 1;
     bytes32 public tipRoot;
-    Counters public counters;
-    mapping(uint256 => bytes32) public batchCommitment;
-    /// @notice queue[k] = timestamp << 192 | uint192(chained hash of entries 0..k).
-    mapping(uint256 => uint256) public queue;
+    uint64 public batchCount;
+    uint64 public queueHead; // entries consumed by standing batches
+    uint64 public queueLength;
+    uint64 public lastBatchTime;
+    uint32 public nextAccount = 1; // account 0 is never opened: transfers to it are withdrawals
+    uint8 public tokenCount = 1; // token 0 is ETH
+    bool private locked;
+
+    mapping(uint64 => bytes32) public batchHashes;
+    mapping(uint64 => uint256) public queue; // postedAt << 192 | chained hash
+    mapping(address => bytes32) public keyHashOf;
+    mapping(address => mapping(uint8 => uint32)) public accountOf;
+    mapping(uint32 => AccountInfo) public accounts;
+    mapping(uint8 => address) public tokens;
+    mapping(uint8 => uint256) public minDeposits;
     mapping(address => uint256) public bonds;
-    /// @notice Timestamp of the last batch each proposer posted (reverted or not): its bond stays
-    ///         locked for a challenge window after it.
     mapping(address => uint256) public lastPostedAt;
-    /// @notice Fraud-proof commitments (see `commitChallenge`) -> the block they were made in.
     mapping(bytes32 => uint256) public challengeCommitments;
     mapping(bytes32 => bool) public claimed;
     uint256 public totalBurned;
-    bool private transient locked;
 
-    // ------------------------------------------------------------------ events
-
+    event KeyRegistered(address indexed owner, bytes32 keyHash, bytes publicKey);
     event TokenRegistered(uint8 indexed token, address tokenAddress, uint256 minDeposit);
-    event QueueEntryAdded(
-        uint64 indexed index, uint8 kind, address indexed addr, uint32 accountIndex, uint8 token, uint256 amount, uint64 timestamp
-    );
+    event QueueEntryAdded(uint64 indexed index, uint8 kind, uint32 account, address owner, bytes32 keyHash,
+        uint8 token, uint256 amount, uint64 timestamp);
     event BondDeposited(address indexed proposer, uint256 amount, uint256 total);
     event BondWithdrawn(address indexed proposer, uint256 amount);
-    event BatchSubmitted(
-        uint64 indexed index,
-        address indexed proposer,
-        bytes32 prevRoot,
-        bytes32 postRoot,
-        bytes32 txRoot,
-        uint64 txCount,
-        uint64 queueStart,
-        uint64 queueEnd,
-        uint64 timestamp
-    );
+    event BatchSubmitted(uint64 indexed index, address indexed proposer, bytes32 prevRoot, bytes32 postRoot,
+        bytes32 commitmentsRoot, uint32 commitmentCount, uint64 queueStart, uint64 queueEnd, uint64 postedAt);
     event ChallengeCommitted(bytes32 indexed commitment, address indexed challenger);
-    event FraudProven(
-        uint64 indexed batchIndex, uint64 position, address indexed challenger, address indexed proposer, uint256 reward, uint256 burned
-    );
+    event FraudProven(uint64 indexed batchIndex, uint32 position, bool signature, address challenger,
+        address proposer, uint256 reward, uint256 burned);
     event BatchesReverted(uint64 fromIndex, uint64 previousCount);
     event WithdrawalClaimed(bytes32 indexed key, address indexed recipient, uint8 token, uint256 amount);
 
-    // ------------------------------------------------------------------ errors
-
     error NotAdmin();
-    error InvalidTreeDepth(uint256 depth);
+    error InvalidParameter(string name, uint256 value);
     error TooManyTokens();
-    error TokenAlreadyRegistered(address token);
     error NotAContract(address token);
     error UnknownToken(uint8 token);
     error ZeroAmount();
     error DepositTooSmall(uint256 amount, uint256 minimum);
     error AmountTooLarge(uint256 amount);
-    error ZeroAddress();
-    error AccountIndexOutOfRange(uint32 index);
+    error KeyNotRegistered(address owner);
+    error BadPossessionProof();
+    error TreeFull(uint256 capacity);
+    error NotAccountOwner(uint32 account, address caller);
     error NotBonded(address proposer, uint256 bond, uint256 required);
     error ProposerNotEOA(address proposer);
     error SequencerStillActive(uint256 openAt);
     error StalePrevRoot(bytes32 actual, bytes32 expected);
     error QueueHashMismatch(bytes32 actual, bytes32 expected);
-    error EmptyBatch();
     error BatchDataMalformed(uint256 offset);
-    error TxCountMismatch(uint256 declared, uint256 actual);
     error QueueExhausted(uint64 cursor);
     error QueueEntryOverdue(uint64 index, uint64 queuedAt);
     error UnknownBatch(uint64 index);
     error BatchNotPending(uint64 index);
     error BatchNotFinal(uint64 index, uint256 finalAt);
-    error NotIncluded(uint64 position);
+    error NotIncluded(uint32 position);
+    error WrongCommitmentKind(uint32 position);
     error BadQueueEntry(uint64 index);
-    error TransitionCorrect(uint64 batchIndex, uint64 position);
+    error TransitionCorrect(uint64 batchIndex, uint32 position);
+    error SignatureCorrect(uint64 batchIndex, uint32 position);
+    error SenderMissing(uint256 transfer);
+    error KeyMismatch(uint256 transfer);
     error ChallengeNotCommitted(bytes32 commitment);
     error ChallengeRevealTooEarly(uint256 committedInBlock);
-    error NotAWithdrawal(uint64 position);
+    error NotAWithdrawal(uint32 position, uint256 index);
     error AlreadyClaimed(bytes32 key);
     error BondLocked(uint256 unlocksAt);
     error NothingToWithdraw();
     error TransferFailed(address token, address to, uint256 amount);
     error Reentrancy();
 
-    /// @dev Every function that calls out (token transfers, ETH payouts) takes this lock, so a token
-    ///      or recipient cannot re-enter; it also keeps `depositToken`'s before/after balance honest.
     modifier nonReentrant() {
         if (locked) revert Reentrancy();
         locked = true;
@@ -170,66 +161,75 @@ contract OptimisticRollup {
         locked = false;
     }
 
-    // ------------------------------------------------------------------ setup
-
-    /// @param sequencer_ The preferred proposer, allowed to post at any time (still needs a bond).
-    /// @param challengeWindow_ Seconds a batch stays open to fraud proofs.
-    /// @param inclusionWindow_ Seconds after which a queued entry is overdue, and after which any
-    ///        bonded proposer may post if the sequencer has gone quiet.
-    /// @param minBond_ Wei a proposer must have bonded to post.
-    /// @param minDeposit_ Smallest ETH deposit (wei); tokens get theirs at registration.
-    /// @param treeDepth_ Levels of the account tree (1..32); 20 holds 1,048,576 accounts.
+    /// @param commitmentSize_ k, the most transfers one commitment holds (a dispute replays one commitment:
+    ///        a smaller k makes disputes cheaper and batches a little larger).
     constructor(
         address sequencer_,
         uint256 challengeWindow_,
         uint256 inclusionWindow_,
         uint256 minBond_,
         uint256 minDeposit_,
-        uint256 treeDepth_
+        uint256 treeDepth_,
+        uint256 commitmentSize_,
+        AggregateSignatures signatures_
     ) {
-        if (treeDepth_ == 0 || treeDepth_ > R.MAX_TREE_DEPTH) revert InvalidTreeDepth(treeDepth_);
+        if (treeDepth_ == 0 || treeDepth_ > R.MAX_TREE_DEPTH) revert InvalidParameter("treeDepth", treeDepth_);
+        if (commitmentSize_ == 0 || commitmentSize_ > type(uint16).max) {
+            revert InvalidParameter("commitmentSize", commitmentSize_);
+        }
         admin = msg.sender;
+        signatures = signatures_;
         sequencer = sequencer_;
         challengeWindow = challengeWindow_;
         inclusionWindow = inclusionWindow_;
         minBond = minBond_;
         treeDepth = treeDepth_;
-        maxAccounts = uint256(1) << treeDepth_;
+        commitmentSize = commitmentSize_;
         minDeposits[0] = minDeposit_;
-        domainSeparator = EIP712.domainSeparator("OptimisticRollup", "1");
-        uint256[4] memory noFees;
-        bytes32 genesis = R.stateRoot(R.emptyAccountsRoot(treeDepth_), 0, noFees);
+        domainSeparator = EIP712.domainSeparator("OptimisticRollup", "2");
+        bytes32 genesis = R.emptyRoot(treeDepth_);
         genesisRoot = genesis;
         tipRoot = genesis;
-        counters.lastBatchTime = uint64(block.timestamp);
+        lastBatchTime = uint64(block.timestamp);
     }
 
-    /// @notice Register an ERC-20 as the next token id (1..3) with its smallest deposit. Admin only.
     function registerToken(address token, uint256 minDeposit) external {
         if (msg.sender != admin) revert NotAdmin();
         uint8 id = tokenCount;
-        if (id >= R.MAX_TOKENS) revert TooManyTokens();
+        if (id >= MAX_TOKENS) revert TooManyTokens();
         if (token.code.length == 0) revert NotAContract(token);
-        for (uint8 i = 1; i < id; ++i) {
-            if (tokens[i] == token) revert TokenAlreadyRegistered(token);
-        }
         tokens[id] = token;
         minDeposits[id] = minDeposit;
         tokenCount = id + 1;
         emit TokenRegistered(id, token, minDeposit);
     }
 
-    // ------------------------------------------------------------------ bridge: L1 queue
+    // ------------------------------------------------------------------ keys and the queue
 
-    /// @notice Deposit ETH to the L2 account of `to`; it enters the L1 queue that batches must consume.
-    function depositETH(address to) external payable {
-        _requireDeposit(0, msg.value);
-        _enqueue(R.QUEUE_DEPOSIT, to, 0, 0, msg.value);
+    /// @notice Register the caller's BLS key (G2, EIP-2537's 256 bytes) with a proof of possession: a
+    ///         signature under the possession tag of `registrationMessage(caller, keccak(key))`. Without
+    ///         it, a key made from others' keys could forge their part of an aggregate. New accounts of
+    ///         the caller get this key; accounts already opened keep theirs.
+    function registerKey(bytes calldata publicKey, bytes calldata proof) external {
+        bytes32 keyHash = keccak256(publicKey);
+        if (!signatures.verifyPossession(publicKey, registrationMessage(msg.sender, keyHash), proof)) {
+            revert BadPossessionProof();
+        }
+        keyHashOf[msg.sender] = keyHash;
+        emit KeyRegistered(msg.sender, keyHash, publicKey);
     }
 
-    /// @notice Deposit `amount` of registered token `token` (pulled with transferFrom) to `to` on L2.
-    /// @dev What is credited is what arrived (this contract's balance before and after), so a token
-    ///      that takes a fee on transfer can never leave the bridge owing more than it holds.
+    /// @notice The 32 bytes a key's proof of possession signs: EIP-712, naming this rollup, the owner and the key.
+    function registrationMessage(address owner, bytes32 keyHash) public view returns (bytes32) {
+        return EIP712.digest(domainSeparator, keccak256(abi.encode(R.KEY_REGISTRATION_TYPEHASH, owner, keyHash)));
+    }
+
+    function depositETH(address to) external payable {
+        _deposit(to, 0, msg.value);
+    }
+
+    /// @dev Credits what arrived (balance before and after), so a fee-on-transfer token cannot make the
+    ///      bridge owe more than it holds.
     function depositToken(uint8 token, uint256 amount, address to) external nonReentrant {
         if (token == 0 || token >= tokenCount) revert UnknownToken(token);
         if (amount == 0) revert ZeroAmount();
@@ -238,50 +238,50 @@ contract OptimisticRollup {
         if (!TokenTransfer.tryTransferFrom(t, msg.sender, address(this), amount)) {
             revert TransferFailed(t, msg.sender, amount);
         }
-        uint256 received = _tokenBalance(t) - before;
-        _requireDeposit(token, received);
-        _enqueue(R.QUEUE_DEPOSIT, to, 0, token, received);
+        _deposit(to, token, _tokenBalance(t) - before);
     }
 
-    /// @notice Force a withdrawal of `amount` of `token` from L2 account `accountIndex` (which must be
-    ///         the caller's); batches must include it in queue order. It withdraws nothing if the
-    ///         account is not the caller's or lacks the balance; otherwise it is claimable like any withdrawal.
-    function requestForcedWithdrawal(uint32 accountIndex, uint8 token, uint256 amount) external {
-        if (token >= tokenCount) revert UnknownToken(token);
-        if (accountIndex >= maxAccounts) revert AccountIndexOutOfRange(accountIndex);
+    /// @notice Withdraw `amount` from account `account` (the caller's) through the queue: batches must
+    ///         consume it; it pays if the account holds the amount then (its ok bit says so).
+    function requestForcedWithdrawal(uint32 account, uint256 amount) external {
+        AccountInfo memory info = accounts[account];
+        if (info.owner != msg.sender || account == 0) revert NotAccountOwner(account, msg.sender);
         if (amount == 0) revert ZeroAmount();
-        _enqueue(R.QUEUE_FORCED_WITHDRAWAL, msg.sender, accountIndex, token, amount);
+        _enqueue(R.QueueEntry(R.QUEUE_FORCED_WITHDRAWAL, account, msg.sender, bytes32(0), info.token, amount));
     }
 
     /// @notice The chained hash of the first `length` queue entries (0 for none), as `submitBatch` expects it.
-    function queueHashAt(uint64 length) external view returns (bytes32) {
-        return _queueHashAt(length);
+    function queueHashAt(uint64 length) public view returns (bytes32) {
+        return length == 0 ? bytes32(0) : bytes32(uint256(uint192(queue[length - 1])));
     }
 
-    function _requireDeposit(uint8 token, uint256 amount) internal view {
+    function _deposit(address to, uint8 token, uint256 amount) internal {
         if (amount == 0) revert ZeroAmount();
         if (amount < minDeposits[token]) revert DepositTooSmall(amount, minDeposits[token]);
+        bytes32 keyHash = keyHashOf[to];
+        if (keyHash == 0) revert KeyNotRegistered(to);
+        uint32 account = accountOf[to][token];
+        if (account == 0) {
+            account = nextAccount;
+            if (account >= uint256(1) << treeDepth) revert TreeFull(uint256(1) << treeDepth);
+            nextAccount = account + 1;
+            accountOf[to][token] = account;
+            accounts[account] = AccountInfo(to, token);
+        }
+        _enqueue(R.QueueEntry(R.QUEUE_DEPOSIT, account, to, keyHash, token, amount));
     }
 
-    function _enqueue(uint8 kind, address addr, uint32 accountIndex, uint8 token, uint256 amount) internal {
-        if (amount > type(uint128).max) revert AmountTooLarge(amount);
-        if (addr == address(0)) revert ZeroAddress();
-        Counters memory c = counters;
-        uint64 k = c.queueLength;
+    function _enqueue(R.QueueEntry memory e) internal {
+        if (e.amount > type(uint128).max) revert AmountTooLarge(e.amount);
+        uint64 k = queueLength;
         uint192 previous = k == 0 ? 0 : uint192(queue[k - 1]);
-        uint192 h = R.queueHash(previous, R.QueueEntry(kind, addr, accountIndex, token, amount));
-        queue[k] = (block.timestamp << 192) | h;
-        counters.queueLength = k + 1;
-        emit QueueEntryAdded(k, kind, addr, accountIndex, token, amount, uint64(block.timestamp));
-    }
-
-    function _queueHashAt(uint64 length) internal view returns (bytes32) {
-        return length == 0 ? bytes32(0) : bytes32(uint256(uint192(queue[length - 1])));
+        queue[k] = (block.timestamp << 192) | R.queueHash(previous, e);
+        queueLength = k + 1;
+        emit QueueEntryAdded(k, e.kind, e.account, e.owner, e.keyHash, e.token, e.amount, uint64(block.timestamp));
     }
 
     // ------------------------------------------------------------------ bonds
 
-    /// @notice Add the sent ETH to the caller's proposer bond.
     function depositBond() external payable {
         if (msg.value == 0) revert ZeroAmount();
         uint256 total = bonds[msg.sender] + msg.value;
@@ -289,10 +289,7 @@ contract OptimisticRollup {
         emit BondDeposited(msg.sender, msg.value, total);
     }
 
-    /// @notice Take back the whole bond, a challenge window after the caller's last batch.
-    /// @dev Counted from the last batch posted, whether it still stands or not: a batch of a sock
-    ///      puppet proven fraudulent reverts the proposer's later batches too, and must not unlock a
-    ///      bond that an earlier, still pending fraud should be slashed from.
+    /// @dev Locked a challenge window after the caller's last post, standing or reverted.
     function withdrawBond() external nonReentrant {
         uint256 unlocksAt = lastPostedAt[msg.sender] + challengeWindow;
         if (lastPostedAt[msg.sender] != 0 && block.timestamp < unlocksAt) revert BondLocked(unlocksAt);
@@ -305,387 +302,378 @@ contract OptimisticRollup {
 
     // ------------------------------------------------------------------ batches
 
-    /// @notice Post a batch: `data` is the concatenation of transition chunks (see OptimisticRules), each
-    ///         ending in its post-state root. QueueOp chunks consume L1 queue entries in order.
-    /// @dev Only an account without code may post, as the transaction's sender: then `data` is the
-    ///      top-level input of the transaction, which anyone can fetch, and never hidden behind a
-    ///      contract's or a delegated account's code.
-    /// @param expectedPrevRoot The tip the batch builds on; protects against races and double posting.
-    /// @param expectedQueueHash `queueHashAt(queue cursor after this batch)`: binds the batch to the
-    ///        contents of the queue entries it consumed, so a reorg that changes a deposit under it
-    ///        makes this transaction fail instead of committing roots computed on other deposits.
-    /// @param txCount Number of chunks in `data`.
-    function submitBatch(bytes32 expectedPrevRoot, bytes32 expectedQueueHash, uint256 txCount, bytes calldata data)
-        external
-    {
+    /// @notice Post a batch of commitments (see OptimisticRules). Layer 1 keeps one hash of its header.
+    /// @param expectedPrevRoot The tip the batch builds on.
+    /// @param expectedQueueHash `queueHashAt(queue cursor after this batch)`: binds the batch to the queue
+    ///        entries it consumed, so a reorg under it fails the post instead of committing wrong roots.
+    function submitBatch(bytes32 expectedPrevRoot, bytes32 expectedQueueHash, bytes calldata data) external {
         if (msg.sender != tx.origin || msg.sender.code.length != 0) revert ProposerNotEOA(msg.sender);
-        Counters memory c = counters;
         uint256 bond = bonds[msg.sender];
         if (bond < minBond || bond == 0) revert NotBonded(msg.sender, bond, minBond);
-        if (msg.sender != sequencer && block.timestamp <= c.lastBatchTime + inclusionWindow) {
-            revert SequencerStillActive(c.lastBatchTime + inclusionWindow + 1);
+        if (msg.sender != sequencer && block.timestamp <= lastBatchTime + inclusionWindow) {
+            revert SequencerStillActive(lastBatchTime + inclusionWindow + 1);
         }
         bytes32 prev = tipRoot;
         if (prev != expectedPrevRoot) revert StalePrevRoot(prev, expectedPrevRoot);
-        if (txCount == 0) revert EmptyBatch();
 
-        bytes32[] memory leaves = new bytes32[](txCount);
-        uint256 pos;
+        // Every commitment is at least QUEUE_HEADER + 1 bytes: that bounds how many leaves there can be.
+        bytes32[] memory leaves = new bytes32[](data.length / (R.QUEUE_HEADER + 1) + 1);
         uint256 n;
-        uint64 cursor = c.queueHead;
-        while (pos < data.length) {
-            if (n == txCount) revert TxCountMismatch(txCount, n + 1);
-            uint8 kind = uint8(data[pos]);
-            uint256 len = R.chunkLength(kind);
-            if (len == 0 || pos + len > data.length) revert BatchDataMalformed(pos);
-            leaves[n] = keccak256(abi.encodePacked(data[pos:pos + len], cursor));
-            if (kind == R.TX_QUEUE) {
-                if (cursor >= c.queueLength) revert QueueExhausted(cursor);
-                ++cursor;
+        uint256 at;
+        uint64 start = queueHead;
+        uint64 cursor = start;
+        bytes32 postRoot;
+        while (at < data.length) {
+            uint256 len = R.commitmentLength(data, at, commitmentSize);
+            if (len == 0 || at + len > data.length) revert BatchDataMalformed(at);
+            bytes calldata c = data[at:at + len];
+            if (uint8(c[0]) == R.COMMIT_QUEUE) {
+                uint256 count = uint8(c[33]);
+                if (count % 8 != 0 && uint8(c[len - 1]) >> (count % 8) != 0) revert BatchDataMalformed(at);
+                if (cursor + count > queueLength) revert QueueExhausted(cursor);
+                leaves[n] = keccak256(abi.encodePacked(bytes32(c[1:33]), R.bodyHash(c, cursor)));
+                cursor += uint64(count);
+            } else {
+                leaves[n] = keccak256(abi.encodePacked(bytes32(c[1:33]), R.bodyHash(c, 0)));
             }
-            pos += len;
+            postRoot = bytes32(c[1:33]);
             ++n;
+            at += len;
         }
-        if (n != txCount) revert TxCountMismatch(txCount, n);
-        bytes32 queueHash = _queueHashAt(cursor);
+        if (n == 0) revert BatchDataMalformed(0);
+        assembly {
+            mstore(leaves, n)
+        }
+        bytes32 queueHash = queueHashAt(cursor);
         if (queueHash != expectedQueueHash) revert QueueHashMismatch(queueHash, expectedQueueHash);
-        if (cursor < c.queueLength && cursor - c.queueHead < QUEUE_PROGRESS) {
+        if (cursor < queueLength && cursor - start < R.MAX_QUEUE_COUNT) {
             uint64 queuedAt = uint64(queue[cursor] >> 192);
             if (queuedAt + inclusionWindow < block.timestamp) revert QueueEntryOverdue(cursor, queuedAt);
         }
-
         BatchHeader memory h = BatchHeader({
-            index: c.batchCount,
-            timestamp: uint64(block.timestamp),
-            proposer: msg.sender,
+            index: batchCount,
             prevRoot: prev,
-            txRoot: MerkleTree.root(leaves),
-            txCount: uint64(txCount),
-            queueStart: c.queueHead,
-            queueEnd: cursor
+            commitmentsRoot: MerkleTree.root(leaves),
+            commitmentCount: uint32(n),
+            queueStart: start,
+            queueEnd: cursor,
+            proposer: msg.sender,
+            postedAt: uint64(block.timestamp)
         });
-        bytes32 postRoot = bytes32(data[data.length - 32:]);
-        batchCommitment[h.index] = keccak256(abi.encode(h));
+        batchHashes[h.index] = keccak256(abi.encode(h));
         tipRoot = postRoot;
-        counters = Counters(c.batchCount + 1, cursor, c.queueLength, uint64(block.timestamp));
+        batchCount = h.index + 1;
+        queueHead = cursor;
+        lastBatchTime = uint64(block.timestamp);
         lastPostedAt[msg.sender] = block.timestamp;
-        emit BatchSubmitted(h.index, msg.sender, prev, postRoot, h.txRoot, h.txCount, h.queueStart, cursor, h.timestamp);
+        emit BatchSubmitted(h.index, msg.sender, prev, postRoot, h.commitmentsRoot, h.commitmentCount, start, cursor,
+            h.postedAt);
     }
 
-    /// @notice Number of batches currently standing (pending or final).
-    function batchCount() external view returns (uint64) {
-        return counters.batchCount;
-    }
-
-    /// @notice True if the header is a standing batch whose challenge window is over.
     function isFinal(BatchHeader calldata h) external view returns (bool) {
-        return _standing(h) && block.timestamp >= h.timestamp + challengeWindow;
+        return _standing(h) && block.timestamp >= h.postedAt + challengeWindow;
     }
 
-    // ------------------------------------------------------------------ fraud proof
+    // ------------------------------------------------------------------ fraud proofs
 
-    /// @notice First half of a fraud proof: commit to `commitmentOf(proof, msg.sender)`, then reveal the
-    ///         proof with `challengeTransition` in a later block.
-    /// @dev The proof itself is public calldata; if it were accepted from anyone at once, a copier
-    ///      watching the mempool (the cheating proposer's second address, say) could land it first and
-    ///      take the reward. The commitment names its challenger and reveals nothing.
+    /// @notice First half of either fraud proof: commit to `transitionCommitmentOf` or `signatureCommitmentOf`
+    ///         of the proof and the caller, reveal it in a later block (a copier of the revealed proof
+    ///         cannot take the reward: the commitment names its challenger).
     function commitChallenge(bytes32 commitment) external {
         if (challengeCommitments[commitment] == 0) challengeCommitments[commitment] = block.number;
         emit ChallengeCommitted(commitment, msg.sender);
     }
 
-    /// @notice What `challenger` commits to before revealing proof `p`.
-    function commitmentOf(FraudProof calldata p, address challenger) public pure returns (bytes32) {
-        return keccak256(abi.encode(keccak256(abi.encode(p)), challenger));
+    /// @dev The reveal hashes its own calldata (`msg.data` after the selector), which is `abi.encode(p)` for
+    ///      a canonical encoding such as web3's: re-encoding a proof of 128 witnesses would cost far more.
+    function transitionCommitmentOf(TransitionProof calldata p, address challenger) public pure returns (bytes32) {
+        return _commitment(keccak256(abi.encode(p)), challenger, "transition");
     }
 
-    /// @notice Prove one transition of a pending batch fraudulent, in one transaction. The transition
-    ///         is re-executed from the pre-state opened by the proof. It is fraudulent if it is
-    ///         *invalid* - a token id >= 4, an account index outside the tree, a transfer to oneself, a
-    ///         sender or recipient account that does not exist, a signature not from the sender over its
-    ///         current nonce, a balance below amount + fee, a nonce at its maximum, a deposit into an
-    ///         account of another address or past the next free index, a deposit refunded while the
-    ///         tree has room, a QueueOp whose ok flag or account disagrees with the queued entry, or a
-    ///         CollectFees into an account that is not the batch proposer's - or if its committed
-    ///         post-state root differs from the re-executed one.
-    ///         A correct transition reverts with TransitionCorrect and changes nothing. A fraudulent one
-    ///         needs the caller's commitment (`commitChallenge`) from an earlier block; then the batch
-    ///         and every later one are reverted and the proposer's bond is slashed: half to the caller,
-    ///         half burned.
-    function challengeTransition(FraudProof calldata p) external nonReentrant {
-        BatchHeader calldata h = p.header;
-        if (!_standing(h)) revert UnknownBatch(h.index);
-        if (block.timestamp >= h.timestamp + challengeWindow) revert BatchNotPending(h.index);
-        _requireIncluded(h, p.target);
-        bytes32 preRoot = h.prevRoot;
-        if (p.target.position > 0) {
-            // target.position > 0 here; `previous.position + 1` could overflow on a forged position.
-            if (p.previous.position != p.target.position - 1) revert NotIncluded(p.previous.position);
-            _requireIncluded(h, p.previous);
-            preRoot = R.word(p.previous.chunk, p.previous.chunk.length - 32);
-        }
-        R.PreState memory s = p.pre;
-        if (R.stateRoot(s.accountsRoot, s.accountCount, s.fees) != preRoot) {
-            revert R.WitnessMismatch(type(uint256).max);
-        }
+    function signatureCommitmentOf(SignatureProof calldata p, address challenger) public pure returns (bytes32) {
+        return _commitment(keccak256(abi.encode(p)), challenger, "signature");
+    }
 
-        (bool valid, bytes32 computed) = _execute(p, s);
-        if (valid && computed == R.word(p.target.chunk, p.target.chunk.length - 32)) {
-            revert TransitionCorrect(h.index, p.target.position);
+    function _commitment(bytes32 proofHash, address challenger, string memory kind) internal pure returns (bytes32) {
+        return keccak256(abi.encode(proofHash, challenger, kind));
+    }
+
+    /// @notice Prove a commitment's state transition wrong: its transfers (or queue entries) are replayed
+    ///         from the pre-state opened by the witnesses. Fraud if a transfer is invalid (an account that
+    ///         does not exist, tokens that differ between sender, recipient and fee receiver, a transfer
+    ///         to oneself, a balance below amount + fee, a nonce at its maximum), if an ok bit disagrees
+    ///         with its entry's outcome, or if the committed root is not the replayed one. A forged witness
+    ///         reverts (WitnessMismatch); a correct commitment reverts TransitionCorrect.
+    function challengeTransition(TransitionProof calldata p) external nonReentrant {
+        (bytes32 preRoot, bytes32 claimedRoot) = _open(p.header, p.previous, p.target);
+        (bool valid, bytes32 computed) = uint8(p.target.commitment[0]) == R.COMMIT_TRANSFERS
+            ? _replayTransfers(p, preRoot)
+            : _replayQueue(p, preRoot);
+        if (valid && computed == claimedRoot) revert TransitionCorrect(p.header.index, p.target.position);
+        _reveal(_commitment(keccak256(msg.data[4:]), msg.sender, "transition"));
+        _slashAndRevert(p.header, p.target.position, false);
+    }
+
+    /// @notice Prove a transfer commitment's aggregate signature wrong: each transfer's message is rebuilt
+    ///         from its sender's nonce in the pre-state (plus the sender's earlier transfers in the same
+    ///         commitment) and checked with the senders' registered keys in one pairing. A signature that is
+    ///         no point is fraud too. Witnesses or keys that do not open revert; so does a missing sender
+    ///         (that is the transition proof's case).
+    function challengeSignature(SignatureProof calldata p) external nonReentrant {
+        (bytes32 preRoot,) = _open(p.header, p.previous, p.target);
+        bytes calldata c = p.target.commitment;
+        if (uint8(c[0]) != R.COMMIT_TRANSFERS) revert WrongCommitmentKind(p.target.position);
+        if (_signatureValid(p, preRoot)) revert SignatureCorrect(p.header.index, p.target.position);
+        _reveal(_commitment(keccak256(msg.data[4:]), msg.sender, "signature"));
+        _slashAndRevert(p.header, p.target.position, true);
+    }
+
+    function _signatureValid(SignatureProof calldata p, bytes32 preRoot) internal view returns (bool) {
+        uint256 n = (p.target.commitment.length - R.TRANSFER_HEADER) / 8;
+        if (p.senders.length != n * R.packedLength(treeDepth) || p.publicKeys.length != 256 * n) revert SenderMissing(n);
+        bytes32[] memory messages = new bytes32[](n);
+        uint256[] memory seen = new uint256[](_tableSize(n));
+        for (uint256 i; i < n; ++i) {
+            messages[i] = _signedMessage(p, i, preRoot, seen);
         }
-        bytes32 commitment = commitmentOf(p, msg.sender);
+        return signatures.verify(p.target.commitment[33:81], p.publicKeys, messages);
+    }
+
+    function _tableSize(uint256 n) internal pure returns (uint256 size) {
+        size = 1;
+        while (size < 2 * n) size <<= 1;
+    }
+
+    /// @dev The message transfer `i` signs: its sender's pre-state nonce plus its earlier transfers in this
+    ///      commitment, counted in `seen`, a hash table of (sender + 1) << 32 | count with linear probing
+    ///      (half empty at most, so a lookup is a step or two; scanning every earlier transfer would cost
+    ///      k^2 / 2 steps). Its key must be the sender's.
+    function _signedMessage(SignatureProof calldata p, uint256 i, bytes32 preRoot, uint256[] memory seen)
+        internal
+        view
+        returns (bytes32)
+    {
+        R.Transfer memory t = R.decodeTransfer(p.target.commitment, R.TRANSFER_HEADER + 8 * i);
+        uint256 size = R.packedLength(treeDepth);
+        R.Leaf memory s = R.openPacked(p.senders[size * i:size * (i + 1)], t.from, preRoot, treeDepth);
+        if (s.owner == address(0)) revert SenderMissing(i);
+        if (keccak256(p.publicKeys[256 * i:256 * i + 256]) != s.keyHash) revert KeyMismatch(i);
+        uint256 mask = seen.length - 1;
+        uint256 slot = uint256(keccak256(abi.encode(t.from))) & mask;
+        uint256 earlier;
+        while (true) {
+            uint256 entry = seen[slot];
+            if (entry == 0) {
+                seen[slot] = (uint256(t.from) + 1) << 32 | 1;
+                break;
+            }
+            if (entry >> 32 == uint256(t.from) + 1) {
+                earlier = entry & 0xFFFFFFFF;
+                seen[slot] = entry + 1;
+                break;
+            }
+            slot = (slot + 1) & mask;
+        }
+        // Past the last nonce the transfer is invalid: the transition proof's case, not this one's.
+        if (s.nonce + earlier > R.MAX_NONCE) revert SenderMissing(i);
+        return R.message(domainSeparator, t, uint32(s.nonce + earlier));
+    }
+
+    /// @dev The pre-state root and the claimed post-state root of a pending batch's commitment.
+    function _open(BatchHeader calldata h, CommitmentRef calldata previous, Target calldata target)
+        internal
+        view
+        returns (bytes32 preRoot, bytes32 claimedRoot)
+    {
+        if (!_standing(h)) revert UnknownBatch(h.index);
+        if (block.timestamp >= h.postedAt + challengeWindow) revert BatchNotPending(h.index);
+        bytes calldata c = target.commitment;
+        if (c.length == 0 || R.commitmentLength(c, 0, commitmentSize) != c.length) revert NotIncluded(target.position);
+        claimedRoot = bytes32(c[1:33]);
+        _requireIncluded(h, target.position, keccak256(abi.encodePacked(claimedRoot, R.bodyHash(c, target.queueStart))),
+            target.path);
+        preRoot = h.prevRoot;
+        if (target.position > 0) {
+            if (previous.position != target.position - 1) revert NotIncluded(previous.position);
+            _requireIncluded(h, previous.position, keccak256(abi.encodePacked(previous.postRoot, previous.bodyHash)),
+                previous.path);
+            preRoot = previous.postRoot;
+        }
+    }
+
+    function _reveal(bytes32 commitment) internal {
         uint256 committedIn = challengeCommitments[commitment];
         if (committedIn == 0) revert ChallengeNotCommitted(commitment);
         if (committedIn >= block.number) revert ChallengeRevealTooEarly(committedIn);
         delete challengeCommitments[commitment];
-        _slashAndRevert(h, p.target.position);
     }
 
-    function _slashAndRevert(BatchHeader calldata h, uint64 position) internal {
-        Counters memory c = counters;
+    function _slashAndRevert(BatchHeader calldata h, uint32 position, bool signature) internal {
+        uint64 previousCount = batchCount;
         uint256 bond = bonds[h.proposer];
         uint256 reward = bond / 2;
         bonds[h.proposer] = 0;
         totalBurned += bond - reward;
         tipRoot = h.prevRoot;
-        counters = Counters(h.index, h.queueStart, c.queueLength, c.lastBatchTime);
-        emit BatchesReverted(h.index, c.batchCount);
-        emit FraudProven(h.index, position, msg.sender, h.proposer, reward, bond - reward);
+        batchCount = h.index;
+        queueHead = h.queueStart;
+        emit BatchesReverted(h.index, previousCount);
+        emit FraudProven(h.index, position, signature, msg.sender, h.proposer, reward, bond - reward);
         if (reward > 0) _pay(0, msg.sender, reward);
     }
 
-    /// @dev Re-executes the target chunk on the opened pre-state `s` (which it updates in memory);
-    ///      returns (false, 0) if the transition is invalid, else (true, post-state root).
-    function _execute(FraudProof calldata p, R.PreState memory s) internal view returns (bool, bytes32) {
-        bytes calldata c = p.target.chunk;
-        uint8 kind = uint8(c[0]);
-        if (kind == R.TX_TRANSFER) return _executeTransfer(p, c, s);
-        if (kind == R.TX_WITHDRAW) return _executeWithdraw(p, c, s);
-        if (kind == R.TX_COLLECT_FEES) return _executeCollectFees(p, c, s);
-        return _executeQueueOp(p, c, s);
-    }
-
-    function _root(R.PreState memory s, R.Account memory a, uint256 index, bytes32[] calldata siblings)
-        internal
-        view
-        returns (bytes32)
-    {
-        return R.stateRoot(R.rootFrom(R.leafHash(a), index, siblings, treeDepth), s.accountCount, s.fees);
-    }
-
-    /// @dev CollectFees: the whole fee pool of `token` moves to `account`, which must exist and belong to
-    ///      the batch's proposer - fees pay whoever posts batches, and otherwise stay locked in the bridge.
-    function _executeCollectFees(FraudProof calldata p, bytes calldata c, R.PreState memory s)
-        internal
-        view
-        returns (bool, bytes32)
-    {
-        uint32 index = R.u32(c, 1);
-        uint8 token = uint8(c[5]);
-        if (token >= R.MAX_TOKENS || index >= maxAccounts) return (false, 0);
-        R.Account memory a = R.load(p.first, index, s.accountsRoot, treeDepth);
-        if (a.addr == address(0) || a.addr != p.header.proposer) return (false, 0);
-        a.balances[token] += s.fees[token];
-        s.fees[token] = 0;
-        return (true, _root(s, a, index, p.first.siblings));
-    }
-
-    /// @dev A decoded Transfer or Withdrawal, kept in memory to stay clear of stack limits.
-    struct UserTx {
-        uint32 from;
-        uint32 to;
-        address recipient;
-        uint8 token;
-        uint256 amount;
-        uint256 fee;
-    }
-
-    function _decodeUserTx(bytes calldata c) internal pure returns (UserTx memory t) {
-        t.from = R.u32(c, 1);
-        if (uint8(c[0]) == R.TX_TRANSFER) {
-            t.to = R.u32(c, 5);
-            t.token = uint8(c[9]);
-            t.amount = R.f40(c, 10);
-            t.fee = R.f16(c, 15);
-        } else {
-            t.recipient = address(bytes20(c[5:25]));
-            t.token = uint8(c[25]);
-            t.amount = R.f40(c, 26);
-            t.fee = R.f16(c, 31);
-        }
-    }
-
-    /// @dev Checks shared by Transfer and Withdrawal; returns the debited sender, or ok = false if invalid.
-    function _debitSender(FraudProof calldata p, bytes calldata c, UserTx memory t, bytes32 accountsRoot)
-        internal
-        view
-        returns (bool ok, R.Account memory a)
-    {
-        if (t.token >= R.MAX_TOKENS || t.from >= maxAccounts) return (false, a);
-        a = R.load(p.first, t.from, accountsRoot, treeDepth);
-        if (a.addr == address(0) || a.nonce == type(uint32).max) return (false, a);
-        bytes32 structHash;
-        uint256 sigAt;
-        if (uint8(c[0]) == R.TX_TRANSFER) {
-            structHash = keccak256(abi.encode(R.TRANSFER_TYPEHASH, t.from, t.to, t.token, t.amount, t.fee, a.nonce));
-            sigAt = 17;
-        } else {
-            structHash =
-                keccak256(abi.encode(R.WITHDRAW_TYPEHASH, t.from, t.recipient, t.token, t.amount, t.fee, a.nonce));
-            sigAt = 33;
-        }
-        address signer =
-            Signatures.tryRecoverCompact(EIP712.digest(domainSeparator, structHash), R.word(c, sigAt),
-                R.word(c, sigAt + 32));
-        if (signer != a.addr || a.balances[t.token] < t.amount + t.fee) return (false, a);
-        a.nonce += 1;
-        a.balances[t.token] -= t.amount + t.fee;
-        ok = true;
-    }
-
-    function _executeTransfer(FraudProof calldata p, bytes calldata c, R.PreState memory s)
-        internal
-        view
-        returns (bool, bytes32)
-    {
-        UserTx memory t = _decodeUserTx(c);
-        if (t.to >= maxAccounts || t.from == t.to) return (false, 0);
-        (bool ok, R.Account memory a) = _debitSender(p, c, t, s.accountsRoot);
-        if (!ok) return (false, 0);
-        bytes32 mid = R.rootFrom(R.leafHash(a), t.from, p.first.siblings, treeDepth);
-        R.Account memory b = R.load(p.second, t.to, mid, treeDepth);
-        if (b.addr == address(0)) return (false, 0);
-        b.balances[t.token] += t.amount;
-        s.fees[t.token] += t.fee;
-        return (true, _root(s, b, t.to, p.second.siblings));
-    }
-
-    function _executeWithdraw(FraudProof calldata p, bytes calldata c, R.PreState memory s)
-        internal
-        view
-        returns (bool, bytes32)
-    {
-        UserTx memory t = _decodeUserTx(c);
-        (bool ok, R.Account memory a) = _debitSender(p, c, t, s.accountsRoot);
-        if (!ok) return (false, 0);
-        s.fees[t.token] += t.fee;
-        return (true, _root(s, a, t.from, p.first.siblings));
-    }
-
-    /// @dev A deposit credits the existing account of its address, or opens the next free index
-    ///      (`accountCount`); only when every index is taken may it be refunded (ok = 0, account 0),
-    ///      claimable on L1 with `claimDepositRefund`. A forced withdrawal succeeds (ok = 1) exactly
-    ///      when the named account is the requester's and holds the amount.
-    function _executeQueueOp(FraudProof calldata p, bytes calldata c, R.PreState memory s)
-        internal
-        view
-        returns (bool, bytes32)
-    {
-        R.QueueEntry calldata e = p.entry;
-        _requireQueueEntry(p.target.queueIndex, e);
-        uint32 index = R.u32(c, 1);
-        uint8 ok = uint8(c[5]);
-        if (e.kind == R.QUEUE_DEPOSIT && ok == 0) {
-            if (s.accountCount < maxAccounts || index != 0) return (false, 0);
-            return (true, R.stateRoot(s.accountsRoot, s.accountCount, s.fees));
-        }
-        if (index >= maxAccounts) return (false, 0);
-        R.Account memory a = R.load(p.first, index, s.accountsRoot, treeDepth);
-        if (e.kind == R.QUEUE_DEPOSIT) {
-            if (ok != 1 || index > s.accountCount) return (false, 0);
-            if (index == s.accountCount) {
-                if (a.addr != address(0)) return (false, 0);
-                a.addr = e.addr;
-                s.accountCount += 1;
-            } else if (a.addr != e.addr) {
+    /// @dev Replays a transfer commitment; (false, 0) at the first invalid transfer. Witnesses, in order:
+    ///      the fee receiver (pre-state), then per transfer the sender and (unless a withdrawal) the
+    ///      recipient, each against the root left by the previous step, then the fee receiver again.
+    function _replayTransfers(TransitionProof calldata p, bytes32 root) internal view returns (bool, bytes32) {
+        uint32 feeReceiver = uint32(bytes4(p.target.commitment[81:85]));
+        R.Leaf memory receiver = _next(p, 0, feeReceiver, root);
+        if (receiver.owner == address(0)) return (false, 0);
+        Replay memory r = Replay(root, 1, 0, receiver.token);
+        uint256 n = (p.target.commitment.length - R.TRANSFER_HEADER) / 8;
+        for (uint256 i; i < n; ++i) {
+            if (!_replayTransfer(p, r, R.decodeTransfer(p.target.commitment, R.TRANSFER_HEADER + 8 * i))) {
                 return (false, 0);
             }
-            a.balances[e.token] += e.amount;
-            return (true, _root(s, a, index, p.first.siblings));
         }
-        if (index != e.accountIndex) return (false, 0);
-        bool success = a.addr == e.addr && a.balances[e.token] >= e.amount;
-        if (ok != (success ? 1 : 0)) return (false, 0);
-        if (success) a.balances[e.token] -= e.amount;
-        return (true, _root(s, a, index, p.first.siblings));
+        R.Leaf memory f = _next(p, r.w, feeReceiver, r.root);
+        f.balance += r.fees;
+        return (true, R.rootWith(f, feeReceiver, p.witnesses[r.w].siblings));
     }
 
-    function _requireQueueEntry(uint64 k, R.QueueEntry calldata e) internal view {
-        uint192 previous = k == 0 ? 0 : uint192(queue[k - 1]);
-        if (k >= counters.queueLength || R.queueHash(previous, e) != uint192(queue[k])) revert BadQueueEntry(k);
+    /// @dev Where a replay stands: the root so far, the next witness, the fees so far, the commitment's token.
+    struct Replay {
+        bytes32 root;
+        uint256 w;
+        uint256 fees;
+        uint8 token;
+    }
+
+    function _replayTransfer(TransitionProof calldata p, Replay memory r, R.Transfer memory t) internal view returns (bool) {
+        R.Leaf memory s = _next(p, r.w, t.from, r.root);
+        if (s.owner == address(0) || s.token != r.token || s.nonce == R.MAX_NONCE || s.balance < t.amount + t.fee) {
+            return false;
+        }
+        s.balance -= t.amount + t.fee;
+        s.nonce += 1;
+        r.root = R.rootWith(s, t.from, p.witnesses[r.w++].siblings);
+        r.fees += t.fee;
+        if (t.to == 0) return true;
+        if (t.to == t.from) return false;
+        R.Leaf memory q = _next(p, r.w, t.to, r.root);
+        if (q.owner == address(0) || q.token != s.token) return false;
+        q.balance += t.amount;
+        r.root = R.rootWith(q, t.to, p.witnesses[r.w++].siblings);
+        return true;
+    }
+
+    /// @dev Replays a queue commitment: its entries must be the stored ones from its queue start; one
+    ///      witness per entry. (false, 0) if an ok bit disagrees with the entry's outcome.
+    function _replayQueue(TransitionProof calldata p, bytes32 root) internal view returns (bool, bytes32) {
+        bytes calldata c = p.target.commitment;
+        uint256 count = uint8(c[33]);
+        if (p.entries.length != count) revert BadQueueEntry(p.target.queueStart);
+        uint64 start = p.target.queueStart;
+        uint192 chained = start == 0 ? 0 : uint192(queue[start - 1]);
+        for (uint256 i; i < count; ++i) {
+            R.QueueEntry calldata e = p.entries[i];
+            chained = R.queueHash(chained, e);
+            if (uint192(queue[start + uint64(i)]) != chained) revert BadQueueEntry(start + uint64(i));
+            R.Leaf memory a = _next(p, i, e.account, root);
+            bool ok;
+            if (e.kind == R.QUEUE_DEPOSIT) {
+                if (a.owner == address(0)) {
+                    a.owner = e.owner;
+                    a.keyHash = e.keyHash;
+                    a.token = e.token;
+                }
+                // Layer 1 assigned the index to this owner and token: any other leaf there is impossible
+                // in a state built by these rules, so it is fraud, not a reason to skip.
+                if (a.owner != e.owner || a.token != e.token) return (false, 0);
+                a.balance += e.amount;
+                ok = true;
+            } else {
+                ok = a.owner == e.owner && a.owner != address(0) && a.token == e.token && a.balance >= e.amount;
+                if (ok) a.balance -= e.amount;
+            }
+            if (ok != R.okBit(c, i)) return (false, 0);
+            root = R.rootWith(a, e.account, p.witnesses[i].siblings);
+        }
+        return (true, root);
+    }
+
+    function _next(TransitionProof calldata p, uint256 i, uint256 index, bytes32 root)
+        internal
+        view
+        returns (R.Leaf memory)
+    {
+        if (i >= p.witnesses.length) revert R.WitnessMissing(i);
+        if (index >= uint256(1) << treeDepth) return R.Leaf(address(0), 0, 0, 0, 0);
+        return R.open(p.witnesses[i], index, root, treeDepth);
     }
 
     // ------------------------------------------------------------------ withdrawals
 
-    /// @notice Claim an L2 Withdrawal transaction on L1 once its batch is final. Pays its recipient.
-    function claimWithdrawal(BatchHeader calldata h, Inclusion calldata inc) external nonReentrant {
-        bytes32 key = _claimable(h, inc);
-        bytes calldata c = inc.chunk;
-        if (uint8(c[0]) != R.TX_WITHDRAW) revert NotAWithdrawal(inc.position);
-        address recipient = address(bytes20(c[5:25]));
-        uint8 token = uint8(c[25]);
-        uint256 amount = R.f40(c, 26);
-        claimed[key] = true;
-        emit WithdrawalClaimed(key, recipient, token, amount);
-        _pay(token, recipient, amount);
-    }
-
-    /// @notice Claim a forced withdrawal (a QueueOp with ok = 1 consuming entry `e`) once its batch is final.
-    function claimForcedWithdrawal(BatchHeader calldata h, Inclusion calldata inc, R.QueueEntry calldata e)
-        external
-        nonReentrant
-    {
-        _claimQueueEntry(h, inc, e, R.QUEUE_FORCED_WITHDRAWAL, 1);
-    }
-
-    /// @notice Claim back a deposit that could not be placed because the account tree was full (a
-    ///         QueueOp with ok = 0 consuming deposit `e`) once its batch is final. Pays the deposit's
-    ///         recipient address on L1.
-    function claimDepositRefund(BatchHeader calldata h, Inclusion calldata inc, R.QueueEntry calldata e)
-        external
-        nonReentrant
-    {
-        _claimQueueEntry(h, inc, e, R.QUEUE_DEPOSIT, 0);
-    }
-
-    function _claimQueueEntry(BatchHeader calldata h, Inclusion calldata inc, R.QueueEntry calldata e, uint8 kind, uint8 ok)
-        internal
-    {
-        bytes32 key = _claimable(h, inc);
-        bytes calldata c = inc.chunk;
-        if (uint8(c[0]) != R.TX_QUEUE || uint8(c[5]) != ok || e.kind != kind) revert NotAWithdrawal(inc.position);
-        _requireQueueEntry(inc.queueIndex, e);
-        claimed[key] = true;
-        emit WithdrawalClaimed(key, e.addr, e.token, e.amount);
-        _pay(e.token, e.addr, e.amount);
-    }
-
-    function _claimable(BatchHeader calldata h, Inclusion calldata inc) internal view returns (bytes32 key) {
-        if (!_standing(h)) revert UnknownBatch(h.index);
-        uint256 finalAt = h.timestamp + challengeWindow;
-        if (block.timestamp < finalAt) revert BatchNotFinal(h.index, finalAt);
-        _requireIncluded(h, inc);
-        key = keccak256(abi.encode(batchCommitment[h.index], inc.position));
+    /// @notice Pay a withdrawal (a transfer to account 0) of a final batch to the sender account's owner.
+    function claimWithdrawal(BatchHeader calldata h, Target calldata target, uint256 index) external nonReentrant {
+        bytes32 key = _claimable(h, target);
+        bytes calldata c = target.commitment;
+        if (uint8(c[0]) != R.COMMIT_TRANSFERS || index >= (c.length - R.TRANSFER_HEADER) / 8) {
+            revert NotAWithdrawal(target.position, index);
+        }
+        R.Transfer memory t = R.decodeTransfer(c, R.TRANSFER_HEADER + 8 * index);
+        if (t.to != 0) revert NotAWithdrawal(target.position, index);
+        key = keccak256(abi.encode(key, index));
         if (claimed[key]) revert AlreadyClaimed(key);
+        claimed[key] = true;
+        AccountInfo memory info = accounts[t.from];
+        emit WithdrawalClaimed(key, info.owner, info.token, t.amount);
+        _pay(info.token, info.owner, t.amount);
+    }
+
+    /// @notice Pay a forced withdrawal whose ok bit is set in a final batch.
+    function claimForcedWithdrawal(BatchHeader calldata h, Target calldata target, uint256 offset,
+        R.QueueEntry calldata e) external nonReentrant
+    {
+        bytes32 key = _claimable(h, target);
+        bytes calldata c = target.commitment;
+        if (uint8(c[0]) != R.COMMIT_QUEUE || offset >= uint8(c[33]) || !R.okBit(c, offset)
+            || e.kind != R.QUEUE_FORCED_WITHDRAWAL) revert NotAWithdrawal(target.position, offset);
+        uint64 at = target.queueStart + uint64(offset);
+        uint192 previous = at == 0 ? 0 : uint192(queue[at - 1]);
+        if (R.queueHash(previous, e) != uint192(queue[at])) revert BadQueueEntry(at);
+        key = keccak256(abi.encode(key, offset));
+        if (claimed[key]) revert AlreadyClaimed(key);
+        claimed[key] = true;
+        emit WithdrawalClaimed(key, e.owner, e.token, e.amount);
+        _pay(e.token, e.owner, e.amount);
+    }
+
+    function _claimable(BatchHeader calldata h, Target calldata target) internal view returns (bytes32) {
+        if (!_standing(h)) revert UnknownBatch(h.index);
+        uint256 finalAt = h.postedAt + challengeWindow;
+        if (block.timestamp < finalAt) revert BatchNotFinal(h.index, finalAt);
+        bytes calldata c = target.commitment;
+        if (c.length == 0 || R.commitmentLength(c, 0, commitmentSize) != c.length) revert NotIncluded(target.position);
+        _requireIncluded(h, target.position, keccak256(abi.encodePacked(bytes32(c[1:33]), R.bodyHash(c,
+            target.queueStart))), target.path);
+        return keccak256(abi.encode(batchHashes[h.index], target.position));
     }
 
     // ------------------------------------------------------------------ internals
 
     function _standing(BatchHeader calldata h) internal view returns (bool) {
-        return h.index < counters.batchCount && batchCommitment[h.index] == keccak256(abi.encode(h));
+        return h.index < batchCount && batchHashes[h.index] == keccak256(abi.encode(h));
     }
 
-    /// @dev The chunk must have its kind's exact length, as `submitBatch` split it: a leaf is
-    ///      keccak(chunk || uint64 cursor), and no other split of the same bytes may pass for it.
-    function _requireIncluded(BatchHeader calldata h, Inclusion calldata inc) internal pure {
-        if (
-            inc.position >= h.txCount || inc.chunk.length == 0
-                || inc.chunk.length != R.chunkLength(uint8(inc.chunk[0])) || inc.path.length != MerkleTree.depth(h.txCount)
-        ) {
-            revert NotIncluded(inc.position);
+    function _requireIncluded(BatchHeader calldata h, uint32 position, bytes32 leaf, bytes32[] calldata path)
+        internal
+        pure
+    {
+        if (position >= h.commitmentCount || path.length != MerkleTree.depth(h.commitmentCount)) {
+            revert NotIncluded(position);
         }
-        bytes32 leaf = keccak256(abi.encodePacked(inc.chunk, inc.queueIndex));
-        if (MerkleTree.rootFrom(leaf, inc.position, inc.path) != h.txRoot) revert NotIncluded(inc.position);
+        if (MerkleTree.rootFrom(leaf, position, path) != h.commitmentsRoot) revert NotIncluded(position);
     }
 
     function _tokenBalance(address token) internal view returns (uint256) {
@@ -694,7 +682,6 @@ contract OptimisticRollup {
         return balance;
     }
 
-    /// @dev Pay ETH (token 0) or a registered ERC-20 (`TokenTransfer`: no return value or `true`).
     function _pay(uint8 token, address to, uint256 amount) internal {
         if (token == 0) {
             (bool ok,) = payable(to).call{value: amount}("");

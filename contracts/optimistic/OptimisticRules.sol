@@ -4,156 +4,208 @@ pragma solidity ^0.8.24;
 import {MerkleTree} from "../lib/MerkleTree.sol";
 
 /// @title OptimisticRules
-/// @notice The rollup's hashing scheme and its state-transition rules, as L1 re-executes them in a
-///         fraud proof. The Python twin is `l2/rollup/state.py` + `l2/rollup/txs.py`; the two are tested
-///         against each other (tests/rollup/test_rules_match.py).
-/// @dev State root = keccak256(abi.encode(accountsRoot, accountCount, fees[0..3])).
-///      accountsRoot = root of a sparse Merkle tree of depth `depth` (a deployment parameter, 20 by
-///      default) over account indices; a node is keccak256(left || right); an empty leaf is bytes32(0).
-///      Accounts are created in index order: account `accountCount` is the next one, so "the tree is
-///      full" (accountCount == 2**depth) can be proven, and a deposit that cannot be placed is refunded.
-///      Account leaf = keccak256(abi.encode(addr, nonce, balances[0..3])); token 0 is ETH.
-///      An empty leaf opens only as (address 0, nonce 0, zero balances): bytes32(0) says nothing about
-///      the other fields, so any other opening of it is a forged witness.
-///      Transaction encodings (every chunk ends with the committed 32-byte post-state root):
-///        Transfer  (113 B): 0x01 | from u32 | to u32 | token u8 | amount f40 | fee f16 | r | vs | postRoot
-///        Withdrawal  (129 B): 0x02 | from u32 | recipient 20 B | token u8 | amount f40 | fee f16 | r | vs | postRoot
-///        QueueOp   ( 38 B): 0x03 | account u32 | ok u8 | postRoot   (consumes the next L1 queue entry)
-///        CollectFees(38 B): 0x04 | account u32 | token u8 | postRoot  (fee pool of token -> the batch proposer's account)
-///      f40 = 5-bit exponent | 35-bit mantissa (value = m * 10**e); f16 = 5-bit exponent | 11-bit mantissa.
+/// @notice The optimistic rollup's encodings and state rules as Layer 1 replays them in a fraud proof. The
+///         Python twin is `l2/designs/optimistic/` (encoding.py, state.py); tests check the two against
+///         each other.
+/// @dev State root = root of a sparse Merkle tree of `depth` (<= 20) levels over account indexes;
+///      node = keccak(left || right); empty leaf = 0, which opens only as all zeros.
+///      Account leaf = keccak(abi.encode(owner, keyHash, token, balance, nonce)).
+///      Transfer (8 bytes): from u20 | to u20 | amount f16 | fee f8; to == 0 is a withdrawal.
+///      f16 = 5-bit exponent | 11-bit mantissa; f8 = 4-bit exponent | 4-bit mantissa; value = m * 10**e.
+///      Commitments: 0x01 | postRoot | signature 48 | feeReceiver u32 | n u16 | n x 8 bytes
+///                   0x02 | postRoot | count u8 | ok bits (little-endian, ceil(count / 8) bytes)
+///      Leaf of a commitment = keccak(postRoot || bodyHash), bodyHash = keccak(kind || body) for transfers,
+///      keccak(0x02 || count || ok bits || queueStart u64) for the queue.
 library OptimisticRules {
-    uint256 internal constant MAX_TREE_DEPTH = 32;
-    uint256 internal constant MAX_TOKENS = 4;
-
-    uint8 internal constant TX_TRANSFER = 1;
-    uint8 internal constant TX_WITHDRAW = 2;
-    uint8 internal constant TX_QUEUE = 3;
-    uint8 internal constant TX_COLLECT_FEES = 4;
-    uint256 internal constant TRANSFER_LEN = 113;
-    uint256 internal constant WITHDRAW_LEN = 129;
-    uint256 internal constant QUEUE_LEN = 38;
-    uint256 internal constant COLLECT_FEES_LEN = 38;
-
+    uint256 internal constant MAX_TREE_DEPTH = 20;
+    uint8 internal constant COMMIT_TRANSFERS = 1;
+    uint8 internal constant COMMIT_QUEUE = 2;
+    uint256 internal constant TRANSFER_HEADER = 87; // kind, root, signature, fee receiver, count
+    uint256 internal constant QUEUE_HEADER = 34; // kind, root, count
+    uint256 internal constant MAX_QUEUE_COUNT = 64;
     uint8 internal constant QUEUE_DEPOSIT = 0;
     uint8 internal constant QUEUE_FORCED_WITHDRAWAL = 1;
+    uint32 internal constant MAX_NONCE = type(uint32).max;
 
     bytes32 internal constant TRANSFER_TYPEHASH =
-        keccak256("Transfer(uint32 from,uint32 to,uint8 token,uint256 amount,uint256 fee,uint32 nonce)");
-    bytes32 internal constant WITHDRAW_TYPEHASH =
-        keccak256("Withdrawal(uint32 from,address recipient,uint8 token,uint256 amount,uint256 fee,uint32 nonce)");
+        keccak256("Transfer(uint32 from,uint32 to,uint256 amount,uint256 fee,uint32 nonce)");
+    bytes32 internal constant WITHDRAWAL_TYPEHASH =
+        keccak256("Withdrawal(uint32 from,uint256 amount,uint256 fee,uint32 nonce)");
+    bytes32 internal constant KEY_REGISTRATION_TYPEHASH = keccak256("KeyRegistration(address owner,bytes32 keyHash)");
 
-    /// @dev One account leaf plus its Merkle path, as the challenger supplies it.
-    struct AccountWitness {
-        address addr;
+    /// @dev One account leaf and its siblings (bottom-up), as a prover supplies it.
+    struct Witness {
+        address owner;
+        bytes32 keyHash;
+        uint8 token;
+        uint256 balance;
         uint32 nonce;
-        uint256[4] balances;
         bytes32[] siblings;
     }
 
-    /// @dev An entry of the L1 queue (deposit or forced withdrawal), supplied in clear by the prover.
+    /// @dev An entry of the Layer-1 queue, supplied in clear and checked against the stored chain of hashes.
     struct QueueEntry {
         uint8 kind;
-        address addr;
-        uint32 accountIndex;
+        uint32 account;
+        address owner;
+        bytes32 keyHash;
         uint8 token;
         uint256 amount;
     }
 
-    /// @dev What a state root commits to besides the accounts: opened by a fraud proof.
-    struct PreState {
-        bytes32 accountsRoot;
-        uint64 accountCount;
-        uint256[4] fees;
-    }
-
-    /// @dev In-memory account during re-execution.
-    struct Account {
-        address addr;
+    /// @dev An opened account in memory (its siblings stay in calldata).
+    struct Leaf {
+        address owner;
+        bytes32 keyHash;
+        uint8 token;
+        uint256 balance;
         uint32 nonce;
-        uint256[4] balances;
     }
 
-    error WitnessMismatch(uint256 accountIndex);
-
-    // ---------------------------------------------------------------- hashing
-
-    function leafHash(Account memory a) internal pure returns (bytes32) {
-        if (a.addr == address(0)) return bytes32(0);
-        return keccak256(abi.encode(a.addr, a.nonce, a.balances[0], a.balances[1], a.balances[2], a.balances[3]));
+    struct Transfer {
+        uint32 from;
+        uint32 to;
+        uint256 amount;
+        uint256 fee;
     }
 
-    function stateRoot(bytes32 accountsRoot, uint64 accountCount, uint256[4] memory fees)
-        internal
-        pure
-        returns (bytes32)
-    {
-        return keccak256(abi.encode(accountsRoot, accountCount, fees[0], fees[1], fees[2], fees[3]));
+    error WitnessMismatch(uint256 account);
+    error WitnessMissing(uint256 needed);
+
+    /// @dev keccak256(abi.encode(owner, keyHash, token, balance, nonce)), written past the free-memory
+    ///      pointer without moving it (see MerkleTree.hashPair: proofs hash thousands of leaves).
+    function leafHash(Leaf memory a) internal pure returns (bytes32 h) {
+        if (a.owner == address(0)) return bytes32(0);
+        address owner = a.owner;
+        bytes32 keyHash = a.keyHash;
+        uint8 token = a.token;
+        uint256 amount = a.balance;
+        uint32 nonce = a.nonce;
+        assembly ("memory-safe") {
+            let m := mload(0x40)
+            mstore(m, owner)
+            mstore(add(m, 0x20), keyHash)
+            mstore(add(m, 0x40), token)
+            mstore(add(m, 0x60), amount)
+            mstore(add(m, 0x80), nonce)
+            h := keccak256(m, 0xa0)
+        }
     }
 
-    /// @dev Root of an account tree of `depth` levels given one leaf and its siblings (bottom-up);
-    ///      `load` has checked there are exactly `depth` of them.
-    function rootFrom(bytes32 leaf, uint256 index, bytes32[] calldata siblings, uint256 depth)
-        internal
-        pure
-        returns (bytes32)
-    {
-        if (siblings.length != depth) revert WitnessMismatch(index);
-        return MerkleTree.rootFrom(leaf, index, siblings);
-    }
-
-    /// @dev Root of the empty account tree of `depth` levels.
-    function emptyAccountsRoot(uint256 depth) internal pure returns (bytes32 node) {
+    function emptyRoot(uint256 depth) internal pure returns (bytes32 node) {
         for (uint256 i; i < depth; ++i) node = keccak256(abi.encodePacked(node, node));
     }
 
-    /// @dev Load a witness into memory after checking it against `root`; reverts if it does not match.
-    ///      An empty leaf hashes to 0 whatever else the witness claims, so it must open as all zeros:
-    ///      otherwise a correct deposit into a new account could be "re-executed" on forged balances.
-    function load(AccountWitness calldata w, uint256 index, bytes32 root, uint256 depth)
-        internal
-        pure
-        returns (Account memory a)
-    {
+    /// @dev `w` opened at `index` under `root`; reverts (a forged witness, never fraud) if it does not open.
+    ///      An empty leaf hashes to 0 whatever else it claims, so it must claim all zeros.
+    function open(Witness calldata w, uint256 index, bytes32 root, uint256 depth) internal pure returns (Leaf memory a) {
         if (w.siblings.length != depth) revert WitnessMismatch(index);
-        if (
-            w.addr == address(0)
-                && (w.nonce != 0 || w.balances[0] != 0 || w.balances[1] != 0 || w.balances[2] != 0 || w.balances[3] != 0)
-        ) revert WitnessMismatch(index);
-        a = Account(w.addr, w.nonce, w.balances);
-        if (rootFrom(leafHash(a), index, w.siblings, depth) != root) revert WitnessMismatch(index);
+        if (w.owner == address(0) && (w.keyHash != 0 || w.token != 0 || w.balance != 0 || w.nonce != 0)) {
+            revert WitnessMismatch(index);
+        }
+        a = Leaf(w.owner, w.keyHash, w.token, w.balance, w.nonce);
+        if (MerkleTree.rootFrom(leafHash(a), index, w.siblings) != root) revert WitnessMismatch(index);
     }
 
-    /// @dev Hash of a queue entry chained on the previous entry's (truncated) hash.
+    /// @dev Bytes of one packed witness: owner 20 | keyHash 32 | token 1 | balance 32 | nonce 4 | siblings.
+    function packedLength(uint256 depth) internal pure returns (uint256) {
+        return 89 + 32 * depth;
+    }
+
+    /// @dev `open` for a packed witness (the signature proof's senders: ABI structs would add a third to
+    ///      the bytes, and 128 of them are most of the proof's calldata).
+    function openPacked(bytes calldata w, uint256 index, bytes32 root, uint256 depth) internal pure returns (Leaf memory a) {
+        if (w.length != packedLength(depth)) revert WitnessMismatch(index);
+        address owner;
+        bytes32 keyHash;
+        uint256 token;
+        uint256 amount;
+        uint256 nonce;
+        assembly {
+            let o := w.offset
+            owner := shr(96, calldataload(o))
+            keyHash := calldataload(add(o, 20))
+            token := shr(248, calldataload(add(o, 52)))
+            amount := calldataload(add(o, 53))
+            nonce := shr(224, calldataload(add(o, 85)))
+        }
+        a = Leaf(owner, keyHash, uint8(token), amount, uint32(nonce));
+        if (owner == address(0) && (keyHash != 0 || token != 0 || amount != 0 || nonce != 0)) {
+            revert WitnessMismatch(index);
+        }
+        bytes32 node = leafHash(a);
+        // The siblings, bottom-up, read straight from calldata and hashed in the scratch space.
+        assembly ("memory-safe") {
+            let siblings := add(w.offset, 89)
+            for { let i := 0 } lt(i, depth) { i := add(i, 1) } {
+                let sibling := calldataload(add(siblings, mul(32, i)))
+                switch and(shr(i, index), 1)
+                case 0 {
+                    mstore(0x00, node)
+                    mstore(0x20, sibling)
+                }
+                default {
+                    mstore(0x00, sibling)
+                    mstore(0x20, node)
+                }
+                node := keccak256(0x00, 0x40)
+            }
+        }
+        if (node != root) revert WitnessMismatch(index);
+    }
+
+    /// @dev The root after writing `a` where its witness was (same siblings).
+    function rootWith(Leaf memory a, uint256 index, bytes32[] calldata siblings) internal pure returns (bytes32) {
+        return MerkleTree.rootFrom(leafHash(a), index, siblings);
+    }
+
     function queueHash(uint192 previous, QueueEntry memory e) internal pure returns (uint192) {
-        return uint192(uint256(keccak256(abi.encode(previous, e.kind, e.addr, e.accountIndex, e.token, e.amount))));
+        return uint192(uint256(keccak256(abi.encode(previous, e.kind, e.account, e.owner, e.keyHash, e.token, e.amount))));
     }
 
-    // ---------------------------------------------------------------- decoding
-
-    function f40(bytes calldata c, uint256 at) internal pure returns (uint256) {
-        uint256 raw = uint40(bytes5(c[at:at + 5]));
-        return (raw & ((1 << 35) - 1)) * 10 ** (raw >> 35);
+    function decodeTransfer(bytes calldata c, uint256 at) internal pure returns (Transfer memory t) {
+        uint64 word = uint64(bytes8(c[at:at + 8]));
+        t.from = uint32(word >> 44);
+        t.to = uint32((word >> 24) & 0xFFFFF);
+        uint256 a = (word >> 8) & 0xFFFF;
+        t.amount = (a & 0x7FF) * 10 ** (a >> 11);
+        uint256 f = word & 0xFF;
+        t.fee = (f & 0xF) * 10 ** (f >> 4);
     }
 
-    function f16(bytes calldata c, uint256 at) internal pure returns (uint256) {
-        uint256 raw = uint16(bytes2(c[at:at + 2]));
-        return (raw & 0x7FF) * 10 ** (raw >> 11);
+    /// @dev The EIP-712 digest a transfer's sender signs (with its BLS key) for `nonce`.
+    function message(bytes32 domainSeparator, Transfer memory t, uint32 nonce) internal pure returns (bytes32) {
+        bytes32 structHash = t.to == 0
+            ? keccak256(abi.encode(WITHDRAWAL_TYPEHASH, t.from, t.amount, t.fee, nonce))
+            : keccak256(abi.encode(TRANSFER_TYPEHASH, t.from, t.to, t.amount, t.fee, nonce));
+        return keccak256(abi.encodePacked("\x19\x01", domainSeparator, structHash));
     }
 
-    function u32(bytes calldata c, uint256 at) internal pure returns (uint32) {
-        return uint32(bytes4(c[at:at + 4]));
-    }
-
-    function word(bytes calldata c, uint256 at) internal pure returns (bytes32) {
-        return bytes32(c[at:at + 32]);
-    }
-
-    /// @dev Length of a chunk (body and post-state root) of the given kind, 0 if the kind is unknown.
-    function chunkLength(uint8 kind) internal pure returns (uint256) {
-        if (kind == TX_TRANSFER) return TRANSFER_LEN;
-        if (kind == TX_WITHDRAW) return WITHDRAW_LEN;
-        if (kind == TX_QUEUE) return QUEUE_LEN;
-        if (kind == TX_COLLECT_FEES) return COLLECT_FEES_LEN;
+    /// @dev Length of the commitment starting at `at`, 0 if its header is malformed or truncated.
+    function commitmentLength(bytes calldata data, uint256 at, uint256 maxTransfers) internal pure returns (uint256) {
+        uint8 kind = uint8(data[at]);
+        if (kind == COMMIT_TRANSFERS) {
+            if (at + TRANSFER_HEADER > data.length) return 0;
+            uint256 n = uint16(bytes2(data[at + 85:at + 87]));
+            if (n == 0 || n > maxTransfers) return 0;
+            return TRANSFER_HEADER + 8 * n;
+        }
+        if (kind == COMMIT_QUEUE) {
+            if (at + QUEUE_HEADER > data.length) return 0;
+            uint256 count = uint8(data[at + 33]);
+            if (count == 0 || count > MAX_QUEUE_COUNT) return 0;
+            return QUEUE_HEADER + (count + 7) / 8;
+        }
         return 0;
+    }
+
+    /// @dev bodyHash of a whole commitment `c` (as posted), given where a queue commitment starts.
+    function bodyHash(bytes calldata c, uint64 queueStart) internal pure returns (bytes32) {
+        if (uint8(c[0]) == COMMIT_TRANSFERS) return keccak256(abi.encodePacked(c[0:1], c[33:]));
+        return keccak256(abi.encodePacked(c[0:1], c[33:], queueStart));
+    }
+
+    function okBit(bytes calldata c, uint256 i) internal pure returns (bool) {
+        return (uint8(c[QUEUE_HEADER + i / 8]) >> (i % 8)) & 1 == 1;
     }
 }

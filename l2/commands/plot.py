@@ -17,6 +17,9 @@ from l2.errors import InputError, ToolMissingError
 # The metrics the plot needs, by prefix: `--plot` makes sure their benchmarks run.
 NEEDED = ("optimistic.gas_per_transfer.batch_", "channels.gas.lifecycle_", "l1.eth_transfer_gas")
 CELER_PER_TRANSITION = 4_889  # Celer layer2-finance commitBlock, per extra transition (anchors.md)
+# This project's rollup before issue 12 (113 bytes a transfer: an ECDSA signature and a root each), measured by
+# this bench at batch 256 before it was replaced: the line the BLS format is drawn against.
+PREVIOUS_FORMAT_AT_256 = 4_347
 
 
 def check_plot_possible(path) -> None:
@@ -51,13 +54,17 @@ def plot_gas_per_transfer(results: dict[str, float], path) -> None:
 
     fig, ax = plt.subplots(figsize=(10, 6.2), dpi=120)
     ax.plot(sizes, [v for _, v in sweep], "o-", color="#1f77b4", linewidth=2.2,
-            label="optimistic rollup: a batch's Layer-1 gas / its transfers (measured per size)")
+            label="optimistic rollup: a batch's Layer-1 gas / its transfers (BLS aggregates, 8 bytes a transfer; "
+                  "measured per size)")
     ax.plot(payments, [cooperative / n for n in payments], "-", color="#2ca02c", linewidth=2.2,
             label=f"payment channel: open + deposit + cooperative close ({cooperative:,.0f} gas) / payments")
     if disputed is not None:
         ax.plot(payments, [disputed / n for n in payments], "--", color="#2ca02c", alpha=0.6,
                 label=f"payment channel, disputed close ({disputed:,.0f} gas) / payments")
     ax.axhline(plain, color="#d62728", linewidth=2, label=f"plain Layer-1 ETH transfer ({plain:,.0f} gas, measured)")
+    ax.axhline(PREVIOUS_FORMAT_AT_256, color="#1f77b4", linestyle=":", linewidth=1.5, alpha=0.7,
+               label=f"this rollup's previous format at 256 (ECDSA + a root per transfer, "
+                     f"{PREVIOUS_FORMAT_AT_256:,}, measured before issue 12)")
     ax.axhline(CELER_PER_TRANSITION, color="#7f7f7f", linestyle=":", linewidth=1.5,
                label=f"Celer layer2-finance, per extra transition ({CELER_PER_TRANSITION:,}, anchors.md)")
     last_n, last_gas = sweep[-1]

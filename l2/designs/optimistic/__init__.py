@@ -1,10 +1,10 @@
-"""An optimistic rollup: account state in a sparse Merkle tree, one post-state root per transition,
-and a single-transaction fraud proof that re-executes one transition on Layer 1.
+"""An optimistic rollup at 8 bytes a transfer: BLS12-381 aggregate signatures, commitments of up to k
+transfers with one post-state root and one signature each, one hash per batch on Layer 1, and two
+one-transaction fraud proofs (re-execute one commitment, or check its aggregate signature).
 
-- `txs.py`: the signed transaction types and their compact calldata encoding.
-- `state.py`: the sparse Merkle tree, the state and the ONE transition function `apply`.
-- `batch.py`: batch data, the transaction tree and headers, as `OptimisticRollup.sol` commits them.
-- `l1.py`: thin client of the `Rollup` contract (bridge, batches, fraud proofs, claims).
-- `proofs.py`: builds fraud proofs and withdrawal claims from a pre-state.
-- `sequencer.py` (with `faults.py`), `challenger.py`, `wallet.py`: the parties.
+- `encoding.py`: transfers, commitments, batches and queue entries, as `OptimisticRules.sol` reads them.
+- `state.py`: the account tree and the rules (`apply_transfers`, `apply_queue`, `signature_valid`).
+- `proofs.py`: fraud proofs built from a pre-state and a posted batch.
+- `l1.py`: thin client of `OptimisticRollup` (bridge, keys, batches, proofs, claims).
+- `sequencer.py`, `challenger.py`, `wallet.py`: the parties.
 """

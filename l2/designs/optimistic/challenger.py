@@ -1,15 +1,12 @@
-"""The challenger: rebuilds L2 state from Layer 1 alone, checks every batch, and proves fraud automatically.
+"""The compact rollup's challenger: Layer 2 rebuilt from Layer-1 data alone (queue entries, registered
+keys, and every batch's commitments from its posting transaction), each commitment replayed with the
+same rules as the sequencer and the contract. A commitment whose transfers or entries break a rule, or
+whose root is not the replayed one, is proven with the transition proof; one whose aggregate signature
+does not sign its transfers, with the signature proof. Either way in one transaction, after a commitment
+a block earlier, as the contract requires.
 
-It reads only the `Rollup` contract's events and the calldata of the batch transactions - never
-the sequencer's database - re-executes every transition with the same `apply`, and on the first
-invalid transition or wrong post-state root commits to a fraud proof and reveals it in the next
-block (`commitChallenge`, then `challengeTransition`) while the batch is still inside its
-challenge window. It also serves withdrawal claims (headers + inclusion proofs).
-
-When Layer 1 reorganises, every batch from the first changed block on is re-verified: a batch is
-kept as verified only while the block that holds it is unchanged. A batch whose data cannot be
-rebuilt from Layer 1 stops the challenger with BatchDataUnavailable, every time it syncs, instead of
-letting it wait quietly while the batch becomes final unchecked.
+A batch that cannot be rebuilt from Layer 1 raises BatchDataUnavailable on every step: a checker that
+cannot check says so, it does not wait quietly.
 """
 
 from __future__ import annotations
@@ -18,215 +15,200 @@ from dataclasses import dataclass
 
 from eth_abi import encode as abi_encode
 from eth_account.signers.local import LocalAccount
+from eth_utils import to_checksum_address
 
 from l2.core.crypto import keccak
-from l2.designs.optimistic import batch as batch_mod
 from l2.designs.optimistic import proofs
-from l2.designs.optimistic.errors import BatchDataUnavailable, BatchStateMismatch, InvalidTransaction
-from l2.designs.optimistic.l1 import PostedBatch, RollupClient
-from l2.designs.optimistic.state import State, apply
-from l2.designs.optimistic.txs import QUEUE_DEPOSIT, QueueEntry, QueueOp
-from l2.errors import TransactionReverted
-from l2.output import gas
+from l2.designs.optimistic.encoding import (
+    QUEUE_FORCED_WITHDRAWAL,
+    QueueCommitment,
+    QueueEntry,
+    TransferCommitment,
+)
+from l2.designs.optimistic.l1 import RollupClient
+from l2.designs.optimistic.proofs import PostedBatch
+from l2.designs.optimistic.state import State, apply_queue, apply_transfers, signature_valid
+from l2.designs.optimistic.errors import BatchDataUnavailable, InvalidTransaction
 from l2.runtime.service import Event
 
 
 @dataclass(frozen=True)
 class Fraud:
-    batch_index: int
+    batch: PostedBatch
     position: int
+    kind: str  # "transition" or "signature"
     reason: str
-    receipt: object = None  # the receipt of the revealed proof (`challengeTransition`), if it was sent
-    error: str = ""  # why the challenge could not be sent
-    commit_receipt: object = None  # the receipt of its commitment (`commitChallenge`)
+    pre: State
+
+
+def check_batch(batch: PostedBatch, pre: State, queue: list, domain: bytes, key_of) -> tuple[State, Fraud | None]:
+    """Replay one batch from `pre`: (state after it, None), or (pre-state of the bad commitment, its fraud)."""
+    state = pre
+    for position, (commitment, start) in enumerate(zip(batch.commitments, batch.queue_starts, strict=True)):
+        try:
+            if isinstance(commitment, QueueCommitment):
+                post = apply_queue(state, commitment, queue[start:start + commitment.count])
+            else:
+                post, _ = apply_transfers(state, commitment)
+        except InvalidTransaction as exc:
+            return state, Fraud(batch, position, "transition", str(exc), state)
+        if post.root != commitment.post_root:
+            return state, Fraud(batch, position, "transition", "the committed root is not the replayed one", state)
+        if isinstance(commitment, TransferCommitment) and not signature_valid(state, commitment, domain, key_of):
+            return state, Fraud(batch, position, "signature", "the aggregate signature does not sign its transfers",
+                                state)
+        state = post
+    return state, None
 
 
 @dataclass(frozen=True)
 class Claimable:
-    """A withdrawal in a standing batch: what L1 will pay, and the arguments to claim it."""
+    """A withdrawal Layer 1 will pay once its batch is final: a transfer to account 0 (`index` in its
+    commitment), or a forced withdrawal whose ok bit is set (`entry`, `index` = its offset in the queue
+    commitment)."""
 
-    batch_index: int
+    batch: PostedBatch
     position: int
+    index: int
     recipient: str
     token: int
     amount: int
-    header: batch_mod.BatchHeader
-    inclusion: tuple
-    entry: QueueEntry | None  # set for forced withdrawals and refunded deposits
+    entry: QueueEntry | None = None
+
+    @property
+    def batch_index(self) -> int:
+        return self.batch.header[0]
+
+    def key(self, batch_hash: bytes) -> bytes:
+        """`OptimisticRollup.claimed`'s key: (batch hash, position), then the index within the commitment."""
+        outer = keccak(abi_encode(["bytes32", "uint256"], [batch_hash, self.position]))
+        return keccak(abi_encode(["bytes32", "uint256"], [outer, self.index]))
 
 
-@dataclass
-class _Verified:
-    posted: PostedBatch
-    chunks: list
-    state_after: State
-    withdrawals: list
+def describe(batch: PostedBatch) -> str:
+    """'4 queue entries and 3 transfers in 2 commitments'."""
+    entries = sum(c.count for c in batch.commitments if isinstance(c, QueueCommitment))
+    transfers = sum(len(c.transfers) for c in batch.commitments if isinstance(c, TransferCommitment))
+    parts = [f"{entries} queue entr{'y' if entries == 1 else 'ies'}"] if entries else []
+    if transfers or not entries:
+        parts.append(f"{transfers} transfer{'s' if transfers != 1 else ''}")
+    n = len(batch.commitments)
+    return f"{' and '.join(parts)} in {n} commitment{'s' if n != 1 else ''}"
 
 
 class Challenger:
-    """Checks every batch from Layer-1 data alone and proves fraud; a service (`step()`)."""
+    """A `Service`: each step syncs with Layer 1, checks every new batch, and proves the first fraud (or,
+    without an account, keeps it in `frauds`: a checker that only reports)."""
 
-    name = "challenger"
+    def __init__(self, client: RollupClient, account: LocalAccount | None, name: str = "challenger"):
+        self.client, self.account, self.name = client, account, name
+        self.genesis = State.genesis(client.depth)
+        self.checked: dict[tuple, State] = {}  # header -> state after it (honest batches)
+        self.frauds: dict[tuple, Fraud] = {}
+        self.proven = 0
+        self.last_proof: tuple = ()  # (commitment receipt, proof receipt) of the last fraud proven
+        self.state = self.genesis  # after the last standing batch that replays (as of the last step)
 
-    def __init__(self, rollup: RollupClient, account: LocalAccount | None = None, auto_challenge: bool = True):
-        self.rollup = rollup
-        self.account = account  # proves fraud; None: only checks (as `l2 verify` without --challenge)
-        self.auto_challenge = auto_challenge and account is not None
-        self.genesis = State.genesis(rollup.tree_depth)
-        self.verified: list[_Verified] = []
-        self.entries: dict[int, QueueEntry] = {}
-        self.frauds: list[Fraud] = []
-        self.unavailable: str | None = None  # why the last sync could not rebuild a batch, if it could not
-        self._reported: set[bytes] = set()  # L1 transactions of the batches step() has told about
-        # Logs are read once: each sync scans only the blocks after `_scanned` (number, hash), and
-        # starts over from block 0 when that block is gone or changed (a reorg, a snapshot revert).
-        self._scanned: tuple[int, bytes] | None = None
-        self._batch_logs: list = []
-
-    @property
-    def state(self) -> State:
-        return self.verified[-1].state_after if self.verified else self.genesis
-
-    def _scan(self) -> None:
-        """Read the queue entries and batch logs of the blocks not scanned yet."""
-        if self._scanned is not None and self.rollup.block_hash(self._scanned[0]) != self._scanned[1]:
-            self._scanned = None
-        if self._scanned is None:
-            self.entries, self._batch_logs = {}, []
-        head = self.rollup.head()
-        start = 0 if self._scanned is None else self._scanned[0] + 1
-        if start > head[0]:
-            return
-        for entry in self.rollup.queue_entries(from_block=start, to_block=head[0]):
-            self.entries[entry.index] = entry
-        logs = (self.rollup.events("BatchSubmitted", start, head[0])
-                + self.rollup.events("BatchesReverted", start, head[0]))
-        self._batch_logs += sorted(logs, key=lambda log: (log.blockNumber, log.logIndex))
-        self._scanned = head
-
-    def standing_batches(self) -> list:
-        """BatchSubmitted logs of the batches standing now (reverted ones dropped), in index order."""
-        self._scan()
-        standing: list = []
-        for log in self._batch_logs:
-            if log.event == "BatchSubmitted":
-                standing = standing[: log.args.index] + [log]
+    def standing(self) -> list[PostedBatch]:
+        """The batches Layer 1 holds now, in order (later submissions replace reverted ones)."""
+        submitted = self.client.batches()
+        reverted = self.client.reverts()
+        events = sorted([(block, 1, batch) for block, batch in submitted] + [(b, 0, i) for b, i in reverted],
+                        key=lambda e: (e[0], e[1]))
+        chain: list = []
+        for _, kind, item in events:
+            if kind == 0:
+                del chain[item:]
+            elif isinstance(item, BatchDataUnavailable):
+                raise item
             else:
-                standing = standing[: log.args.fromIndex]
-        return standing
-
-    def sync(self) -> list[Fraud]:
-        """Catch up with Layer 1; returns the frauds found (and challenged) in this call.
-
-        Raises BatchDataUnavailable (and sets `unavailable`) if a standing batch cannot be rebuilt.
-        """
-        standing = self.standing_batches()
-        keep = 0
-        while (keep < len(self.verified) and keep < len(standing)
-               and self.verified[keep].posted.tx_hash == bytes(standing[keep].transactionHash)
-               and self.verified[keep].posted.block_hash == bytes(standing[keep].blockHash)):
-            keep += 1
-        del self.verified[keep:]
-        found = []
-        for log in standing[keep:]:
-            try:
-                posted = self.rollup.posted_batch(log)
-            except BatchDataUnavailable as exc:
-                self.unavailable = str(exc)
-                raise
-            self.unavailable = None
-            fraud = self._verify(posted)
-            if fraud is not None:
-                found.append(fraud)
-                self.frauds.append(fraud)
-                break
-        return found
+                chain.append(item)
+        return chain
 
     def step(self, urgent: bool = False) -> list[Event]:
-        """One `sync()`, told as events: each batch checked, each fraud found and proven, or that a batch
-        cannot be checked at all (said every round: nothing built on it can be trusted)."""
-        try:
-            frauds = self.sync()
-        except BatchDataUnavailable as exc:
-            return [Event(self.name, f"CANNOT CHECK the rollup: {exc} (nothing built on it can be trusted; "
-                          "it tries again every round)")]
-        events = []
-        for fraud in frauds:
-            events.append(Event(self.name, f"batch #{fraud.batch_index} is fraudulent: {fraud.reason}"))
-            if fraud.receipt is None:
-                events.append(Event(self.name, f"could not challenge it: {fraud.error}"))
+        events: list[Event] = []
+        self.state = self.genesis
+        queue = self.client.queue_entries()
+        keys = self.client.keys()
+        state = self.genesis
+        for batch in self.standing():
+            header = tuple(batch.header)
+            if header in self.frauds:
+                if self.account is not None:
+                    events += self._prove(self.frauds.pop(header))
+                return events
+            if header in self.checked:
+                self.state = state = self.checked[header]
                 continue
-            # The commitment's gas is left out: its hash's zero bytes make it vary by a few gas run to run.
-            events.append(Event(self.name, f"committed to a proof, then proved it on Layer 1 in one transaction "
-                                f"({gas(fraud.receipt.gasUsed)} gas): batch #{fraud.batch_index} and any later ones "
-                                "reverted, the proposer's bond slashed (half to the challenger, half burned)"))
-        for verified in self.verified:
-            if verified.posted.tx_hash not in self._reported:
-                self._reported.add(verified.posted.tx_hash)
-                events.append(Event(self.name, f"batch #{verified.posted.header.index} re-executed from Layer-1 "
-                                    "data: state root matches"))
+            after, fraud = check_batch(batch, state, queue, self.client.domain, keys.__getitem__)
+            if fraud is not None:
+                events.append(Event(self.name, f"batch #{batch.header[0]} is fraudulent: commitment "
+                                               f"{fraud.position}: {fraud.reason}"))
+                if self.account is None:
+                    self.frauds[header] = fraud
+                else:
+                    events += self._prove(fraud)
+                return events
+            self.checked[header] = after
+            self.state = state = after
+            events.append(Event(self.name, f"batch #{batch.header[0]} ({describe(batch)}) replayed from Layer-1 "
+                                           "data: every root and signature checks"))
         return events
 
-    def _verify(self, posted: PostedBatch) -> Fraud | None:
-        header = posted.header
-        chunks = batch_mod.split(posted.data, header.queue_start)
-        if header.prev_root != self.state.root:
-            raise BatchStateMismatch(f"batch {header.index} builds on root 0x{header.prev_root.hex()}, but this "
-                                     f"challenger's state is 0x{self.state.root.hex()}; the contract and "
-                                     "l2/designs/optimistic disagree")
-        state = self.state
-        withdrawals = []
-        for position, chunk in enumerate(chunks):
-            tx = proofs.decode_chunk(chunk, self.entries, header.proposer)
-            try:
-                new_state, receipt = apply(state, tx, self.rollup.domain)
-            except InvalidTransaction as exc:
-                return self._challenge(posted, chunks, position, state, tx, f"invalid transaction: {exc}")
-            if new_state.root != chunk.post_root:
-                return self._challenge(posted, chunks, position, state, tx,
-                                       f"post-state root {chunk.post_root.hex()} should be {new_state.root.hex()}")
-            if receipt.withdrawal is not None:
-                recipient, token, amount = receipt.withdrawal
-                entry = tx.entry if isinstance(tx, QueueOp) else None
-                withdrawals.append(Claimable(header.index, position, recipient, token, amount, header,
-                                             batch_mod.inclusion(chunks, position), entry))
-            state = new_state
-        self.verified.append(_Verified(posted, chunks, state, withdrawals))
-        return None
+    def _prove(self, fraud: Fraud) -> list[Event]:
+        assert self.account is not None
+        if fraud.kind == "transition":
+            start = fraud.batch.queue_starts[fraud.position]
+            commitment = fraud.batch.commitments[fraud.position]
+            entries = None
+            if isinstance(commitment, QueueCommitment):
+                entries = self.client.queue_entries()[start:start + commitment.count]
+            proof = proofs.transition_proof(fraud.batch, fraud.position, fraud.pre, entries)
+        else:
+            proof = proofs.signature_proof(fraud.batch, fraud.position, fraud.pre, self.client.keys().__getitem__)
+        self.last_proof = self.client.prove(self.account, fraud.kind, proof)
+        receipt = self.last_proof[1]
+        self.proven += 1
+        return [Event(self.name, f"proved it with the {fraud.kind} proof in one transaction ({receipt.gasUsed:,} "
+                                 "gas): the batch and any later ones reverted, the proposer slashed")]
 
-    def _challenge(self, posted, chunks, position, pre_state, tx, reason) -> Fraud:
-        header = posted.header
-        if not self.auto_challenge:
-            return Fraud(header.index, position, reason, error="auto_challenge is off")
-        if self.rollup.chain.now() >= header.timestamp + self.rollup.challenge_window:
-            return Fraud(header.index, position, reason, error="challenge window is over")
-        proof = proofs.fraud_proof(header, chunks, position, pre_state, tx, self.rollup.domain)
-        try:
-            commit, receipt = self.rollup.challenge(self.account, proof)
-        except TransactionReverted as exc:
-            return Fraud(header.index, position, reason, error=str(exc))
-        return Fraud(header.index, position, reason, receipt=receipt, commit_receipt=commit)
+    # --- withdrawals ----------------------------------------------------------------------------
 
     def claimables(self, recipient: str | None = None) -> list[Claimable]:
-        """Withdrawals in standing verified batches (final or not), optionally for one recipient."""
-        out = [w for v in self.verified for w in v.withdrawals]
+        """Every withdrawal in the standing batches (to `recipient` only, if given), claimed or not."""
+        queue = self.client.queue_entries()
+        owners: dict[int, tuple[str, int]] = {}
+        out = []
+        for batch in self.standing():
+            for position, (commitment, start) in enumerate(zip(batch.commitments, batch.queue_starts, strict=True)):
+                if isinstance(commitment, QueueCommitment):
+                    for offset, ok in enumerate(commitment.ok):
+                        entry = queue[start + offset]
+                        if ok and entry.kind == QUEUE_FORCED_WITHDRAWAL:
+                            out.append(Claimable(batch, position, offset, to_checksum_address(entry.owner),
+                                                 entry.token, entry.amount, entry))
+                    continue
+                for index, transfer in enumerate(commitment.transfers):
+                    if transfer.is_withdrawal:
+                        if transfer.sender not in owners:
+                            owner, token = self.client.contract.functions.accounts(transfer.sender).call()
+                            owners[transfer.sender] = (to_checksum_address(owner), token)
+                        owner, token = owners[transfer.sender]
+                        out.append(Claimable(batch, position, index, owner, token, transfer.amount))
         if recipient is not None:
-            out = [w for w in out if w.recipient.lower() == recipient.lower()]
+            out = [c for c in out if c.recipient.lower() == recipient.lower()]
         return out
 
-    def is_final(self, batch_index: int) -> bool:
-        header = self.verified[batch_index].posted.header
-        return self.rollup.chain.now() >= header.timestamp + self.rollup.challenge_window
+    def is_final(self, claimable: Claimable) -> bool:
+        return self.client.chain.now() >= claimable.batch.header[7] + self.client.challenge_window
 
-    def is_claimed(self, w: Claimable) -> bool:
-        """Whether Layer 1 has paid `w` already (it keys claims by batch commitment and position)."""
-        commitment = self.rollup.fn.batchCommitment(w.batch_index).call()
-        return self.rollup.fn.claimed(keccak(abi_encode(["bytes32", "uint256"], [commitment, w.position]))).call()
+    def is_claimed(self, claimable: Claimable) -> bool:
+        batch_hash = bytes(self.client.contract.functions.batchHashes(claimable.batch_index).call())
+        return self.client.is_claimed(claimable.key(batch_hash))
 
-    def claim(self, sender: LocalAccount, w: Claimable):
-        """Claim one withdrawal on L1 (anyone may send it; L1 pays the recipient)."""
-        if w.entry is not None and w.entry.kind == QUEUE_DEPOSIT:
-            return self.rollup.claim_deposit_refund(sender, w.header, w.inclusion, w.entry)
-        if w.entry is not None:
-            return self.rollup.claim_forced_withdrawal(sender, w.header, w.inclusion, w.entry)
-        return self.rollup.claim_withdrawal(sender, w.header, w.inclusion)
+    def claim(self, sender: LocalAccount, claimable: Claimable):
+        """Have Layer 1 pay `claimable` to its recipient (anyone may send it: the money goes to the owner)."""
+        if claimable.entry is not None:
+            return self.client.claim_forced_withdrawal(sender, claimable.batch, claimable.position,
+                                                       claimable.index, claimable.entry)
+        return self.client.claim_withdrawal(sender, claimable.batch, claimable.position, claimable.index)

@@ -1,8 +1,9 @@
 """`l2 verify`: check a deployed rollup from Layer-1 data alone, and prove fraud if asked to.
 
 Anyone can run it against any node: it reads the rollup's events and the calldata of its batches,
-re-executes every transition with the same rules as the sequencer, and prints one line per batch.
-With `--challenge` it proves the first fraudulent transition (commit, then reveal in a later block)
+replays every commitment with the same rules as the sequencer (transfers, roots and aggregate BLS
+signatures), and prints one line per batch. With `--challenge` it proves the first fraudulent commitment
+with the transition or the signature proof (commit, then reveal in a later block)
 with the account of `--private-key-env` (a dev node's first account by default).
 
 Exit codes: 0 when every standing batch re-executes to its committed roots (or every fraud found was
@@ -68,24 +69,16 @@ def run(args) -> int:
         rollup = RollupClient(chain, address)
         challenger = Challenger(rollup, chain.accounts[0] if args.challenge else None)
         print(f"verifying rollup {rollup.address} on {chain.describe()} from Layer-1 data alone", flush=True)
-        reported = 0
         round_ = 0
         while True:
             round_ += 1
-            frauds = challenger.sync()  # BatchDataUnavailable propagates: one error line, exit 1
-            for done in challenger.verified[reported:]:
-                header = done.posted.header
-                print(f"batch #{header.index}: {header.tx_count} transactions re-executed, state root matches",
-                      flush=True)
-            reported = len(challenger.verified)
-            for fraud in frauds:
-                print(f"batch #{fraud.batch_index} is fraudulent at transition {fraud.position}: {fraud.reason}",
-                      flush=True)
-                if fraud.receipt is None:
-                    why = fraud.error if args.challenge else "run with --challenge to prove it"
-                    raise UnprovenFraud(f"batch #{fraud.batch_index} is fraudulent and was not proven: {why}")
-                print(f"proven: commitment {fraud.commit_receipt.gasUsed:,} gas, fraud proof "
-                      f"{fraud.receipt.gasUsed:,} gas; batch #{fraud.batch_index} and later ones reverted", flush=True)
+            # BatchDataUnavailable propagates: one error line, exit 1; so does a proof Layer 1 refuses.
+            for event in challenger.step():
+                print(event.text, flush=True)
+            if challenger.frauds:
+                batch = next(iter(challenger.frauds.values())).batch.header[0]
+                raise UnprovenFraud(f"batch #{batch} is fraudulent and was not proven: run with --challenge to "
+                                    "prove it")
             if args.rounds and round_ >= args.rounds:
                 return 0
             time.sleep(args.interval)

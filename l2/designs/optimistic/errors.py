@@ -27,7 +27,7 @@ class MalformedTransaction(UndecodableTransaction):
 
 
 class UnknownToken(InvalidTransaction, InputError):
-    """Token id not registered (ids 0..3; 0 is ETH)."""
+    """A token the account, the fee receiver or the sequencer does not hold (0 is ETH)."""
 
 
 class UnknownAccount(InvalidTransaction, InputError):
@@ -56,10 +56,6 @@ class UnrepresentableAmount(InputError):
 
 class QueueMismatch(InvalidTransaction):
     """A QueueOp disagrees with the L1 queue entry it consumes (wrong account, wrong ok flag)."""
-
-
-class NotTheProposer(InvalidTransaction):
-    """A CollectFees names an account that does not belong to the batch's proposer."""
 
 
 class BatchStateMismatch(RollupError):

@@ -1,51 +1,33 @@
-"""Thin client of the `Rollup` contract: the only place that talks to Layer 1 for the rollup.
-
-The challenger reads everything it needs from here: `QueueEntryAdded` events, `BatchSubmitted`
-events and the calldata of the transactions that posted the batches (the contract accepts batches
-only as the top-level call of an account without code, so that input is always the batch).
-"""
+"""The compact rollup on Layer 1: deploy it, call it, and read back what anyone can read (queue entries,
+registered keys, batches with their data from the posting transactions' calldata)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from eth_account.signers.local import LocalAccount
-from web3.exceptions import BlockNotFound
+from eth_utils import to_canonical_address
 
-from l2.designs.optimistic import batch as batch_mod
-from l2.designs.optimistic import proofs
-from l2.designs.optimistic.batch import BatchHeader
+from l2.core import bls, eip712
+from l2.designs.optimistic import encoding
+from l2.designs.optimistic.encoding import QueueCommitment, QueueEntry
+from l2.designs.optimistic.proofs import PostedBatch, entry_tuple
+from l2.designs.optimistic.state import key_hash
 from l2.designs.optimistic.errors import BatchDataUnavailable, UndecodableTransaction
-from l2.designs.optimistic.txs import DEFAULT_TREE_DEPTH, TX_QUEUE, QueueEntry, domain
-from l2.errors import TransactionReverted
 from l2.l1.chain import Chain
 
-DEV_CHALLENGE_WINDOW = 600  # seconds; days on a real deployment
-DEV_INCLUSION_WINDOW = 1200
+DEV_CHALLENGE_WINDOW = 600
+DEV_INCLUSION_WINDOW = 3600
 DEV_MIN_BOND = 10**18
-# Smallest deposit: each queue entry costs the proposer ~2.7k gas and may take a tree leaf, so dust
-# must not be free to queue; 0.001 ETH makes filling the default tree cost over 1,000 ETH locked.
 DEV_MIN_DEPOSIT = 10**15
 
 
-@dataclass(frozen=True)
-class PostedBatch:
-    header: BatchHeader
-    post_root: bytes
-    data: bytes
-    block_number: int
-    tx_hash: bytes
-    block_hash: bytes = b""
-
-
-def deploy(chain: Chain, sequencer: str, challenge_window: int = DEV_CHALLENGE_WINDOW,
-           inclusion_window: int = DEV_INCLUSION_WINDOW, min_bond: int = DEV_MIN_BOND,
-           sender: LocalAccount | None = None, min_deposit: int = DEV_MIN_DEPOSIT,
-           tree_depth: int = DEFAULT_TREE_DEPTH) -> RollupClient:
-    contract = chain.deploy("OptimisticRollup", sequencer, challenge_window, inclusion_window, min_bond, min_deposit,
-                            tree_depth,
-                            sender=sender)
-    return RollupClient(chain, contract.address)
+def deploy(chain: Chain, sequencer: str, *, depth: int = 20, k: int = encoding.DEFAULT_COMMITMENT_SIZE,
+           challenge_window: int = DEV_CHALLENGE_WINDOW, inclusion_window: int = DEV_INCLUSION_WINDOW,
+           min_bond: int = DEV_MIN_BOND, min_deposit: int = DEV_MIN_DEPOSIT,
+           sender: LocalAccount | None = None) -> RollupClient:
+    signatures = chain.deploy("AggregateSignatures", sender=sender)
+    rollup = chain.deploy("OptimisticRollup", sequencer, challenge_window, inclusion_window, min_bond, min_deposit,
+                          depth, k, signatures.address, sender=sender)
+    return RollupClient(chain, rollup.address)
 
 
 class RollupClient:
@@ -53,143 +35,155 @@ class RollupClient:
         self.chain = chain
         self.contract = chain.contract("OptimisticRollup", address)
         self.address = self.contract.address
-        self.domain = domain(chain.chain_id, self.address)
-        self.challenge_window = self.contract.functions.challengeWindow().call()
-        self.inclusion_window = self.contract.functions.inclusionWindow().call()
-        self.tree_depth = self.contract.functions.treeDepth().call()
-        self.queue_progress = self.contract.functions.QUEUE_PROGRESS().call()
+        self.fn = f = self.contract.functions  # every view and transaction of the contract, for a console
+        self.depth = f.treeDepth().call()
+        self.k = f.commitmentSize().call()
+        self.challenge_window = f.challengeWindow().call()
+        self.domain = encoding.domain(chain.chain_id, self.address)
 
-    @property
-    def fn(self):
-        return self.contract.functions
-
-    # --- reads ------------------------------------------------------------------------------
+    # --- reads --------------------------------------------------------------------------------
 
     def tip_root(self) -> bytes:
-        return bytes(self.fn.tipRoot().call())
-
-    def counters(self) -> tuple[int, int, int, int]:
-        """(batchCount, queueHead, queueLength, lastBatchTime)."""
-        return tuple(self.fn.counters().call())
+        return bytes(self.contract.functions.tipRoot().call())
 
     def batch_count(self) -> int:
-        return self.counters()[0]
+        return self.contract.functions.batchCount().call()
 
-    def token_address(self, token: int) -> str:
-        return self.fn.tokens(token).call()
+    def queue_head(self) -> int:
+        return self.contract.functions.queueHead().call()
 
-    def queue_entries(self, start: int = 0, from_block: int = 0, to_block: int | str = "latest") -> list[QueueEntry]:
-        logs = self.contract.events.QueueEntryAdded().get_logs(from_block=from_block, to_block=to_block)
-        entries = [
-            QueueEntry(a.index, a.kind, a.addr, a.accountIndex, a.token, a.amount, a.timestamp)
-            for a in (log.args for log in logs)
-        ]
-        return sorted((e for e in entries if e.index >= start), key=lambda e: e.index)
+    def queue_hash_at(self, length: int) -> bytes:
+        return bytes(self.contract.functions.queueHashAt(length).call())
 
-    def events(self, name: str, from_block: int = 0, to_block: int | str = "latest") -> list:
-        return list(self.contract.events[name]().get_logs(from_block=from_block, to_block=to_block))
+    def bond(self, proposer: str) -> int:
+        return self.contract.functions.bonds(proposer).call()
 
-    def head(self) -> tuple[int, bytes]:
-        """(number, hash) of the newest block: where a scan of the logs may stop and resume."""
-        block = self.chain.w3.eth.get_block("latest")
-        return block["number"], bytes(block["hash"])
+    def queue_entries(self, start: int = 0) -> list[QueueEntry]:
+        out = []
+        for log in self.contract.events.QueueEntryAdded().get_logs(from_block=0):
+            a = log.args
+            if a.index >= start:
+                out.append(QueueEntry(a.index, a.kind, a.account, to_canonical_address(a.owner), bytes(a.keyHash),
+                                      a.token, a.amount, a.timestamp))
+        return sorted(out, key=lambda e: e.index)
 
-    def block_hash(self, number: int) -> bytes | None:
-        """Hash of block `number`, or None when the chain is shorter (a reorg or a snapshot revert)."""
-        try:
-            return bytes(self.chain.w3.eth.get_block(number)["hash"])
-        except BlockNotFound:
-            return None
+    def keys(self) -> dict[bytes, bytes]:
+        """Every registered key, by its hash: key hash -> compressed G2 key (from `KeyRegistered`)."""
+        return {bytes(log.args.keyHash): bls.g2_from_evm(bytes(log.args.publicKey))
+                for log in self.contract.events.KeyRegistered().get_logs(from_block=0)}
 
-    def l1_queue_hash(self, data: bytes) -> bytes:
-        """`queueHashAt` of the queue cursor after `data` as Layer 1 holds the queue now (for tools and
-        tests that post hand-made batches; the sequencer binds a batch to the entries it applied)."""
-        head = self.counters()[1]
-        ops = sum(1 for chunk in batch_mod.split(data, head) if chunk.body[0] == TX_QUEUE)
-        return bytes(self.fn.queueHashAt(head + ops).call())
+    def registration_message(self, owner: str, key_hash: bytes) -> bytes:
+        return eip712.typed_data_digest(self.domain, encoding.KEY_REGISTRATION_TYPE.hash_struct(
+            {"owner": owner, "keyHash": key_hash}))
+
+    def batches(self, from_block: int = 0) -> list[tuple[int, PostedBatch | BatchDataUnavailable]]:
+        """(block, batch) for every `BatchSubmitted` since `from_block`, in order; a batch whose data cannot
+        be rebuilt from its transaction comes back as the BatchDataUnavailable saying why."""
+        out: list[tuple[int, PostedBatch | BatchDataUnavailable]] = []
+        for log in self.contract.events.BatchSubmitted().get_logs(from_block=from_block):
+            try:
+                out.append((log.blockNumber, self.posted_batch(log)))
+            except BatchDataUnavailable as exc:
+                out.append((log.blockNumber, exc))
+        return out
+
+    def reverts(self, from_block: int = 0) -> list[tuple[int, int]]:
+        """(block, first reverted batch index) of every fraud proven since `from_block`."""
+        return [(log.blockNumber, log.args.fromIndex)
+                for log in self.contract.events.BatchesReverted().get_logs(from_block=from_block)]
 
     def posted_batch(self, log) -> PostedBatch:
-        """Header (from the event) and data (from the posting transaction's calldata) of one batch.
-
-        BatchDataUnavailable if that transaction's input is not a `submitBatch` call to this contract
-        carrying exactly the batch the event commits to: nobody could check such a batch.
-        """
+        """The header (event) and commitments (calldata of the posting transaction) of one batch, checked
+        against each other: BatchDataUnavailable if nobody could rebuild the batch from Layer 1."""
         a = log.args
-        header = BatchHeader(a.index, a.timestamp, a.proposer, bytes(a.prevRoot), bytes(a.txRoot), a.txCount,
-                             a.queueStart, a.queueEnd)
+        header = (a.index, bytes(a.prevRoot), bytes(a.commitmentsRoot), a.commitmentCount, a.queueStart, a.queueEnd,
+                  a.proposer, a.postedAt)
         tx = self.chain.w3.eth.get_transaction(log.transactionHash)
         where = f"batch #{a.index} (transaction 0x{bytes(log.transactionHash).hex()})"
         if tx.get("to") is None or tx["to"].lower() != self.address.lower():
-            raise BatchDataUnavailable(f"{where} was posted through {tx.get('to')}, not to the rollup directly: "
-                                       "its data is not in any transaction's input")
+            raise BatchDataUnavailable(f"{where} was not posted to the rollup directly")
         try:
             fn, args = self.contract.decode_function_input(tx["input"])
         except Exception as exc:  # noqa: BLE001 - web3 raises several shapes for undecodable input
             raise BatchDataUnavailable(f"{where}: the transaction's input does not decode ({exc})") from None
         if fn.fn_name != "submitBatch":
             raise BatchDataUnavailable(f"{where}: the transaction calls {fn.fn_name}, not submitBatch")
-        data = bytes(args["data"])
         try:
-            chunks = batch_mod.split(data, header.queue_start)
+            decoded = encoding.decode_batch(bytes(args["data"]), a.queueStart)
         except UndecodableTransaction as exc:
-            raise BatchDataUnavailable(f"{where}: the posted data does not split into transactions ({exc})") from None
-        if len(chunks) != header.tx_count or batch_mod.tx_root(chunks) != header.tx_root:
+            raise BatchDataUnavailable(f"{where}: the data does not split into commitments ({exc})") from None
+        batch = PostedBatch(header, tuple(c for c, _ in decoded), tuple(q for _, q in decoded))
+        if len(decoded) != a.commitmentCount or encoding.commitments_root(batch.leaves) != header[2]:
             raise BatchDataUnavailable(f"{where}: the transaction's input is not the batch its event commits to")
-        return PostedBatch(header, bytes(a.postRoot), data, log.blockNumber, bytes(log.transactionHash),
-                           bytes(log.blockHash))
+        return batch
 
-    # --- writes -----------------------------------------------------------------------------
+    # --- writes -------------------------------------------------------------------------------
 
-    def deposit_eth(self, sender: LocalAccount, amount: int, to: str | None = None):
-        return self.chain.transact(self.fn.depositETH(to or sender.address), sender, value=amount)
+    def account_of(self, owner: str, token: int = 0) -> int:
+        """The Layer-2 account Layer 1 assigned to (owner, token) at its first deposit; 0 if none yet."""
+        return self.contract.functions.accountOf(owner, token).call()
+
+    def key_hash_of(self, owner: str) -> bytes:
+        return bytes(self.contract.functions.keyHashOf(owner).call())
+
+    def is_claimed(self, key: bytes) -> bool:
+        return self.contract.functions.claimed(key).call()
+
+    def register_token(self, admin: LocalAccount, token: str, min_deposit: int = 1):
+        return self.chain.transact(self.contract.functions.registerToken(token, min_deposit), admin)
 
     def deposit_token(self, sender: LocalAccount, token: int, amount: int, to: str | None = None):
-        token_address = self.token_address(token)
-        erc20 = self.chain.contract("TestToken", token_address)
+        """Approve the bridge, then deposit (two transactions; the bridge credits what arrives)."""
+        erc20 = self.chain.contract("TestToken", self.contract.functions.tokens(token).call())
         self.chain.transact(erc20.functions.approve(self.address, amount), sender)
-        return self.chain.transact(self.fn.depositToken(token, amount, to or sender.address), sender)
-
-    def request_forced_withdrawal(self, sender: LocalAccount, account_index: int, token: int, amount: int):
-        return self.chain.transact(self.fn.requestForcedWithdrawal(account_index, token, amount), sender)
-
-    def register_token(self, admin: LocalAccount, token_address: str, min_deposit: int = 1):
-        return self.chain.transact(self.fn.registerToken(token_address, min_deposit), admin)
-
-    def deposit_bond(self, proposer: LocalAccount, amount: int):
-        return self.chain.transact(self.fn.depositBond(), proposer, value=amount)
+        return self.chain.transact(self.contract.functions.depositToken(token, amount, to or sender.address), sender)
 
     def withdraw_bond(self, proposer: LocalAccount):
-        return self.chain.transact(self.fn.withdrawBond(), proposer)
+        return self.chain.transact(self.contract.functions.withdrawBond(), proposer)
 
-    def submit_batch(self, proposer: LocalAccount, prev_root: bytes, tx_count: int, data: bytes, queue_hash: bytes):
-        """Post a batch built on `prev_root` whose QueueOps consumed the queue up to `queue_hash`."""
-        return self.chain.transact(self.fn.submitBatch(prev_root, queue_hash, tx_count, data), proposer)
+    def register_key(self, owner: LocalAccount, key: bls.BlsKey):
+        kh = key_hash(key.public)
+        proof = key.prove_possession(self.registration_message(owner.address, kh))
+        return self.chain.transact(self.contract.functions.registerKey(bls.g2_evm(key.public), proof), owner)
 
-    def commit_challenge(self, challenger: LocalAccount, proof: tuple):
-        """First half of a fraud proof: commit to it (nothing about it is revealed)."""
-        return self.chain.transact(self.fn.commitChallenge(proofs.commitment(proof, challenger.address)), challenger)
+    def deposit_eth(self, sender: LocalAccount, amount: int, to: str | None = None):
+        return self.chain.transact(self.contract.functions.depositETH(to or sender.address), sender, value=amount)
 
-    def reveal_challenge(self, challenger: LocalAccount, proof: tuple):
-        """Second half: the proof itself, in a later block than the commitment."""
-        return self.chain.transact(self.fn.challengeTransition(proof), challenger, estimate_in_next_block=True)
+    def request_forced_withdrawal(self, sender: LocalAccount, account: int, amount: int):
+        return self.chain.transact(self.contract.functions.requestForcedWithdrawal(account, amount), sender)
 
-    def challenge(self, challenger: LocalAccount, proof: tuple):
-        """Commit, then reveal (each transaction waits for its block, so the reveal lands in a later
-        one); returns (commit receipt, reveal receipt). A proof the contract finds correct is refused
-        (TransitionCorrect) before anything is sent."""
-        try:
-            self.chain.call(self.fn.challengeTransition(proof), challenger)
-        except TransactionReverted as exc:
-            if exc.error_name not in ("ChallengeNotCommitted", "ChallengeRevealTooEarly"):
-                raise  # TransitionCorrect, a witness error, a batch no longer pending: nothing to send
-        return self.commit_challenge(challenger, proof), self.reveal_challenge(challenger, proof)
+    def deposit_bond(self, proposer: LocalAccount, amount: int):
+        return self.chain.transact(self.contract.functions.depositBond(), proposer, value=amount)
 
-    def claim_withdrawal(self, sender: LocalAccount, header: BatchHeader, inclusion: tuple):
-        return self.chain.transact(self.fn.claimWithdrawal(header.as_tuple(), inclusion), sender)
+    def submit_batch(self, proposer: LocalAccount, commitments: list, queue_start: int,
+                     prev_root: bytes | None = None):
+        """Post `commitments` on `prev_root` (the proposer's view of the tip; Layer 1's if None): Layer 1
+        refuses the batch if its tip moved (StalePrevRoot), so a batch is never posted twice or on a tip
+        its roots were not computed from."""
+        cursor = queue_start + sum(c.count for c in commitments if isinstance(c, QueueCommitment))
+        return self.chain.transact(self.contract.functions.submitBatch(
+            self.tip_root() if prev_root is None else prev_root, self.queue_hash_at(cursor),
+            encoding.encode_batch(commitments)), proposer)
 
-    def claim_forced_withdrawal(self, sender: LocalAccount, header: BatchHeader, inclusion: tuple, entry: QueueEntry):
-        return self.chain.transact(self.fn.claimForcedWithdrawal(header.as_tuple(), inclusion, entry.as_tuple()),
-                                   sender)
+    def prove(self, challenger: LocalAccount, kind: str, proof: tuple) -> tuple:
+        """Commit to a fraud proof, then reveal it (the embedded chain mines each in its own block): the
+        two receipts. The commitment first, so that nobody can copy the proof from the mempool and land it."""
+        f = self.contract.functions
+        if kind == "transition":
+            commitment, reveal = f.transitionCommitmentOf(proof, challenger.address).call(), f.challengeTransition
+        else:
+            commitment, reveal = f.signatureCommitmentOf(proof, challenger.address).call(), f.challengeSignature
+        committed = self.chain.transact(f.commitChallenge(commitment), challenger)
+        # A signature proof's pairing precompile is priced per pair: estimate_gas may under-shoot it.
+        revealed = self.chain.transact(reveal(proof), challenger, gas=16_000_000 if kind == "signature" else None)
+        return committed, revealed
 
-    def claim_deposit_refund(self, sender: LocalAccount, header: BatchHeader, inclusion: tuple, entry: QueueEntry):
-        return self.chain.transact(self.fn.claimDepositRefund(header.as_tuple(), inclusion, entry.as_tuple()), sender)
+    def claim_withdrawal(self, sender: LocalAccount, batch: PostedBatch, position: int, index: int):
+        return self.chain.transact(self.contract.functions.claimWithdrawal(batch.header, batch.target(position),
+                                                                           index), sender)
+
+    def claim_forced_withdrawal(self, sender: LocalAccount, batch: PostedBatch, position: int, offset: int,
+                                entry: QueueEntry):
+        return self.chain.transact(self.contract.functions.claimForcedWithdrawal(
+            batch.header, batch.target(position), offset, entry_tuple(entry)), sender)
+

@@ -1,93 +1,153 @@
-"""Build the contract's `FraudProof` and claim arguments from a pre-state, using the same rules as `apply`.
-
-A fraud proof opens the pre-state of one transition (accounts root, account count, fee pool), proves
-the touched accounts against it, and lets `OptimisticRollup.challengeTransition` re-execute. The second account
-(a transfer's recipient) is proven against the tree *after* the sender's debit, as the contract
-checks it. A challenger first commits to `commitment(proof, challenger)` and reveals the proof in a
-later block, so nobody who sees the proof in the mempool can claim its reward.
-"""
+"""Witnesses and fraud proofs for `OptimisticRollup`, built from a pre-state with the same reads the
+contract makes (its `_replayTransfers`, `_replayQueue` and `_signedMessage`), in the same order."""
 
 from __future__ import annotations
 
-from eth_abi import encode as abi_encode
-from eth_utils import to_canonical_address, to_checksum_address
+from dataclasses import dataclass, field
 
-from l2.core.crypto import keccak
-from l2.designs.optimistic import batch as batch_mod
-from l2.designs.optimistic import txs
-from l2.designs.optimistic.batch import BatchHeader, Chunk
-from l2.designs.optimistic.errors import InvalidTransaction
-from l2.designs.optimistic.state import State, debit_sender
-from l2.designs.optimistic.txs import CollectFees, QueueEntry, QueueOp, Transfer, Withdrawal
+from eth_utils import to_checksum_address
+
+from l2.core import bls, merkle
+from l2.designs.optimistic.encoding import (
+    QUEUE_DEPOSIT,
+    Commitment,
+    QueueCommitment,
+    QueueEntry,
+    TransferCommitment,
+    leaf,
+)
+from l2.designs.optimistic.state import Account, State
 
 ZERO_ADDRESS = "0x" + "00" * 20
-_EMPTY_ENTRY = (0, ZERO_ADDRESS, 0, 0, 0)
-
-# `Rollup.FraudProof` as an ABI tuple: header, target, previous, pre-state, two witnesses, queue entry.
-_HEADER = "(uint64,uint64,address,bytes32,bytes32,uint64,uint64,uint64)"
-_INCLUSION = "(uint64,uint64,bytes,bytes32[])"
-_WITNESS = "(address,uint32,uint256[4],bytes32[])"
-FRAUD_PROOF_TYPE = (f"({_HEADER},{_INCLUSION},{_INCLUSION},(bytes32,uint64,uint256[4]),{_WITNESS},{_WITNESS},"
-                    "(uint8,address,uint32,uint8,uint256))")
-
-
-def empty_witness(depth: int) -> tuple:
-    """An `AccountWitness` for an index that needs no account (all zeros: the only valid opening of an empty leaf)."""
-    return (ZERO_ADDRESS, 0, [0, 0, 0, 0], [b"\0" * 32] * depth)
 
 
 def witness(state: State, index: int) -> tuple:
-    """The contract's `AccountWitness` for `index` in `state` (an empty leaf if no account)."""
+    """`OptimisticRules.Witness` of account `index` in `state`; a placeholder past the tree (never opened)."""
     if not 0 <= index < state.capacity:
-        return empty_witness(state.depth)
+        return (ZERO_ADDRESS, b"\0" * 32, 0, 0, 0, [])
     account, siblings = state.proof(index)
     if account is None:
-        return (ZERO_ADDRESS, 0, [0, 0, 0, 0], siblings)
-    return (to_checksum_address(account.addr), account.nonce, list(account.balances), siblings)
+        return (ZERO_ADDRESS, b"\0" * 32, 0, 0, 0, siblings)
+    return (to_checksum_address(account.owner), account.key_hash, account.token, account.balance, account.nonce,
+            siblings)
 
 
-def fraud_proof(header: BatchHeader, chunks: list[Chunk], position: int, pre_state: State, tx: txs.Tx,
-                domain_sep: bytes) -> tuple:
-    """`FraudProof` for transition `position` of a batch, given the correct state before it."""
-    first = second = empty_witness(pre_state.depth)
-    entry = _EMPTY_ENTRY
-    if isinstance(tx, (Transfer, Withdrawal)):
-        first = witness(pre_state, tx.sender)
-        if isinstance(tx, Transfer) and 0 <= tx.to < pre_state.capacity and tx.sender != tx.to:
-            try:
-                debited = debit_sender(pre_state, tx, domain_sep)
-            except InvalidTransaction:
-                debited = None
-            if debited is not None:
-                second = witness(pre_state.with_account(tx.sender, debited), tx.to)
-    elif isinstance(tx, QueueOp):
-        first = witness(pre_state, tx.account)
-        entry = tx.entry.as_tuple()
-    elif isinstance(tx, CollectFees):
-        first = witness(pre_state, tx.account)
-    previous = batch_mod.inclusion(chunks, position - 1) if position > 0 else (0, 0, b"", [])
-    return (
-        header.as_tuple(),
-        batch_mod.inclusion(chunks, position),
-        previous,
-        (pre_state.accounts_root, pre_state.account_count, list(pre_state.fees)),
-        first,
-        second,
-        entry,
-    )
+def packed_witness(state: State, index: int) -> bytes:
+    """`OptimisticRules.openPacked`'s layout: owner 20 | keyHash 32 | token 1 | balance 32 | nonce 4 | siblings."""
+    account, siblings = state.proof(index)
+    if account is None:
+        head = b"\0" * 89
+    else:
+        head = (account.owner + account.key_hash + bytes([account.token]) + account.balance.to_bytes(32, "big")
+                + account.nonce.to_bytes(4, "big"))
+    return head + b"".join(siblings)
 
 
-def commitment(proof: tuple, challenger: str) -> bytes:
-    """`OptimisticRollup.commitmentOf(proof, challenger)`: keccak(abi.encode(keccak(abi.encode(proof)), challenger))."""
-    inner = keccak(abi_encode([FRAUD_PROOF_TYPE], [proof]))
-    return keccak(inner + to_canonical_address(challenger).rjust(32, b"\0"))
+def transfer_witnesses(state: State, commitment: TransferCommitment) -> list[tuple]:
+    """Every witness the transition proof reads, up to the first invalid transfer (inclusive)."""
+    out: list[tuple] = []
+
+    def read(index: int) -> Account | None:
+        out.append(witness(state, index))
+        return state.account(index)
+
+    receiver = read(commitment.fee_receiver)
+    if receiver is None:
+        return out
+    fees = 0
+    for tx in commitment.transfers:
+        sender = read(tx.sender)
+        if (sender is None or sender.token != receiver.token or sender.nonce >= 2**32 - 1
+                or sender.balance < tx.amount + tx.fee):
+            return out
+        state = state.with_account(tx.sender, Account(sender.owner, sender.key_hash, sender.token,
+                                                      sender.balance - tx.amount - tx.fee, sender.nonce + 1))
+        fees += tx.fee
+        if tx.is_withdrawal:
+            continue
+        if tx.to == tx.sender:
+            return out
+        recipient = read(tx.to)
+        if recipient is None or recipient.token != sender.token:
+            return out
+        state = state.with_account(tx.to, Account(recipient.owner, recipient.key_hash, recipient.token,
+                                                  recipient.balance + tx.amount, recipient.nonce))
+    read(commitment.fee_receiver)
+    return out
 
 
-def decode_chunk(chunk: Chunk, entries: dict[int, QueueEntry], proposer: str | None = None) -> txs.Tx:
-    """The transaction of a posted chunk, with what L1 adds attached: the queue entry of a QueueOp,
-    the batch's `proposer` for CollectFees."""
-    tx = txs.decode(chunk.body)
-    return txs.attach(tx, entry=entries[chunk.queue_index] if isinstance(tx, QueueOp) else None, proposer=proposer)
+def queue_witnesses(state: State, entries: list[QueueEntry]) -> list[tuple]:
+    out = []
+    for entry in entries:
+        out.append(witness(state, entry.account))
+        account = state.account(entry.account)
+        if entry.kind == QUEUE_DEPOSIT:
+            if account is None:
+                account = Account(entry.owner, entry.key_hash, entry.token)
+            if account.owner != entry.owner or account.token != entry.token:
+                return out
+            state = state.with_account(entry.account, Account(account.owner, account.key_hash, account.token,
+                                                              account.balance + entry.amount, account.nonce))
+        elif (account is not None and account.owner == entry.owner and account.token == entry.token
+              and account.balance >= entry.amount):
+            state = state.with_account(entry.account, Account(account.owner, account.key_hash, account.token,
+                                                              account.balance - entry.amount, account.nonce))
+    return out
 
 
-__all__ = ["commitment", "decode_chunk", "empty_witness", "fraud_proof", "witness"]
+def entry_tuple(entry: QueueEntry) -> tuple:
+    return (entry.kind, entry.account, to_checksum_address(entry.owner), entry.key_hash, entry.token, entry.amount)
+
+
+@dataclass(frozen=True)
+class PostedBatch:
+    """A standing batch as Layer 1 knows it (its header, from `BatchSubmitted`) with its commitments
+    (from the transaction's calldata) and where each started consuming the queue."""
+
+    header: tuple  # OptimisticRollup.BatchHeader
+    commitments: tuple[Commitment, ...]
+    queue_starts: tuple[int, ...]
+    # Where Layer 1 holds it (empty for a batch not read from Layer 1): a checker keeps a batch as checked
+    # only while this block is unchanged, since a reorg below it may change the queue entries it consumed.
+    block_hash: bytes = field(default=b"", compare=False)
+    tx_hash: bytes = field(default=b"", compare=False)
+
+    @property
+    def leaves(self) -> list[bytes]:
+        return [leaf(c, q) for c, q in zip(self.commitments, self.queue_starts, strict=True)]
+
+    def target(self, position: int) -> tuple:
+        """`OptimisticRollup.Target`: the commitment in full, its queue start and its Merkle path."""
+        return (position, self.commitments[position].encode(), self.queue_starts[position],
+                merkle.path(self.leaves, position))
+
+    def reference(self, position: int) -> tuple:
+        """`OptimisticRollup.CommitmentRef` of commitment `position` (a zero one for "none")."""
+        if position < 0:
+            return (0, b"\0" * 32, b"\0" * 32, [])
+        c = self.commitments[position]
+        return (position, c.post_root, c.body_hash(self.queue_starts[position]), merkle.path(self.leaves, position))
+
+
+def transition_proof(batch: PostedBatch, position: int, pre: State, entries: list[QueueEntry] | None = None) -> tuple:
+    c = batch.commitments[position]
+    if isinstance(c, QueueCommitment):
+        entries = entries or []
+        witnesses = queue_witnesses(pre, entries)
+    else:
+        witnesses = transfer_witnesses(pre, c)
+    return (batch.header, batch.reference(position - 1), batch.target(position),
+            [entry_tuple(e) for e in entries or []], witnesses)
+
+
+def signature_proof(batch: PostedBatch, position: int, pre: State, key_of) -> tuple:
+    """`key_of(key_hash)` -> the compressed BLS key registered with that hash."""
+    c = batch.commitments[position]
+    assert isinstance(c, TransferCommitment)
+    senders = b"".join(packed_witness(pre, tx.sender) for tx in c.transfers)
+    keys = []
+    for tx in c.transfers:
+        account = pre.account(tx.sender)
+        keys.append(bls.g2_evm(key_of(account.key_hash)) if account is not None else b"\0" * 256)
+    return (batch.header, batch.reference(position - 1), batch.target(position), senders, b"".join(keys))
+

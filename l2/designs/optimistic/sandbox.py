@@ -1,6 +1,7 @@
-"""The optimistic rollup's part of `l2 sandbox`: a Sequencer (its SQLite log in the session folder) with
-its bond, an independent Challenger, and a Wallet per user; every user deposits ETH and test tokens,
-and batch #0 carries the deposits."""
+"""The optimistic rollup's part of `l2 sandbox`: a Sequencer (its journal in the session folder) with its
+bond and its fee accounts (ETH and the test token), an independent Challenger, and a Wallet per user
+(its BLS key derived from the user's Ethereum key and registered on Layer 1); every user deposits ETH
+and test tokens, and batch #0 carries the deposits."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from l2.designs.optimistic.l1 import RollupClient
 from l2.designs.optimistic.sequencer import Sequencer
 from l2.designs.optimistic.wallet import Wallet
 from l2.output import eth, gas
+from l2.runtime.service import run_round
 
 TOKEN_ID = 1  # the test token's id on the rollup (0 is ETH)
 
@@ -17,20 +19,29 @@ TOKEN_ID = 1  # the test token's id on the rollup (0 is ETH)
 def part(env: SandboxEnv) -> SandboxPart:
     chain = env.chain
     rollup = RollupClient(chain, env.addresses["OptimisticRollup"])
-    if rollup.fn.tokenCount().call() <= TOKEN_ID:
-        rollup.register_token(env.operator, env.token.address)
-    sequencer = Sequencer(rollup, env.operator, env.workdir / "sequencer.db", max_batch=env.max_batch,
-                          max_age=env.batch_time, keep_bonded=True)
-    sequencer.ensure_bond()
+    f = rollup.contract.functions
+    if f.tokenCount().call() <= TOKEN_ID:
+        rollup.register_token(env.operator, env.token.address, TOKEN_UNIT // 1000)
+    minimum = f.minBond().call()
+    if rollup.bond(env.operator.address) < minimum:
+        rollup.deposit_bond(env.operator, minimum - rollup.bond(env.operator.address))
+    # The operator's fee accounts, one per token it takes (a commitment pays its fees in one token).
+    operator = Wallet(env.operator, rollup, None)
+    operator.deposit(f.minDeposits(0).call())
+    chain.transact(env.token.functions.mint(env.operator.address, TOKEN_UNIT), env.operator)
+    operator.deposit(TOKEN_UNIT, token=TOKEN_ID)
+    fee_accounts = {0: rollup.account_of(env.operator.address, 0), TOKEN_ID: rollup.account_of(env.operator.address,
+                                                                                              TOKEN_ID)}
+    sequencer = Sequencer(rollup, env.operator, fee_accounts, env.workdir / "sequencer.db", max_batch=env.max_batch,
+                          max_age=env.batch_time)
+    operator.sequencer = sequencer
     challenger = Challenger(rollup, env.challenger)
     wallets = {name: Wallet(account, rollup, sequencer) for name, account in env.users.items()}
     deposit, token_deposit = 10 * env.unit, 100 * TOKEN_UNIT
     for wallet in wallets.values():
         wallet.deposit(deposit)
         wallet.deposit(token_deposit, token=TOKEN_ID)
-    sequencer.sync_queue()
-    sequencer.post_batch()
-    challenger.step()  # batch #0 checked; the start is summed up by the banner
+    run_round([sequencer, challenger], urgent=True)  # batch #0 checked; the start is summed up by the banner
     everyone = {env.operator.address: "operator", env.challenger.address: "challenger",
                 **{a.address: name for name, a in env.users.items()}}
 
@@ -44,7 +55,7 @@ def part(env: SandboxEnv) -> SandboxPart:
             for w in challenger.claimables(address):
                 if challenger.is_claimed(w):
                     continue
-                if not challenger.is_final(w.batch_index):
+                if not challenger.is_final(w):
                     env.console.print(f"batch #{w.batch_index} is not final yet: its challenge window ends "
                                       f"{rollup.challenge_window} s after it was posted", highlight=False)
                     continue
@@ -57,34 +68,38 @@ def part(env: SandboxEnv) -> SandboxPart:
                 env.console.print("nothing to claim", highlight=False)
 
     def cells(name: str, address: str) -> list[str]:
-        state = sequencer.state
-        index = state.index_of(address)
-        if index is None:
-            return ["-", "-"]
-        balances = state.account(index).balances
-        return [eth(balances[0]), f"{balances[TOKEN_ID] / TOKEN_UNIT:,.2f}"]
+        out = []
+        for token in (0, TOKEN_ID):
+            account = sequencer.open_state.account(rollup.account_of(address, token) or -1)
+            if account is None:
+                out.append("-")
+            else:
+                out.append(eth(account.balance) if token == 0 else f"{account.balance / TOKEN_UNIT:,.2f}")
+        return out
 
     def status() -> list[str]:
         batches = rollup.batch_count()
-        final = sum(challenger.is_final(i) for i in range(len(challenger.verified)))
+        standing = challenger.standing()
+        final = sum(rollup.chain.now() >= b.header[7] + rollup.challenge_window for b in standing)
         return [f"rollup: {batches} batch{'es' if batches != 1 else ''} on Layer 1 ({final} final), "
-                f"{sequencer.pending_count()} transaction(s) waiting for the next batch, challenger: "
-                f"{len(challenger.verified)} checked, {len(challenger.frauds)} fraud(s) proven; "
-                f"operator bond {eth(rollup.fn.bonds(env.operator.address).call())}"]
+                f"{sequencer.pending_count()} transfer(s) waiting for the next batch, challenger: "
+                f"{len(challenger.checked)} checked, {challenger.proven} fraud(s) proven; "
+                f"operator bond {eth(rollup.bond(env.operator.address))}"]
 
     def close() -> None:
         sequencer.close()
 
-    bond = eth(rollup.fn.bonds(env.operator.address).call(), 0)
+    bond = eth(rollup.bond(env.operator.address), 0)
     return SandboxPart(
         objects={"rollup": rollup, "sequencer": sequencer, "challenger": challenger, "claim": claim,
                  **{f"{name}_l2": wallet for name, wallet in wallets.items()}},
         services=[sequencer, challenger],
-        contracts=[f"rollup {rollup.address} (OptimisticRollup, challenge window {rollup.challenge_window} s)"],
-        banner=[f"  rollup     {', '.join(f'{n}_l2' for n in wallets)}: Wallets, {eth(deposit, 0)} and "
-                f"{token_deposit // TOKEN_UNIT} TST each",
+        contracts=[f"rollup {rollup.address} (OptimisticRollup, commitments of {rollup.k}, challenge window "
+                   f"{rollup.challenge_window} s)"],
+        banner=[f"  rollup     {', '.join(f'{n}_l2' for n in wallets)}: Wallets (BLS keys registered), "
+                f"{eth(deposit, 0)} and {token_deposit // TOKEN_UNIT} TST each",
                 f"             sequencer (operator's, bond {bond}; a batch every {env.batch_time:g} s or "
-                f"{env.max_batch} transactions), challenger (challenger's)"],
+                f"{env.max_batch} transfers), challenger (challenger's)"],
         helpers=["claim(who)"],
         columns=["rollup ETH", "rollup TST"],
         cells=cells,

@@ -1,108 +1,51 @@
-"""Rollup state and the ONE state-transition function, `apply(state, tx) -> (new_state, receipt)`.
+"""The compact rollup's state and its rules: one commitment at a time, as the fraud proofs replay them.
 
-The sequencer, the challenger, the fraud-proof builder and the tests all call `apply`; the
-contract's `OptimisticRollup.challengeTransition` re-executes the same rules (tested against each other).
+State root = root of a sparse Merkle tree of `depth` levels (<= 20) over account indexes (node =
+keccak(left || right), empty leaf = 0). Account leaf = keccak(abi.encode(owner, keyHash, token, balance,
+nonce)). An account holds one token: a transfer names no token, both ends must hold the same one.
+Accounts are opened only by Layer-1 deposits, at the index Layer 1 assigned (one per owner and token,
+from 1 up), so the rules never search the tree and account 0 stays empty (it is the withdrawal address).
 
-Hashing (same as `OptimisticRules.sol`):
-    state root   = keccak(abi.encode(accountsRoot, accountCount, fees[0], fees[1], fees[2], fees[3]))
-    accountsRoot = sparse Merkle tree of `depth` levels (the deployment's `treeDepth`, 20 by default),
-                   node = keccak(left || right), empty leaf = 0
-    account leaf = keccak(abi.encode(address, nonce, balances[0..3]))
-
-Accounts are created in index order (`account_count` is the next index), so a full tree can be
-proven and a deposit that cannot be placed is refunded instead of stalling the queue.
-
-States are immutable values. Tree nodes live in a content-addressed `NodeStore` shared by all
-states derived from one another: a node, once written, never changes, so an old state stays valid.
+`apply_transfers` and `apply_queue` raise an `InvalidTransaction` subclass naming the first transfer
+or entry that breaks a rule (the commitment is then fraudulent); `signature_valid` says whether a
+commitment's aggregate signature signs every transfer with its sender's key and nonce.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from eth_utils import to_canonical_address, to_checksum_address
-
+from l2.core import bls
 from l2.core.crypto import keccak
-from l2.designs.optimistic import txs
+from l2.designs.optimistic.encoding import (
+    MAX_NONCE,
+    MAX_TREE_DEPTH,
+    QUEUE_DEPOSIT,
+    QueueCommitment,
+    QueueEntry,
+    Transfer,
+    TransferCommitment,
+)
 from l2.designs.optimistic.errors import (
-    BadSignature,
     InsufficientBalance,
-    InvalidTransaction,
-    NotTheProposer,
     QueueMismatch,
     SelfTransfer,
     UnknownAccount,
     UnknownToken,
     WrongNonce,
 )
-from l2.designs.optimistic.txs import (
-    DEFAULT_TREE_DEPTH,
-    MAX_NONCE,
-    MAX_TOKENS,
-    MAX_TREE_DEPTH,
-    CollectFees,
-    QueueOp,
-    Transfer,
-    Withdrawal,
-)
 
-ZERO_HASHES = [b"\0" * 32]
+ZERO_HASHES = [b"\0" * 32]  # the root of an empty subtree of each height: the empty leaf is 0
 for _ in range(MAX_TREE_DEPTH):
     ZERO_HASHES.append(keccak(ZERO_HASHES[-1] * 2))
-NO_FEES = (0, 0, 0, 0)
-
-
-def empty_accounts_root(depth: int = DEFAULT_TREE_DEPTH) -> bytes:
-    return ZERO_HASHES[depth]
-
-
-EMPTY_ACCOUNTS_ROOT = empty_accounts_root()
-
-
-@dataclass(frozen=True)
-class Account:
-    addr: bytes  # 20 bytes, canonical
-    nonce: int = 0
-    balances: tuple[int, int, int, int] = NO_FEES
-
-    @property
-    def address(self) -> str:
-        return to_checksum_address(self.addr)
-
-    def leaf(self) -> bytes:
-        return leaf_hash(self)
-
-
-def leaf_hash(account: Account | None) -> bytes:
-    if account is None:
-        return ZERO_HASHES[0]
-    b = account.balances
-    return keccak(
-        account.addr.rjust(32, b"\0")
-        + account.nonce.to_bytes(32, "big")
-        + b[0].to_bytes(32, "big")
-        + b[1].to_bytes(32, "big")
-        + b[2].to_bytes(32, "big")
-        + b[3].to_bytes(32, "big")
-    )
-
-
-def state_root(accounts_root: bytes, account_count: int, fees: tuple[int, ...]) -> bytes:
-    return keccak(accounts_root + account_count.to_bytes(32, "big") + b"".join(f.to_bytes(32, "big") for f in fees))
-
-
-def genesis_root(depth: int = DEFAULT_TREE_DEPTH) -> bytes:
-    """The root every Rollup deployment of this tree depth starts from (`OptimisticRollup.genesisRoot`)."""
-    return state_root(empty_accounts_root(depth), 0, NO_FEES)
-
-
-GENESIS_ROOT = genesis_root()
 
 
 class NodeStore:
-    """Content-addressed tree nodes (hash -> children) and leaves (hash -> Account); append-only."""
+    """Content-addressed tree nodes (hash -> children) and leaves (hash -> Account); append-only, so
+    every state built on it stays readable: a fraud proof needs the pre-state's paths."""
 
-    def __init__(self, depth: int = DEFAULT_TREE_DEPTH):
+    def __init__(self, depth: int):
         self.depth = depth
         self.nodes: dict[bytes, tuple[bytes, bytes]] = {
             ZERO_HASHES[i + 1]: (ZERO_HASHES[i], ZERO_HASHES[i]) for i in range(depth)
@@ -141,248 +84,162 @@ class NodeStore:
 
 
 @dataclass(frozen=True)
-class State:
-    """One rollup state: the account tree root, the number of accounts, the fee pool, and the
-    address directory.
+class Account:
+    owner: bytes  # 20 bytes
+    key_hash: bytes  # keccak of the owner's BLS key (EIP-2537 encoding) when the account was opened
+    token: int
+    balance: int = 0
+    nonce: int = 0
 
-    `directory` (address -> first account index) and `members` (index -> address, every account)
-    help the sequencer and wallets; they are not part of the root. `account_count` is: accounts
-    occupy indices 0 .. account_count - 1.
-    """
-
-    accounts_root: bytes = EMPTY_ACCOUNTS_ROOT
-    fees: tuple[int, int, int, int] = NO_FEES
-    account_count: int = 0
-    directory: dict = field(default_factory=dict, compare=False, repr=False)
-    members: dict = field(default_factory=dict, compare=False, repr=False)
-    store: NodeStore = field(default_factory=NodeStore, compare=False, repr=False)
-    root: bytes = field(init=False, compare=False, repr=False)
-
-    def __post_init__(self):
-        object.__setattr__(self, "root", state_root(self.accounts_root, self.account_count, self.fees))
-
-    @classmethod
-    def genesis(cls, depth: int = DEFAULT_TREE_DEPTH) -> State:
-        """The empty state of a rollup whose account tree has `depth` levels."""
-        if not 1 <= depth <= MAX_TREE_DEPTH:
-            raise ValueError(f"tree depth must be 1..{MAX_TREE_DEPTH}, got {depth}")
-        return cls(empty_accounts_root(depth), store=NodeStore(depth))
-
-    @property
-    def depth(self) -> int:
-        return self.store.depth
-
-    @property
-    def capacity(self) -> int:
-        """How many accounts the tree holds (`OptimisticRollup.maxAccounts`)."""
-        return 1 << self.store.depth
-
-    @property
-    def is_full(self) -> bool:
-        return self.account_count >= self.capacity
-
-    def account(self, index: int) -> Account | None:
-        if not 0 <= index < self.capacity:
-            return None
-        leaf, _ = self.store.path(self.accounts_root, index)
-        return self.store.leaves.get(leaf) if leaf != ZERO_HASHES[0] else None
-
-    def index_of(self, address: str) -> int | None:
-        return self.directory.get(to_canonical_address(address))
-
-    def proof(self, index: int) -> tuple[Account | None, list[bytes]]:
-        """The account at `index` and its siblings, for a fraud proof witness."""
-        leaf, siblings = self.store.path(self.accounts_root, index)
-        return (self.store.leaves.get(leaf) if leaf != ZERO_HASHES[0] else None), siblings
-
-    def with_account(self, index: int, account: Account, fees: tuple | None = None,
-                     account_count: int | None = None) -> State:
-        """A new state with `account` at `index` (and optionally a new fee pool or account count)."""
-        _, siblings = self.store.path(self.accounts_root, index)
-        leaf = leaf_hash(account)
-        self.store.leaves[leaf] = account
-        new_root = self.store.put(index, leaf, siblings)
-        directory, members = self.directory, self.members
-        if index not in members:
-            members = {**members, index: account.addr}
-            if account.addr not in directory:
-                directory = {**directory, account.addr: index}
-        return State(new_root, self.fees if fees is None else fees,
-                     self.account_count if account_count is None else account_count, directory, members, self.store)
-
-    def total(self, token: int) -> int:
-        """Sum of every account's balance of `token` plus its fee pool (for tests and audits)."""
-        return self.fees[token] + sum(self.account(i).balances[token] for i in self.members)
+    def leaf(self) -> bytes:
+        return keccak(self.owner.rjust(32, b"\0") + self.key_hash + self.token.to_bytes(32, "big")
+                      + self.balance.to_bytes(32, "big") + self.nonce.to_bytes(32, "big"))
 
 
 @dataclass(frozen=True)
-class Outcome:
-    """What a transition did: its kind and, for withdrawals and refunds, what L1 will pay to whom.
+class State:
+    """An immutable state: the account tree's root over a shared, append-only node store."""
 
-    (Not a Layer-1 transaction receipt, `l2.l1.chain.Receipt`.)"""
+    root: bytes
+    store: NodeStore = field(compare=False, repr=False)
 
-    kind: int
-    withdrawal: tuple[str, int, int] | None = None  # (recipient, token, amount)
-    created_account: int | None = None
+    @classmethod
+    def genesis(cls, depth: int) -> State:
+        if not 1 <= depth <= MAX_TREE_DEPTH:
+            raise ValueError(f"tree depth must be 1..{MAX_TREE_DEPTH}, got {depth}")
+        return cls(ZERO_HASHES[depth], NodeStore(depth))
+
+    @property
+    def capacity(self) -> int:
+        return 1 << self.store.depth
+
+    def account(self, index: int) -> Account | None:
+        if not 0 < index < self.capacity:
+            return None
+        leaf, _ = self.store.path(self.root, index)
+        return self.store.leaves.get(leaf) if leaf != ZERO_HASHES[0] else None
+
+    def proof(self, index: int) -> tuple[Account | None, list[bytes]]:
+        """The account at `index` (None if empty) and its siblings bottom-up: a fraud proof's witness."""
+        leaf, siblings = self.store.path(self.root, index)
+        return (self.store.leaves.get(leaf) if leaf != ZERO_HASHES[0] else None), siblings
+
+    def with_account(self, index: int, account: Account) -> State:
+        _, siblings = self.store.path(self.root, index)
+        leaf = account.leaf()
+        self.store.leaves[leaf] = account
+        return State(self.store.put(index, leaf, siblings), self.store)
 
 
-def credit(balances: tuple, token: int, delta: int) -> tuple:
-    b = list(balances)
-    b[token] += delta
-    return tuple(b)
-
-
-def existing_account(state: State, token: int, index: int, role: str) -> Account:
-    """Checks every transition on one account's balance of one token starts with; returns the account."""
-    if not 0 <= token < MAX_TOKENS:
-        raise UnknownToken(f"token id {token} does not exist (0 = ETH, 1..{MAX_TOKENS - 1} = registered ERC-20s)")
-    if not 0 <= index < state.capacity:
-        raise UnknownAccount(f"{role} index {index} is outside the account tree (< {state.capacity})")
+def _existing(state: State, index: int, role: str, position: int) -> Account:
     account = state.account(index)
     if account is None:
-        raise UnknownAccount(f"{role} account {index} does not exist; deposit to create it")
+        raise UnknownAccount(f"transfer {position}: {role} account {index} does not exist")
     return account
 
 
-def debit_sender(state: State, tx: Transfer | Withdrawal, domain_sep: bytes) -> Account:
-    """Rules shared by Transfer and Withdrawal; returns the sender's account after the debit."""
-    sender = existing_account(state, tx.token, tx.sender, "sender")
+def apply_transfer(state: State, tx: Transfer, token: int, position: int = 0) -> tuple[State, tuple | None]:
+    """One transfer of a commitment whose fee receiver holds `token`, its fee not yet paid (a commitment
+    pays its fees at its end). Returns the new state and the withdrawal it makes, (owner, token, amount)."""
+    sender = _existing(state, tx.sender, "sender", position)
+    if sender.token != token:
+        raise UnknownToken(f"transfer {position}: account {tx.sender} holds token {sender.token}, the fee "
+                           f"receiver token {token}")
     if sender.nonce >= MAX_NONCE:
-        raise WrongNonce(f"account {tx.sender} has used all its nonces")
-    if tx.nonce is not None and tx.nonce != sender.nonce:
-        raise WrongNonce(f"nonce {tx.nonce} is not account {tx.sender}'s next nonce {sender.nonce}")
-    if txs.signer_of(tx, domain_sep, sender.nonce) != sender.addr:
-        raise BadSignature(f"signature is not by the owner {sender.address} of account {tx.sender} "
-                           f"over nonce {sender.nonce}")
-    if sender.balances[tx.token] < tx.amount + tx.fee:
-        raise InsufficientBalance(
-            f"account {tx.sender} has {sender.balances[tx.token]} of token {tx.token}, "
-            f"needs {tx.amount + tx.fee} (amount {tx.amount} + fee {tx.fee})"
-        )
-    return Account(sender.addr, sender.nonce + 1, credit(sender.balances, tx.token, -(tx.amount + tx.fee)))
+        raise WrongNonce(f"transfer {position}: account {tx.sender} has used all its nonces")
+    if sender.balance < tx.amount + tx.fee:
+        raise InsufficientBalance(f"transfer {position}: account {tx.sender} has {sender.balance}, needs "
+                                  f"{tx.amount + tx.fee}")
+    state = state.with_account(tx.sender, Account(sender.owner, sender.key_hash, sender.token,
+                                                  sender.balance - tx.amount - tx.fee, sender.nonce + 1))
+    if tx.is_withdrawal:
+        return state, (sender.owner, sender.token, tx.amount)
+    if tx.to == tx.sender:
+        raise SelfTransfer(f"transfer {position}: account {tx.sender} pays itself")
+    recipient = _existing(state, tx.to, "recipient", position)
+    if recipient.token != sender.token:
+        raise UnknownToken(f"transfer {position}: account {tx.to} holds token {recipient.token}, not "
+                           f"{sender.token}")
+    return state.with_account(tx.to, Account(recipient.owner, recipient.key_hash, recipient.token,
+                                             recipient.balance + tx.amount, recipient.nonce)), None
 
 
-def apply(state: State, tx: txs.Tx, domain_sep: bytes) -> tuple[State, Outcome]:
-    """Apply one transaction; raises an InvalidTransaction subclass (state unchanged) if it breaks a rule.
-
-    A batch containing a transaction for which this raises is fraudulent (see OptimisticRollup.challengeTransition).
-    """
-    if isinstance(tx, Transfer):
-        if not 0 <= tx.to < state.capacity:
-            raise UnknownAccount(f"recipient index {tx.to} is outside the account tree")
-        if tx.sender == tx.to:
-            raise SelfTransfer(f"account {tx.sender} cannot transfer to itself")
-        sender = debit_sender(state, tx, domain_sep)
-        recipient = state.account(tx.to)
-        if recipient is None:
-            raise UnknownAccount(f"recipient account {tx.to} does not exist; it must deposit first")
-        fees = credit(state.fees, tx.token, tx.fee)
-        mid = state.with_account(tx.sender, sender)
-        credited = Account(recipient.addr, recipient.nonce, credit(recipient.balances, tx.token, tx.amount))
-        return mid.with_account(tx.to, credited, fees), Outcome(txs.TX_TRANSFER)
-    if isinstance(tx, Withdrawal):
-        sender = debit_sender(state, tx, domain_sep)
-        fees = credit(state.fees, tx.token, tx.fee)
-        return state.with_account(tx.sender, sender, fees), Outcome(txs.TX_WITHDRAW, (tx.recipient, tx.token,
-                                                                                      tx.amount))
-    if isinstance(tx, QueueOp):
-        return _apply_queue_op(state, tx)
-    if isinstance(tx, CollectFees):
-        return _apply_collect_fees(state, tx)
-    raise InvalidTransaction(f"not a rollup transaction: {tx!r}")
+def pay_fees(state: State, fee_receiver: int, fees: int) -> State:
+    receiver = _existing(state, fee_receiver, "fee receiver", -1)
+    return state.with_account(fee_receiver, Account(receiver.owner, receiver.key_hash, receiver.token,
+                                                    receiver.balance + fees, receiver.nonce))
 
 
-def queue_op_for(state: State, entry: txs.QueueEntry) -> QueueOp:
-    """The honest QueueOp consuming `entry` in `state` (what a correct sequencer posts).
-
-    A deposit goes to its address's account, or opens the next index; if the tree is full and the
-    address has no account, it is refunded (ok = 0, account 0), claimable on Layer 1. Constant time:
-    nothing searches the tree.
-    """
-    addr = to_canonical_address(entry.addr)
-    if entry.kind == txs.QUEUE_DEPOSIT:
-        index = state.directory.get(addr)
-        if index is not None:
-            return QueueOp(index, 1, entry)
-        if state.is_full:
-            return QueueOp(0, 0, entry)
-        return QueueOp(state.account_count, 1, entry)
-    acct = state.account(entry.account_index)
-    ok = acct is not None and acct.addr == addr and acct.balances[entry.token] >= entry.amount
-    return QueueOp(entry.account_index, int(ok), entry)
+def apply_transfers(state: State, commitment: TransferCommitment) -> tuple[State, list[tuple[bytes, int, int]]]:
+    """Apply a commitment's transfers, then pay its fees to the fee receiver. Returns the new state and
+    the withdrawals it makes, (owner, token, amount) each."""
+    receiver = _existing(state, commitment.fee_receiver, "fee receiver", -1)
+    withdrawals = []
+    for position, tx in enumerate(commitment.transfers):
+        state, withdrawal = apply_transfer(state, tx, receiver.token, position)
+        if withdrawal is not None:
+            withdrawals.append(withdrawal)
+    return pay_fees(state, commitment.fee_receiver, sum(tx.fee for tx in commitment.transfers)), withdrawals
 
 
-def _apply_queue_op(state: State, op: QueueOp) -> tuple[State, Outcome]:
-    entry = op.entry
-    if entry is None:
-        raise QueueMismatch("a QueueOp needs the L1 queue entry it consumes")
-    addr = to_canonical_address(entry.addr)
-    if entry.kind == txs.QUEUE_DEPOSIT and op.ok == 0:
-        if not state.is_full:
-            raise QueueMismatch(f"deposit {entry.index} is refunded while the account tree has room "
-                                f"({state.account_count} of {state.capacity} accounts)")
-        if op.account != 0:
-            raise QueueMismatch(f"a refunded deposit names account 0, not {op.account}")
-        return state, Outcome(txs.TX_QUEUE, (entry.addr, entry.token, entry.amount))
-    if not 0 <= op.account < state.capacity:
-        raise UnknownAccount(f"account index {op.account} is outside the account tree")
-    acct = state.account(op.account)
-    if entry.kind == txs.QUEUE_DEPOSIT:
-        if op.ok != 1:
-            raise QueueMismatch(f"deposit {entry.index} must have ok = 1 (or 0 for a refund), got {op.ok}")
-        if op.account > state.account_count:
-            raise QueueMismatch(f"deposit {entry.index} opens account {op.account}, but the next free one is "
-                                f"{state.account_count}")
-        if op.account == state.account_count:
-            if acct is not None:  # unreachable in a state built by these rules; a forged one is refused
-                raise QueueMismatch(f"account {op.account} is the next free index but is taken")
-            new = Account(addr, 0, credit(Account(addr).balances, entry.token, entry.amount))
-            return (state.with_account(op.account, new, account_count=state.account_count + 1),
-                    Outcome(txs.TX_QUEUE, created_account=op.account))
-        if acct is None or acct.addr != addr:
-            owner = "nobody" if acct is None else acct.address
-            raise QueueMismatch(f"deposit {entry.index} for {entry.addr} cannot go to account {op.account} of {owner}")
-        new = Account(addr, acct.nonce, credit(acct.balances, entry.token, entry.amount))
-        return state.with_account(op.account, new), Outcome(txs.TX_QUEUE)
-    if op.account != entry.account_index:
-        raise QueueMismatch(f"forced withdrawal {entry.index} is for account {entry.account_index}, not {op.account}")
-    success = acct is not None and acct.addr == addr and acct.balances[entry.token] >= entry.amount
-    if op.ok != int(success):
-        raise QueueMismatch(f"forced withdrawal {entry.index} {'succeeds' if success else 'fails'} but ok = {op.ok}")
-    if not success:
-        return state, Outcome(txs.TX_QUEUE)
-    new = Account(acct.addr, acct.nonce, credit(acct.balances, entry.token, -entry.amount))
-    return state.with_account(op.account, new), Outcome(txs.TX_QUEUE, (entry.addr, entry.token, entry.amount))
+def queue_outcomes(state: State, entries: list[QueueEntry]) -> tuple[State, tuple[bool, ...]]:
+    """Apply Layer-1 queue entries in order; returns the new state and each entry's ok flag (a deposit is
+    always ok; a forced withdrawal is ok when its account is the requester's and holds the amount)."""
+    ok = []
+    for entry in entries:
+        account = state.account(entry.account)
+        if entry.kind == QUEUE_DEPOSIT:
+            if account is None:
+                account = Account(entry.owner, entry.key_hash, entry.token)
+            elif account.owner != entry.owner or account.token != entry.token:
+                raise QueueMismatch(f"entry {entry.index}: account {entry.account} is not {entry.owner.hex()}'s "
+                                    f"token {entry.token} (Layer 1 assigned it; the state disagrees)")
+            state = state.with_account(entry.account, Account(account.owner, account.key_hash, account.token,
+                                                              account.balance + entry.amount, account.nonce))
+            ok.append(True)
+        else:
+            paid = (account is not None and account.owner == entry.owner and account.token == entry.token
+                    and account.balance >= entry.amount)
+            if paid and account is not None:
+                state = state.with_account(entry.account, Account(account.owner, account.key_hash, account.token,
+                                                                  account.balance - entry.amount, account.nonce))
+            ok.append(paid)
+    return state, tuple(ok)
 
 
-def _apply_collect_fees(state: State, tx: CollectFees) -> tuple[State, Outcome]:
-    acct = existing_account(state, tx.token, tx.account, "fee recipient")
-    if tx.proposer is None or acct.addr != to_canonical_address(tx.proposer):
-        raise NotTheProposer(f"fees can only be collected into the batch proposer's account, and account {tx.account} "
-                             f"is {acct.address}'s, not {tx.proposer}'s")
-    fees = list(state.fees)
-    new = Account(acct.addr, acct.nonce, credit(acct.balances, tx.token, fees[tx.token]))
-    fees[tx.token] = 0
-    return state.with_account(tx.account, new, tuple(fees)), Outcome(txs.TX_COLLECT_FEES)
+def apply_queue(state: State, commitment: QueueCommitment, entries: list[QueueEntry]) -> State:
+    if len(entries) != commitment.count:
+        raise QueueMismatch(f"the commitment consumes {commitment.count} entries, {len(entries)} given")
+    new, ok = queue_outcomes(state, entries)
+    if ok != commitment.ok:
+        raise QueueMismatch(f"ok flags {commitment.ok} are not the entries' outcomes {ok}")
+    return new
 
 
-def with_raw_account(state: State, index: int, account: Account, fees: tuple | None = None) -> State:
-    """Write an account without any rule: only for building deliberately faulty batches in tests/demo."""
-    return state.with_account(index, account, fees)
+def signed_messages(state: State, commitment: TransferCommitment, domain_sep: bytes) -> list[tuple[bytes, bytes]]:
+    """(key hash, message) per transfer: each signs with the nonce its sender has when it runs, i.e. the
+    pre-state nonce plus the sender's earlier transfers in the commitment (a sender may appear twice)."""
+    seen: dict[int, int] = {}
+    out = []
+    for position, tx in enumerate(commitment.transfers):
+        sender = _existing(state, tx.sender, "sender", position)
+        nonce = sender.nonce + seen.get(tx.sender, 0)
+        seen[tx.sender] = seen.get(tx.sender, 0) + 1
+        out.append((sender.key_hash, tx.message(domain_sep, nonce)))
+    return out
 
 
-__all__ = [
-    "Account",
-    "EMPTY_ACCOUNTS_ROOT",
-    "GENESIS_ROOT",
-    "NodeStore",
-    "Outcome",
-    "State",
-    "ZERO_HASHES",
-    "apply",
-    "empty_accounts_root",
-    "genesis_root",
-    "leaf_hash",
-    "queue_op_for",
-    "state_root",
-]
+def signature_valid(state: State, commitment: TransferCommitment, domain_sep: bytes,
+                    key_of: Callable[[bytes], bytes]) -> bool:
+    """Whether the aggregate signs every transfer; `key_of(key_hash)` gives the compressed BLS key."""
+    pairs = signed_messages(state, commitment, domain_sep)
+    return bls.verify_aggregate([key_of(h) for h, _ in pairs], [m for _, m in pairs], commitment.signature)
+
+
+def sign_transfer(key: bls.BlsKey, tx: Transfer, domain_sep: bytes, nonce: int) -> bytes:
+    return key.sign(tx.message(domain_sep, nonce))
+
+
+def key_hash(public_key: bytes) -> bytes:
+    """What an account stores of its key: keccak of the EIP-2537 encoding the contract hashes."""
+    return keccak(bls.g2_evm(public_key))

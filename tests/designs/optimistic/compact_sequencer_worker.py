@@ -7,16 +7,16 @@ journaled (or `err <message>`). The test kills it with SIGKILL at an arbitrary p
 
 import sys
 
-from l2.designs.optimistic.compact.encoding import Transfer
-from l2.designs.optimistic.compact.l1 import CompactClient
-from l2.designs.optimistic.compact.sequencer import CompactSequencer
+from l2.designs.optimistic.encoding import Transfer
+from l2.designs.optimistic.l1 import RollupClient
+from l2.designs.optimistic.sequencer import Sequencer
 from l2.errors import L2Error
 from l2.l1.chain import RpcChain
 
 
 def main(url: str, rollup_address: str, db_path: str) -> None:
     chain = RpcChain(url)
-    sequencer = CompactSequencer(CompactClient(chain, rollup_address), chain.accounts[8], 1, db_path)
+    sequencer = Sequencer(RollupClient(chain, rollup_address), chain.accounts[8], 1, db_path)
     print("ready", flush=True)
     for line in sys.stdin:
         body, nonce, signature = line.split()

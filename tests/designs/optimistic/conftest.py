@@ -94,17 +94,17 @@ class CompactEnv:
     token: object
 
     def sequencer(self, tmp_path, name="sequencer.db", **kwargs):
-        from l2.designs.optimistic.compact.sequencer import CompactSequencer
+        from l2.designs.optimistic.sequencer import Sequencer
 
-        return CompactSequencer(self.client, self.proposer, kwargs.pop("fee_receiver", 1), tmp_path / name, **kwargs)
+        return Sequencer(self.client, self.proposer, kwargs.pop("fee_receiver", 1), tmp_path / name, **kwargs)
 
     def checker(self):
-        from l2.designs.optimistic.compact.challenger import CompactChallenger
+        from l2.designs.optimistic.challenger import Challenger
 
-        return CompactChallenger(self.client, self.challenger)
+        return Challenger(self.client, self.challenger)
 
     def wallets(self, sequencer) -> list:
-        from l2.designs.optimistic.compact.wallet import Wallet
+        from l2.designs.optimistic.wallet import Wallet
 
         return [Wallet(u, self.client, sequencer) for u in self.users]
 
@@ -114,7 +114,7 @@ class CompactEnv:
 
 def deploy_compact(chain) -> CompactEnv:
     from l2.core import bls
-    from l2.designs.optimistic.compact import l1 as compact_l1
+    from l2.designs.optimistic import l1 as compact_l1
 
     admin, proposer, challenger = chain.accounts[0], chain.accounts[8], chain.accounts[9]
     users = chain.accounts[4:7]

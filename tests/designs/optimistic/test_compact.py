@@ -15,9 +15,9 @@ from hypothesis import strategies as st
 from web3.logs import DISCARD
 
 from l2.core import bls, eip712
-from l2.designs.optimistic.compact import encoding, proofs
-from l2.designs.optimistic.compact.encoding import QueueCommitment, QueueEntry, Transfer, TransferCommitment, Withdrawal
-from l2.designs.optimistic.compact.state import State, apply_transfers, key_hash, queue_outcomes, signature_valid
+from l2.designs.optimistic import encoding, proofs
+from l2.designs.optimistic.encoding import QueueCommitment, QueueEntry, Transfer, TransferCommitment, Withdrawal
+from l2.designs.optimistic.state import State, apply_transfers, key_hash, queue_outcomes, signature_valid
 from l2.designs.optimistic.errors import InsufficientBalance, InvalidTransaction
 from l2.errors import TransactionReverted
 
@@ -99,7 +99,7 @@ def compact(chain):
     proposer, challenger = chain.accounts[0], chain.accounts[7]
     users = chain.accounts[1:4]
     signatures = chain.deploy("AggregateSignatures")
-    rollup = chain.deploy("CompactRollup", proposer.address, WINDOW, INCLUSION, BOND, 10**15, DEPTH, K,
+    rollup = chain.deploy("OptimisticRollup", proposer.address, WINDOW, INCLUSION, BOND, 10**15, DEPTH, K,
                           signatures.address)
     chain.transact(rollup.functions.depositBond(), proposer, value=BOND)
     domain = encoding.domain(chain.chain_id, rollup.address)

@@ -7,10 +7,10 @@ from __future__ import annotations
 import pytest
 
 from l2.core import bls
-from l2.designs.optimistic.compact import l1
-from l2.designs.optimistic.compact.challenger import CompactChallenger
-from l2.designs.optimistic.compact.encoding import Transfer, Withdrawal
-from l2.designs.optimistic.compact.sequencer import CompactSequencer
+from l2.designs.optimistic import l1
+from l2.designs.optimistic.challenger import Challenger
+from l2.designs.optimistic.encoding import Transfer, Withdrawal
+from l2.designs.optimistic.sequencer import Sequencer
 from l2.designs.optimistic.errors import BadSignature, InsufficientBalance, WrongNonce
 from l2.runtime.service import run_round
 
@@ -35,8 +35,8 @@ def operators_env(chain):
 def running(operators_env, tmp_path):
     client, proposer, challenger, users, keys = operators_env
     # the proposer deposited first: account 1
-    sequencer = CompactSequencer(client, proposer, fee_receiver=1, db_path=tmp_path / "sequencer.db")
-    checker = CompactChallenger(client, challenger)
+    sequencer = Sequencer(client, proposer, fee_receiver=1, db_path=tmp_path / "sequencer.db")
+    checker = Challenger(client, challenger)
     run_round([sequencer, checker])  # the deposits, in a queue commitment
     return client, sequencer, checker, users, keys
 
@@ -81,7 +81,7 @@ def test_the_sequencer_refuses_what_would_make_a_bad_commitment(running):
     events = run_round([sequencer, checker])
     assert [reason for _, reason in sequencer.dropped] == [
         "its signature is not its sender's over its nonce", "an earlier transfer of its sender had a bad signature"]
-    assert "1 transfers in 1 commitments" in events[0].text
+    assert "1 transfer in 1 commitment," in events[0].text
     assert "every root and signature checks" in events[-1].text
     assert sequencer.tip.account(2).nonce == 0 and sequencer.tip.account(3).nonce == 1
 

@@ -186,7 +186,7 @@ def test_a_sequencer_killed_with_sigkill_loses_no_acknowledged_transfer(compact_
     worker = subprocess.Popen([sys.executable, str(WORKER), env.chain.url, env.client.address, str(db)],
                               cwd=PROJECT_ROOT, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
                               env={**os.environ, "PYTHONPATH": str(PROJECT_ROOT)})
-    from l2.designs.optimistic.compact.encoding import Transfer
+    from l2.designs.optimistic.encoding import Transfer
 
     def line(nonce):
         tx = Transfer(alice.index(), bob.index(), 10**15)

@@ -13,10 +13,11 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from l2.designs.optimistic.txs import QueueOp
+from l2.designs.optimistic.encoding import QueueCommitment, encode_batch
 from l2.l1.compiler import PROJECT_ROOT
+from l2.runtime.service import run_round
 
-from .conftest import deploy_env, fund_for_faults
+from .conftest import deploy_compact
 
 
 def _verify(*args: str):
@@ -27,33 +28,43 @@ def _verify(*args: str):
 @pytest.fixture
 def fresh(anvil_chain):
     """A rollup of its own on the session's anvil (reverted after the test): batch numbers start at 0."""
-    return deploy_env(anvil_chain)
+    return deploy_compact(anvil_chain)
+
+
+def _funded(env, sequencer):
+    wallets = env.wallets(sequencer)
+    for w in wallets:
+        w.deposit(10**18)
+    run_round([sequencer], urgent=True)
+    return wallets
 
 
 def test_verify_checks_every_batch_and_proves_fraud_only_when_asked(fresh, anvil_url, tmp_path):
     env = fresh
     seq = env.sequencer(tmp_path)
-    alice, bob = fund_for_faults(env, seq)
+    alice, bob, _ = _funded(env, seq)
     alice.transfer(bob.address, 10**17)
-    seq.post_batch()
-    seq.close()
-    ok = _verify("--rpc-url", anvil_url, "--rollup", env.rollup.address)
+    run_round([seq], urgent=True)
+    ok = _verify("--rpc-url", anvil_url, "--rollup", env.client.address)
     assert ok.returncode == 0, ok.stderr
-    assert "batch #0: 4 transactions re-executed, state root matches" in ok.stdout
+    assert "batch #0 (4 queue entries in 1 commitment) replayed from Layer-1 data: every root and signature checks" \
+        in ok.stdout
+    assert "batch #1 (1 transfer in 1 commitment) replayed" in ok.stdout
 
-    faulty = env.sequencer(tmp_path, fault="print_money")
-    env.wallets(faulty)[0].transfer(bob.address, 10**16)
-    faulty.post_batch()
-    faulty.close()
-    unproven = _verify("--rpc-url", anvil_url, "--rollup", env.rollup.address)
-    assert unproven.returncode == 1 and env.rollup.batch_count() == 2
+    seq.fault = "print_money"
+    bob.transfer(alice.address, 10**16)
+    run_round([seq], urgent=True)
+    seq.close()
+    unproven = _verify("--rpc-url", anvil_url, "--rollup", env.client.address)
+    assert unproven.returncode == 1 and env.client.batch_count() == 3
     assert unproven.stderr.strip().splitlines() == [
-        "error: batch #1 is fraudulent and was not proven: run with --challenge to prove it"]
+        "error: batch #2 is fraudulent and was not proven: run with --challenge to prove it"]
 
-    proven = _verify("--rpc-url", anvil_url, "--rollup", env.rollup.address, "--challenge")
+    proven = _verify("--rpc-url", anvil_url, "--rollup", env.client.address, "--challenge")
     assert proven.returncode == 0, proven.stderr
-    assert "batch #1 is fraudulent at transition 1" in proven.stdout and "proven: commitment" in proven.stdout
-    assert env.rollup.batch_count() == 1 and env.rollup.fn.bonds(env.proposer.address).call() == 0
+    assert "batch #2 is fraudulent: commitment 0: the committed root is not the replayed one" in proven.stdout
+    assert "proved it with the transition proof in one transaction" in proven.stdout
+    assert env.client.batch_count() == 2 and env.client.bond(env.proposer.address) == 0
 
 
 class _LyingNode(BaseHTTPRequestHandler):
@@ -83,8 +94,9 @@ class _LyingNode(BaseHTTPRequestHandler):
 @pytest.fixture
 def lying_node(anvil_url, fresh):
     _LyingNode.upstream = anvil_url
-    _LyingNode.decoy = bytes.fromhex(fresh.rollup.contract.encode_abi(
-        "submitBatch", args=[b"\0" * 32, b"\0" * 32, 1, QueueOp(0, 1).encode() + b"\x11" * 32])[2:])
+    decoy = encode_batch([QueueCommitment(b"\x11" * 32, 1, (True,))])  # a batch, but not the one posted
+    _LyingNode.decoy = bytes.fromhex(fresh.client.contract.encode_abi(
+        "submitBatch", args=[b"\0" * 32, b"\0" * 32, decoy])[2:])
     server = ThreadingHTTPServer(("127.0.0.1", 0), _LyingNode)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
@@ -96,14 +108,13 @@ def lying_node(anvil_url, fresh):
 def test_verify_fails_loudly_when_a_batch_cannot_be_rebuilt(fresh, lying_node, tmp_path):
     env = fresh
     seq = env.sequencer(tmp_path)
-    fund_for_faults(env, seq)
-    seq.post_batch()
+    _funded(env, seq)
     seq.close()
-    result = _verify("--rpc-url", lying_node, "--rollup", env.rollup.address, "--rounds", "3", "--interval", "0")
+    result = _verify("--rpc-url", lying_node, "--rollup", env.client.address, "--rounds", "3", "--interval", "0")
     assert result.returncode == 1
     (line,) = result.stderr.strip().splitlines()
     assert line.startswith("error: batch #0 (transaction 0x") and "is not the batch its event commits to" in line
-    assert "state root matches" not in result.stdout
+    assert "every root" not in result.stdout
 
 
 def test_verify_refuses_bad_arguments_in_one_line(anvil_url):

@@ -1,7 +1,5 @@
-"""The compact optimistic rollup's data: 8-byte transfers, commitments, batches (issue 12, in progress).
-
-This package is the next format of the optimistic rollup, built beside the current one until it
-replaces it (`contracts/optimistic/compact/` holds its contracts). Same layout as `CompactRules.sol`.
+"""The optimistic rollup's data: 8-byte transfers, commitments, batches, queue entries; the same layout
+as `OptimisticRules.sol`.
 
 Transfers carry no nonce and no signature (the nonce is the sender's, read from the state; the
 signature is aggregated per commitment). Eight bytes, big-endian, 64 bits:
@@ -282,7 +280,7 @@ class QueueEntry:
     timestamp: int = 0
 
     def hash(self, previous: int) -> int:
-        """`CompactRules.queueHash`: the chained hash after this entry, truncated to 192 bits."""
+        """`OptimisticRules.queueHash`: the chained hash after this entry, truncated to 192 bits."""
         return int.from_bytes(keccak(
             previous.to_bytes(32, "big") + self.kind.to_bytes(32, "big") + self.account.to_bytes(32, "big")
             + self.owner.rjust(32, b"\0") + self.key_hash + self.token.to_bytes(32, "big")

@@ -1,10 +1,10 @@
 // SPDX-License-Identifier: MIT
 pragma solidity ^0.8.24;
 
-import {BLS} from "../../lib/BLS.sol";
+import {BLS} from "../lib/BLS.sol";
 
 /// @title AggregateSignatures
-/// @notice The BLS checks of the compact rollup, in a contract of their own so the rollup stays under
+/// @notice The BLS checks of the optimistic rollup, in a contract of their own so the rollup stays under
 ///         EIP-170's 24,576 bytes: a proof of possession when a key is registered, and an aggregate over
 ///         a commitment's messages in a signature fraud proof. Stateless; the rollup calls it by a
 ///         high-level call, so a revert here (a caller starving the pairing of gas) reverts the proof

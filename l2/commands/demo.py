@@ -144,6 +144,8 @@ def _cast(chain: Chain, console: Console, deployment: dict[str, str], payments: 
     token = chain.contract("TestToken", deployment["TestToken"])
     for name in USERS:
         chain.transact(token.functions.mint(accounts[name].address, 1000 * TOKEN_UNIT), accounts["operator"])
+    # the operator holds a few too: a rollup sequencer opens a fee account in each token it takes
+    chain.transact(token.functions.mint(accounts["operator"].address, 10 * TOKEN_UNIT), accounts["operator"])
     return Story(chain, console, random.Random(seed), deployment, accounts, unit, payments, batch_size)
 
 

@@ -388,7 +388,7 @@ def bench_durable_sequencer(ctx) -> dict[str, float]:
             start = time.perf_counter()
             for tx, nonce, signature in signed:
                 sequencer.submit(tx, nonce, signature)
-            sequencer._close()  # the last commitment's signature check, as posting would do it
+            sequencer._close_all()  # the last commitments' signature checks, as posting would do them
             elapsed = time.perf_counter() - start
             if any("posted" not in e.text for e in run_round([sequencer], urgent=True)):
                 raise AssertionError("the benchmark's transfers did not post")

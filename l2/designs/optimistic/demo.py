@@ -67,9 +67,7 @@ def _fee_accounts(story, rollup: RollupClient, operator: Wallet, token_id: int) 
     if rollup.bond(operator.address) < minimum:
         rollup.deposit_bond(operator.account, minimum - rollup.bond(operator.address))
     operator.deposit(story.unit)
-    token = story.chain.contract("TestToken", story.deployment["TestToken"])
-    story.chain.transact(token.functions.mint(operator.address, 10**18), operator.account)
-    operator.deposit(10**18, token=token_id)
+    operator.deposit(10**18, token=token_id)  # the story gives the operator a few tokens
 
 
 def _post_all(seq: Sequencer, challenger: Challenger) -> list:

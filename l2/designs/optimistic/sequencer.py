@@ -40,7 +40,7 @@ from l2.designs.optimistic.encoding import (
     TransferCommitment,
 )
 from l2.designs.optimistic.l1 import RollupClient
-from l2.designs.optimistic.state import State, apply_transfer, pay_fees, queue_outcomes
+from l2.designs.optimistic.state import State, apply_transfer, apply_transfers, pay_fees, queue_outcomes
 from l2.designs.optimistic.errors import (
     BadSignature,
     InvalidTransaction,
@@ -97,6 +97,7 @@ class Pending:
     signature: bytes
     seq: int = 0  # its journal row
     accepted_at: float = 0.0
+    token: int = 0  # its sender's account's: the token of the commitment it goes in
 
 
 @dataclass(frozen=True)
@@ -133,7 +134,6 @@ class Sequencer:
         # A commitment pays its fees to one account, so all its transfers are in that account's token: one
         # fee account per token the sequencer takes (an int: ETH only).
         self.fee_receivers = fee_receiver if isinstance(fee_receiver, dict) else {0: fee_receiver}
-        self.open_token = 0
         self.max_batch, self.max_age, self.fault = max_batch, max_age, fault
         self.store = Store(db_path, _SCHEMA, kind="optimistic sequencer", version=2, error=SequencerStorageError)
         self.store.claim("rollup", f"{client.chain.chain_id}:{client.address}")
@@ -163,8 +163,10 @@ class Sequencer:
         self.tip = state
         self.queue_head = self.client.queue_head()
         self.posted_tip = self.client.tip_root()
-        self.open: list[Pending] = []
-        self.open_state = self.open_pre = self.tip
+        # Open commitments, one per token: transfers of different tokens touch different accounts, so each
+        # can close on its own, on top of those closed before it, and replay as it was checked.
+        self.open: dict[int, list[Pending]] = {}
+        self.closed_state = self.open_state = self.tip  # after the closed commitments; and the open transfers
         self.dropped: list[tuple[Pending, str]] = []
         self.closed: list[tuple[TransferCommitment, State, list[Pending]]] = []
         counts = {"readmitted": 0, "dropped": 0, "on_layer_1": 0}
@@ -203,7 +205,12 @@ class Sequencer:
         return a.nonce
 
     def pending_count(self) -> int:
-        return len(self.open) + sum(len(accepted) for _, _, accepted in self.closed)
+        return len(self._waiting())
+
+    def _waiting(self) -> list[Pending]:
+        """Every accepted transfer not posted yet, in acceptance order."""
+        closed = [a for _, _, accepted in self.closed for a in accepted]
+        return closed + sorted((a for lst in self.open.values() for a in lst), key=lambda a: a.seq)
 
     # --- intake ---------------------------------------------------------------------------------
 
@@ -212,26 +219,20 @@ class Sequencer:
         (nothing kept). Its signature is checked with its commitment's (see the module's doc); a bad one is
         dropped then. Returns its place in the journal."""
         accepted = Pending(transfer, nonce, bytes(signature), 0, time.time())
-        transfer.encode()  # MalformedTransaction before anything else, even a token switch
-        self._switch_token(transfer)
         pending = self._check(accepted)
         with self.store.transaction() as db:
             seq = db.execute("INSERT INTO transfers (body, nonce, signature, accepted_at) VALUES (?, ?, ?, ?)",
                              (transfer.encode(), nonce, accepted.signature, accepted.accepted_at)).lastrowid
         assert seq is not None
-        self._take(Pending(transfer, nonce, accepted.signature, seq, accepted.accepted_at), pending)
+        token = self.open_state.account(transfer.sender).token  # type: ignore[union-attr] - _check found it
+        self._take(Pending(transfer, nonce, accepted.signature, seq, accepted.accepted_at, token), pending)
         return Accepted(seq)
 
     def _admit(self, accepted: Pending) -> None:
-        self._switch_token(accepted.transfer)
-        self._take(accepted, self._check(accepted))
-
-    def _switch_token(self, transfer: Transfer) -> None:
-        """Close the open commitment if `transfer` is in another token (a commitment is in one token)."""
-        sender = self.open_state.account(transfer.sender)
-        if sender is not None and sender.token != self.open_token:
-            self._close()
-            self.open_token = sender.token
+        state = self._check(accepted)
+        token = self.open_state.account(accepted.transfer.sender).token  # type: ignore[union-attr]
+        self._take(Pending(accepted.transfer, accepted.nonce, accepted.signature, accepted.seq, accepted.accepted_at,
+                           token), state)
 
     def _check(self, accepted: Pending) -> State:
         """The open state after `accepted`, or the InvalidTransaction it breaks; changes nothing."""
@@ -260,26 +261,27 @@ class Sequencer:
 
     def _take(self, accepted: Pending, state: State) -> None:
         self.open_state = state
-        self.open.append(accepted)
-        if len(self.open) == self.client.k:
-            self._close()
+        waiting = self.open.setdefault(accepted.token, [])
+        waiting.append(accepted)
+        if len(waiting) >= min(self.client.k, self.max_batch):  # a batch holds max_batch transfers at most
+            self._close(accepted.token)
 
-    def _verified(self) -> list[Pending]:
-        """The open transfers whose signatures hold, in order (all of them, checked as one aggregate, in the
-        honest case); each one dropped is recorded in `dropped` with the reason."""
+    def _verified(self, waiting: list[Pending]) -> list[Pending]:
+        """The transfers of `waiting` (one open commitment) whose signatures hold, in order: all of them,
+        checked as one aggregate, in the honest case; each one dropped is recorded with the reason."""
         domain = self.client.domain
         keys, messages, signatures = [], [], []
-        for a in self.open:
-            keys.append(self.keys[self.open_pre.account(a.transfer.sender).key_hash])
+        for a in waiting:
+            keys.append(self.keys[self.closed_state.account(a.transfer.sender).key_hash])  # type: ignore[union-attr]
             messages.append(a.transfer.message(domain, a.nonce))
             signatures.append(a.signature)
         try:
             if bls.verify_aggregate(keys, messages, bls.aggregate(signatures)):
-                return self.open
+                return waiting
         except bls.InvalidBlsPoint:
             pass
         kept, bad_senders = [], set()
-        for a, key, message in zip(self.open, keys, messages, strict=True):
+        for a, key, message in zip(waiting, keys, messages, strict=True):
             if a.transfer.sender in bad_senders:
                 self._drop(a, "an earlier transfer of its sender had a bad signature")
             elif not bls.verify(key, message, a.signature):
@@ -289,36 +291,40 @@ class Sequencer:
                 kept.append(a)
         return kept
 
-    def _close(self) -> None:
-        """Close the open transfers into a commitment (after checking their signatures, see `_verified`)."""
-        if not self.open:
+    def _close(self, token: int) -> None:
+        """Close the open commitment of `token` (after checking its signatures, see `_verified`) on top of
+        the closed ones. Its transfers touch only accounts of `token`, which the other open commitments
+        never touch, so it replays on the closed state exactly as it was checked on the open one."""
+        waiting = self.open.pop(token, [])
+        if not waiting:
             return
-        kept = self._verified()
-        if len(kept) != len(self.open):
-            receiver = self.open_pre.account(self.fee_receivers[self.open_token])
-            state = self.open_pre
-            for a in kept:
-                state, _ = apply_transfer(state, a.transfer, receiver.token if receiver else -1)
-            self.open, self.open_state = kept, state
-            if not kept:
-                return
-        fees = sum(a.transfer.fee for a in self.open)
-        fee_receiver = self.fee_receivers[self.open_token]
-        state = pay_fees(self.open_state, fee_receiver, fees)
-        signature = bls.aggregate([a.signature for a in self.open])
-        commitment = TransferCommitment(state.root, signature, fee_receiver, tuple(a.transfer for a in self.open))
-        self.closed.append((commitment, state, self.open))
-        self.open, self.open_state, self.open_pre = [], state, state
+        kept = self._verified(waiting)
+        if kept:
+            fee_receiver = self.fee_receivers[token]
+            signature = bls.aggregate([a.signature for a in kept])
+            draft = TransferCommitment(b"", signature, fee_receiver, tuple(a.transfer for a in kept))
+            post, _ = apply_transfers(self.closed_state, draft)
+            self.closed.append((TransferCommitment(post.root, signature, fee_receiver, draft.transfers), post, kept))
+            self.closed_state = post
+        # the open state again: the closed commitments (with their fees), then every transfer still open
+        state = self.closed_state
+        for a in sorted((a for lst in self.open.values() for a in lst), key=lambda a: a.seq):
+            state, _ = apply_transfer(state, a.transfer, a.token)
+        self.open_state = state
+
+    def _close_all(self) -> None:
+        for token in sorted(self.open):
+            self._close(token)
 
     # --- posting --------------------------------------------------------------------------------
 
     def due(self, now: float | None = None) -> bool:
         """Whether a batch is due: `max_batch` transfers waiting, or the oldest waited `max_age` seconds."""
-        waiting = [a for _, _, accepted in self.closed for a in accepted] + self.open
+        waiting = self._waiting()
         if not waiting:
             return False
         now = time.time() if now is None else now
-        return len(waiting) >= self.max_batch or now - waiting[0].accepted_at >= self.max_age
+        return len(waiting) >= self.max_batch or now - min(a.accepted_at for a in waiting) >= self.max_age
 
     def step(self, urgent: bool = False) -> list[Event]:
         """One round: rebuild from Layer 1 if it moved under us (a fraud proof reverted batches, another
@@ -342,7 +348,7 @@ class Sequencer:
             commitments.append(QueueCommitment(state.root, len(ok), ok))
         if entries:  # what waits was checked on the old tip: admit it again after the queue (a forced
             self._readmit(state)  # withdrawal may have emptied a sender)
-        self._close()
+        self._close_all()
         transfers: list = []  # whole commitments, in order, up to max_batch transfers (at least one)
         for closed in self.closed:
             if transfers and sum(len(a) for _, _, a in transfers) + len(closed[2]) > self.max_batch:
@@ -364,9 +370,7 @@ class Sequencer:
             db.executemany("UPDATE transfers SET status = 'posted', batch = ? WHERE seq = ?", posted_seqs)
         self.queue_head += len(entries)
         self.tip, self.posted_tip = state, self.client.tip_root()
-        self.closed = self.closed[len(transfers):]
-        if not self.closed:  # else the open state already follows the commitments still waiting
-            self.open_state = self.open_pre = state
+        self.closed = self.closed[len(transfers):]  # the closed and open states already follow what waits
         self.last_posted = Posted(posted.index, len(entries), len(posted_seqs), len(transfers), receipt)
         events.append(Event(self.name, f"posted batch #{posted.index}: {self.last_posted.summary()}, "
                                        f"{receipt.gasUsed:,} gas"))
@@ -374,8 +378,8 @@ class Sequencer:
 
     def _readmit(self, state: State) -> None:
         """Admit every waiting transfer again on `state`, in order; those it makes invalid are dropped."""
-        waiting = [a for _, _, accepted in self.closed for a in accepted] + self.open
-        self.open, self.closed, self.open_state, self.open_pre = [], [], state, state
+        waiting = self._waiting()
+        self.open, self.closed, self.open_state, self.closed_state = {}, [], state, state
         for a in waiting:
             try:
                 self._admit(a)

@@ -71,7 +71,7 @@ def test_the_sequencer_refuses_what_would_make_a_bad_commitment(running):
         pay(sequencer, client, keys, alice, 2, 3, 3 * ETHER)
     with pytest.raises(BadSignature):
         sequencer.submit(tx, 0, b"\x01" * 96)
-    assert sequencer.open == []
+    assert sequencer.pending_count() == 0
     # A signature by the wrong key is caught when its commitment closes: it and its sender's later
     # transfers are dropped, everyone else's stay, and the posted aggregate checks.
     sequencer.submit(tx, 0, keys[bob.address].sign(tx.message(client.domain, 0)))  # bob's key, alice's account

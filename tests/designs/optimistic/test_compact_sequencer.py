@@ -233,7 +233,7 @@ def test_token_transfers_go_in_commitments_of_their_token_with_fees_to_its_fee_a
     alice.transfer(bob.address, 10**15, fee=10**12)  # ETH: a commitment of its own
     bob.transfer(alice.address, 10**6, fee=1000, token=1)
     events = run_round([sequencer, compact_env.checker()], urgent=True)
-    assert "3 transfers in 3 commitments" in events[0].text
+    assert "3 transfers in 2 commitments" in events[0].text  # one per token: they interleave freely
     assert "every root and signature checks" in events[-1].text
     assert carol.balance(token=1) == 10**9 + 2000 and bob.balance(token=1) == 10**9 - 1000
     assert alice.balance(token=1) == 10**9 - 1000

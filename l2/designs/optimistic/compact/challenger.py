@@ -85,58 +85,76 @@ class Claimable:
         return keccak(abi_encode(["bytes32", "uint256"], [outer, self.index]))
 
 
+@dataclass(frozen=True)
+class Checked:
+    """A batch replayed without fault, and the state after it."""
+
+    batch: PostedBatch
+    state: State
+
+
 class CompactChallenger:
-    """A `Service`: each step syncs with Layer 1, checks every new batch, and proves the first fraud."""
+    """A `Service`: each step syncs with Layer 1, checks every new batch, and proves the first fraud.
+
+    A batch stays checked only while the block that holds it is unchanged: after a reorg, every batch from
+    the first changed block on is replayed again (a reorg below a batch may change the queue entries or
+    keys it was checked against, and an identical header proves nothing about them)."""
 
     def __init__(self, client: CompactClient, account: LocalAccount, name: str = "challenger"):
         self.client, self.account, self.name = client, account, name
         self.genesis = State.genesis(client.depth)
-        self.checked: dict[tuple, State] = {}  # header -> state after it (honest batches)
-        self.frauds: dict[tuple, Fraud] = {}
+        self.checked: list[Checked] = []  # the standing batches replayed so far, in order
         self.proven = 0
 
+    @property
+    def state(self) -> State:
+        """The state after the last batch checked."""
+        return self.checked[-1].state if self.checked else self.genesis
+
     def standing(self) -> list[PostedBatch]:
-        """The batches Layer 1 holds now, in order (later submissions replace reverted ones)."""
-        submitted = self.client.batches()
-        reverted = self.client.reverts()
-        events = sorted([(block, 1, batch) for block, batch in submitted] + [(b, 0, i) for b, i in reverted],
-                        key=lambda e: (e[0], e[1]))
-        chain: list = []
-        for _, kind, item in events:
-            if kind == 0:
-                del chain[item:]
-            elif isinstance(item, BatchDataUnavailable):
-                raise item
-            else:
+        """The batches Layer 1 holds now, in order (later submissions replace reverted ones). Raises the
+        BatchDataUnavailable of a standing batch nobody can rebuild (a reverted one no longer matters)."""
+        chain: list[PostedBatch | BatchDataUnavailable] = []
+        # In Layer 1's order (block, then log index): sorting a block's reverts before its submissions
+        # would keep a batch posted and then reverted in one block.
+        for index, item in self.client.history():
+            del chain[index:]
+            if item is not None:
                 chain.append(item)
-        return chain
+        for item in chain:
+            if isinstance(item, BatchDataUnavailable):
+                raise item
+        return [item for item in chain if isinstance(item, PostedBatch)]
 
     def step(self, urgent: bool = False) -> list[Event]:
         events: list[Event] = []
+        standing = self.standing()
+        keep = 0
+        while (keep < min(len(self.checked), len(standing))
+               and self.checked[keep].batch.header == standing[keep].header
+               and self.checked[keep].batch.block_hash == standing[keep].block_hash
+               and self.checked[keep].batch.tx_hash == standing[keep].tx_hash):
+            keep += 1
+        del self.checked[keep:]
         queue = self.client.queue_entries()
         keys = self.client.keys()
-        state = self.genesis
-        for batch in self.standing():
-            header = tuple(batch.header)
-            if header in self.frauds:
-                events += self._prove(self.frauds.pop(header))
-                return events
-            if header in self.checked:
-                state = self.checked[header]
-                continue
-            after, fraud = check_batch(batch, state, queue, self.client.domain, keys.__getitem__)
+        for batch in standing[keep:]:
+            after, fraud = check_batch(batch, self.state, queue, self.client.domain, keys.__getitem__)
             if fraud is not None:
                 events.append(Event(self.name, f"batch #{batch.header[0]} is fraudulent: commitment "
                                                f"{fraud.position}: {fraud.reason}"))
                 events += self._prove(fraud)
                 return events
-            self.checked[header] = after
-            state = after
+            self.checked.append(Checked(batch, after))
             events.append(Event(self.name, f"batch #{batch.header[0]} replayed from Layer-1 data: every root and "
                                            "signature checks"))
         return events
 
     def _prove(self, fraud: Fraud) -> list[Event]:
+        closed = fraud.batch.header[7] + self.client.challenge_window
+        if self.client.chain.now() >= closed:
+            return [Event(self.name, f"cannot prove it: batch #{fraud.batch.header[0]}'s challenge window closed "
+                                     f"at {closed}; it is final, and so is everything built on it")]
         if fraud.kind == "transition":
             start = fraud.batch.queue_starts[fraud.position]
             commitment = fraud.batch.commitments[fraud.position]

@@ -92,6 +92,26 @@ class CompactClient:
         return [(log.blockNumber, log.args.fromIndex)
                 for log in self.contract.events.BatchesReverted().get_logs(from_block=from_block)]
 
+    def history(self, from_block: int = 0) -> list[tuple[int, PostedBatch | BatchDataUnavailable | None]]:
+        """Every batch posted and every revert since `from_block`, in the order Layer 1 ran them: (index,
+        the batch or the BatchDataUnavailable saying why it cannot be rebuilt) for a `BatchSubmitted`,
+        (first reverted index, None) for a `BatchesReverted`. Ordered by block, then by place in the block:
+        a batch and the fraud proof that reverts it may share a block, and which came first decides
+        whether it stands."""
+        logs = [(log, True) for log in self.contract.events.BatchSubmitted().get_logs(from_block=from_block)]
+        logs += [(log, False) for log in self.contract.events.BatchesReverted().get_logs(from_block=from_block)]
+        logs.sort(key=lambda item: (item[0].blockNumber, item[0].logIndex))
+        out: list[tuple[int, PostedBatch | BatchDataUnavailable | None]] = []
+        for log, submitted in logs:
+            if not submitted:
+                out.append((log.args.fromIndex, None))
+                continue
+            try:
+                out.append((log.args.index, self.posted_batch(log)))
+            except BatchDataUnavailable as exc:
+                out.append((log.args.index, exc))
+        return out
+
     def posted_batch(self, log) -> PostedBatch:
         """The header (event) and commitments (calldata of the posting transaction) of one batch, checked
         against each other: BatchDataUnavailable if nobody could rebuild the batch from Layer 1."""
@@ -112,7 +132,8 @@ class CompactClient:
             decoded = encoding.decode_batch(bytes(args["data"]), a.queueStart)
         except UndecodableTransaction as exc:
             raise BatchDataUnavailable(f"{where}: the data does not split into commitments ({exc})") from None
-        batch = PostedBatch(header, tuple(c for c, _ in decoded), tuple(q for _, q in decoded))
+        batch = PostedBatch(header, tuple(c for c, _ in decoded), tuple(q for _, q in decoded),
+                            bytes(log.blockHash), bytes(log.transactionHash))
         if len(decoded) != a.commitmentCount or encoding.commitments_root(batch.leaves) != header[2]:
             raise BatchDataUnavailable(f"{where}: the transaction's input is not the batch its event commits to")
         return batch

@@ -9,7 +9,7 @@ from eth_account import Account
 from eth_account.messages import encode_typed_data
 
 from l2.core.crypto import SECP256K1_N, Signer
-from l2.designs.sidechain import bridge
+from l2.designs.sidechain import bridge, gas
 from l2.designs.sidechain.bridge import Checkpoint
 from l2.designs.sidechain.errors import CheckpointRejected
 from l2.designs.sidechain.messages import PRECOMMIT, Domain, vote_digest
@@ -163,3 +163,13 @@ def test_python_quorum_check_agrees_with_layer1_on_stake_not_count():
     assert bridge.check_quorum(digest, bridge.pack_signatures({a: signatures[a] for a in list(p)[:2]}), p)
     with pytest.raises(CheckpointRejected, match="more than 2/3"):
         bridge.check_quorum(digest, bridge.pack_signatures({a: signatures[a] for a in list(p)[1:]}), p)
+
+
+def test_checkpoint_gas_stays_well_below_polygon_edges_and_grows_by_a_signature_per_validator(env):
+    """The figures of `python -m l2.designs.sidechain.gas` (which also measures 4, 20 and 30 validators)."""
+    one, ten = gas.checkpoint_gas(env.chain, 1), gas.checkpoint_gas(env.chain, 10)
+    assert one.all_signing < gas.POLYGON_EDGE[1] / 3
+    assert ten.all_signing < gas.POLYGON_EDGE[10] / 3
+    per_signature = (ten.all_signing - one.all_signing) / 9
+    assert 7_000 < per_signature < 10_000  # an ecrecover (3,000), a cold validator slot (2,100), calldata
+    assert ten.quorum == 7 and ten.quorum_signing < ten.all_signing

@@ -153,7 +153,8 @@ def _virtual_dispute_gas(chain, adjudicator, alice, bob, hub) -> dict[str, float
     va = connect(chain, adjudicator, fixed, "payment", alice)
     vb = connect(chain, adjudicator, fixed, "payment", bob)
     setup([va, vb], (ETHER // 2, 0))
-    fund_virtual(a_end, Hub(hub_a, hub_b), b_end, va, vb)
+    hub = Hub(hub_a, hub_b, payment_app=payment_app.address, max_challenge_duration=DURATION)
+    fund_virtual(a_end, hub, b_end, va, vb)
     for _ in range(3):
         deliver(va.pay(10**16), vb)
         deliver(vb.acknowledge(), va)

@@ -113,6 +113,8 @@ def _payments(story, contracts) -> int:
                                    DURATION)
     layer1 = [("the two ledger channels are funded (four deposits)", sum(t.gas_used for t in opened))]
     fixed = FixedPart((alice.address, bob.address), nonce + 2, contracts["SingleDirectionPayment"].address, DURATION)
+    # One hub for the channel's life: it keeps the setup it checked, and marks the channel released at the end.
+    hub = Hub(hub_a, hub_b, payment_app=contracts["SingleDirectionPayment"].address, max_challenge_duration=DURATION)
     va = connect(chain, adjudicator, fixed, "payment", alice)
     vb = connect(chain, adjudicator, fixed, "payment", bob)
     console.print("alice and carol (a hub) share a ledger channel, so do carol and bob. alice and bob set up a "
@@ -121,7 +123,7 @@ def _payments(story, contracts) -> int:
                   "payment is her move and his acknowledgement, and carol sees none of them.", highlight=False)
     with chain.record() as offchain:
         setup([va, vb], (2 * unit, 0))
-        fund_virtual(a_end, Hub(hub_a, hub_b), b_end, va, vb)
+        fund_virtual(a_end, hub, b_end, va, vb)
         with story.progress("payments", n) as advance:
             for _ in range(n):
                 # at most twice the channel / n each (half of the channel on average over the n payments)
@@ -131,7 +133,7 @@ def _payments(story, contracts) -> int:
                 deliver(va.pay(amount), vb)
                 deliver(vb.acknowledge(), va)
                 advance()
-        close_virtual(a_end, Hub(hub_a, hub_b), b_end, va, vb)
+        close_virtual(a_end, hub, b_end, va, vb)
     if offchain:
         raise AssertionError("the virtual channel touched Layer 1")
     paid = va.final[0].outcome[1]

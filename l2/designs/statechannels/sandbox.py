@@ -1,11 +1,12 @@
 """The state channels' part of `l2 sandbox`: a rock-paper-scissors channel between alice and bob, both ends
 durable in SQLite, each watched by a StateChannelWatcher (answers challenges, challenges a silent opponent
 after its patience, pays out); and a virtual payment channel alice -> bob through carol's hub, its two
-ledgers watched by LedgerWatchers."""
+ledgers watched by LedgerWatchers, the hub's guarantees by its GuarantorWatcher."""
 
 from __future__ import annotations
 
 from l2.designs.api import SandboxEnv, SandboxPart
+from l2.designs.statechannels.guarantor import GuarantorWatcher
 from l2.designs.statechannels.party import conclude_together, connect, deliver, setup
 from l2.designs.statechannels.rules import PLAYS, FixedPart, Phase, RPSData
 from l2.designs.statechannels.storage import StateStore
@@ -41,8 +42,8 @@ def part(env: SandboxEnv) -> SandboxPart:
                                DURATION)
     hub_b, b_end = open_ledger(chain, adjudicator, ledger_app, hub_account, bob, (deposit, deposit), nonce + 1,
                                DURATION)
-    hub = Hub(hub_a, hub_b)
     payment_app = chain.contract("SingleDirectionPayment", env.addresses["SingleDirectionPayment"])
+    hub = Hub(hub_a, hub_b, payment_app=payment_app.address, max_challenge_duration=DURATION)
     v_fixed = FixedPart((alice.address, bob.address), nonce + 2, payment_app.address, DURATION)
     va = connect(chain, adjudicator, v_fixed, "payment", alice)
     vb = connect(chain, adjudicator, v_fixed, "payment", bob)
@@ -50,6 +51,9 @@ def part(env: SandboxEnv) -> SandboxPart:
     fund_virtual(a_end, hub, b_end, va, vb)
     ledger_watchers = [LedgerWatcher(a_end, {va.channel_id: va}, name="alice's ledger watcher"),
                        LedgerWatcher(b_end, {va.channel_id: vb}, name="bob's ledger watcher")]
+    # carol's side: after `hub.leave(channel id, now)` (or once one of her ledgers is closing) it challenges V
+    # when alice and bob stay silent, and claims carol's guarantees by V's final outcome.
+    hub_watcher = GuarantorWatcher(hub, patience=PATIENCE, name="carol's guarantor watcher", lock=env.lock)
 
     def pay_virtual(wei: int) -> str:
         """alice pays bob `wei` through the virtual channel (carol's hub sees nothing)."""
@@ -90,13 +94,13 @@ def part(env: SandboxEnv) -> SandboxPart:
         objects={"adjudicator": adjudicator, "alice_game": parties["alice"], "bob_game": parties["bob"],
                  "game_watchers": watchers, "play": play, "conclude": conclude, "alice_virtual": va,
                  "bob_virtual": vb, "hub": hub, "alice_ledger": a_end, "bob_ledger": b_end,
-                 "pay_virtual": pay_virtual},
-        services=[*watchers.values(), *ledger_watchers],
+                 "pay_virtual": pay_virtual, "hub_watcher": hub_watcher},
+        services=[*watchers.values(), *ledger_watchers, hub_watcher],
         contracts=[f"adjudicator {adjudicator.address} (Adjudicator)", f"rps {app.address} (RockPaperScissors)"],
         banner=[f"  game       alice_game, bob_game: rock-paper-scissors, {eth(deposit, 0)} each, stake {eth(stake)}",
                 f"             challenge duration {DURATION} s; watchers challenge after {PATIENCE} s of silence",
                 f"  virtual    alice_virtual, bob_virtual: {eth(deposit // 2)} alice->bob through carol's hub "
-                "(hub, alice_ledger, bob_ledger)"],
+                "(hub, alice_ledger, bob_ledger); hub_watcher follows it for carol"],
         helpers=["play(who, play=None)", "conclude()", "pay_virtual(wei)"],
         columns=["game"],
         cells=cells,

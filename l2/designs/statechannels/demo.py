@@ -64,7 +64,7 @@ def _a_whole_game(story, contracts) -> int:
             wins[("bob", "draw", "alice")[rps_winner(revealed.play_a, revealed.play_b)]] += 1
             advance()
     console.print(f"{moves:,} moves: alice won {wins['alice']}, bob {wins['bob']}, {wins['draw']} draws; "
-                  f"alice now has {eth(pa.latest.outcome[0])}, bob {eth(pa.latest.outcome[1])}", highlight=False)
+                  f"alice now has {eth(pa.newest.outcome[0])}, bob {eth(pa.newest.outcome[1])}", highlight=False)
     conclude_together([pa, pb])
     receipt = pb.conclude()
     layer1.append(("both sign a final state; one concludeAndTransfer pays both", receipt.gasUsed))
@@ -127,7 +127,7 @@ def _payments(story, contracts) -> int:
         with story.progress("payments", n) as advance:
             for _ in range(n):
                 # at most twice the channel / n each (half of the channel on average over the n payments)
-                amount = min(rng.randint(1, max(1, 2 * unit // n)), va.latest.outcome[0])
+                amount = min(rng.randint(1, max(1, 2 * unit // n)), va.newest.outcome[0])
                 if amount == 0:
                     break
                 deliver(va.pay(amount), vb)
@@ -136,7 +136,9 @@ def _payments(story, contracts) -> int:
         close_virtual(a_end, hub, b_end, va, vb)
     if offchain:
         raise AssertionError("the virtual channel touched Layer 1")
-    paid = va.final[0].outcome[1]
+    final = va.final
+    assert final is not None  # close_virtual had both sign it
+    paid = final[0].outcome[1]
     console.print(f"opened, {n:,} payments ({eth(paid)} in all) and closed with no Layer-1 transaction: both "
                   f"ledgers released the guarantee, alice's ledger now pays carol {eth(paid)} more, carol's "
                   "ledger pays bob as much.", highlight=False)

@@ -59,14 +59,14 @@ def part(env: SandboxEnv) -> SandboxPart:
         """alice pays bob `wei` through the virtual channel (carol's hub sees nothing)."""
         deliver(va.pay(wei), vb)
         deliver(vb.acknowledge(), va)
-        return f"alice has paid bob {eth(va.latest.outcome[1])} through carol's hub"
+        return f"alice has paid bob {eth(va.newest.outcome[1])} through carol's hub"
 
     def play(who: str, play: int | None = None) -> str:
         """`who` ("alice" or "bob") makes the game's next move (a play is 1 rock, 2 paper, 3 scissors)."""
         mover = parties[who]
         other = parties["bob" if who == "alice" else "alice"]
         deliver(mover.play(play), other)
-        data = RPSData.decode(mover.latest.app_data)
+        data = RPSData.decode(mover.newest.app_data)
         return f"turn {mover.turn_num}: {data.phase.name.lower()}" + (
             f", bob played {PLAYS[data.play_b]}" if data.play_b else "")
 
@@ -79,16 +79,20 @@ def part(env: SandboxEnv) -> SandboxPart:
         party = parties.get(name)
         if party is None or party.final is not None:
             return [""]
-        return [eth(party.latest.outcome[party.me])]
+        return [eth(party.newest.outcome[party.me])]
 
     def status() -> list[str]:
         a = parties["alice"]
         onchain = a.onchain()
         where = onchain.status(chain.now())
-        phase = RPSData.decode(a.latest.app_data).phase.name.lower()
+        phase = RPSData.decode(a.newest.app_data).phase.name.lower()
         return [f"game alice-bob: {where} on Layer 1, turn {a.turn_num} ({phase}); "
-                f"alice {eth(a.latest.outcome[0])}, bob {eth(a.latest.outcome[1])}",
-                f"virtual alice->bob via carol: paid {eth(va.latest.outcome[1])} of {eth(va.latest.total)}"]
+                f"alice {eth(a.newest.outcome[0])}, bob {eth(a.newest.outcome[1])}",
+                f"virtual alice->bob via carol: paid {eth(va.newest.outcome[1])} of {eth(va.newest.total)}"]
+
+    def close() -> None:
+        for store in stores:
+            store.close()
 
     return SandboxPart(
         objects={"adjudicator": adjudicator, "alice_game": parties["alice"], "bob_game": parties["bob"],
@@ -105,5 +109,5 @@ def part(env: SandboxEnv) -> SandboxPart:
         columns=["game"],
         cells=cells,
         status=status,
-        close=lambda: [store.close() for store in stores] and None,
+        close=close,
     )

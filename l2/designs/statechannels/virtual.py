@@ -86,6 +86,13 @@ class Ledger:
     def counterparty(self) -> str:
         return self.fixed.participants[1 - self.me]
 
+    @property
+    def newest(self) -> VariablePart:
+        """The newest state both signed (NothingToDo before the ledger's opening state is signed)."""
+        if self.latest is None:
+            raise e.NothingToDo(f"ledger {self.channel_id.hex()} has no state both signed yet")
+        return self.latest
+
     # --- off-chain updates ------------------------------------------------------------------------
 
     def propose(self, state: VariablePart) -> dict:
@@ -131,12 +138,13 @@ class Ledger:
 
     def final_state(self) -> VariablePart:
         """The final state both sign to conclude: the newest one, final."""
-        return VariablePart(self.latest.outcome, self.latest.app_data, self.latest.turn_num + 1, True)
+        newest = self.newest
+        return VariablePart(newest.outcome, newest.app_data, newest.turn_num + 1, True)
 
     # --- Layer 1 ------------------------------------------------------------------------------------
 
     def _signed(self, state: VariablePart | None = None) -> tuple:
-        state = state or self.latest
+        state = state or self.newest
         return m.signed_tuple(state, [self.signatures[0], self.signatures[1]])
 
     def held(self) -> int:
@@ -148,7 +156,7 @@ class Ledger:
                                    self.account, value=amount)
 
     def challenge(self):
-        sig = self.signer.sign(m.challenge_digest(self.domain, self.channel_id, self.latest))
+        sig = self.signer.sign(m.challenge_digest(self.domain, self.channel_id, self.newest))
         return self.chain.transact(self.adjudicator.functions.challenge(self.fixed.as_tuple(), [self._signed()],
                                                                         m.sig_tuple(sig)), self.account)
 
@@ -158,15 +166,15 @@ class Ledger:
 
     def conclude(self):
         """Submit the final state both signed; pays the outcome in the same transaction."""
-        if not self.latest.is_final:
-            raise e.NotFinal(f"the ledger's newest state (turn {self.latest.turn_num}) is not final")
+        if not self.newest.is_final:
+            raise e.NotFinal(f"the ledger's newest state (turn {self.newest.turn_num}) is not final")
         return self.chain.transact(self.adjudicator.functions.concludeAndTransfer(self.fixed.as_tuple(),
                                                                                   self._signed()), self.account)
 
     def transfer(self):
         """Pay the ledger's own outcome; its guarantees stay held until claimed."""
         return self.chain.transact(self.adjudicator.functions.transfer(
-            self.fixed.as_tuple(), m.state_hash(self.channel_id, self.latest), list(self.latest.outcome)),
+            self.fixed.as_tuple(), m.state_hash(self.channel_id, self.newest), list(self.newest.outcome)),
             self.account)
 
     def claim(self, target: Party | FixedPart, target_state: VariablePart | FinalRecord,
@@ -176,7 +184,7 @@ class Ledger:
         participant of it). `ledger_state`: the ledger's final state as its record holds it (our newest by
         default); `owed`: what that record still owes (nothing, by default: after `transfer`)."""
         fixed = target if isinstance(target, FixedPart) else target.fixed
-        state = _newest(self) if ledger_state is None else ledger_state
+        state = self.newest if ledger_state is None else ledger_state
         index = _guarantee_index(state, fixed.channel_id)
         if index is None:
             raise e.NothingToDo(f"no guarantee for {fixed.channel_id.hex()} in this ledger")
@@ -318,7 +326,7 @@ class Hub:
         signed is accepted, and answered with our signature again (our answer was lost in a crash)."""
         ledger = self.with_alice
         g_a = self._guarantees(channel_id)[0]
-        latest = _newest(ledger)
+        latest = ledger.newest
         expected = latest if _guarantee_index(latest, channel_id) is not None else fund_guarantee(latest, g_a)
         return ledger.countersign(message, expected)
 
@@ -329,7 +337,7 @@ class Hub:
         g_b = self._guarantees(channel_id)[1]
         if _guarantee_index(ledger.latest, channel_id) is not None:
             raise e.NothingToDo(f"L_B already guarantees virtual channel {channel_id.hex()}")
-        return ledger.propose(fund_guarantee(_newest(ledger), g_b))
+        return ledger.propose(fund_guarantee(ledger.newest, g_b))
 
     # --- what the hub knows of a virtual channel after its setup -------------------------------------
 
@@ -440,12 +448,6 @@ class Hub:
             virtual.as_tuple(), m.signed_tuple(final, sigs)), ledger.account)
 
 
-def _newest(ledger: Ledger) -> VariablePart:
-    if ledger.latest is None:
-        raise e.NothingToDo(f"ledger {ledger.channel_id.hex()} has no state both signed yet")
-    return ledger.latest
-
-
 def _guarantee_index(ledger: VariablePart | None, channel_id: bytes) -> int | None:
     """Where the ledger state's guarantee for `channel_id` sits, None if it has none."""
     if ledger is None or not ledger.app_data:
@@ -466,14 +468,14 @@ def guarantees_for(virtual: FixedPart, amount: int, ledger_a: FixedPart | None =
 
 def fund_virtual(alice_ledger: Ledger, hub: Hub, bob_ledger: Ledger, alice: Party, bob: Party) -> None:
     """Fund V (already set up by Alice and Bob, outcome (x, 0)) with a guarantee in each ledger."""
-    amount = alice.latest.total
-    if alice.latest.outcome[1] != 0 or alice.turn_num < alice.fixed.n - 1:
+    amount = alice.newest.total
+    if alice.newest.outcome[1] != 0 or alice.turn_num < alice.fixed.n - 1:
         raise e.LedgerUpdateRefused("a virtual channel is funded once set up, paying everything to the payer")
     hub.check_setup(alice.fixed, [alice.states[t] for t in range(alice.fixed.n)], amount)  # stored first
     g_a, g_b = guarantees_for(alice.fixed, amount, alice_ledger.fixed, bob_ledger.fixed)
-    expected_a = fund_guarantee(alice_ledger.latest, g_a)
+    expected_a = fund_guarantee(alice_ledger.newest, g_a)
     alice_ledger.take(hub.countersign_guarantee(alice_ledger.propose(expected_a), alice.channel_id))
-    expected_b = fund_guarantee(bob_ledger.latest, g_b)
+    expected_b = fund_guarantee(bob_ledger.newest, g_b)
     hub.with_bob.take(bob_ledger.countersign(hub.propose_guarantee(alice.channel_id), expected_b))
     alice.funded_by_guarantees = bob.funded_by_guarantees = True  # both guarantees signed: payments may start
 
@@ -488,9 +490,9 @@ def close_virtual(alice_ledger: Ledger, hub: Hub, bob_ledger: Ledger, alice: Par
     final, sigs = alice.final
     # The hub checks both signatures on V's final state and marks V released before it releases anything.
     hub.release(alice.channel_id, final, sigs, hub.with_bob.chain.now())
-    expected_a = release_guarantee(alice_ledger.latest, alice.channel_id, final.outcome)
+    expected_a = release_guarantee(alice_ledger.newest, alice.channel_id, final.outcome)
     alice_ledger.take(hub.with_alice.countersign(alice_ledger.propose(expected_a), expected_a))
-    expected_b = release_guarantee(hub.with_bob.latest, alice.channel_id, final.outcome)
+    expected_b = release_guarantee(hub.with_bob.newest, alice.channel_id, final.outcome)
     hub.with_bob.take(bob_ledger.countersign(hub.with_bob.propose(expected_b), expected_b))
 
 
@@ -519,20 +521,21 @@ class LedgerWatcher:
         turn, finalizes_at, _ = chain.call(adj.functions.channelRecord(ledger.channel_id))
         now = chain.now()
         events = []
-        if finalizes_at > now and ledger.latest.turn_num > turn:
+        newest = ledger.newest
+        if finalizes_at > now and newest.turn_num > turn:
             receipt = ledger.checkpoint()
             self.actions.append("checkpoint")
-            events.append(Event(self.name, f"checkpointed turn {ledger.latest.turn_num} over a challenge on turn "
+            events.append(Event(self.name, f"checkpointed turn {newest.turn_num} over a challenge on turn "
                                            f"{turn} ({receipt.gasUsed:,} gas)"))
         elif finalizes_at and finalizes_at <= now:
             recorded = _recorded(ledger, turn, finalizes_at)
-            if recorded is not None and recorded != ledger.latest:
+            if recorded is not None and recorded != newest:
                 return events  # final on a state we do not hold: nothing we can prove
             if ledger.held() and any(_owed(ledger, turn, finalizes_at)):
                 receipt = ledger.transfer()
                 self.actions.append("transfer")
                 events.append(Event(self.name, f"paid out the ledger ({receipt.gasUsed:,} gas)"))
-            for index, g in enumerate(decode_guarantees(ledger.latest.app_data) if ledger.latest.app_data else ()):
+            for index, g in enumerate(decode_guarantees(newest.app_data) if newest.app_data else ()):
                 target = self.virtual.get(g.target)
                 if index in self.claimed or target is None:
                     continue
@@ -558,7 +561,7 @@ def _recorded(ledger: Ledger, turn: int, finalizes_at: int) -> VariablePart | No
 
 
 def _owed(ledger: Ledger, turn: int, finalizes_at: int) -> tuple[int, ...]:
-    owed = ledger.latest.outcome
+    owed = ledger.newest.outcome
     for log in ledger.adjudicator.events.Paid().get_logs(from_block=0,
                                                          argument_filters={"channelId": ledger.channel_id}):
         owed = tuple(o - p for o, p in zip(owed, log.args.amounts, strict=True))

@@ -85,6 +85,6 @@ class StateChannelsWorkload:
         if self.concluded:
             return 0
         mine = self.ledgers[name][0]
-        own = mine.latest.outcome[mine.me]
-        return own + sum(ends[0].latest.outcome[i] for pair, ends in self.channels.items()
+        own = mine.newest.outcome[mine.me]
+        return own + sum(ends[0].newest.outcome[i] for pair, ends in self.channels.items()
                          for i, who in enumerate(pair) if who == name)

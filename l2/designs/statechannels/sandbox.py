@@ -104,7 +104,7 @@ def part(env: SandboxEnv) -> SandboxPart:
         banner=[f"  game       alice_game, bob_game: rock-paper-scissors, {eth(deposit, 0)} each, stake {eth(stake)}",
                 f"             challenge duration {DURATION} s; watchers challenge after {PATIENCE} s of silence",
                 f"  virtual    alice_virtual, bob_virtual: {eth(deposit // 2)} alice->bob through carol's hub "
-                "(hub, alice_ledger, bob_ledger); hub_watcher follows it for carol"],
+                "(hub, alice_ledger, bob_ledger)"],
         helpers=["play(who, play=None)", "conclude()", "pay_virtual(wei)"],
         columns=["game"],
         cells=cells,

@@ -126,7 +126,9 @@ class CompactChallenger:
                 raise item
         return [item for item in chain if isinstance(item, PostedBatch)]
 
-    def step(self, urgent: bool = False) -> list[Event]:
+    def sync(self) -> tuple[list[Event], Fraud | None]:
+        """Replay the standing batches not checked yet (after a reorg, from the first changed block on), up
+        to the first fraud: (an event per batch replayed without fault, that fraud or None)."""
         events: list[Event] = []
         standing = self.standing()
         keep = 0
@@ -141,13 +143,18 @@ class CompactChallenger:
         for batch in standing[keep:]:
             after, fraud = check_batch(batch, self.state, queue, self.client.domain, keys.__getitem__)
             if fraud is not None:
-                events.append(Event(self.name, f"batch #{batch.header[0]} is fraudulent: commitment "
-                                               f"{fraud.position}: {fraud.reason}"))
-                events += self._prove(fraud)
-                return events
+                return events, fraud
             self.checked.append(Checked(batch, after))
             events.append(Event(self.name, f"batch #{batch.header[0]} replayed from Layer-1 data: every root and "
                                            "signature checks"))
+        return events, None
+
+    def step(self, urgent: bool = False) -> list[Event]:
+        events, fraud = self.sync()
+        if fraud is not None:
+            events.append(Event(self.name, f"batch #{fraud.batch.header[0]} is fraudulent: commitment "
+                                           f"{fraud.position}: {fraud.reason}"))
+            events += self._prove(fraud)
         return events
 
     def _prove(self, fraud: Fraud) -> list[Event]:
@@ -172,11 +179,14 @@ class CompactChallenger:
     # --- withdrawals ----------------------------------------------------------------------------
 
     def claimables(self, recipient: str | None = None) -> list[Claimable]:
-        """Every withdrawal in the standing batches (to `recipient` only, if given), claimed or not."""
+        """Every withdrawal in the standing batches that replay without fault (to `recipient` only, if given),
+        claimed or not. A fraudulent batch's withdrawals are left out, and so are those of the batches after
+        it: a fraud proof will revert them all, and a wallet must not count on them."""
+        self.sync()
         queue = self.client.queue_entries()
         owners: dict[int, tuple[str, int]] = {}
         out = []
-        for batch in self.standing():
+        for batch in (c.batch for c in self.checked):
             for position, (commitment, start) in enumerate(zip(batch.commitments, batch.queue_starts, strict=True)):
                 if isinstance(commitment, QueueCommitment):
                     for offset, ok in enumerate(commitment.ok):

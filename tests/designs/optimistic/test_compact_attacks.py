@@ -282,5 +282,5 @@ def test_a_batch_posted_and_reverted_in_one_block_does_not_stand(compact_env, fo
     assert posted.transactionIndex < reverted.transactionIndex and client.batch_count() == 1
     checker = env.checker()
     assert [b.header for b in checker.standing()] == [honest.header]
-    assert checker.claimables() == []
     assert "every root and signature checks" in checker.step()[-1].text and len(checker.checked) == 1
+    assert checker.claimables() == []

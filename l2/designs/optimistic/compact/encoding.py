@@ -221,9 +221,10 @@ def encode_batch(commitments: list[Commitment]) -> bytes:
     return b"".join(c.encode() for c in commitments)
 
 
-def decode_batch(data: bytes, queue_start: int) -> list[tuple[Commitment, int]]:
+def decode_batch(data: bytes, queue_start: int, max_transfers: int | None = None) -> list[tuple[Commitment, int]]:
     """The commitments of a batch's data, each with the queue position it starts at; UndecodableTransaction
-    naming the offset where the data stops making sense (Layer 1 refuses such a batch the same way)."""
+    naming the offset where the data stops making sense (Layer 1 refuses such a batch the same way).
+    `max_transfers`: the rollup's k (Layer 1 refuses a commitment of more transfers)."""
     out: list[tuple[Commitment, int]] = []
     at, cursor = 0, queue_start
     while at < len(data):
@@ -236,7 +237,7 @@ def decode_batch(data: bytes, queue_start: int) -> list[tuple[Commitment, int]]:
             fee_receiver = int.from_bytes(data[at + 81:at + 85], "big")
             n = int.from_bytes(data[at + 85:at + 87], "big")
             end = at + TRANSFER_HEADER + TRANSFER_LENGTH * n
-            if n == 0 or end > len(data):
+            if n == 0 or end > len(data) or (max_transfers is not None and n > max_transfers):
                 raise UndecodableTransaction(f"commitment at offset {at} declares {n} transfers")
             transfers = tuple(Transfer.decode(data[i:i + 8]) for i in range(at + TRANSFER_HEADER, end, 8))
             out.append((TransferCommitment(post_root, signature, fee_receiver, transfers), cursor))

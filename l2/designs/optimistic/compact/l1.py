@@ -168,7 +168,7 @@ class CompactClient:
         if fn.fn_name != "submitBatch":
             raise BatchDataUnavailable(f"{where}: the transaction calls {fn.fn_name}, not submitBatch")
         try:
-            decoded = encoding.decode_batch(bytes(args["data"]), a.queueStart)
+            decoded = encoding.decode_batch(bytes(args["data"]), a.queueStart, self.k)
         except UndecodableTransaction as exc:
             raise BatchDataUnavailable(f"{where}: the data does not split into commitments ({exc})") from None
         batch = PostedBatch(header, tuple(c for c, _ in decoded), tuple(q for _, q in decoded),

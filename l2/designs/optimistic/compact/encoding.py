@@ -136,6 +136,9 @@ class Transfer:
         return self.to == 0
 
     def struct_hash(self, nonce: int) -> bytes:
+        # Checked before hashing: a field the encoding refuses would otherwise reach the ABI encoder and
+        # come out as a raw TypeError or OverflowError (or be signed, for a float equal to an integer).
+        self.encode()
         if self.is_withdrawal:
             return WITHDRAWAL_TYPE.hash_struct({"from": self.sender, "amount": self.amount, "fee": self.fee,
                                                 "nonce": nonce})
@@ -150,6 +153,11 @@ class Transfer:
         for name, value in (("sender", self.sender), ("to", self.to)):
             if type(value) is not int or not 0 <= value < 1 << 20:
                 raise MalformedTransaction(f"Transfer.{name} must be an account index below 2^20, got {value!r}")
+        # A value of the wrong type is a malformed transfer, named as such; an integer the float cannot carry
+        # is UnrepresentableAmount (round it).
+        for name, value in (("amount", self.amount), ("fee", self.fee)):
+            if type(value) is not int or value < 0:
+                raise MalformedTransaction(f"Transfer.{name} must be a non-negative integer, got {value!r}")
         word = (self.sender << 44) | (self.to << 24) | (encode_amount(self.amount) << 8) | encode_fee(self.fee)
         return word.to_bytes(8, "big")
 

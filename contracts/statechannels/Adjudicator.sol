@@ -104,7 +104,10 @@ contract Adjudicator {
     event Checkpointed(bytes32 indexed channelId, uint48 turnNumRecord);
     /// @dev Carries the move, so the challenger can go on playing from it off-chain.
     event Responded(bytes32 indexed channelId, uint48 turnNumRecord, VariablePart state);
-    event Concluded(bytes32 indexed channelId, uint48 finalizesAt);
+    /// @dev Carries what the record now holds (the final state's hash and outcome): someone who did not
+    ///      sign it (a hub whose guarantee it pays, when the conclusion went through another contract
+    ///      and is not in any transaction's input) still needs both to `transfer` or `claimGuarantee`.
+    event Concluded(bytes32 indexed channelId, uint48 finalizesAt, bytes32 stateHash, uint256[] outcome);
     event Paid(bytes32 indexed channelId, uint256[] amounts, uint256 held);
     event GuaranteeClaimed(bytes32 indexed ledgerId, bytes32 indexed target, uint256 toBeneficiary, uint256 toOther);
     event PayoutDeferred(address indexed asset, address indexed account, uint256 amount);
@@ -298,7 +301,7 @@ contract Adjudicator {
         _requireSignedByAll(fp, stateHash, finalState.sigs);
         uint48 now_ = uint48(block.timestamp);
         _store(channelId, 0, now_, stateHash, state.outcome);
-        emit Concluded(channelId, now_);
+        emit Concluded(channelId, now_, stateHash, state.outcome);
     }
 
     /// @notice `conclude`, then `transfer`: a cooperative exit in one transaction.

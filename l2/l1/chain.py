@@ -326,6 +326,9 @@ class EmbeddedChain(Chain):
     is_embedded = True
 
     def __init__(self):
+        from l2.l1 import precompiles
+
+        precompiles.install()  # EIP-2537's pairing check in blst: py-evm's pure-Python one takes seconds a pair
         provider = EthereumTesterProvider()
         w3 = Web3(provider)
         tester = provider.ethereum_tester

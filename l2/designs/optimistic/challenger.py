@@ -25,10 +25,10 @@ from l2.designs.optimistic.encoding import (
     QueueEntry,
     TransferCommitment,
 )
+from l2.designs.optimistic.errors import BatchDataUnavailable, InvalidTransaction
 from l2.designs.optimistic.l1 import RollupClient
 from l2.designs.optimistic.proofs import PostedBatch
 from l2.designs.optimistic.state import State, apply_queue, apply_transfers, signature_valid
-from l2.designs.optimistic.errors import BatchDataUnavailable, InvalidTransaction
 from l2.runtime.service import Event
 
 
@@ -96,67 +96,89 @@ def describe(batch: PostedBatch) -> str:
     return f"{' and '.join(parts)} in {n} commitment{'s' if n != 1 else ''}"
 
 
+@dataclass(frozen=True)
+class Checked:
+    """A batch replayed without fault, and the state after it."""
+
+    batch: PostedBatch
+    state: State
+
+
 class Challenger:
     """A `Service`: each step syncs with Layer 1, checks every new batch, and proves the first fraud (or,
-    without an account, keeps it in `frauds`: a checker that only reports)."""
+    without an account, keeps it in `frauds`: a checker that only reports).
+
+    A batch stays checked only while the block that holds it is unchanged: after a reorg, every batch from
+    the first changed block on is replayed again (a reorg below a batch may change the queue entries or
+    keys it was checked against, and an identical header proves nothing about them)."""
 
     def __init__(self, client: RollupClient, account: LocalAccount | None, name: str = "challenger"):
         self.client, self.account, self.name = client, account, name
         self.genesis = State.genesis(client.depth)
-        self.checked: dict[tuple, State] = {}  # header -> state after it (honest batches)
-        self.frauds: dict[tuple, Fraud] = {}
+        self.checked: list[Checked] = []  # the standing batches replayed so far, in order
+        self.frauds: dict[tuple, Fraud] = {}  # found and not proven (this checker has no account), by header
         self.proven = 0
         self.last_proof: tuple = ()  # (commitment receipt, proof receipt) of the last fraud proven
-        self.state = self.genesis  # after the last standing batch that replays (as of the last step)
+
+    @property
+    def state(self) -> State:
+        """The state after the last batch checked."""
+        return self.checked[-1].state if self.checked else self.genesis
 
     def standing(self) -> list[PostedBatch]:
-        """The batches Layer 1 holds now, in order (later submissions replace reverted ones)."""
-        submitted = self.client.batches()
-        reverted = self.client.reverts()
-        events = sorted([(block, 1, batch) for block, batch in submitted] + [(b, 0, i) for b, i in reverted],
-                        key=lambda e: (e[0], e[1]))
-        chain: list = []
-        for _, kind, item in events:
-            if kind == 0:
-                del chain[item:]
-            elif isinstance(item, BatchDataUnavailable):
-                raise item
-            else:
+        """The batches Layer 1 holds now, in order (later submissions replace reverted ones). Raises the
+        BatchDataUnavailable of a standing batch nobody can rebuild (a reverted one no longer matters)."""
+        chain: list[PostedBatch | BatchDataUnavailable] = []
+        # In Layer 1's order (block, then log index): sorting a block's reverts before its submissions
+        # would keep a batch posted and then reverted in one block.
+        for index, item in self.client.history():
+            del chain[index:]
+            if item is not None:
                 chain.append(item)
-        return chain
+        for item in chain:
+            if isinstance(item, BatchDataUnavailable):
+                raise item
+        return [item for item in chain if isinstance(item, PostedBatch)]
 
-    def step(self, urgent: bool = False) -> list[Event]:
+    def sync(self) -> tuple[list[Event], Fraud | None]:
+        """Replay the standing batches not checked yet (after a reorg, from the first changed block on), up
+        to the first fraud: (an event per batch replayed without fault, that fraud or None)."""
         events: list[Event] = []
-        self.state = self.genesis
+        standing = self.standing()
+        keep = 0
+        while (keep < min(len(self.checked), len(standing))
+               and self.checked[keep].batch.header == standing[keep].header
+               and self.checked[keep].batch.block_hash == standing[keep].block_hash
+               and self.checked[keep].batch.tx_hash == standing[keep].tx_hash):
+            keep += 1
+        del self.checked[keep:]
         queue = self.client.queue_entries()
         keys = self.client.keys()
-        state = self.genesis
-        for batch in self.standing():
-            header = tuple(batch.header)
-            if header in self.frauds:
-                if self.account is not None:
-                    events += self._prove(self.frauds.pop(header))
-                return events
-            if header in self.checked:
-                self.state = state = self.checked[header]
-                continue
-            after, fraud = check_batch(batch, state, queue, self.client.domain, keys.__getitem__)
+        for batch in standing[keep:]:
+            after, fraud = check_batch(batch, self.state, queue, self.client.domain, keys.__getitem__)
             if fraud is not None:
-                events.append(Event(self.name, f"batch #{batch.header[0]} is fraudulent: commitment "
-                                               f"{fraud.position}: {fraud.reason}"))
-                if self.account is None:
-                    self.frauds[header] = fraud
-                else:
-                    events += self._prove(fraud)
-                return events
-            self.checked[header] = after
-            self.state = state = after
+                return events, fraud
+            self.checked.append(Checked(batch, after))
             events.append(Event(self.name, f"batch #{batch.header[0]} ({describe(batch)}) replayed from Layer-1 "
                                            "data: every root and signature checks"))
+        return events, None
+
+    def step(self, urgent: bool = False) -> list[Event]:
+        events, fraud = self.sync()
+        if fraud is not None:
+            events.append(Event(self.name, f"batch #{fraud.batch.header[0]} is fraudulent: commitment "
+                                           f"{fraud.position}: {fraud.reason}"))
+            if self.account is None:
+                self.frauds[tuple(fraud.batch.header)] = fraud
+            else:
+                events += self._prove(fraud)
         return events
 
     def _prove(self, fraud: Fraud) -> list[Event]:
-        assert self.account is not None
+        closed = fraud.batch.header[7] + self.client.challenge_window
+        if self.client.chain.now() >= closed:
+            return [Event(self.name, f"cannot prove it: batch #{fraud.batch.header[0]}'s challenge window closed "
+                                     f"at {closed}; it is final, and so is everything built on it")]
         if fraud.kind == "transition":
             start = fraud.batch.queue_starts[fraud.position]
             commitment = fraud.batch.commitments[fraud.position]
@@ -166,6 +188,7 @@ class Challenger:
             proof = proofs.transition_proof(fraud.batch, fraud.position, fraud.pre, entries)
         else:
             proof = proofs.signature_proof(fraud.batch, fraud.position, fraud.pre, self.client.keys().__getitem__)
+        assert self.account is not None
         self.last_proof = self.client.prove(self.account, fraud.kind, proof)
         receipt = self.last_proof[1]
         self.proven += 1
@@ -175,11 +198,14 @@ class Challenger:
     # --- withdrawals ----------------------------------------------------------------------------
 
     def claimables(self, recipient: str | None = None) -> list[Claimable]:
-        """Every withdrawal in the standing batches (to `recipient` only, if given), claimed or not."""
+        """Every withdrawal in the standing batches that replay without fault (to `recipient` only, if given),
+        claimed or not. A fraudulent batch's withdrawals are left out, and so are those of the batches after
+        it: a fraud proof will revert them all, and a wallet must not count on them."""
+        self.sync()
         queue = self.client.queue_entries()
         owners: dict[int, tuple[str, int]] = {}
         out = []
-        for batch in self.standing():
+        for batch in (c.batch for c in self.checked):
             for position, (commitment, start) in enumerate(zip(batch.commitments, batch.queue_starts, strict=True)):
                 if isinstance(commitment, QueueCommitment):
                     for offset, ok in enumerate(commitment.ok):

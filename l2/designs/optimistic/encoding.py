@@ -134,6 +134,9 @@ class Transfer:
         return self.to == 0
 
     def struct_hash(self, nonce: int) -> bytes:
+        # Checked before hashing: a field the encoding refuses would otherwise reach the ABI encoder and
+        # come out as a raw TypeError or OverflowError (or be signed, for a float equal to an integer).
+        self.encode()
         if self.is_withdrawal:
             return WITHDRAWAL_TYPE.hash_struct({"from": self.sender, "amount": self.amount, "fee": self.fee,
                                                 "nonce": nonce})
@@ -148,6 +151,11 @@ class Transfer:
         for name, value in (("sender", self.sender), ("to", self.to)):
             if type(value) is not int or not 0 <= value < 1 << 20:
                 raise MalformedTransaction(f"Transfer.{name} must be an account index below 2^20, got {value!r}")
+        # A value of the wrong type is a malformed transfer, named as such; an integer the float cannot carry
+        # is UnrepresentableAmount (round it).
+        for name, value in (("amount", self.amount), ("fee", self.fee)):
+            if type(value) is not int or value < 0:
+                raise MalformedTransaction(f"Transfer.{name} must be a non-negative integer, got {value!r}")
         word = (self.sender << 44) | (self.to << 24) | (encode_amount(self.amount) << 8) | encode_fee(self.fee)
         return word.to_bytes(8, "big")
 
@@ -219,9 +227,10 @@ def encode_batch(commitments: list[Commitment]) -> bytes:
     return b"".join(c.encode() for c in commitments)
 
 
-def decode_batch(data: bytes, queue_start: int) -> list[tuple[Commitment, int]]:
+def decode_batch(data: bytes, queue_start: int, max_transfers: int | None = None) -> list[tuple[Commitment, int]]:
     """The commitments of a batch's data, each with the queue position it starts at; UndecodableTransaction
-    naming the offset where the data stops making sense (Layer 1 refuses such a batch the same way)."""
+    naming the offset where the data stops making sense (Layer 1 refuses such a batch the same way).
+    `max_transfers`: the rollup's k (Layer 1 refuses a commitment of more transfers)."""
     out: list[tuple[Commitment, int]] = []
     at, cursor = 0, queue_start
     while at < len(data):
@@ -234,7 +243,7 @@ def decode_batch(data: bytes, queue_start: int) -> list[tuple[Commitment, int]]:
             fee_receiver = int.from_bytes(data[at + 81:at + 85], "big")
             n = int.from_bytes(data[at + 85:at + 87], "big")
             end = at + TRANSFER_HEADER + TRANSFER_LENGTH * n
-            if n == 0 or end > len(data):
+            if n == 0 or end > len(data) or (max_transfers is not None and n > max_transfers):
                 raise UndecodableTransaction(f"commitment at offset {at} declares {n} transfers")
             transfers = tuple(Transfer.decode(data[i:i + 8]) for i in range(at + TRANSFER_HEADER, end, 8))
             out.append((TransferCommitment(post_root, signature, fee_receiver, transfers), cursor))

@@ -3,16 +3,21 @@ registered keys, batches with their data from the posting transactions' calldata
 
 from __future__ import annotations
 
+import threading
+
 from eth_account.signers.local import LocalAccount
-from eth_utils import to_canonical_address
+from eth_utils import event_abi_to_log_topic, to_canonical_address
+from web3.exceptions import BlockNotFound
 
 from l2.core import bls, eip712
 from l2.designs.optimistic import encoding
 from l2.designs.optimistic.encoding import QueueCommitment, QueueEntry
+from l2.designs.optimistic.errors import BatchDataUnavailable, UndecodableTransaction
 from l2.designs.optimistic.proofs import PostedBatch, entry_tuple
 from l2.designs.optimistic.state import key_hash
-from l2.designs.optimistic.errors import BatchDataUnavailable, UndecodableTransaction
 from l2.l1.chain import Chain
+
+_EVENTS = ("QueueEntryAdded", "KeyRegistered", "BatchSubmitted", "BatchesReverted")
 
 DEV_CHALLENGE_WINDOW = 600
 DEV_INCLUSION_WINDOW = 3600
@@ -40,8 +45,40 @@ class RollupClient:
         self.k = f.commitmentSize().call()
         self.challenge_window = f.challengeWindow().call()
         self.domain = encoding.domain(chain.chain_id, self.address)
+        self._lock = threading.Lock()
+        self._scanned: tuple[int, bytes] | None = None  # (number, hash) of the last block read
+        self._logs: dict[str, list] = {event: [] for event in _EVENTS}
 
     # --- reads --------------------------------------------------------------------------------
+
+    def logs(self, event: str, from_block: int = 0) -> list:
+        """The rollup's `event` logs since `from_block`, in chain order. Each block is read once: a call asks
+        the node only for the blocks after the last one read, and reads everything again when that block is
+        gone or changed (a reorg, a snapshot reverted). Every party reads all of them each round (the queue,
+        the keys, the batches), and a node answers a range from 0 in time that grows with the chain."""
+        with self._lock:
+            self._scan()
+            return [log for log in self._logs[event] if log.blockNumber >= from_block]
+
+    def _scan(self) -> None:
+        w3 = self.chain.w3
+        if self._scanned is not None:
+            number, block_hash = self._scanned
+            try:
+                unchanged = bytes(w3.eth.get_block(number)["hash"]) == block_hash
+            except BlockNotFound:
+                unchanged = False
+            if not unchanged:
+                self._scanned, self._logs = None, {event: [] for event in _EVENTS}
+        head = w3.eth.get_block("latest")
+        start = 0 if self._scanned is None else self._scanned[0] + 1
+        if start <= head["number"]:  # one request for the four events: a node may scan every receipt per request
+            events = {bytes(event_abi_to_log_topic(self.contract.events[e].abi)): e for e in _EVENTS}
+            for raw in w3.eth.get_logs({"address": self.address, "fromBlock": start, "toBlock": head["number"]}):
+                event = events.get(bytes(raw["topics"][0])) if raw["topics"] else None
+                if event is not None:
+                    self._logs[event].append(self.contract.events[event]().process_log(raw))
+        self._scanned = (head["number"], bytes(head["hash"]))
 
     def tip_root(self) -> bytes:
         return bytes(self.contract.functions.tipRoot().call())
@@ -60,7 +97,7 @@ class RollupClient:
 
     def queue_entries(self, start: int = 0) -> list[QueueEntry]:
         out = []
-        for log in self.contract.events.QueueEntryAdded().get_logs(from_block=0):
+        for log in self.logs("QueueEntryAdded"):
             a = log.args
             if a.index >= start:
                 out.append(QueueEntry(a.index, a.kind, a.account, to_canonical_address(a.owner), bytes(a.keyHash),
@@ -70,7 +107,7 @@ class RollupClient:
     def keys(self) -> dict[bytes, bytes]:
         """Every registered key, by its hash: key hash -> compressed G2 key (from `KeyRegistered`)."""
         return {bytes(log.args.keyHash): bls.g2_from_evm(bytes(log.args.publicKey))
-                for log in self.contract.events.KeyRegistered().get_logs(from_block=0)}
+                for log in self.logs("KeyRegistered")}
 
     def registration_message(self, owner: str, key_hash: bytes) -> bytes:
         return eip712.typed_data_digest(self.domain, encoding.KEY_REGISTRATION_TYPE.hash_struct(
@@ -80,7 +117,7 @@ class RollupClient:
         """(block, batch) for every `BatchSubmitted` since `from_block`, in order; a batch whose data cannot
         be rebuilt from its transaction comes back as the BatchDataUnavailable saying why."""
         out: list[tuple[int, PostedBatch | BatchDataUnavailable]] = []
-        for log in self.contract.events.BatchSubmitted().get_logs(from_block=from_block):
+        for log in self.logs("BatchSubmitted", from_block):
             try:
                 out.append((log.blockNumber, self.posted_batch(log)))
             except BatchDataUnavailable as exc:
@@ -90,7 +127,27 @@ class RollupClient:
     def reverts(self, from_block: int = 0) -> list[tuple[int, int]]:
         """(block, first reverted batch index) of every fraud proven since `from_block`."""
         return [(log.blockNumber, log.args.fromIndex)
-                for log in self.contract.events.BatchesReverted().get_logs(from_block=from_block)]
+                for log in self.logs("BatchesReverted", from_block)]
+
+    def history(self, from_block: int = 0) -> list[tuple[int, PostedBatch | BatchDataUnavailable | None]]:
+        """Every batch posted and every revert since `from_block`, in the order Layer 1 ran them: (index,
+        the batch or the BatchDataUnavailable saying why it cannot be rebuilt) for a `BatchSubmitted`,
+        (first reverted index, None) for a `BatchesReverted`. Ordered by block, then by place in the block:
+        a batch and the fraud proof that reverts it may share a block, and which came first decides
+        whether it stands."""
+        logs = [(log, True) for log in self.logs("BatchSubmitted", from_block)]
+        logs += [(log, False) for log in self.logs("BatchesReverted", from_block)]
+        logs.sort(key=lambda item: (item[0].blockNumber, item[0].logIndex))
+        out: list[tuple[int, PostedBatch | BatchDataUnavailable | None]] = []
+        for log, submitted in logs:
+            if not submitted:
+                out.append((log.args.fromIndex, None))
+                continue
+            try:
+                out.append((log.args.index, self.posted_batch(log)))
+            except BatchDataUnavailable as exc:
+                out.append((log.args.index, exc))
+        return out
 
     def posted_batch(self, log) -> PostedBatch:
         """The header (event) and commitments (calldata of the posting transaction) of one batch, checked
@@ -109,10 +166,11 @@ class RollupClient:
         if fn.fn_name != "submitBatch":
             raise BatchDataUnavailable(f"{where}: the transaction calls {fn.fn_name}, not submitBatch")
         try:
-            decoded = encoding.decode_batch(bytes(args["data"]), a.queueStart)
+            decoded = encoding.decode_batch(bytes(args["data"]), a.queueStart, self.k)
         except UndecodableTransaction as exc:
             raise BatchDataUnavailable(f"{where}: the data does not split into commitments ({exc})") from None
-        batch = PostedBatch(header, tuple(c for c, _ in decoded), tuple(q for _, q in decoded))
+        batch = PostedBatch(header, tuple(c for c, _ in decoded), tuple(q for _, q in decoded),
+                            bytes(log.blockHash), bytes(log.transactionHash))
         if len(decoded) != a.commitmentCount or encoding.commitments_root(batch.leaves) != header[2]:
             raise BatchDataUnavailable(f"{where}: the transaction's input is not the batch its event commits to")
         return batch

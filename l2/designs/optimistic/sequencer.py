@@ -39,8 +39,6 @@ from l2.designs.optimistic.encoding import (
     Transfer,
     TransferCommitment,
 )
-from l2.designs.optimistic.l1 import RollupClient
-from l2.designs.optimistic.state import State, apply_transfer, apply_transfers, pay_fees, queue_outcomes
 from l2.designs.optimistic.errors import (
     BadSignature,
     InvalidTransaction,
@@ -49,6 +47,8 @@ from l2.designs.optimistic.errors import (
     UnknownToken,
     WrongNonce,
 )
+from l2.designs.optimistic.l1 import RollupClient
+from l2.designs.optimistic.state import State, apply_transfer, apply_transfers, pay_fees, queue_outcomes
 from l2.runtime.service import Event
 from l2.runtime.store import Store
 

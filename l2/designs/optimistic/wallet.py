@@ -13,10 +13,10 @@ from eth_account.signers.local import LocalAccount
 
 from l2.core import bls
 from l2.designs.optimistic.encoding import Transfer, Withdrawal, amount_pieces
+from l2.designs.optimistic.errors import UnknownAccount
 from l2.designs.optimistic.l1 import RollupClient
 from l2.designs.optimistic.sequencer import Sequencer
 from l2.designs.optimistic.state import key_hash
-from l2.designs.optimistic.errors import UnknownAccount
 
 
 class Wallet:

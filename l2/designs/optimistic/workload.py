@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from l2.designs.api import CompareEnv
 from l2.designs.optimistic.challenger import Challenger
+from l2.designs.optimistic.errors import BatchStateMismatch
 from l2.designs.optimistic.l1 import RollupClient
 from l2.designs.optimistic.sequencer import Sequencer
 from l2.designs.optimistic.wallet import Wallet
-from l2.designs.optimistic.errors import BatchStateMismatch
 from l2.runtime.service import run_round
 
 MAX_ROUNDS = 10_000  # rounds are bounded: a sequencer that never empties is a bug

@@ -35,6 +35,11 @@ class CommitRejected(SidechainViolation):
     """A commit (the precommits stored with a block) lacks more than 2/3 of the stake for that block."""
 
 
+class CheckpointRejected(SidechainViolation):
+    """A checkpoint or its signatures would not pass Layer 1: a signer without stake in the epoch, a signer
+    twice or out of order, less than 2/3 of the stake, a burn outside its range."""
+
+
 class TransactionRejected(SidechainError, InputError):
     """A user's transaction cannot enter the mempool: undecodable, wrong chain id, nonce too low, unaffordable."""
 

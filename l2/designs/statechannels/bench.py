@@ -51,9 +51,9 @@ def moves_per_second(count: int, store_dir: Path | None = None) -> float:
         mover, other = (pa, pb) if i % 2 == 0 else (pb, pa)
         deliver(mover.play(), other)
     elapsed = time.perf_counter() - start
-    if store_dir is not None:
-        pa.store.close()
-        pb.store.close()
+    for party in (pa, pb):
+        if party.store is not None:
+            party.store.close()
     return count / elapsed
 
 
@@ -153,13 +153,16 @@ def _virtual_dispute_gas(chain, adjudicator, alice, bob, hub) -> dict[str, float
     va = connect(chain, adjudicator, fixed, "payment", alice)
     vb = connect(chain, adjudicator, fixed, "payment", bob)
     setup([va, vb], (ETHER // 2, 0))
-    fund_virtual(a_end, Hub(hub_a, hub_b), b_end, va, vb)
+    hub = Hub(hub_a, hub_b, payment_app=payment_app.address, max_challenge_duration=DURATION)
+    fund_virtual(a_end, hub, b_end, va, vb)
     for _ in range(3):
         deliver(va.pay(10**16), vb)
         deliver(vb.acknowledge(), va)
     steps = [va.challenge(), a_end.challenge()]
     chain.advance_time(DURATION)
-    steps += [a_end.transfer(), a_end.claim(va, va.onchain().recorded)]
+    recorded = va.onchain().recorded
+    assert recorded is not None  # final on alice's challenge, which its event carries
+    steps += [a_end.transfer(), a_end.claim(va, recorded)]
     return {"statechannels.gas.claim_guarantee": steps[-1].gasUsed,
             "statechannels.gas.virtual_dispute": sum(r.gasUsed for r in steps)}
 

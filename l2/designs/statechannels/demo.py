@@ -64,7 +64,7 @@ def _a_whole_game(story, contracts) -> int:
             wins[("bob", "draw", "alice")[rps_winner(revealed.play_a, revealed.play_b)]] += 1
             advance()
     console.print(f"{moves:,} moves: alice won {wins['alice']}, bob {wins['bob']}, {wins['draw']} draws; "
-                  f"alice now has {eth(pa.latest.outcome[0])}, bob {eth(pa.latest.outcome[1])}", highlight=False)
+                  f"alice now has {eth(pa.newest.outcome[0])}, bob {eth(pa.newest.outcome[1])}", highlight=False)
     conclude_together([pa, pb])
     receipt = pb.conclude()
     layer1.append(("both sign a final state; one concludeAndTransfer pays both", receipt.gasUsed))
@@ -113,6 +113,8 @@ def _payments(story, contracts) -> int:
                                    DURATION)
     layer1 = [("the two ledger channels are funded (four deposits)", sum(t.gas_used for t in opened))]
     fixed = FixedPart((alice.address, bob.address), nonce + 2, contracts["SingleDirectionPayment"].address, DURATION)
+    # One hub for the channel's life: it keeps the setup it checked, and marks the channel released at the end.
+    hub = Hub(hub_a, hub_b, payment_app=contracts["SingleDirectionPayment"].address, max_challenge_duration=DURATION)
     va = connect(chain, adjudicator, fixed, "payment", alice)
     vb = connect(chain, adjudicator, fixed, "payment", bob)
     console.print("alice and carol (a hub) share a ledger channel, so do carol and bob. alice and bob set up a "
@@ -121,20 +123,22 @@ def _payments(story, contracts) -> int:
                   "payment is her move and his acknowledgement, and carol sees none of them.", highlight=False)
     with chain.record() as offchain:
         setup([va, vb], (2 * unit, 0))
-        fund_virtual(a_end, Hub(hub_a, hub_b), b_end, va, vb)
+        fund_virtual(a_end, hub, b_end, va, vb)
         with story.progress("payments", n) as advance:
             for _ in range(n):
                 # at most twice the channel / n each (half of the channel on average over the n payments)
-                amount = min(rng.randint(1, max(1, 2 * unit // n)), va.latest.outcome[0])
+                amount = min(rng.randint(1, max(1, 2 * unit // n)), va.newest.outcome[0])
                 if amount == 0:
                     break
                 deliver(va.pay(amount), vb)
                 deliver(vb.acknowledge(), va)
                 advance()
-        close_virtual(a_end, Hub(hub_a, hub_b), b_end, va, vb)
+        close_virtual(a_end, hub, b_end, va, vb)
     if offchain:
         raise AssertionError("the virtual channel touched Layer 1")
-    paid = va.final[0].outcome[1]
+    final = va.final
+    assert final is not None  # close_virtual had both sign it
+    paid = final[0].outcome[1]
     console.print(f"opened, {n:,} payments ({eth(paid)} in all) and closed with no Layer-1 transaction: both "
                   f"ledgers released the guarantee, alice's ledger now pays carol {eth(paid)} more, carol's "
                   "ledger pays bob as much.", highlight=False)

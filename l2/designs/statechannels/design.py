@@ -12,13 +12,17 @@ def _demo(story) -> int:
     return demo.run(story)
 
 
-def _scenarios() -> list[Scenario]:
+def _gas(chain) -> None:
     from l2.designs.statechannels.bench import measure_gas
 
+    measure_gas(chain)  # the gas report groups the transactions this sends; the figures returned are for bench
+
+
+def _scenarios() -> list[Scenario]:
     return [Scenario("statechannels", "every Adjudicator function: deposit, conclude, concludeAndTransfer, "
                      "challenge, respond, checkpoint, transfer, claimGuarantee; the happy and the disputed exit of a "
                      "rock-paper-scissors game and a virtual channel's exit with the hub and the payee silent",
-                     lambda chain: measure_gas(chain) and None)]
+                     _gas)]
 
 
 def _sandbox(env):

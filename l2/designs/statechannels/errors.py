@@ -148,6 +148,10 @@ class LedgerUpdateRefused(StateChannelViolation):
     """A proposed ledger state is not the one the agreed operation (fund or release a guarantee) gives."""
 
 
+class ChannelReleased(LedgerUpdateRefused):
+    """The hub already released its guarantees for this virtual channel: it never funds it again."""
+
+
 # --- this party's own side -------------------------------------------------------------------------
 
 class NotYourTurn(InputError):
@@ -174,3 +178,10 @@ class TransportError(L2Error, ConnectionError):
 
 class StateChannelStorageError(StorageError):
     """The state-channel database is missing, corrupt or belongs to another channel."""
+
+
+class RecordUnavailable(L2Error):
+    """A channel's Layer-1 record cannot be rebuilt from the Adjudicator's events and the input of the
+    transactions that made it (one went through another contract, or what was read does not check against
+    the record's fingerprint): a hub that needs it to challenge or claim cannot act, and says so instead
+    of waiting quietly."""

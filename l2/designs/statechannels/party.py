@@ -105,6 +105,14 @@ class Party:
         return self.states[self._top][0] if self._top >= 0 else None
 
     @property
+    def newest(self) -> VariablePart:
+        """`latest` where a state must exist: NothingToDo before the channel is opened."""
+        latest = self.latest
+        if latest is None:
+            raise e.NothingToDo("the channel is not open yet: it has no state")
+        return latest
+
+    @property
     def turn_num(self) -> int:
         return self._top
 
@@ -237,11 +245,12 @@ class Party:
             commit_turn = latest.turn_num - 1
             if commit_turn not in self.secrets:
                 raise e.NothingToDo(f"no secret stored for the commitment at turn {commit_turn}")
-            stored_play, salt = self.secrets[commit_turn]
-            state, _, _ = rps_move(latest, play=stored_play, salt=salt)
+            stored_play, stored_salt = self.secrets[commit_turn]
+            state, _, _ = rps_move(latest, play=stored_play, salt=stored_salt)
         else:
             state, chosen, salt = rps_move(latest, play=play, rng=self.rng)
             if data.phase == Phase.START:
+                assert chosen is not None and salt is not None  # a commit always draws both
                 secret = (chosen, salt)
         return self.propose(state, secret)
 

@@ -394,15 +394,24 @@ def ledger_total(ledger: VariablePart) -> int:
 
 
 def check_virtual_setup(virtual: FixedPart, proof: list[tuple[VariablePart, tuple[str, ...]]], amount: int,
-                        payer: str, payee: str) -> VariablePart:
-    """What a hub checks before it guarantees `virtual`: a payment channel between its two ledger
-    counterparties (`payer`, `payee`), set up (a supported state at the last setup turn, `check_support`:
-    the proof pairs each state with the addresses its signatures recover to) and paying all of `amount`
-    to the payer. This proof is what the hub will challenge with if both go silent, so it must be one
-    the Adjudicator accepts. Returns the set-up state."""
+                        payer: str, payee: str, app: str, max_duration: int) -> VariablePart:
+    """What a hub checks before it guarantees `virtual`: a channel between its two ledger counterparties
+    (`payer`, `payee`) on the single-direction payment app the hub knows (`app`: the rule it checks moves
+    with is that contract's twin, and any other code could let a mover take the payee's money), with a
+    challenge duration of at most `max_duration` seconds (the hub's guarantee is locked that long per
+    challenge), set up (a supported state at the last setup turn, `check_support`: the proof pairs each
+    state with the addresses its signatures recover to) and paying all of `amount` to the payer. This proof
+    is what the hub will challenge with if both go silent, so it must be one the Adjudicator accepts.
+    Returns the set-up state."""
     if virtual.participants != (payer, payee):
         raise e.LedgerUpdateRefused(f"the virtual channel is between {list(virtual.participants)}, not the "
                                     f"ledgers' counterparties {[payer, payee]}")
+    if virtual.app_definition.lower() != app.lower():
+        raise e.LedgerUpdateRefused(f"the virtual channel runs app {virtual.app_definition}, not the payment app "
+                                    f"{app}")
+    if not 0 < virtual.challenge_duration <= max_duration:
+        raise e.LedgerUpdateRefused(f"the virtual channel's challenge duration is {virtual.challenge_duration} s; "
+                                    f"the hub guarantees none longer than {max_duration} s")
     state = check_support(virtual, proof, APPS["payment"])
     if state.turn_num != virtual.n - 1 or state.is_final or state.outcome != (amount, 0):
         raise e.LedgerUpdateRefused(f"virtual channel setup {state} is not ({amount}, 0) at turn {virtual.n - 1}")
@@ -537,3 +546,94 @@ def decide(chain: OnChain, newest: VariablePart | None, me: int, n: int, now: in
             and now - waiting_since >= patience and newest.turn_num >= chain.turn_num_record):
         return [SubmitChallenge(newest)]
     return []
+
+
+# --- what a hub guaranteeing a virtual channel should submit, given Layer 1 ----------------------------
+
+@dataclass(frozen=True)
+class FinalRecord:
+    """What a final channel's record holds, as `transfer` and `claimGuarantee` take it: its final state's
+    hash and what the record still owes (the outcome, less any payout)."""
+
+    state_hash: bytes
+    owed: tuple[int, ...]
+
+
+@dataclass(frozen=True)
+class LedgerStake:
+    """One of the hub's two ledgers as it bears on a virtual channel V the hub guarantees."""
+
+    status: str  # "open", "challenged" or "final" on Layer 1
+    closing_since: int | None  # when the ledger's challenge began (None while it is open)
+    index: int | None  # V's guarantee in the ledger state that counts (its record once final, else our newest)
+    claimed: bool  # that guarantee is paid out already
+
+    @property
+    def at_stake(self) -> bool:
+        return self.index is not None and not self.claimed
+
+
+@dataclass(frozen=True)
+class SubmitConclude:
+    """Finalize at once with a final state every participant signed."""
+
+    state: VariablePart
+
+
+@dataclass(frozen=True)
+class SubmitClaim:
+    """Pay guarantee `index` of one of the hub's ledgers (0: with the payer, 1: with the payee) by V's
+    final record."""
+
+    ledger: int
+    index: int
+    target: FinalRecord
+
+
+GuarantorAction = SubmitChallenge | SubmitCheckpoint | SubmitConclude | SubmitClaim
+
+
+def decide_guarantor(turn_num_record: int, finalizes_at: int, ledgers: tuple[LedgerStake, LedgerStake], now: int, *,
+                     final_record: FinalRecord | None, newest: VariablePart | None, final: VariablePart | None,
+                     leaving_since: int | None, last_activity: int | None, patience: int) -> list[GuarantorAction]:
+    """What a hub should submit now for a virtual channel V it guarantees but does not play in.
+
+    `turn_num_record`, `finalizes_at`: V's record; `final_record`: what it holds once final (rebuilt from
+    Layer 1); `newest`: the newest supported, not final, V state the hub can prove (its setup, a state
+    offered to it, or one rebuilt from Layer 1); `final`: a final V state both participants signed, if the
+    hub holds one; `leaving_since`: when the hub asked to leave V (None: it did not); `last_activity`: when
+    V's record last changed; `patience`: how long V's participants may stay silent once the hub wants out.
+
+    The hub wants out of V once it asked to, or once a ledger holding one of V's guarantees is closing on
+    Layer 1 (the guarantee is then locked until V is final). It has no move of its own in V: it only
+    checkpoints a challenge older than a state it can prove, concludes with a final state both signed, and
+    challenges V when V's participants have been silent on Layer 1 for `patience` seconds since the later of
+    the moment it wanted out and V's last record. Once V and a ledger holding its guarantee are both final,
+    it claims that guarantee by V's final record. A V record newer than anything the hub can prove, when it
+    must challenge, raises RecordUnavailable: the hub cannot leave V alone, and must be told so."""
+    stakes = [i for i, ledger in enumerate(ledgers) if ledger.at_stake]
+    if not stakes:
+        return []
+    if finalizes_at and finalizes_at <= now:
+        if final_record is None:
+            raise e.RecordUnavailable(f"V is final at {finalizes_at}, and its final record could not be rebuilt")
+        return [SubmitClaim(i, index, final_record) for i in stakes
+                if ledgers[i].status == "final" and (index := ledgers[i].index) is not None]
+    if finalizes_at:  # challenged
+        if final is not None:
+            return [SubmitConclude(final)]
+        if newest is not None and newest.turn_num > turn_num_record:
+            return [SubmitCheckpoint(newest)]
+        return []
+    wanted = [t for t in (leaving_since, *(ledgers[i].closing_since for i in stakes)) if t is not None]
+    if not wanted:
+        return []
+    if final is not None:
+        return [SubmitConclude(final)]
+    if now - max(min(wanted), last_activity or 0) < patience:
+        return []
+    if newest is None or newest.turn_num < turn_num_record:
+        raise e.RecordUnavailable(f"V's record is at turn {turn_num_record}, and the newest V state the hub can "
+                                  f"prove is at turn {None if newest is None else newest.turn_num}: it cannot "
+                                  "challenge V")
+    return [SubmitChallenge(newest)]

@@ -5,8 +5,10 @@ salt in the same transaction) before the move is sent; a received move is commit
 acknowledged or answered. So a party killed at any instant (SIGKILL included) restarts with every state it
 ever vouched for or was given, and can still challenge, answer a challenge or reveal. A hub's ledger with
 the payee (L_B) also keeps the setup of every virtual channel the hub checked, committed before the hub
-signs any guarantee for it: the proof it challenges that channel with if both its participants go silent.
-On the shared `l2/runtime/store.py` (WAL, synchronous=FULL).
+signs any guarantee for it: the proof it challenges that channel with if both its participants go silent;
+the newest state of it the hub was shown since (`virtual_proofs`), which channels it released
+(`virtual_released`: kept, so a released channel is never funded again) and which it asked to leave
+(`virtual_leaving`). On the shared `l2/runtime/store.py` (WAL, synchronous=FULL).
 """
 
 from __future__ import annotations
@@ -49,7 +51,32 @@ CREATE TABLE IF NOT EXISTS virtual_setups (
     fixed      TEXT NOT NULL,
     proof      TEXT NOT NULL
 );
+CREATE TABLE IF NOT EXISTS virtual_proofs (
+    channel_id TEXT PRIMARY KEY,
+    proof      TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS virtual_released (
+    channel_id  TEXT PRIMARY KEY,
+    released_at INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS virtual_leaving (
+    channel_id TEXT PRIMARY KEY,
+    since      INTEGER NOT NULL
+);
 """
+
+# A proof as the hub keeps it: each state with its mover's signature, or one state with everyone's.
+Proof = list[tuple[VariablePart, list[bytes]]]
+
+
+def _proof_json(proof: Proof) -> str:
+    return json.dumps([{"state": state.to_json(), "signatures": ["0x" + sig.hex() for sig in sigs]}
+                       for state, sigs in proof])
+
+
+def _proof_of(text: str) -> Proof:
+    return [(VariablePart.from_json(row["state"]), [bytes.fromhex(sig.removeprefix("0x")) for sig in row["signatures"]])
+            for row in json.loads(text)]
 
 
 class StateStore:
@@ -117,3 +144,33 @@ class StateStore:
                      for row in json.loads(proof_json)]
             setups.append((FixedPart.from_json(json.loads(fixed_json)), proof))
         return setups
+
+    def save_virtual_proof(self, channel_id: bytes, proof: Proof) -> None:
+        """One transaction: the newest proof of a virtual channel's state the hub holds beyond its setup
+        (replacing an older one: the caller checked that this one is newer)."""
+        with self.store.transaction() as db:
+            db.execute("INSERT OR REPLACE INTO virtual_proofs VALUES (?, ?)", (channel_id.hex(), _proof_json(proof)))
+
+    def load_virtual_proofs(self) -> dict[bytes, Proof]:
+        return {bytes.fromhex(cid): _proof_of(proof)
+                for cid, proof in self.db.execute("SELECT channel_id, proof FROM virtual_proofs")}
+
+    def save_virtual_release(self, channel_id: bytes, final: Proof, released_at: int) -> None:
+        """One transaction: the virtual channel is released (kept for good, never replaced) and the final
+        state both its participants signed, which the hub checked before releasing, is its newest proof."""
+        with self.store.transaction() as db:
+            db.execute("INSERT OR IGNORE INTO virtual_released VALUES (?, ?)", (channel_id.hex(), released_at))
+            db.execute("INSERT OR REPLACE INTO virtual_proofs VALUES (?, ?)", (channel_id.hex(), _proof_json(final)))
+
+    def load_virtual_releases(self) -> dict[bytes, int]:
+        return {bytes.fromhex(cid): at
+                for cid, at in self.db.execute("SELECT channel_id, released_at FROM virtual_released")}
+
+    def save_virtual_leaving(self, channel_id: bytes, since: int) -> None:
+        """The hub asked to leave the virtual channel at `since` (the first request counts)."""
+        with self.store.transaction() as db:
+            db.execute("INSERT OR IGNORE INTO virtual_leaving VALUES (?, ?)", (channel_id.hex(), since))
+
+    def load_virtual_leaving(self) -> dict[bytes, int]:
+        return {bytes.fromhex(cid): since
+                for cid, since in self.db.execute("SELECT channel_id, since FROM virtual_leaving")}

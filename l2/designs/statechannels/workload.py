@@ -35,6 +35,9 @@ class StateChannelsWorkload:
         self.payment_final_after = 0
         self.ledgers: dict[str, tuple[Ledger, Ledger]] = {}  # name -> (its end, the hub's end)
         self.channels: dict[tuple[str, str], tuple[Party, Party]] = {}  # (payer, payee) -> their two ends
+        # (payer, payee) -> the hub between their ledgers: one for the channel's life, so that it keeps the
+        # setup it checked at funding and marks the channel released at exit.
+        self.hubs: dict[tuple[str, str], Hub] = {}
         self.concluded = False
 
     def _nonce(self) -> int:
@@ -58,7 +61,10 @@ class StateChannelsWorkload:
             self.channels[(payer, payee)] = ends
 
     def _hub(self, payer: str, payee: str) -> Hub:
-        return Hub(self.ledgers[payer][1], self.ledgers[payee][1])
+        if (payer, payee) not in self.hubs:
+            self.hubs[(payer, payee)] = Hub(self.ledgers[payer][1], self.ledgers[payee][1],
+                                            payment_app=self.payment_app.address, max_challenge_duration=DURATION)
+        return self.hubs[(payer, payee)]
 
     def pay(self, payer: str, payee: str, amount: int) -> None:
         mine, theirs = self.channels[(payer, payee)]
@@ -79,6 +85,6 @@ class StateChannelsWorkload:
         if self.concluded:
             return 0
         mine = self.ledgers[name][0]
-        own = mine.latest.outcome[mine.me]
-        return own + sum(ends[0].latest.outcome[i] for pair, ends in self.channels.items()
+        own = mine.newest.outcome[mine.me]
+        return own + sum(ends[0].newest.outcome[i] for pair, ends in self.channels.items()
                          for i, who in enumerate(pair) if who == name)

@@ -17,8 +17,8 @@ from web3.logs import DISCARD
 from l2.core import bls, eip712
 from l2.designs.optimistic import encoding, proofs
 from l2.designs.optimistic.encoding import QueueCommitment, QueueEntry, Transfer, TransferCommitment, Withdrawal
-from l2.designs.optimistic.state import State, apply_transfers, key_hash, queue_outcomes, signature_valid
 from l2.designs.optimistic.errors import InsufficientBalance, InvalidTransaction
+from l2.designs.optimistic.state import State, apply_transfers, key_hash, queue_outcomes, signature_valid
 from l2.errors import TransactionReverted
 
 DEPTH, K, WINDOW, INCLUSION = 6, 4, 100, 3600

@@ -10,8 +10,8 @@ from l2.core import bls
 from l2.designs.optimistic import l1
 from l2.designs.optimistic.challenger import Challenger
 from l2.designs.optimistic.encoding import Transfer, Withdrawal
-from l2.designs.optimistic.sequencer import Sequencer
 from l2.designs.optimistic.errors import BadSignature, InsufficientBalance, WrongNonce
+from l2.designs.optimistic.sequencer import Sequencer
 from l2.runtime.service import run_round
 
 ETHER = 10**18

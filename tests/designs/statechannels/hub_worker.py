@@ -43,7 +43,8 @@ def main() -> None:
     chain = RpcChain(config["url"])
     adjudicator = chain.contract("Adjudicator", config["adjudicator"])
     hub = Hub.restore(StateStore(config["dbA"]), StateStore(config["dbB"]), chain, adjudicator,
-                      Account.from_key(bytes.fromhex(config["key"])))
+                      Account.from_key(bytes.fromhex(config["key"])), payment_app=config["payment"],
+                      max_challenge_duration=config["maxDuration"])
     print(json.dumps({"ready": True}), flush=True)
     for line in sys.stdin:
         try:

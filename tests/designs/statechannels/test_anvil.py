@@ -82,7 +82,8 @@ def test_a_virtual_channel_survives_a_silent_hub_on_anvil(anvil_chain, anvil_con
     fixed = FixedPart((alice.address, bob.address), nonce + 2, anvil_contracts["payment"].address, DURATION)
     va, vb = (connect(anvil_chain, adj, fixed, "payment", who) for who in (alice, bob))
     setup([va, vb], (ETHER // 2, 0))
-    fund_virtual(a_end, Hub(hub_a, hub_b), b_end, va, vb)
+    hub = Hub(hub_a, hub_b, payment_app=anvil_contracts["payment"].address, max_challenge_duration=DURATION)
+    fund_virtual(a_end, hub, b_end, va, vb)
     deliver(va.pay(10**17), vb)
     deliver(vb.acknowledge(), va)
     # The hub goes silent: bob ends V and his ledger alone; his ledger watcher collects.

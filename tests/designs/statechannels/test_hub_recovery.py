@@ -19,10 +19,17 @@ import pytest
 from l2.core.crypto import Signer
 from l2.designs.statechannels import errors as e
 from l2.designs.statechannels import messages as m
+from l2.designs.statechannels.guarantor import GuarantorWatcher
 from l2.designs.statechannels.party import Party, connect, deliver, setup
-from l2.designs.statechannels.rules import FixedPart, VariablePart, decode_guarantees, fund_guarantee
+from l2.designs.statechannels.rules import (
+    FixedPart,
+    VariablePart,
+    decode_guarantees,
+    encode_guarantees,
+    fund_guarantee,
+)
 from l2.designs.statechannels.storage import StateStore
-from l2.designs.statechannels.virtual import Hub, Ledger, fund_virtual, guarantees_for, open_ledger
+from l2.designs.statechannels.virtual import Hub, Ledger, close_virtual, fund_virtual, guarantees_for, open_ledger
 from l2.l1.compiler import PROJECT_ROOT
 
 from .conftest import DURATION, ETHER
@@ -44,16 +51,18 @@ def hub_ledgers(chain, contracts, alice, bob, hub_account, tmp_path) -> tuple[Le
                                stores=(None, StateStore(tmp_path / "hub_a.db")))
     hub_b, b_end = open_ledger(chain, adj, app, hub_account, bob, (ETHER, ETHER), next(_nonces), DURATION,
                                stores=(StateStore(tmp_path / "hub_b.db"), None))
-    return a_end, Hub(hub_a, hub_b), b_end
+    return a_end, Hub(hub_a, hub_b, payment_app=contracts["payment"].address, max_challenge_duration=DURATION), b_end
 
 
 def rebuilt_hub(chain, contracts, hub_account, tmp_path) -> Hub:
     return Hub.restore(StateStore(tmp_path / "hub_a.db"), StateStore(tmp_path / "hub_b.db"), chain,
-                       contracts["adjudicator"], hub_account)
+                       contracts["adjudicator"], hub_account, payment_app=contracts["payment"].address,
+                       max_challenge_duration=DURATION)
 
 
-def virtual_channel(chain, contracts, payer, payee, outcome=(X, 0)) -> tuple[Party, Party]:
-    fixed = FixedPart((payer.address, payee.address), next(_nonces), contracts["payment"].address, DURATION)
+def virtual_channel(chain, contracts, payer, payee, outcome=(X, 0), app: str = "payment",
+                    duration: int = DURATION) -> tuple[Party, Party]:
+    fixed = FixedPart((payer.address, payee.address), next(_nonces), contracts[app].address, duration)
     ends = [connect(chain, contracts["adjudicator"], fixed, "payment", who) for who in (payer, payee)]
     setup(ends, outcome)
     return ends[0], ends[1]
@@ -130,7 +139,8 @@ def test_a_hub_rebuilt_from_its_files_challenges_the_virtual_channel_and_gets_it
 
 
 @pytest.mark.parametrize("forgery", ["turn 1 signed by someone else", "another channel's states", "a wrong amount",
-                                     "the payee paid at setup", "a channel between strangers"])
+                                     "the payee paid at setup", "a channel between strangers",
+                                     "another app (rock-paper-scissors)", "a challenge duration past the hub's bound"])
 def test_a_forged_setup_is_refused_and_not_stored(chain, contracts, alice, bob, mallory, hub_account, tmp_path,
                                                   forgery):
     a_end, hub, b_end = hub_ledgers(chain, contracts, alice, bob, hub_account, tmp_path)
@@ -146,10 +156,19 @@ def test_a_forged_setup_is_refused_and_not_stored(chain, contracts, alice, bob, 
     elif forgery == "the payee paid at setup":
         other, _ = virtual_channel(chain, contracts, alice, bob, outcome=(X - 1, 1))
         fixed, proof = other.fixed, setup_proof(other)
-    else:  # mallory set it up with alice: no ledger of this hub pays mallory
+    elif forgery == "a channel between strangers":  # mallory set it up with alice: no ledger of the hub pays her
         other, _ = virtual_channel(chain, contracts, alice, mallory)
         fixed, proof = other.fixed, setup_proof(other)
-    with pytest.raises(refusal):
+    elif forgery == "another app (rock-paper-scissors)":  # its moves are not the payment rule's: any could pass
+        other, _ = virtual_channel(chain, contracts, alice, bob, app="rps")
+        fixed, proof = other.fixed, setup_proof(other)
+    else:  # a challenge of it would lock the hub's guarantee longer than the hub accepts
+        other, _ = virtual_channel(chain, contracts, alice, bob, duration=DURATION + 1)
+        fixed, proof = other.fixed, setup_proof(other)
+    with pytest.raises(refusal, match=None if refusal is not e.LedgerUpdateRefused else {
+            "a wrong amount": "is not", "the payee paid at setup": "is not", "a channel between strangers": "between",
+            "another app (rock-paper-scissors)": "runs app",
+            "a challenge duration past the hub's bound": "none longer than"}[forgery]):
         hub.check_setup(fixed, proof, amount)
     assert hub.virtual == {} and hub.with_bob.store.load_virtual_setups() == []
     g_a = guarantees_for(fixed, amount)[0]
@@ -175,6 +194,38 @@ def test_a_second_setup_for_a_guaranteed_channel_is_refused_and_the_first_kept(c
     assert hub.with_bob.store.load_virtual_setups() == [(va.fixed, setup_proof(va))]
     with pytest.raises(e.StateChannelStorageError, match="already holds a setup"):  # the file refuses it too
         hub.with_bob.store.save_virtual_setup(va.fixed, signed)
+
+
+def test_a_released_channel_is_kept_marked_released_and_never_funded_again(chain, contracts, alice, bob,
+                                                                         hub_account, tmp_path):
+    a_end, hub, b_end = hub_ledgers(chain, contracts, alice, bob, hub_account, tmp_path)
+    va, vb = virtual_channel(chain, contracts, alice, bob)
+    fund_virtual(a_end, hub, b_end, va, vb)
+    deliver(va.pay(PAID), vb)
+    deliver(vb.acknowledge(), va)
+    close_virtual(a_end, hub, b_end, va, vb)
+    assert a_end.latest.app_data == b_end.latest.app_data == encode_guarantees(())  # both guarantees released
+    del hub
+    hub = rebuilt_hub(chain, contracts, hub_account, tmp_path)
+    final, sigs = va.final
+    # History kept: the setup, the final state both signed (checked before the release), and the mark.
+    assert hub.virtual == {va.channel_id: (va.fixed, setup_proof(va))}
+    assert hub.proofs == {va.channel_id: [(final, [sigs[0], sigs[1]])]} and list(hub.released) == [va.channel_id]
+    with pytest.raises(e.ChannelReleased):
+        hub.check_setup(va.fixed, setup_proof(va), X)
+    g_a, g_b = guarantees_for(va.fixed, X, a_end.fixed, b_end.fixed)
+    with pytest.raises(e.ChannelReleased):  # alice's L_A update funding it again
+        hub.countersign_guarantee(a_end.propose(fund_guarantee(a_end.latest, g_a)), va.channel_id)
+    with pytest.raises(e.ChannelReleased):
+        hub.propose_guarantee(va.channel_id)
+    assert hub.with_alice.latest.app_data == hub.with_bob.latest.app_data == encode_guarantees(())
+    assert hub.with_bob.proposal is None
+    # Nothing of the hub's depends on V any more: its guarantor watcher leaves V alone, even with both ledgers
+    # closing.
+    hub.with_alice.challenge()
+    hub.with_bob.challenge()
+    assert GuarantorWatcher(hub, patience=0).step() == []
+    assert va.onchain().finalizes_at == 0
 
 
 def test_a_setup_the_hub_could_not_store_is_never_acted_on(chain, contracts, alice, bob, hub_account, tmp_path,
@@ -213,6 +264,7 @@ def test_a_setup_altered_in_the_file_is_refused_on_restore(chain, contracts, ali
 class HubProcess:
     def __init__(self, chain, contracts, hub_account, tmp_path):
         config = {"url": chain.url, "adjudicator": contracts["adjudicator"].address,
+                  "payment": contracts["payment"].address, "maxDuration": DURATION,
                   "key": bytes(hub_account.key).hex(), "dbA": str(tmp_path / "hub_a.db"),
                   "dbB": str(tmp_path / "hub_b.db")}
         self.process = subprocess.Popen([sys.executable, str(WORKER), json.dumps(config)], cwd=PROJECT_ROOT,

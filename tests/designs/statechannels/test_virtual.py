@@ -39,7 +39,7 @@ def network(chain, contracts, alice, bob, hub_account):
     adj, app = contracts["adjudicator"], contracts["ledger"]
     a_end, hub_a = open_ledger(chain, adj, app, alice, hub_account, (ETHER, ETHER), next(_nonces), DURATION)
     hub_b, b_end = open_ledger(chain, adj, app, hub_account, bob, (ETHER, ETHER), next(_nonces), DURATION)
-    hub = Hub(hub_a, hub_b)
+    hub = Hub(hub_a, hub_b, payment_app=contracts["payment"].address, max_challenge_duration=DURATION)
     virtual = FixedPart((alice.address, bob.address), next(_nonces), contracts["payment"].address, DURATION)
     va = connect(chain, adj, virtual, "payment", alice)
     vb = connect(chain, adj, virtual, "payment", bob)

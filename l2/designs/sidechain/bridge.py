@@ -1,0 +1,184 @@
+"""The bridge's hashing and signature rules, twin of `contracts/sidechain/StakeManager.sol` and
+`DepositManager.sol`: pure functions the validators, the Layer-1 client and the tests share.
+
+A **checkpoint** covers sidechain blocks start..end: `block_root` is the Merkle root (`l2.core.merkle`) of
+their hashes in order, `exit_root` the root of the leaves of the burns (withdrawals) they contain, in the
+order they happened (zero when there are none). A validator says yes to it by signing the EIP-712
+`Checkpoint` under the domain of the StakeManager on Layer 1 (Layer 1's chain id), with the sidechain's
+chain id inside the struct: one signature names both chains and one contract. Layer 1 accepts it with
+signatures from more than 2/3 of the stake, sorted by signer.
+
+Votes keep messages.py's domain, whose `verifyingContract` is the same StakeManager (`vote_domain`):
+evidence a validator collected is judged on Layer 1 as it is.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+
+from eth_abi import encode as abi_encode
+from eth_utils import to_canonical_address
+
+from l2.core import merkle
+from l2.core.crypto import Signer, keccak, recover
+from l2.core.eip712 import StructType, domain_separator, typed_data_digest
+from l2.designs.sidechain.errors import CheckpointRejected
+from l2.designs.sidechain.messages import DOMAIN_NAME, DOMAIN_VERSION, Domain
+from l2.errors import InvalidSignature
+
+YES = 1  # the only checkpoint vote Layer 1 counts
+ZERO_ROOT = bytes(32)
+SIGNATURE_SIZE = 65
+
+CHECKPOINT_TYPE = StructType("Checkpoint", (("uint256", "sidechainId"), ("uint256", "start"), ("uint256", "end"),
+                                            ("bytes32", "blockRoot"), ("bytes32", "exitRoot"), ("uint8", "vote")))
+BURN_TYPE = StructType("Burn", (("uint256", "id"), ("uint256", "blockNumber"), ("address", "token"),
+                                ("address", "recipient"), ("uint256", "amount")))
+
+
+@dataclass(frozen=True)
+class Checkpoint:
+    start: int
+    end: int
+    block_root: bytes
+    exit_root: bytes
+
+    def as_tuple(self) -> tuple:
+        """The Solidity `CheckpointData` / `CheckpointHeader` struct."""
+        return (self.start, self.end, self.block_root, self.exit_root)
+
+    @property
+    def header_hash(self) -> bytes:
+        """What StakeManager stores for it (`checkpointHashes`)."""
+        return _keccak_abi(["uint256", "uint256", "bytes32", "bytes32"], list(self.as_tuple()))
+
+
+@dataclass(frozen=True)
+class Burn:
+    """A withdrawal burned on the sidechain: `id` counts burns from 1 (the replay guard's key)."""
+
+    id: int
+    block_number: int
+    token: str  # Layer-1 asset, the zero address for ETH
+    recipient: str  # on Layer 1
+    amount: int
+
+    def as_tuple(self) -> tuple:
+        return (self.id, self.block_number, self.token, self.recipient, self.amount)
+
+    @property
+    def leaf(self) -> bytes:
+        return BURN_TYPE.hash_struct({"id": self.id, "blockNumber": self.block_number, "token": self.token,
+                                      "recipient": self.recipient, "amount": self.amount})
+
+
+def _keccak_abi(types: list[str], values: list) -> bytes:
+    return keccak(abi_encode(types, values))
+
+
+# --- roots and proofs ------------------------------------------------------------------------------------
+
+def block_root(block_hashes: list[bytes]) -> bytes:
+    """Merkle root of the block hashes of start..end, in height order."""
+    if not block_hashes:
+        raise CheckpointRejected("a checkpoint covers at least one block")
+    return merkle.root(list(block_hashes))
+
+
+def exit_root(burns: list[Burn]) -> bytes:
+    """Merkle root of the burns' leaves, in the order they happened; zero when there are none (no leaf
+    hashes to zero, so nothing can be proven against it)."""
+    return merkle.root([b.leaf for b in burns]) if burns else ZERO_ROOT
+
+
+def exit_proof(burns: list[Burn], index: int) -> list[bytes]:
+    """The Merkle path of `burns[index]` under `exit_root(burns)`."""
+    if not 0 <= index < len(burns):
+        raise CheckpointRejected(f"burn index {index} is not among the checkpoint's {len(burns)} burns")
+    return merkle.path([b.leaf for b in burns], index)
+
+
+def make_checkpoint(start: int, block_hashes: list[bytes], burns: list[Burn]) -> Checkpoint:
+    """The checkpoint of blocks start..start+len-1 with their burns (each must lie in that range)."""
+    end = start + len(block_hashes) - 1
+    for burn in burns:
+        if not start <= burn.block_number <= end:
+            raise CheckpointRejected(f"burn {burn.id} of block {burn.block_number} is outside {start}..{end}")
+    return Checkpoint(start, end, block_root(block_hashes), exit_root(burns))
+
+
+# --- digests and signatures ----------------------------------------------------------------------------
+
+def checkpoint_domain(l1_chain_id: int, stake_manager: str) -> bytes:
+    return domain_separator(DOMAIN_NAME, DOMAIN_VERSION, l1_chain_id, stake_manager)
+
+
+def checkpoint_digest(l1_chain_id: int, stake_manager: str, sidechain_id: int, checkpoint: Checkpoint) -> bytes:
+    """What a validator signs to say yes to `checkpoint` (StakeManager.checkpointDigest)."""
+    return typed_data_digest(checkpoint_domain(l1_chain_id, stake_manager), CHECKPOINT_TYPE.hash_struct(
+        {"sidechainId": sidechain_id, "start": checkpoint.start, "end": checkpoint.end,
+         "blockRoot": checkpoint.block_root, "exitRoot": checkpoint.exit_root, "vote": YES}))
+
+
+def vote_domain(sidechain_id: int, stake_manager: str) -> Domain:
+    """The consensus votes' domain once Layer 1 judges evidence: the StakeManager is the verifying contract."""
+    return Domain(sidechain_id, stake_manager)
+
+
+def sign_checkpoint(signer: Signer, l1_chain_id: int, stake_manager: str, sidechain_id: int,
+                    checkpoint: Checkpoint) -> bytes:
+    return signer.sign(checkpoint_digest(l1_chain_id, stake_manager, sidechain_id, checkpoint))
+
+
+def pack_signatures(signatures: Mapping[str, bytes]) -> bytes:
+    """Signatures by signer address, concatenated in increasing address order (as submitCheckpoint wants)."""
+    ordered = sorted(signatures.items(), key=lambda item: to_canonical_address(item[0]))
+    for address, signature in ordered:
+        if len(signature) != SIGNATURE_SIZE:
+            raise CheckpointRejected(f"signature of {address} is {len(signature)} bytes, not {SIGNATURE_SIZE}")
+    return b"".join(signature for _, signature in ordered)
+
+
+def signed_stake(digest: bytes, packed: bytes, powers: Mapping[str, int]) -> int:
+    """The stake behind `packed` signatures on `digest`, refusing what StakeManager refuses: a malformed
+    signature, a signer without power in `powers` (unknown, removed or not active yet), a signer twice,
+    signers out of order."""
+    if len(packed) % SIGNATURE_SIZE:
+        raise CheckpointRejected(f"signatures are {len(packed)} bytes, not a multiple of {SIGNATURE_SIZE}")
+    total, previous = 0, b""
+    for at in range(0, len(packed), SIGNATURE_SIZE):
+        try:
+            signer = recover(digest, packed[at:at + SIGNATURE_SIZE])
+        except InvalidSignature as exc:
+            raise CheckpointRejected(f"signature {at // SIGNATURE_SIZE}: {exc}") from None
+        raw = to_canonical_address(signer)
+        if raw == previous:
+            raise CheckpointRejected(f"{signer} signed twice")
+        if raw < previous:
+            raise CheckpointRejected(f"signatures are not sorted by signer ({signer} comes after a higher one)")
+        previous = raw
+        power = powers.get(signer, 0)
+        if power <= 0:
+            raise CheckpointRejected(f"{signer} is not a validator of this epoch")
+        total += power
+    return total
+
+
+def is_quorum(power: int, total: int) -> bool:
+    """More than 2/3 of the stake, as consensus.ValidatorSet and StakeManager count it."""
+    return 3 * power > 2 * total
+
+
+def check_quorum(digest: bytes, packed: bytes, powers: Mapping[str, int]) -> int:
+    """`signed_stake`, and CheckpointRejected unless it is more than 2/3 of the total in `powers`."""
+    power = signed_stake(digest, packed, powers)
+    total = sum(powers.values())
+    if not is_quorum(power, total):
+        raise CheckpointRejected(f"signatures hold {power} of {total} stake: more than 2/3 is needed")
+    return power
+
+
+def burns_in(burns: Iterable[Burn], start: int, end: int) -> list[Burn]:
+    """The burns of blocks start..end, in the order they happened (by id)."""
+    return sorted((b for b in burns if start <= b.block_number <= end), key=lambda b: b.id)

@@ -181,7 +181,8 @@ def test_operators_act_between_statements_never_during_one(chain, capsys):
         with sandbox.turn():  # the next statement first hears what happened meanwhile
             pass
         out = capsys.readouterr().out
-        assert "[sequencer] posted batch #1: 1 transfer in 1 commitment" in out and "every root and signature checks" in out
+        assert "[sequencer] posted batch #1: 1 transfer in 1 commitment" in out
+        assert "every root and signature checks" in out
         thread = sandbox._thread
     assert not thread.is_alive() and sandbox.parts == []  # stopped and closed on the way out
     with pytest.raises(Exception, match="closed"):
@@ -333,7 +334,8 @@ def test_console_on_a_terminal_ipython_by_default_or_ptpython(shell, prompt):
         terminal.type("step()")
         matched = terminal.read_until(rb"replayed from Layer-1 data: every root and signature checks")
         assert matched, terminal.text[-2000:]
-        assert terminal.read_until(rb"every root and signature checks[\s\S]*(In \[3\]|>>>)"), terminal.text[-2000:]  # next prompt
+        next_prompt = rb"every root and signature checks[\s\S]*(In \[3\]|>>>)"
+        assert terminal.read_until(next_prompt), terminal.text[-2000:]
         terminal.type("exit()")
     finally:
         code = terminal.close()
@@ -383,7 +385,8 @@ def test_idle_console_lets_the_operators_work_and_two_ctrl_c_leave_with_anvil_st
     time.sleep(3)  # idle at the prompt: the operators post and verify on their own
     session.send("print('batches', rollup.batch_count())")
     assert session.read_until(r"batches \d"), session.output
-    assert re.search(r"\[sequencer\] posted batch #1: 1 transfer in 1 commitment.*\n.*every root and signature checks\nbatches 2", session.output)
+    assert re.search(r"\[sequencer\] posted batch #1: 1 transfer in 1 commitment.*\n.*every root and signature checks\n"
+                     r"batches 2", session.output)
     session.process.send_signal(signal.SIGINT)
     assert session.read_until(r"Ctrl-C again"), session.output
     session.process.send_signal(signal.SIGINT)

@@ -232,8 +232,10 @@ class RollupClient:
         else:
             commitment, reveal = f.signatureCommitmentOf(proof, challenger.address).call(), f.challengeSignature
         committed = self.chain.transact(f.commitChallenge(commitment), challenger)
-        # A signature proof's pairing precompile is priced per pair: estimate_gas may under-shoot it.
-        revealed = self.chain.transact(reveal(proof), challenger, gas=16_000_000 if kind == "signature" else None)
+        # An explicit limit: a node may estimate gas in the commitment's own block, where the reveal is refused
+        # (ChallengeRevealTooEarly), and a signature proof's pairing precompile is priced per pair, which
+        # estimate_gas may under-shoot. The Osaka cap is 16,777,216.
+        revealed = self.chain.transact(reveal(proof), challenger, gas=16_000_000)
         return committed, revealed
 
     def claim_withdrawal(self, sender: LocalAccount, batch: PostedBatch, position: int, index: int):

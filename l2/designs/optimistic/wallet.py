@@ -76,7 +76,7 @@ class Wallet:
     def sign(self, transfer: Transfer, nonce: int) -> bytes:
         return self.bls_key.sign(transfer.message(self.client.domain, nonce))
 
-    def transfer(self, to, amount: int, token: int = 0, fee: int = 0) -> int:
+    def transfer(self, to, amount: int, fee: int = 0, token: int = 0) -> int:
         """Pay `to` (an address with an account for `token`, anything with an `.address`, or an account
         index); returns its place in the sequencer's journal."""
         if isinstance(to, int):
@@ -87,7 +87,7 @@ class Wallet:
             raise UnknownAccount(f"{to} has no account for token {token}: it must deposit once first")
         return self._submit(Transfer(self.index(token), receiver, amount, fee), token)
 
-    def withdraw(self, amount: int, token: int = 0, fee: int = 0) -> int:
+    def withdraw(self, amount: int, fee: int = 0, token: int = 0) -> int:
         """Move `amount` to this address on Layer 1: paid by `claimWithdrawal` once its batch is final."""
         return self._submit(Withdrawal(self.index(token), amount, fee), token)
 

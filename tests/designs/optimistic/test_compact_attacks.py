@@ -139,7 +139,8 @@ def test_a_reverted_batch_whose_data_is_gone_no_longer_stops_the_checker(compact
     monkeypatch.setattr(env.chain.w3.eth, "get_transaction", lambda h: {**real(h), "to": env.users[0].address}
                         if bytes(h) == fraudulent.tx_hash else real(h))
     checker = env.checker()
-    assert [e.text for e in checker.step()] == ["batch #0 replayed from Layer-1 data: every root and signature checks"]
+    assert [e.text for e in checker.step()] == [
+        "batch #0 (4 queue entries in 1 commitment) replayed from Layer-1 data: every root and signature checks"]
 
 
 # --- a batch is bound to the queue entries it consumed; reorgs are replayed --------------------------
@@ -249,7 +250,8 @@ def test_after_a_reorg_the_checker_replays_every_batch_from_the_first_changed_bl
     chain.mine()  # on the new branch the same batch lands one block later
     again = forger.post([payment])
     events = checker.step()
-    assert [e.text for e in events] == ["batch #1 replayed from Layer-1 data: every root and signature checks"]
+    assert [e.text for e in events] == [
+        "batch #1 (1 transfer in 1 commitment) replayed from Layer-1 data: every root and signature checks"]
     assert checker.checked[0] is first  # its block did not change: not replayed
     assert checker.checked[1].batch.block_hash == again.block_hash == bytes(
         chain.w3.eth.get_block(chain.w3.eth.block_number)["hash"])

@@ -28,7 +28,7 @@ def test_an_overdue_deposit_blocks_a_batch_that_leaves_it_out(compact_env, forge
         forger.post([payment])
     assert info.value.error_args[0] == 2  # bob's deposit, the third entry
     sequencer = env.sequencer(tmp_path)  # the honest path includes it
-    assert "1 queue entries" in run_round([sequencer])[0].text
+    assert "1 queue entry," in run_round([sequencer])[0].text
     checker = env.checker()
     assert "every root and signature checks" in run_round([checker])[-1].text
     assert checker.state.account(client.account_of(bob.address)).balance == ETHER

@@ -292,7 +292,8 @@ def test_python_and_the_contract_agree_on_random_transfers(funded, sender, amoun
         batch = forger.post([TransferCommitment(root, draft.signature, draft.fee_receiver, draft.transfers)])
         events = run_round([funded.checker])
         if kind is None:
-            assert [e.text for e in events] == ["batch #1 replayed from Layer-1 data: every root and signature checks"]
+            assert [e.text for e in events] == [
+                "batch #1 (1 transfer in 1 commitment) replayed from Layer-1 data: every root and signature checks"]
             with pytest.raises(TransactionReverted, match="TransitionCorrect"):
                 chain.call(env.client.contract.functions.challengeTransition(forger.transition_proof(batch, 0, state)))
         else:

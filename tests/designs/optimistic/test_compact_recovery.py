@@ -118,7 +118,7 @@ def test_a_batch_of_another_proposer_is_adopted_and_posted_on(compact_env, tmp_p
     sequencer = _posted_over(env, tmp_path, monkeypatch)
     assert sequencer.pending_count() == 1  # bob's; alice's nonce 0 is taken on Layer 1
     (posted,) = run_round([sequencer], urgent=True)
-    assert "1 queue entries, 1 transfers" in posted.text and env.client.batch_count() == 3
+    assert "1 queue entry and 1 transfer in 1 commitment" in posted.text and env.client.batch_count() == 3
     checker = env.checker()
     assert "every root and signature checks" in run_round([checker])[-1].text
     state = checker.state

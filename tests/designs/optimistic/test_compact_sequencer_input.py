@@ -101,7 +101,7 @@ def test_batches_are_cut_by_size_or_by_age(compact_env, tmp_path):
     alice.transfer(bob.address, 10**15)
     assert run_round([sequencer]) == [] and not sequencer.due()
     time.sleep(1.1)
-    assert "1 transfers" in run_round([sequencer])[0].text  # old enough
+    assert "1 transfer in" in run_round([sequencer])[0].text  # old enough
     assert run_round([sequencer]) == []  # nothing pending
     assert "every root and signature checks" in run_round([compact_env.checker()])[-1].text
     sequencer.close()

@@ -56,17 +56,18 @@ def proof_words(proof: bytes) -> list[int]:
 def deploy(chain: Chain, vk: dict, operator: str, shape: Shape, *, inclusion_window: int = DEV_INCLUSION_WINDOW,
            min_deposit: int = DEV_MIN_DEPOSIT, sender: LocalAccount | None = None) -> ZkRollupClient:
     verifier = chain.deploy("Groth16Verifier", vk_args(vk), sender=sender)
-    p2 = chain.deploy("PoseidonT3", sender=sender)
     p3 = chain.deploy("PoseidonT4", sender=sender)
-    rollup = chain.deploy("ZkRollup", *rollup_args(verifier.address, p2.address, p3.address, operator, shape,
+    p4 = chain.deploy("PoseidonT5", sender=sender)
+    rollup = chain.deploy("ZkRollup", *rollup_args(verifier.address, p3.address, p4.address, operator, shape,
                                                    inclusion_window, min_deposit), sender=sender)
     return ZkRollupClient(chain, rollup.address)
 
 
-def rollup_args(verifier: str, p2: str, p3: str, operator: str, shape: Shape, inclusion_window: int,
+def rollup_args(verifier: str, p3: str, p4: str, operator: str, shape: Shape, inclusion_window: int,
                 min_deposit: int) -> tuple:
-    return (verifier, p2, p3, operator, shape.depth, shape.n_queue, shape.n_tx, inclusion_window, min_deposit,
-            zero_hashes(shape.depth)[shape.depth])
+    """ZkRollup's constructor arguments; p3 and p4 are PoseidonT4 (leaves) and PoseidonT5 (nodes)."""
+    return (verifier, p3, p4, operator, shape.depth, shape.n_queue, shape.n_tx, inclusion_window, min_deposit,
+            zero_hashes(shape.depth)[-1])
 
 
 @dataclass(frozen=True)

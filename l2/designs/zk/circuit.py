@@ -162,6 +162,7 @@ class Prover:
         self.load_s: float | None = None  # how long the process took to load (or set up) its keys
         self.last_prove_s = 0.0
         self._proc: subprocess.Popen | None = None
+        self._vk: dict | None = None
         self._lock = threading.Lock()
 
     @property
@@ -225,9 +226,11 @@ class Prover:
     def verifying_key(self) -> dict:
         """snarkjs's verification_key.json of this build's keys (from disk once a setup wrote them)."""
         with self._lock:
-            if self._proc is None and self.zkey is None and self._keys_exist():
-                return json.loads((self.build.keys / "vk.json").read_text())
-        return self._ask({"op": "vk"})["vk"]
+            if self._vk is None and self._proc is None and self.zkey is None and self._keys_exist():
+                self._vk = json.loads((self.build.keys / "vk.json").read_text())
+        if self._vk is None:
+            self._vk = self._ask({"op": "vk"})["vk"]
+        return self._vk
 
     def prove(self, inputs: dict, workdir: Path | None = None) -> bytes:
         """Witness (node, circom's wasm) then proof (groth16py): 256 bytes, a | b | c as the EVM reads them."""

@@ -25,7 +25,7 @@ from l2.designs.zk import babyjub
 from l2.designs.zk.batch import Batch, build
 from l2.designs.zk.circuit import Prover
 from l2.designs.zk.errors import TxRejected
-from l2.designs.zk.l1 import ZkRollupClient, rebuild_state
+from l2.designs.zk.l1 import ZkRollupClient, rebuild_state, without_zero_bytes
 from l2.designs.zk.state import State, Transfer, apply_entry, apply_transfer
 from l2.errors import StorageError, TransactionReverted
 from l2.runtime.service import Event
@@ -156,12 +156,15 @@ class Operator:
         txs = self.pending[:shape.n_tx] if not entries else []
         if entries:
             # The batch's entries first, then the pending transfers valid after them, in order: one that
-            # needs an entry queued behind this batch's stops the rest (nonces keep their order) until a later one.
+            # needs an entry queued behind this batch's stops the rest (nonces keep their order) until a later one;
+            # so does a fee while the fee account's own registration is still behind them.
             fit: list[Transfer] = []
             trial = self.state
             for entry in entries:
                 trial = apply_entry(trial, entry)
             for tx in self.pending[:shape.n_tx]:
+                if tx.fee and not trial.account(self.fee_index).pk:
+                    break
                 try:
                     trial = apply_transfer(trial, tx, self.rollup.domain)
                 except TxRejected:
@@ -173,6 +176,7 @@ class Operator:
         started = time.perf_counter()
         proof = self.prover.prove(batch.inputs)
         prove_s = self.last_prove_s = time.perf_counter() - started
+        proof = without_zero_bytes(proof, self.prover.verifying_key())  # the same gas for the same batch
         try:
             receipt = self.rollup.submit(self.account, batch, proof)
         except TransactionReverted as exc:

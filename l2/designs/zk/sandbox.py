@@ -92,7 +92,7 @@ def part(env: SandboxEnv) -> SandboxPart:
         banner=[f"  zk rollup  {', '.join(f'{n}_zk' for n in wallets)}: Wallets (pay, withdraw, deposit, claim), "
                 f"each registered with {eth(deposit, 0)} on first use",
                 f"             zk_operator proves a batch ({node.prover.build.constraints():,} constraints) "
-                "whenever something waits; keys from a DEV-ONLY single-party setup"],
+                "as soon as something waits; keys from a DEV-ONLY single-party setup"],
         helpers=[],
         columns=["zk ETH"],
         cells=cells,

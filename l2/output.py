@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import sys
 
 from rich.console import Console
@@ -17,8 +18,18 @@ def make_console(file=None) -> Console:
 
 
 def eth(wei: int, decimals: int = 4) -> str:
-    """`1.2500 ETH`; exact below the shown precision is not the point of a table."""
-    return f"{wei / ETHER:,.{decimals}f} ETH"
+    """`1.2500 ETH`; exact below the shown precision is not the point of a table.
+
+    An amount under 1 ETH that `decimals` would show with fewer than two significant digits gets three
+    (trailing zeros dropped): `eth(10**16, 0)` is `0.01 ETH`, not `0 ETH`, where a node without dev
+    accounts scales the sandbox's amounts down."""
+    text = f"{wei / ETHER:,.{decimals}f}"
+    if 0 < abs(wei) < ETHER and len(text.lstrip("-0.").replace(".", "")) < 2:
+        places = max(decimals, 2 - math.floor(math.log10(abs(wei) / ETHER)))  # three significant digits
+        whole, _, fraction = f"{wei / ETHER:.{places}f}".partition(".")
+        fraction = fraction.rstrip("0").ljust(decimals, "0")
+        text = f"{whole}.{fraction}" if fraction else whole
+    return f"{text} ETH"
 
 
 def gas(amount: float) -> str:

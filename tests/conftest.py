@@ -14,9 +14,12 @@ import sys
 
 import pytest
 
-# The zk-rollup's circuit at test size (2 queue slots, 2 transfers, depth 8) for every test and every
-# command a test starts; the demo and the bench outside the tests prove the deployed size (depth 20).
-os.environ.setdefault("L2_ZK_SHAPE", "2,2,8")
+# The zk-rollup's circuit at test size for every test and every command a test starts: depth 8, 8 transfers
+# and 3 queue slots (253,072 constraints; one more transfer or slot crosses 2^18, where Groth16's FFTs and key
+# double). A proof costs about twice one of 2 transfers and carries four times as many, which `l2 compare`'s
+# 200 payments need; 3 slots take the demo's 5 registrations in 2 proofs. The demo and the bench outside the
+# tests prove the deployed size (depth 20).
+os.environ.setdefault("L2_ZK_SHAPE", "3,8,8")
 
 from l2.l1.anvil import start_anvil  # noqa: E402 - after the environment it reads
 from l2.l1.chain import EmbeddedChain, RpcChain

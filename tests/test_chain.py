@@ -1,9 +1,16 @@
 """Layer 1 behaves the same whether it is the embedded py-evm chain or anvil over JSON-RPC."""
 
+import re
+import socket
+import subprocess
+import sys
+import time
+
 import pytest
 
 from l2.errors import ChainConnectionError, ConfigError, TransactionReverted
-from l2.l1.chain import RpcChain, connect, load_private_key
+from l2.l1.chain import CONNECT_TIMEOUT, RpcChain, connect, load_private_key
+from l2.l1.compiler import PROJECT_ROOT
 
 
 @pytest.fixture(params=["embedded", "anvil"])
@@ -83,6 +90,57 @@ def test_unreachable_node_is_a_connection_error():
 
     with pytest.raises(ChainConnectionError, match="cannot reach a JSON-RPC node"):
         connect(f"http://127.0.0.1:{free_port()}")
+
+
+def test_a_node_that_accepts_but_never_answers_fails_in_seconds():
+    """A listener on 127.0.0.1 that takes connections (the kernel's backlog) and never says a word."""
+    with socket.socket() as silent:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(8)
+        url = f"http://127.0.0.1:{silent.getsockname()[1]}"
+        started = time.monotonic()
+        with pytest.raises(ChainConnectionError, match=rf"cannot reach a JSON-RPC node at {url}: no answer within "
+                                                       rf"{CONNECT_TIMEOUT:g} s \(something accepts connections"):
+            connect(url)
+        assert time.monotonic() - started < CONNECT_TIMEOUT + 3  # web3's five retries took 53 s
+
+
+def test_the_cli_says_so_in_one_line():
+    with socket.socket() as silent:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(8)
+        result = subprocess.run([sys.executable, "-m", "l2", "console", "--rpc-url",
+                                 f"http://127.0.0.1:{silent.getsockname()[1]}"], capture_output=True, text=True,
+                                cwd=PROJECT_ROOT, timeout=60)
+    assert result.returncode == 1
+    assert re.fullmatch(r"error: cannot reach a JSON-RPC node at \S+: no answer within \d+ s \(.*\)\n", result.stderr)
+
+
+OWN_MNEMONIC = "abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon about"
+
+
+def test_anvil_with_its_own_mnemonic_is_refused_without_a_key_and_used_with_one(monkeypatch):
+    """Its accounts are not the public dev accounts: those hold nothing there. With one of its keys, the
+    named accounts are derived from it and funded, as on any node."""
+    from eth_account import Account
+
+    from l2.l1.accounts import cast
+    from l2.l1.anvil import start_anvil
+
+    Account.enable_unaudited_hdwallet_features()
+    own = Account.from_mnemonic(OWN_MNEMONIC, account_path="m/44'/60'/0'/0/0")
+    monkeypatch.delenv("L2_PRIVATE_KEY", raising=False)
+    with start_anvil(extra_args=("--mnemonic", OWN_MNEMONIC)) as url:
+        with pytest.raises(ConfigError, match=rf"^anvil at {url} was started with its own mnemonic: the public dev "
+                                              "accounts are not its accounts; put one of its private keys in "
+                                              r"L2_PRIVATE_KEY \(or pass --private-key-env NAME\)$"):
+            connect(url)
+        monkeypatch.setenv("L2_PRIVATE_KEY", own.key.hex())
+        chain = connect(url)
+        assert [a.address for a in chain.accounts] == [own.address]
+        named = cast(chain, 2 * 10**18)
+        assert named["operator"].address == own.address
+        assert all(chain.balance(a.address) >= 2 * 10**18 for a in named.values())
 
 
 def test_url_without_scheme_is_refused():

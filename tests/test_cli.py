@@ -83,3 +83,11 @@ def test_ctrl_c_while_the_commands_load_is_one_line_and_exit_code_130(monkeypatc
     monkeypatch.setattr(cli, "build_parser", interrupted)
     assert cli.main(["demo"]) == 130
     assert capsys.readouterr().err == "error: interrupted\n"
+
+
+def test_version_is_the_packages():
+    import tomllib
+
+    version = tomllib.loads((PROJECT_ROOT / "pyproject.toml").read_text())["project"]["version"]
+    result = _l2("--version")
+    assert (result.returncode, result.stdout) == (0, f"l2 {version}\n")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import subprocess
@@ -79,3 +80,52 @@ def test_compare_table_is_what_make_compare_prints():
                             cwd=PROJECT_ROOT, timeout=300)
     assert result.returncode == 0, result.stderr
     assert_shown_in_order(expected, result.stdout)
+
+
+def _section_block(section: str, language: str) -> str:
+    text = README.read_text()
+    body = text[text.index(f"### {section}\n"):]
+    return re.search(rf"```{language}\n(.*?)```", body, re.S).group(1)
+
+
+def test_the_deploy_example_runs_as_written_with_a_python_outside_the_virtual_environment(anvil_chain, anvil_url,
+                                                                                        tmp_path):
+    """`python` here is the interpreter the virtual environment was made from: it has no web3."""
+    example = _section_block("Deploying to a node", "sh")
+    assert "python scripts/deploy.py --rpc-url http://127.0.0.1:8545" in example
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    (bin_dir / "python").symlink_to(sys._base_executable)
+    assert subprocess.run([bin_dir / "python", "-c", "import web3"], capture_output=True).returncode != 0
+    key = "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80"  # anvil's public dev key 0
+    script = example.replace("0x...", key).replace("http://127.0.0.1:8545", anvil_url)
+    genesis = bytes(anvil_chain.w3.eth.get_block(0)["hash"]).hex()
+    manifest = PROJECT_ROOT / "deployments" / f"31337-{genesis[:10]}.json"  # this session's anvil only
+    existed = manifest.parent.exists()
+    try:
+        result = subprocess.run(["bash", "-e", "-c", script], capture_output=True, text=True, cwd=PROJECT_ROOT,
+                                timeout=300, env={"PATH": f"{bin_dir}:/usr/bin:/bin", "HOME": os.environ["HOME"]})
+        assert result.returncode == 0, result.stderr
+        assert f"manifest {manifest}" in result.stdout
+        assert json.loads(manifest.read_text())["genesisHash"] == "0x" + genesis
+    finally:
+        manifest.unlink(missing_ok=True)
+        if not existed and manifest.parent.exists() and not any(manifest.parent.iterdir()):
+            manifest.parent.rmdir()
+
+
+def test_the_python_example_runs_as_written():
+    example = _section_block("Using it from Python", "python")
+    namespace: dict = {}
+    exec(compile(example, "README.md", "exec"), namespace)
+    chain = namespace["chain"]
+    assert chain.call(namespace["token"].functions.balanceOf(chain.accounts[1].address)) == 10**18
+
+
+def test_licence_is_mit_as_pyproject_says_and_the_circuit_keeps_gpl():
+    import tomllib
+
+    assert tomllib.loads((PROJECT_ROOT / "pyproject.toml").read_text())["project"]["license"] == {"text": "MIT"}
+    assert (PROJECT_ROOT / "LICENSE").read_text().startswith("MIT License\n")
+    assert "GNU GENERAL PUBLIC LICENSE\n                       Version 3" in \
+        (PROJECT_ROOT / "circuits" / "zk" / "LICENSE").read_text()

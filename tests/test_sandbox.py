@@ -248,13 +248,20 @@ def test_sandbox_on_a_node_without_dev_accounts_funds_accounts_derived_from_the_
     )
     with start_anvil(extra_args=("--chain-id", "4242")) as url:
         first = l2("sandbox", "--rpc-url", url, "--script", str(script), env={"L2_PRIVATE_KEY": ANVIL_KEY_0})
-        again = l2("sandbox", "--rpc-url", url, "--script", str(script), env={"L2_PRIVATE_KEY": ANVIL_KEY_0})
+        # The second time at the console: its banner says that amounts are scaled down, and shows them.
+        again = l2("sandbox", "--rpc-url", url, stdin=script.read_text(), env={"L2_PRIVATE_KEY": ANVIL_KEY_0})
     assert first.returncode == 0, first.stderr
+    assert again.returncode == 0, again.stderr
+    banner = again.stdout[:again.stdout.index(">>> ")]
+    assert ("  amounts    scaled down: this node has no dev accounts, so the deployer's key pays for everything and "
+            "the sandbox counts in 0.0010 ETH where a dev chain counts in 1 ETH (sandbox.unit)") in banner
+    assert "alice_channel, bob_channel: the two Parties of alice-bob, 0.005 ETH each" in banner
+    assert not re.search(r"[^.\d]0 ETH", banner), banner  # every amount legible, none printed as 0 ETH
     assert "funded True" in first.stdout and "rollup True channel True" in first.stdout
     dev_addresses = "0x70997970C51812dc3A010C7d01b50e0d17dc79C8"  # anvil's dev account 1: not used here
     assert dev_addresses not in first.stdout
-    accounts = re.search(r"accounts (.*)", first.stdout).group(1)
-    assert accounts == re.search(r"accounts (.*)", again.stdout).group(1)  # derived: the same key, the same accounts
+    accounts = re.search(r"^accounts (\[.*)", first.stdout, re.M).group(1)
+    assert accounts == re.search(r"^accounts (\[.*)", again.stdout, re.M).group(1)  # the same key, the same accounts
 
 
 def test_console_fed_by_a_pipe_reads_as_a_transcript_and_survives_errors():
@@ -340,6 +347,30 @@ def test_console_on_a_terminal_ipython_by_default_or_ptpython(shell, prompt):
     finally:
         code = terminal.close()
     assert code == 0
+
+
+@pytest.mark.parametrize("shell, prompt", [("ipython", rb"In \[1\]"), ("ptpython", rb">>>")])
+def test_two_ctrl_c_at_an_empty_prompt_leave_ipython_and_ptpython_as_the_readme_says(shell, prompt):
+    """Their own Ctrl-C only clears the line. Here a line of text is cleared and does not count; then the first
+    Ctrl-C at the empty prompt shows the hint, and the second leaves."""
+    terminal = Terminal("--shell", shell)
+    try:
+        assert terminal.read_until(prompt), terminal.text[-2000:]
+        os.write(terminal.master, b"12345")
+        assert terminal.read_until(rb"12345"), terminal.text[-2000:]  # the line, echoed
+        os.write(terminal.master, b"\x03")  # clears the line
+        time.sleep(0.5)
+        os.write(terminal.master, b"\x03")
+        assert terminal.read_until(rb"to leave: Ctrl-C again"), terminal.text[-2000:]
+        # As a hand would: prompt_toolkit prints the hint with the terminal in its cooked mode for a moment, where
+        # a Ctrl-C is the terminal's SIGINT rather than a key for the console.
+        time.sleep(0.5)
+        assert terminal.process.poll() is None
+        os.write(terminal.master, b"\x03")
+    finally:
+        code = terminal.close()
+    assert code == 0
+    assert terminal.text.count(b"to leave: Ctrl-C again") == 1
 
 
 class PipedSession:

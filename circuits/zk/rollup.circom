@@ -15,50 +15,75 @@ include "circomlib/circuits/babyjub.circom";
 include "circomlib/circuits/eddsaposeidon.circom";
 include "circomlib/circuits/sha256/sha256.circom";
 
-// The root over `leaf` at the position given by `bits` (level 0 first).
-template MerkleRoot(depth) {
-    signal input leaf;
-    signal input bits[depth];
-    signal input siblings[depth];
-    signal output root;
-
-    signal cur[depth + 1];
-    signal swap[depth];
-    component h[depth];
-    cur[0] <== leaf;
-    for (var i = 0; i < depth; i++) {
-        swap[i] <== bits[i] * (siblings[i] - cur[i]);
-        h[i] = Poseidon(2);
-        h[i].inputs[0] <== cur[i] + swap[i];
-        h[i].inputs[1] <== siblings[i] - swap[i];
-        cur[i + 1] <== h[i].out;
-    }
-    root <== cur[depth];
-}
-
-// Replace the leaf at `index` (proven under oldRoot) by newLeaf. Indexes are range-checked to the tree.
+// One leaf of a 4-ary Poseidon tree (depth/2 levels, node = Poseidon(c0, c1, c2, c3)) replaced: the old leaf
+// is proven under oldRoot and newRoot is the same path with the new leaf. A 4-ary node costs 297 constraints
+// for 2 index bits where a binary one costs 240 for 1 (circomlib Poseidon(4) vs Poseidon(2)), so the tree is
+// 4-ary. children[l] are the four children on the path at level l (level 0: leaves) as they are before the
+// update; the one at the leaf's position must be the old path's node, the other three are its siblings. The
+// old and new paths share those children, so a level costs its two hashes and 6 constraints of selection.
+// bits: the index, least significant first, range-checked by the caller.
 template LeafUpdate(depth) {
-    signal input oldRoot;
-    signal input index;
-    signal input siblings[depth];
+    var levels = depth \ 2;
+    signal input bits[depth];
+    signal input children[levels][4];
     signal input oldLeaf;
     signal input newLeaf;
+    signal output oldRoot;
     signal output newRoot;
 
-    component bits = Num2Bits(depth);
-    bits.in <== index;
-    component before = MerkleRoot(depth);
-    component after = MerkleRoot(depth);
-    before.leaf <== oldLeaf;
-    after.leaf <== newLeaf;
-    for (var i = 0; i < depth; i++) {
-        before.bits[i] <== bits.out[i];
-        before.siblings[i] <== siblings[i];
-        after.bits[i] <== bits.out[i];
-        after.siblings[i] <== siblings[i];
+    signal old[levels + 1];
+    signal new[levels + 1];
+    signal m0[levels];
+    signal m1[levels];
+    signal delta[levels];
+    signal hi[levels];
+    signal lo0[levels];
+    signal lo1[levels];
+    component hOld[levels];
+    component hNew[levels];
+    old[0] <== oldLeaf;
+    new[0] <== newLeaf;
+    for (var l = 0; l < levels; l++) {
+        var b0 = bits[2 * l];
+        var b1 = bits[2 * l + 1];
+        // The child at position b0 + 2 b1 is the old path's node.
+        m0[l] <== children[l][0] + b0 * (children[l][1] - children[l][0]);
+        m1[l] <== children[l][2] + b0 * (children[l][3] - children[l][2]);
+        old[l] === m0[l] + b1 * (m1[l] - m0[l]);
+        hOld[l] = Poseidon(4);
+        for (var k = 0; k < 4; k++) {
+            hOld[l].inputs[k] <== children[l][k];
+        }
+        old[l + 1] <== hOld[l].out;
+        // The new path: the same children with delta added at that position only.
+        delta[l] <== new[l] - old[l];
+        hi[l] <== b1 * delta[l];              // delta if the position is 2 or 3
+        lo0[l] <== b0 * (delta[l] - hi[l]);   // position 1
+        lo1[l] <== b0 * hi[l];                // position 3
+        hNew[l] = Poseidon(4);
+        hNew[l].inputs[0] <== children[l][0] + delta[l] - hi[l] - lo0[l];
+        hNew[l].inputs[1] <== children[l][1] + lo0[l];
+        hNew[l].inputs[2] <== children[l][2] + hi[l] - lo1[l];
+        hNew[l].inputs[3] <== children[l][3] + lo1[l];
+        new[l + 1] <== hNew[l].out;
     }
-    before.root === oldRoot;
-    newRoot <== after.root;
+    oldRoot <== old[levels];
+    newRoot <== new[levels];
+}
+
+// An account index: 24 bits (3 bytes of public data, most significant first for SHA-256) whose top
+// 24 - depth bits are zero, so the index is inside the tree. bits: least significant first.
+template Index(depth) {
+    signal input in;
+    signal output bits[24];
+    component n = Num2Bits(24);
+    n.in <== in;
+    for (var i = 0; i < 24; i++) {
+        if (i >= depth) {
+            n.out[i] === 0;
+        }
+        bits[i] <== n.out[i];
+    }
 }
 
 // Account leaf: Poseidon(pkHash, balance, nonce); pkHash = Poseidon(Ax, Ay), 0 for an empty account.
@@ -100,6 +125,7 @@ template Float(mantissaBits) {
 // One queue entry: a registration (pk != 0: the empty leaf at `index` gets pk and the amount) or a
 // deposit (pk = 0: a registered leaf gets the amount). A disabled slot is all zeros and changes nothing.
 template QueueEntry(depth) {
+    var levels = depth \ 2;
     signal input oldRoot;
     signal input enabled;
     signal input index;
@@ -108,7 +134,7 @@ template QueueEntry(depth) {
     signal input leafPk;
     signal input leafBalance;
     signal input leafNonce;
-    signal input siblings[depth];
+    signal input children[levels][4];
     signal output newRoot;
     signal output indexBits[24];
     signal output pkBits[254];
@@ -121,7 +147,7 @@ template QueueEntry(depth) {
 
     component amount = Float(35);
     amount.f <== amountF;
-    component idx = Num2Bits(24);
+    component idx = Index(depth);
     idx.in <== index;
     component pkb = Num2Bits_strict();
     pkb.in <== pk;
@@ -150,16 +176,20 @@ template QueueEntry(depth) {
     newLeaf.nonce <== leafNonce;
 
     component update = LeafUpdate(depth);
-    update.oldRoot <== oldRoot;
-    update.index <== index;
+    for (var i = 0; i < depth; i++) {
+        update.bits[i] <== idx.bits[i];
+    }
+    for (var l = 0; l < levels; l++) {
+        for (var k = 0; k < 4; k++) {
+            update.children[l][k] <== children[l][k];
+        }
+    }
     update.oldLeaf <== oldLeaf.out;
     update.newLeaf <== newLeaf.out;
-    for (var i = 0; i < depth; i++) {
-        update.siblings[i] <== siblings[i];
-    }
+    update.oldRoot === oldRoot;
     newRoot <== update.newRoot;
     for (var i = 0; i < 24; i++) {
-        indexBits[i] <== idx.out[i];
+        indexBits[i] <== idx.bits[i];
     }
     for (var i = 0; i < 254; i++) {
         pkBits[i] <== pkb.out[i];
@@ -172,6 +202,7 @@ template QueueEntry(depth) {
 // One Layer-2 transaction signed with EdDSA-Poseidon over Poseidon(domain, from, to, amountF, feeF, nonce).
 // from = 0: an empty slot (everything zero). to = 0: a withdrawal to the sender's Layer-1 address.
 template Transaction(depth) {
+    var levels = depth \ 2;
     signal input oldRoot;
     signal input domain;
     signal input from;
@@ -187,11 +218,11 @@ template Transaction(depth) {
     signal input fromPk;
     signal input fromBalance;
     signal input fromNonce;
-    signal input fromSiblings[depth];
+    signal input fromChildren[levels][4];
     signal input toPk;
     signal input toBalance;
     signal input toNonce;
-    signal input toSiblings[depth];
+    signal input toChildren[levels][4];
     signal output newRoot;
     signal output fee;
     signal output fromBits[24];
@@ -213,9 +244,9 @@ template Transaction(depth) {
     amount.f <== amountF;
     component feeValue = Float(11);
     feeValue.f <== feeF;
-    component fb = Num2Bits(24);
+    component fb = Index(depth);
     fb.in <== from;
-    component tb = Num2Bits(24);
+    component tb = Index(depth);
     tb.in <== to;
 
     // The signer's key is the account's: pkHash = Poseidon(Ax, Ay); the nonce is the account's.
@@ -257,15 +288,20 @@ template Transaction(depth) {
     fromNew.balance <== fromNewBalance;
     fromNew.nonce <== fromNonce + enabled;
     component fromUpdate = LeafUpdate(depth);
-    fromUpdate.oldRoot <== oldRoot;
-    fromUpdate.index <== from;
+    for (var i = 0; i < depth; i++) {
+        fromUpdate.bits[i] <== fb.bits[i];
+    }
+    for (var l = 0; l < levels; l++) {
+        for (var k = 0; k < 4; k++) {
+            fromUpdate.children[l][k] <== fromChildren[l][k];
+        }
+    }
     fromUpdate.oldLeaf <== fromOld.out;
     fromUpdate.newLeaf <== fromNew.out;
-    for (var i = 0; i < depth; i++) {
-        fromUpdate.siblings[i] <== fromSiblings[i];
-    }
+    fromUpdate.oldRoot === oldRoot;
 
     // Receiver (a registered account) gets the amount, unless this is a withdrawal (account 0 is never used).
+    // Its leaf and path are read after the sender's update.
     signal credited <== enabled - isWithdrawal;
     component toPkZero = IsZero();
     toPkZero.in <== toPk;
@@ -282,18 +318,22 @@ template Transaction(depth) {
     toNew.balance <== toNewBalance;
     toNew.nonce <== toNonce;
     component toUpdate = LeafUpdate(depth);
-    toUpdate.oldRoot <== fromUpdate.newRoot;
-    toUpdate.index <== to;
+    for (var i = 0; i < depth; i++) {
+        toUpdate.bits[i] <== tb.bits[i];
+    }
+    for (var l = 0; l < levels; l++) {
+        for (var k = 0; k < 4; k++) {
+            toUpdate.children[l][k] <== toChildren[l][k];
+        }
+    }
     toUpdate.oldLeaf <== toOld.out;
     toUpdate.newLeaf <== toNew.out;
-    for (var i = 0; i < depth; i++) {
-        toUpdate.siblings[i] <== toSiblings[i];
-    }
+    toUpdate.oldRoot === fromUpdate.newRoot;
     newRoot <== toUpdate.newRoot;
     fee <== feeValue.value;
     for (var i = 0; i < 24; i++) {
-        fromBits[i] <== fb.out[i];
-        toBits[i] <== tb.out[i];
+        fromBits[i] <== fb.bits[i];
+        toBits[i] <== tb.bits[i];
     }
     for (var i = 0; i < 40; i++) {
         amountBits[i] <== amount.bits[i];
@@ -304,7 +344,10 @@ template Transaction(depth) {
 }
 
 // The batch. The SHA-256 input is big-endian bytes: bit k of a field `width` bits wide is bits[width-1-k].
+// depth: the index bits (even: the tree is 4-ary, depth / 2 levels).
 template Batch(nQueue, nTx, depth) {
+    assert(depth % 2 == 0 && depth <= 24);
+    var levels = depth \ 2;
     signal input oldRoot;
     signal input newRoot;
     signal input domain;
@@ -317,7 +360,7 @@ template Batch(nQueue, nTx, depth) {
     signal input qLeafPk[nQueue];
     signal input qLeafBalance[nQueue];
     signal input qLeafNonce[nQueue];
-    signal input qSiblings[nQueue][depth];
+    signal input qChildren[nQueue][levels][4];
 
     signal input txFrom[nTx];
     signal input txTo[nTx];
@@ -332,16 +375,16 @@ template Batch(nQueue, nTx, depth) {
     signal input txFromPk[nTx];
     signal input txFromBalance[nTx];
     signal input txFromNonce[nTx];
-    signal input txFromSiblings[nTx][depth];
+    signal input txFromChildren[nTx][levels][4];
     signal input txToPk[nTx];
     signal input txToBalance[nTx];
     signal input txToNonce[nTx];
-    signal input txToSiblings[nTx][depth];
+    signal input txToChildren[nTx][levels][4];
 
     signal input feePk;
     signal input feeBalance;
     signal input feeNonce;
-    signal input feeSiblings[depth];
+    signal input feeChildren[levels][4];
 
     signal output inputHash;
 
@@ -355,7 +398,7 @@ template Batch(nQueue, nTx, depth) {
     newBits.in <== newRoot;
     component domainBits = Num2Bits(64);
     domainBits.in <== domain;
-    component feeIndexBits = Num2Bits(24);
+    component feeIndexBits = Index(depth);
     feeIndexBits.in <== feeIndex;
     for (var k = 0; k < 256; k++) {
         sha.in[at + k] <== k < 2 ? 0 : oldBits.out[255 - k];
@@ -370,7 +413,7 @@ template Batch(nQueue, nTx, depth) {
     }
     at += 64;
     for (var k = 0; k < 24; k++) {
-        sha.in[at + k] <== feeIndexBits.out[23 - k];
+        sha.in[at + k] <== feeIndexBits.bits[23 - k];
     }
     at += 24;
 
@@ -391,8 +434,10 @@ template Batch(nQueue, nTx, depth) {
         q[i].leafPk <== qLeafPk[i];
         q[i].leafBalance <== qLeafBalance[i];
         q[i].leafNonce <== qLeafNonce[i];
-        for (var j = 0; j < depth; j++) {
-            q[i].siblings[j] <== qSiblings[i][j];
+        for (var l = 0; l < levels; l++) {
+            for (var k = 0; k < 4; k++) {
+                q[i].children[l][k] <== qChildren[i][l][k];
+            }
         }
         roots[i + 1] <== q[i].newRoot;
         for (var k = 0; k < 24; k++) {
@@ -431,9 +476,11 @@ template Batch(nQueue, nTx, depth) {
         t[i].toPk <== txToPk[i];
         t[i].toBalance <== txToBalance[i];
         t[i].toNonce <== txToNonce[i];
-        for (var j = 0; j < depth; j++) {
-            t[i].fromSiblings[j] <== txFromSiblings[i][j];
-            t[i].toSiblings[j] <== txToSiblings[i][j];
+        for (var l = 0; l < levels; l++) {
+            for (var k = 0; k < 4; k++) {
+                t[i].fromChildren[l][k] <== txFromChildren[i][l][k];
+                t[i].toChildren[l][k] <== txToChildren[i][l][k];
+            }
         }
         roots[nQueue + i + 1] <== t[i].newRoot;
         fees += t[i].fee;
@@ -472,13 +519,17 @@ template Batch(nQueue, nTx, depth) {
     feeNew.balance <== feeNewBalance;
     feeNew.nonce <== feeNonce;
     component feeUpdate = LeafUpdate(depth);
-    feeUpdate.oldRoot <== roots[nQueue + nTx];
-    feeUpdate.index <== feeIndex;
+    for (var i = 0; i < depth; i++) {
+        feeUpdate.bits[i] <== feeIndexBits.bits[i];
+    }
+    for (var l = 0; l < levels; l++) {
+        for (var k = 0; k < 4; k++) {
+            feeUpdate.children[l][k] <== feeChildren[l][k];
+        }
+    }
     feeUpdate.oldLeaf <== feeOld.out;
     feeUpdate.newLeaf <== feeNew.out;
-    for (var j = 0; j < depth; j++) {
-        feeUpdate.siblings[j] <== feeSiblings[j];
-    }
+    feeUpdate.oldRoot === roots[nQueue + nTx];
     feeUpdate.newRoot === newRoot;
 
     var acc = 0;

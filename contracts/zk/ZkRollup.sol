@@ -2,10 +2,10 @@
 pragma solidity ^0.8.24;
 
 import {Groth16Verifier} from "./Groth16Verifier.sol";
-import {PoseidonT3, PoseidonT4} from "./Poseidon.sol";
+import {PoseidonT4, PoseidonT5} from "./Poseidon.sol";
 
 /// @title ZkRollup
-/// @notice Layer-1 side of a zk-rollup. Accounts live in a Poseidon Merkle tree whose root changes only
+/// @notice Layer-1 side of a zk-rollup. Accounts live in a 4-ary Poseidon Merkle tree whose root changes only
 ///         with a Groth16 proof that the batch is valid (circuits/zk/rollup.circom), so withdrawals are
 ///         paid as soon as their batch is verified. Registrations and deposits wait in a queue that every
 ///         batch consumes in order; if the head of the queue waits longer than the inclusion window,
@@ -28,9 +28,12 @@ contract ZkRollup {
     }
 
     Groth16Verifier public immutable verifier;
-    PoseidonT3 public immutable poseidon2;
+    /// @notice Poseidon(3): an account leaf, Poseidon(pkHash, balance, nonce).
     PoseidonT4 public immutable poseidon3;
+    /// @notice Poseidon(4): a node of the 4-ary tree over its four children.
+    PoseidonT5 public immutable poseidon4;
     address public immutable operator;
+    /// @notice Index bits: the tree holds 2^depth accounts in depth / 2 levels.
     uint8 public immutable depth;
     uint16 public immutable queueSlots;
     uint16 public immutable txSlots;
@@ -59,6 +62,7 @@ contract ZkRollup {
     event Exited(uint256 indexed account, address indexed owner, uint256 amount);
     event QueueRefunded(uint256 indexed position, address indexed to, uint256 amount);
 
+    error BadDepth(uint256 depth);
     error NotOperator();
     error Frozen();
     error NotFrozen();
@@ -77,13 +81,15 @@ contract ZkRollup {
     error NotRefundable(uint256 position);
     error PaymentFailed();
 
-    /// @param genesisRoot the root of the empty tree of `depth_` levels (Poseidon, empty leaf = H(0, 0, 0))
-    constructor(Groth16Verifier verifier_, PoseidonT3 poseidon2_, PoseidonT4 poseidon3_, address operator_,
+    /// @param depth_ index bits, even and at most 24 (indexes are published as 3 bytes)
+    /// @param genesisRoot the root of the empty tree of 2^depth_ leaves (Poseidon, empty leaf = H(0, 0, 0))
+    constructor(Groth16Verifier verifier_, PoseidonT4 poseidon3_, PoseidonT5 poseidon4_, address operator_,
                 uint8 depth_, uint16 queueSlots_, uint16 txSlots_, uint32 inclusionWindow_, uint256 minDeposit_,
                 uint256 genesisRoot) {
+        if (depth_ == 0 || depth_ % 2 != 0 || depth_ > 24) revert BadDepth(depth_);
         verifier = verifier_;
-        poseidon2 = poseidon2_;
         poseidon3 = poseidon3_;
+        poseidon4 = poseidon4_;
         operator = operator_;
         depth = depth_;
         queueSlots = queueSlots_;
@@ -200,17 +206,21 @@ contract ZkRollup {
     }
 
     /// @notice After the freeze: pay account `account`'s balance in the last verified root to its owner, once.
-    function exit(uint24 account, uint256 pk, uint256 balance, uint256 nonce, uint256[] calldata siblings)
+    /// @param siblings the Merkle proof: at each level, leaves first, the three other children in order
+    function exit(uint24 account, uint256 pk, uint256 balance, uint256 nonce, uint256[3][] calldata siblings)
         external
     {
         if (!frozen) revert NotFrozen();
         if (exited[account]) revert AlreadyExited(account);
-        if (account == 0 || siblings.length != depth) revert BadMerkleProof();
+        if (account == 0 || siblings.length != depth / 2) revert BadMerkleProof();
         uint256 node = poseidon3.hash([pk, balance, nonce]);
-        for (uint256 level = 0; level < depth; ++level) {
-            node = (account >> level) & 1 == 1
-                ? poseidon2.hash([siblings[level], node])
-                : poseidon2.hash([node, siblings[level]]);
+        for (uint256 level = 0; level < siblings.length; ++level) {
+            uint256 position = (uint256(account) >> (2 * level)) & 3;
+            uint256[4] memory children;
+            for (uint256 k = 0; k < 4; ++k) {
+                children[k] = k < position ? siblings[level][k] : k == position ? node : siblings[level][k - 1];
+            }
+            node = poseidon4.hash(children);
         }
         if (node != root) revert BadMerkleProof();
         exited[account] = true;

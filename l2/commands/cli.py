@@ -13,6 +13,7 @@ import importlib
 import sys
 import traceback
 
+from l2 import __version__
 from l2.errors import L2Error
 
 # (name, module, help): the module has add_arguments(parser) and run(args) -> int.
@@ -38,6 +39,7 @@ class ArgumentParser(argparse.ArgumentParser):
 def build_parser() -> ArgumentParser:
     parser = ArgumentParser(prog="l2", description="Layer 2 on Layer 1: payment channels and an optimistic rollup.")
     parser.add_argument("--debug", action="store_true", help="show the traceback of an error")
+    parser.add_argument("--version", action="version", version=f"l2 {__version__}")
     # Also accepted after the command (`l2 demo --debug`); SUPPRESS keeps it from resetting the top-level flag.
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help=argparse.SUPPRESS)

@@ -139,20 +139,22 @@ def run_design(design, chain, addresses: dict[str, str], workload: Workload, acc
                True)
 
 
-def compare(chain, payments: int = 200, seed: int = 1, progress=lambda text: None) -> list[Row]:
-    """Deploy once, then run the workload through every registered design from that same state."""
+def compare(chain, payments: int = 200, seed: int = 1, progress=lambda text: None, reuse: bool = False,
+            manifest: Path | None = None) -> list[Row]:
+    """Deploy once (or, with `reuse`, take the node's manifest's contracts), then run the workload through every
+    registered design from that same state."""
     from l2.commands.demo import STORY_CLOCK
     from l2.designs import DESIGNS, deployment_plan
     from l2.l1.accounts import cast, unit_for
-    from l2.l1.deploy import deploy_all
+    from l2.l1.deploy import contracts_for
 
     unit = unit_for(chain)
     workload = make_workload(payments, seed, unit)
     if chain.is_embedded and chain.now() < STORY_CLOCK:
         # Ahead of the wall clock py-evm stamps each block parent + 1 s: the same run, the same seconds.
         chain.advance_time(STORY_CLOCK - chain.now())
-    progress("deploying the Layer-1 contracts")
-    results, _ = deploy_all(chain, plan=deployment_plan())
+    progress("checking the manifest's contracts" if reuse else "deploying the Layer-1 contracts")
+    results = contracts_for(chain, deployment_plan(), reuse, manifest, log=progress)
     addresses = {r.name: r.record["address"] for r in results}
     reserve = 2 * sum(d.operator_reserve(chain, addresses) for d in DESIGNS)
     accounts = cast(chain, 3 * unit, reserve=reserve, users=PARTICIPANTS)
@@ -233,19 +235,23 @@ def plot(rows: list[Row], path) -> None:
 
 def add_arguments(parser) -> None:
     from l2.l1.chain import add_chain_arguments
+    from l2.l1.deploy import add_reuse_arguments
 
     parser.add_argument("--payments", type=int, default=200, metavar="N", help="payments in the workload (default 200)")
     parser.add_argument("--seed", type=int, default=1, help="the workload's randomness: same seed, same payments")
     parser.add_argument("--json", metavar="FILE", help="also write the figures per design as JSON")
     parser.add_argument("--plot", metavar="FILE.png", help="a bar chart per metric (needs matplotlib)")
     add_chain_arguments(parser)
+    add_reuse_arguments(parser)
 
 
 def run(args) -> int:
     from l2.l1.chain import layer1_for
+    from l2.l1.deploy import check_reuse_arguments
     from l2.output import make_console
 
     make_workload(args.payments, args.seed, 10**18)  # a bad --payments fails before anything starts
+    check_reuse_arguments(args)
     for path in filter(None, (args.json, args.plot)):
         check_writable(path)
     if args.plot:
@@ -254,7 +260,8 @@ def run(args) -> int:
         check_plot_possible(args.plot)
     console = make_console()
     with layer1_for(args) as chain:
-        rows = compare(chain, args.payments, args.seed, progress=lambda text: console.print(f"[dim]{text}…"))
+        rows = compare(chain, args.payments, args.seed, progress=lambda text: console.print(f"[dim]{text}…"),
+                       reuse=args.reuse, manifest=args.manifest)
     print_rows(console, rows)
     if args.json:
         write_atomic(args.json, json.dumps({r.design: {**asdict(r), "total_gas": r.total_gas}

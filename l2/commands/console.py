@@ -7,9 +7,12 @@ takes its operator lock there (so the background sequencer, verifier and
 watchers never act in the middle of a statement) and prints what they did while
 the user was typing.
 
+With every console on a terminal: Ctrl-C on an empty prompt asks once, a second
+Ctrl-C leaves (as node's REPL does); Ctrl-C on a line of text clears it, and while
+a statement runs interrupts the statement only. IPython and ptpython would only
+clear the line: a key binding of ours (`second_ctrl_c_leaves`) makes them leave too.
+
 With the standard console:
-- Ctrl-C on an empty prompt asks once, a second Ctrl-C leaves (as node's REPL
-  does); Ctrl-C while a statement runs interrupts the statement only.
 - When stdin is not a terminal (a pipe, a file) each line read is echoed after
   its prompt, so `l2 sandbox < session.py` prints a transcript.
 """
@@ -127,14 +130,51 @@ def _python(namespace: dict, banner: str, turn: Turn) -> None:
 
 # --- IPython -----------------------------------------------------------------------------------
 
+class SecondCtrlCLeaves:
+    """A prompt_toolkit key handler for IPython and ptpython: Ctrl-C on an empty prompt prints the hint the
+    first time and leaves (as Ctrl-D does) the second time in a row; on a line of text it clears the line."""
+
+    def __init__(self):
+        self.armed = False  # the last key at an empty prompt was Ctrl-C
+
+    def __call__(self, event) -> None:
+        from prompt_toolkit.application import run_in_terminal
+
+        buffer = event.current_buffer
+        if buffer.text:
+            self.armed = False
+            buffer.reset()
+        elif self.armed:
+            event.app.exit(exception=EOFError)
+        else:
+            self.armed = True
+            run_in_terminal(lambda: print(LEAVE_HINT, flush=True))
+
+    def bindings(self):
+        from prompt_toolkit.enums import DEFAULT_BUFFER
+        from prompt_toolkit.filters import has_focus
+        from prompt_toolkit.key_binding import KeyBindings
+
+        bindings = KeyBindings()
+        bindings.add("c-c", filter=has_focus(DEFAULT_BUFFER))(self)
+        return bindings
+
+
 def _ipython(namespace: dict, banner: str, turn: Turn) -> None:
     from IPython.terminal.embed import InteractiveShellEmbed
+    from prompt_toolkit.key_binding import merge_key_bindings
     from traitlets.config import Config
+
+    leave = SecondCtrlCLeaves()
 
     class Shell(InteractiveShellEmbed):
         def run_cell(self, *args, **kwargs):
+            leave.armed = False
             with turn():
                 return super().run_cell(*args, **kwargs)
+
+        def _merge_shortcuts(self, user_shortcuts):
+            return merge_key_bindings([super()._merge_shortcuts(user_shortcuts), leave.bindings()])
 
     config = Config()
     config.TerminalInteractiveShell.simple_prompt = not sys.stdin.isatty()
@@ -148,17 +188,22 @@ def _ipython(namespace: dict, banner: str, turn: Turn) -> None:
 # --- ptpython ----------------------------------------------------------------------------------
 
 def _ptpython(namespace: dict, banner: str, turn: Turn) -> None:
+    from prompt_toolkit.filters import has_focus
     from ptpython.repl import embed
+
+    leave = SecondCtrlCLeaves()
 
     def configure(repl) -> None:
         evaluate = repl.eval
 
         def eval_in_turn(line: str):
+            leave.armed = False
             with turn():
                 return evaluate(line)
 
         repl.eval = eval_in_turn
         repl.confirm_exit = False
+        repl.add_key_binding("c-c", filter=has_focus(repl.default_buffer))(leave)
 
     print(banner, flush=True)
     embed(globals=namespace, locals=namespace, configure=configure, patch_stdout=True)
@@ -168,22 +213,33 @@ def _ptpython(namespace: dict, banner: str, turn: Turn) -> None:
 
 def add_arguments(parser) -> None:
     from l2.l1.chain import add_chain_arguments
+    from l2.l1.deploy import add_reuse_arguments
 
     add_chain_arguments(parser)
+    add_reuse_arguments(parser)
     parser.add_argument("--shell", choices=SHELLS, default="auto",
                         help="which console (default: IPython, then ptpython, when installed and on a terminal)")
 
 
 def run(args) -> int:
-    """`l2 console`: the chain, w3, accounts and compiled artifacts; `l2 sandbox` adds the protocols."""
+    """`l2 console`: the chain, w3, accounts and compiled artifacts (with --reuse, the manifest's contracts);
+    `l2 sandbox` adds the protocols."""
+    from l2.designs import deployment_plan
     from l2.l1.chain import layer1_for
+    from l2.l1.deploy import check_reuse_arguments, reuse_deployment
 
+    check_reuse_arguments(args)
     with layer1_for(args) as chain:
         namespace = {"chain": chain, "w3": chain.w3, "accounts": chain.accounts, "artifacts": chain.artifacts}
         banner = (
             f"l2 console on {chain.describe()}\n"
             "names: chain (deploy, transact, call, snapshot, revert, advance_time, mine), w3, accounts, artifacts"
         )
+        if args.reuse:
+            notes: list[str] = []
+            results = reuse_deployment(chain, deployment_plan(), args.manifest, log=notes.append)
+            namespace["contracts"] = {r.name: chain.contract(r.name, r.record["address"]) for r in results}
+            banner += ", contracts (by name)\n" + "\n".join(notes)
         try:
             interact(namespace, banner, shell=args.shell)
         except SystemExit as exc:

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import random
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from rich.console import Console
 
@@ -27,7 +28,7 @@ from l2.errors import InputError
 from l2.l1.accounts import USERS, cast, unit_for
 from l2.l1.chain import Chain
 from l2.l1.compiler import compile_project
-from l2.l1.deploy import deploy_all
+from l2.l1.deploy import contracts_for
 from l2.output import eth, gas, table
 
 PLAIN_TRANSFER_GAS = 21_000  # what one payment costs as a plain Layer-1 ETH transfer
@@ -93,8 +94,9 @@ def check_sizes(payments: int, batch_size: int) -> None:
 
 
 def run_demo(chain: Chain, console: Console, *, part: str = "all", payments: int = 1000, batch_size: int = 250,
-             seed: int = 1) -> DemoSummary:
-    """Tell the story (`part`: a registered design's name, or "all") and return its summary figures."""
+             seed: int = 1, reuse: bool = False, manifest: Path | None = None) -> DemoSummary:
+    """Tell the story (`part`: a registered design's name, or "all") and return its summary figures; with
+    `reuse`, on the contracts of the node's manifest (or `manifest`) rather than freshly deployed ones."""
     check_sizes(payments, batch_size)
     names = [d.name for d in DESIGNS]
     if part != "all" and part not in names:
@@ -107,8 +109,12 @@ def run_demo(chain: Chain, console: Console, *, part: str = "all", payments: int
     console.print(f"compiled {len(artifacts.contracts)} contracts with solc {artifacts.compiler_version} "
                   f"(evm prague) for {chain.describe()}; {payments:,} payments, rollup batches of {batch_size}, "
                   f"seed {seed}", highlight=False)
-    results, _ = deploy_all(chain, plan=deployment_plan())
-    deployed = table("Layer-1 contracts deployed", "contract", "address", "gas used", "source")
+    notes: list[str] = []
+    results = contracts_for(chain, deployment_plan(), reuse, manifest, log=notes.append)
+    for note in notes:
+        console.print(note, highlight=False)
+    deployed = table("Layer-1 contracts reused" if reuse else "Layer-1 contracts deployed", "contract", "address",
+                     "gas used", "source")
     for r in results:
         deployed.add_row(r.name, r.record["address"], gas(r.record["gasUsed"]), r.record["source"])
     console.print(deployed)
@@ -209,6 +215,7 @@ def _signed(wei: int) -> str:
 def add_arguments(parser) -> None:
     from l2.designs import DESIGNS
     from l2.l1.chain import add_chain_arguments
+    from l2.l1.deploy import add_reuse_arguments
 
     parser.add_argument("part", nargs="?", choices=(*(d.name for d in DESIGNS), "all"), default="all",
                         help="which design's story to tell (default: all)")
@@ -218,14 +225,17 @@ def add_arguments(parser) -> None:
                         help=f"rollup transactions per batch, 1 to {MAX_BATCH_SIZE} (default 250)")
     parser.add_argument("--seed", type=int, default=1, help="the story's randomness: same seed, same story")
     add_chain_arguments(parser)
+    add_reuse_arguments(parser)
 
 
 def run(args) -> int:
     from l2.l1.chain import layer1_for
+    from l2.l1.deploy import check_reuse_arguments
     from l2.output import make_console
 
     check_sizes(args.payments, args.batch_size)  # before anything starts
+    check_reuse_arguments(args)
     with layer1_for(args) as chain:
         summary = run_demo(chain, make_console(), part=args.part, payments=args.payments,
-                           batch_size=args.batch_size, seed=args.seed)
+                           batch_size=args.batch_size, seed=args.seed, reuse=args.reuse, manifest=args.manifest)
     return 0 if summary.conserved else 1

@@ -1,13 +1,14 @@
 """`l2 sandbox`: Layer 1, the project's contracts and running Layer-2 operators, in a Python console.
 
-    l2 sandbox [--rpc-url URL | --anvil] [--script FILE] [--shell ipython|ptpython|python]
+    l2 sandbox [--rpc-url URL [--reuse [--manifest FILE]] | --anvil] [--script FILE] [--shell ipython|ptpython|python]
 
 What a session starts, in order, and takes down again however it ends (exit(),
 Ctrl-D, Ctrl-C twice, SIGTERM, an error), anvil included:
 
 1. Layer 1: the embedded py-evm chain, the node at --rpc-url, or an anvil from
    node_modules (--anvil), stopped on the way out.
-2. The contracts of the deployment plan (the foundation's and every design's), fresh every session.
+2. The contracts of the deployment plan (the foundation's and every design's), fresh every session; with
+   --reuse those of the node's manifest (`l2 deploy`), once their recorded code is found on chain.
 3. Named accounts: `operator` (the deployer, the rollup's sequencer), `challenger` (the rollup
    challenger's account) and the users alice, bob, carol and dave, each minted test tokens. A dev
    node has them already; on any other node they are derived from the deployer's key
@@ -43,9 +44,9 @@ from l2.commands.demo import STORY_CLOCK
 from l2.designs import DESIGNS, deployment_plan
 from l2.designs.api import TOKEN_UNIT, SandboxEnv, SandboxPart
 from l2.errors import InputError, ScriptError
-from l2.l1.accounts import NamedAccount, cast, unit_for
+from l2.l1.accounts import DEV_UNIT, NamedAccount, cast, unit_for
 from l2.l1.chain import Chain, add_chain_arguments, layer1_for
-from l2.l1.deploy import deploy_all
+from l2.l1.deploy import add_reuse_arguments, check_reuse_arguments, contracts_for
 from l2.output import ETHER, eth, make_console
 from l2.runtime.service import run_round
 
@@ -61,8 +62,11 @@ class Sandbox:
     """Everything `l2 sandbox` starts, for a console, a script or a test (`with Sandbox.running(chain)`)."""
 
     def __init__(self, chain: Chain, workdir: Path, *, batch_time: float = 5.0, max_batch: int = 256,
-                 tick: float = 1.0, progress=lambda step: None):
+                 tick: float = 1.0, progress=lambda step: None, reuse: bool = False, manifest: Path | None = None):
         check_options(batch_time, max_batch, tick)
+        self.reuse = reuse  # the contracts of the node's manifest (or `manifest`) instead of a fresh deployment
+        self.manifest = manifest
+        self.notes: list[str] = []  # what the start had to say about the manifest, for the banner
         self.chain = chain
         self.workdir = workdir
         self.batch_time = batch_time
@@ -98,8 +102,8 @@ class Sandbox:
             # As the demo does: ahead of the wall clock py-evm stamps each block parent + 1 s, so a session
             # (the README's transcript among them) replays to the gas: timestamps reach calldata.
             chain.advance_time(STORY_CLOCK - chain.now())
-        self.progress("deploying the Layer-1 contracts")
-        results, _ = deploy_all(chain, plan=deployment_plan())
+        self.progress("checking the manifest's contracts" if self.reuse else "deploying the Layer-1 contracts")
+        results = contracts_for(chain, deployment_plan(), self.reuse, self.manifest, log=self.notes.append)
         self.addresses = {r.name: r.record["address"] for r in results}
         self.token = chain.contract("TestToken", self.addresses["TestToken"])
 
@@ -217,6 +221,11 @@ class Sandbox:
         lines = [f"l2 sandbox on {chain.describe()}"]
         if anvil is not None:
             lines.append(f"  anvil      {anvil.url} (pid {anvil.pid}), stopped when you leave")
+        if self.unit != DEV_UNIT:
+            lines.append(f"  amounts    scaled down: this node has no dev accounts, so the deployer's key pays for "
+                         f"everything and the sandbox counts in {eth(self.unit)} where a dev chain counts in "
+                         f"{eth(DEV_UNIT, 0)} (sandbox.unit)")
+        lines += [("  manifest   " if i == 0 else "             ") + note for i, note in enumerate(self.notes)]
         contracts = [f"token {self.token.address} (TestToken)", *(c for part in self.parts for c in part.contracts)]
         lines += [("  contracts  " if i == 0 else "             ") + line for i, line in enumerate(contracts)]
         lines += [
@@ -240,6 +249,7 @@ class Sandbox:
 
 def add_arguments(parser) -> None:
     add_chain_arguments(parser)
+    add_reuse_arguments(parser)
     parser.add_argument("--script", metavar="FILE", type=Path,
                         help="run this Python file in the sandbox's namespace, then leave")
     parser.add_argument("--shell", choices=SHELLS, default="auto",
@@ -255,10 +265,11 @@ def add_arguments(parser) -> None:
 def run(args) -> int:
     script = load_script(args.script) if args.script is not None else None  # a typo costs no start-up
     check_options(args.batch_time, args.max_batch, args.tick)
+    check_reuse_arguments(args)
     console = make_console(sys.stderr)
     with _leave_on_signals(), layer1_for(args) as chain, console.status("starting the sandbox…") as status:
         options = dict(batch_time=args.batch_time, max_batch=args.max_batch, tick=args.tick,
-                       progress=lambda step: status.update(f"{step}…"))
+                       progress=lambda step: status.update(f"{step}…"), reuse=args.reuse, manifest=args.manifest)
         with Sandbox.running(chain, **options) as sandbox:
             status.stop()
             try:

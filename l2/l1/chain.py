@@ -23,10 +23,12 @@ import os
 import re
 import secrets
 from abc import ABC, abstractmethod
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cached_property
 from typing import Any, cast
 
+import requests
 from eth_abi import decode as abi_decode
 from eth_account import Account
 from eth_account.signers.local import LocalAccount
@@ -36,6 +38,7 @@ from web3.contract import Contract
 from web3.datastructures import AttributeDict
 from web3.exceptions import ContractLogicError, Web3Exception, Web3RPCError
 from web3.logs import DISCARD
+from web3.providers.rpc.utils import ExceptionRetryConfiguration
 from web3.types import RPCEndpoint, TxParams
 
 from l2.errors import ChainConnectionError, ConfigError, InsufficientFundsError, TransactionReverted
@@ -46,6 +49,10 @@ DEFAULT_PRIVATE_KEY_ENV = "L2_PRIVATE_KEY"
 DEV_MNEMONIC = "test test test test test test test test test test test junk"
 DEV_CHAIN_IDS = {31337, 1337}
 PRIORITY_FEE_WEI = 10**9
+# How long a node may take to answer the first request. A port that accepts connections but never answers
+# (a stuck node, the wrong service) then fails in seconds: web3's default retries each request five times
+# after a timeout, ~53 s with our 10 s read timeout.
+CONNECT_TIMEOUT = 5.0
 GAS_MARGIN = 1.2  # estimates can fall short where refunds or warm/cold access differ at inclusion
 
 _ERROR_STRING_SELECTOR = bytes.fromhex("08c379a0")  # Error(string)
@@ -63,6 +70,9 @@ class TxRecord:
     sender: str
     status: int  # 1 mined and succeeded; 0 mined and reverted (the fee is paid all the same)
     calldata_bytes: int = 0  # the transaction's input: what it posted to Layer 1
+
+
+BeforeSend = Callable[[dict, Any], None]  # (the transaction, eth-account's SignedTransaction)
 
 
 class Receipt(AttributeDict):
@@ -135,11 +145,13 @@ class Chain(ABC):
         self._names[address] = name
         return contract
 
-    def deploy(self, name: str, *args, sender: LocalAccount | None = None, value: int = 0) -> Contract:
+    def deploy(self, name: str, *args, sender: LocalAccount | None = None, value: int = 0,
+               before_send: BeforeSend | None = None) -> Contract:
         """Deploy project contract `name`; the receipt is kept as `contract.deploy_receipt`."""
         artifact = self.artifacts[name]
         factory = self.w3.eth.contract(abi=artifact.abi, bytecode=artifact.bytecode)
-        receipt = self.transact(factory.constructor(*args), sender or self.accounts[0], value=value)
+        receipt = self.transact(factory.constructor(*args), sender or self.accounts[0], value=value,
+                                before_send=before_send)
         contract = self.w3.eth.contract(address=receipt.contractAddress, abi=artifact.abi)
         contract.deploy_receipt = receipt
         return contract
@@ -151,13 +163,14 @@ class Chain(ABC):
         return {"maxFeePerGas": 2 * base_fee + PRIORITY_FEE_WEI, "maxPriorityFeePerGas": PRIORITY_FEE_WEI}
 
     def transact(self, fn_call, sender: LocalAccount, value: int = 0, gas: int | None = None,
-                 estimate_in_next_block: bool = False):
+                 estimate_in_next_block: bool = False, before_send: BeforeSend | None = None):
         """Sign `fn_call` (a contract function or constructor call) with `sender`, send it, wait.
 
         Raises TransactionReverted with the decoded custom error if it would revert.
         `estimate_in_next_block`: estimate gas in the pending block (block.number = latest + 1), as
         the transaction will run, for calls that must land in a later block than the latest one
-        (a node estimates in the latest block by default).
+        (a node estimates in the latest block by default). `before_send(tx, signed)` runs once the
+        transaction is signed and before it is sent: the deploy journal records it there.
         """
         params = {
             "from": sender.address,
@@ -178,7 +191,7 @@ class Chain(ABC):
             raise self._translate_revert(exc, fn_call) from None
         if gas is None and "gas" not in params:
             tx["gas"] = int(tx["gas"] * GAS_MARGIN)
-        return self._send(tx, sender, fn_call)
+        return self._send(tx, sender, fn_call, before_send)
 
     def send_eth(self, sender: LocalAccount, to: str, wei: int):
         tx = {
@@ -192,8 +205,10 @@ class Chain(ABC):
         }
         return self._send(tx, sender, None)
 
-    def _send(self, tx: dict, sender: LocalAccount, fn_call):
+    def _send(self, tx: dict, sender: LocalAccount, fn_call, before_send: BeforeSend | None = None):
         signed = sender.sign_transaction(tx)
+        if before_send is not None:
+            before_send(tx, signed)
         try:
             tx_hash = self.w3.eth.send_raw_transaction(signed.raw_transaction)
         except Exception as exc:  # noqa: BLE001
@@ -367,26 +382,56 @@ class RpcChain(Chain):
         self.url = url
         if not re.match(r"^(https?)://", url):
             raise ConfigError(f"RPC URL must start with http:// or https://, got {url!r}")
-        w3 = Web3(HTTPProvider(url, request_kwargs={"timeout": timeout}))
+        # A timeout is not retried (web3 retries five times by default): a node that stopped answering
+        # fails in `timeout`, not six times that; a refused or dropped connection is still retried.
+        retry = ExceptionRetryConfiguration(errors=(requests.ConnectionError, requests.HTTPError))
+        w3 = Web3(HTTPProvider(url, request_kwargs={"timeout": timeout}, exception_retry_configuration=retry))
+        probe = Web3(HTTPProvider(url, request_kwargs={"timeout": CONNECT_TIMEOUT}, exception_retry_configuration=None))
         try:
-            chain_id = w3.eth.chain_id
-            client = w3.client_version
+            chain_id = probe.eth.chain_id
+            client = probe.client_version
+        except requests.Timeout:
+            raise ChainConnectionError(
+                f"cannot reach a JSON-RPC node at {url}: no answer within {CONNECT_TIMEOUT:g} s "
+                "(something accepts connections there but does not answer; is it the node's RPC port?)"
+            ) from None
         except Exception as exc:  # noqa: BLE001 - any failure here means "cannot reach the node"
             raise ChainConnectionError(f"cannot reach a JSON-RPC node at {url}: {_connection_failure(exc)}") from None
         self.client_version = client
         self.is_dev_node = chain_id in DEV_CHAIN_IDS and any(n in client.lower() for n in ("anvil", "hardhat"))
         env_name = private_key_env or DEFAULT_PRIVATE_KEY_ENV
+        # A dev node started with its own mnemonic (`anvil --mnemonic ...`) funds other keys than the public
+        # ones: those would hold nothing there, and every transaction would fail for want of ETH.
+        public_keys = self.is_dev_node and self._funds_public_dev_accounts(w3)
         if private_key_env is not None or os.environ.get(env_name):
             accounts = [load_private_key(env_name)]
-            if self.is_dev_node:
+            if public_keys:
                 accounts += [a for a in _dev_accounts() if a.address != accounts[0].address]
-        elif self.is_dev_node:
+        elif public_keys:
             accounts = _dev_accounts()
+        elif self.is_dev_node:
+            raise ConfigError(
+                f"{client.split('/')[0]} at {url} was started with its own mnemonic: the public dev accounts are "
+                f"not its accounts; put one of its private keys in {DEFAULT_PRIVATE_KEY_ENV} "
+                "(or pass --private-key-env NAME)"
+            )
         else:
             raise ConfigError(
                 f"{url} is not a dev node: set {DEFAULT_PRIVATE_KEY_ENV} or pass --private-key-env NAME"
             )
         super().__init__(w3, accounts)
+
+    @staticmethod
+    def _funds_public_dev_accounts(w3: Web3) -> bool:
+        """Whether this dev node's own accounts are the public test mnemonic's (anvil's and hardhat's default)."""
+        first = _dev_accounts(1)[0].address
+        try:
+            own = {to_checksum_address(a) for a in w3.eth.accounts}
+        except Exception:  # noqa: BLE001 - a node that does not list accounts: judge by the balance
+            own = set()
+        if own:
+            return first in own
+        return w3.eth.get_balance(first) > 0
 
     def _rpc(self, method: str, params: list):
         response = self.w3.provider.make_request(RPCEndpoint(method), params)

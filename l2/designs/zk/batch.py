@@ -91,25 +91,25 @@ def build(state: State, entries: list[QueueEntry], txs: list[Transfer], *, fee_i
         raise MalformedTx("the domain is 64 bits")
     old_root = state.root
     q: dict[str, list] = {k: [] for k in ("qEnabled", "qIndex", "qPk", "qAmountF", "qLeafPk", "qLeafBalance",
-                                          "qLeafNonce", "qSiblings")}
+                                          "qLeafNonce", "qChildren")}
     for slot in range(shape.n_queue):
         entry = entries[slot] if slot < len(entries) else EMPTY_ENTRY
         leaf = state.account(entry.index)
         for key, value in zip(q, (int(slot < len(entries)), entry.index, entry.pk, entry.amount_f, leaf.pk,
-                                  leaf.balance, leaf.nonce, state.siblings(entry.index)), strict=True):
+                                  leaf.balance, leaf.nonce, state.children(entry.index)), strict=True):
             q[key].append(value)
         if slot < len(entries):
             state = apply_entry(state, entry)
     t: dict[str, list] = {k: [] for k in ("txFrom", "txTo", "txAmountF", "txFeeF", "txNonce", "txAx", "txAy",
                                           "txS", "txR8x", "txR8y", "txFromPk", "txFromBalance", "txFromNonce",
-                                          "txFromSiblings", "txToPk", "txToBalance", "txToNonce",
-                                          "txToSiblings")}
+                                          "txFromChildren", "txToPk", "txToBalance", "txToNonce",
+                                          "txToChildren")}
     fees = 0
     empty = empty_slot(domain)
     for slot in range(shape.n_tx):
         tx = txs[slot] if slot < len(txs) else empty
         sender = state.account(tx.from_)
-        from_siblings = state.siblings(tx.from_)
+        from_children = state.children(tx.from_)
         after = apply_transfer(state, tx, domain) if slot < len(txs) else state
         if slot < len(txs):
             fees += tx.fee
@@ -117,17 +117,17 @@ def build(state: State, entries: list[QueueEntry], txs: list[Transfer], *, fee_i
         mid = after if tx.is_withdrawal or slot >= len(txs) else _sender_applied(state, tx)
         receiver = mid.account(tx.to)
         values = (tx.from_, tx.to, tx.amount_f, tx.fee_f, tx.nonce, tx.pub[0], tx.pub[1], tx.sig.s, tx.sig.r8[0],
-                  tx.sig.r8[1], sender.pk, sender.balance, sender.nonce, from_siblings, receiver.pk,
-                  receiver.balance, receiver.nonce, mid.siblings(tx.to))
+                  tx.sig.r8[1], sender.pk, sender.balance, sender.nonce, from_children, receiver.pk,
+                  receiver.balance, receiver.nonce, mid.children(tx.to))
         for key, value in zip(t, values, strict=True):
             t[key].append(value)
         state = after
     fee_account = state.account(fee_index)
-    fee_siblings = state.siblings(fee_index)
+    fee_children = state.children(fee_index)
     state = apply_fees(state, fee_index, fees)
     inputs = {"oldRoot": old_root, "newRoot": state.root, "domain": domain, "feeIndex": fee_index, **q, **t,
               "feePk": fee_account.pk, "feeBalance": fee_account.balance, "feeNonce": fee_account.nonce,
-              "feeSiblings": fee_siblings}
+              "feeChildren": fee_children}
     return Batch(old_root, state.root, domain, fee_index, tuple(entries), tuple(txs), shape, state, inputs)
 
 

@@ -11,6 +11,8 @@ talks to over a pipe. Its keys come from a single-party setup: DEVELOPMENT ONLY 
 from __future__ import annotations
 
 import atexit
+import contextlib
+import fcntl
 import hashlib
 import json
 import os
@@ -82,7 +84,12 @@ def compile_circuit(shape: Shape) -> CircuitBuild:
         raise ProverMissing("node is not on PATH: circom2 runs on Node.js")
     folder = BUILD / f"{shape.name}-{build_key(shape)}"
     build = CircuitBuild(shape, folder)
-    with _lock:
+    if build.r1cs.exists() and build.wasm.exists():
+        return build
+    # One compile per build across processes (a test session's subprocesses start at once): the folder
+    # appears whole, by rename, and a second compiler finds it there instead of replacing it under keys.
+    BUILD.mkdir(parents=True, exist_ok=True)
+    with _lock, _file_lock(BUILD / f"{folder.name}.lock"):
         if build.r1cs.exists() and build.wasm.exists():
             return build
         tmp = folder.with_name(folder.name + f".tmp{os.getpid()}")
@@ -122,8 +129,11 @@ def witness(build: CircuitBuild, inputs: dict, out: Path) -> Path:
     out.parent.mkdir(parents=True, exist_ok=True)
     input_file = out.with_suffix(".json")
     input_file.write_text(json.dumps(_as_strings(inputs)))  # JSON numbers would lose precision in node
-    run = subprocess.run(["node", str(build.folder / "main_js" / "generate_witness.js"), str(build.wasm),
-                          str(input_file), str(out)], capture_output=True, text=True)
+    try:
+        run = subprocess.run(["node", str(build.folder / "main_js" / "generate_witness.js"), str(build.wasm),
+                              str(input_file), str(out)], capture_output=True, text=True)
+    finally:
+        input_file.unlink(missing_ok=True)
     if run.returncode != 0 or not out.exists():
         lines = (run.stderr + run.stdout).splitlines()
         detail = "; ".join(line.strip() for line in lines if "Error" in line and "throw" not in line)[-400:]
@@ -140,25 +150,63 @@ def _as_strings(value):
 
 
 class Prover:
-    """One prover process per circuit build; keys are loaded (or set up, dev-only) once."""
+    """The Groth16 prover of one circuit build, started on first use: a deployment needs only the verifying
+    key, read from the build's keys/vk.json when a setup already wrote it, so a process that deploys and
+    never proves (most sandbox sessions) neither loads the proving key (seconds to a minute) nor sets one up.
+    """
 
     def __init__(self, build: CircuitBuild, zkey: Path | None = None):
         self.build = build
-        cmd = [sys.executable, str(PROVER), "--r1cs", str(build.r1cs), "--keys", str(build.keys)]
-        if zkey is not None:
-            cmd += ["--zkey", str(zkey)]
-        try:
-            self._proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=sys.stderr,
-                                          text=True, bufsize=1)
-        except FileNotFoundError as exc:
-            raise ProverMissing(f"cannot start the prover: {exc}") from None
-        self._lock = threading.Lock()
-        ready = self._read()
-        self.origin = ready["origin"]
-        self.load_s = ready["load_s"]
+        self.zkey = zkey
+        self.origin = "ceremony" if zkey is not None else "dev-setup"
+        self.load_s: float | None = None  # how long the process took to load (or set up) its keys
         self.last_prove_s = 0.0
+        self._proc: subprocess.Popen | None = None
+        self._vk: dict | None = None
+        self._lock = threading.Lock()
+
+    @property
+    def started(self) -> bool:
+        return self._proc is not None
+
+    def start(self) -> float:
+        """Start the process now (load its keys, or set them up): the seconds it took, 0 if it runs already."""
+        with self._lock:
+            if self._proc is not None:
+                return 0.0
+            self._start()
+        return self.load_s or 0.0
+
+    def _start(self) -> subprocess.Popen:
+        """The prover process, started (and its keys loaded, or set up) if it is not yet; under self._lock."""
+        if self._proc is not None:
+            return self._proc
+        cmd = [sys.executable, str(PROVER), "--r1cs", str(self.build.r1cs), "--keys", str(self.build.keys)]
+        if self.zkey is not None:
+            cmd += ["--zkey", str(self.zkey)]
+        # One setup per build across processes: a second setup would write other keys beside (or over) the
+        # ones a first process already deployed a verifier for. The lock is held only while keys are missing.
+        with _setup_lock(self.build) if self.zkey is None and not self._keys_exist() else contextlib.nullcontext():
+            try:
+                proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=sys.stderr,
+                                        text=True, bufsize=1)
+            except FileNotFoundError as exc:
+                raise ProverMissing(f"cannot start the prover: {exc}") from None
+            self._proc = proc
+            try:
+                ready = self._read()
+            except BaseException:
+                self._proc = None
+                _stop(proc)
+                raise
+        self.load_s = ready["load_s"]
+        return proc
+
+    def _keys_exist(self) -> bool:
+        return (self.build.keys / "pk.bin").exists() and (self.build.keys / "vk.json").exists()
 
     def _read(self) -> dict:
+        assert self._proc is not None
         line = self._proc.stdout.readline() if self._proc.stdout else ""
         if not line:
             raise ProverMissing("the prover exited (is groth16py installed? `make setup`)")
@@ -169,44 +217,76 @@ class Prover:
 
     def _ask(self, request: dict) -> dict:
         with self._lock:
-            assert self._proc.stdin is not None
-            self._proc.stdin.write(json.dumps(request) + "\n")
-            self._proc.stdin.flush()
+            proc = self._start()
+            assert proc.stdin is not None
+            proc.stdin.write(json.dumps(request) + "\n")
+            proc.stdin.flush()
             return self._read()
 
     def verifying_key(self) -> dict:
-        return self._ask({"op": "vk"})["vk"]
+        """snarkjs's verification_key.json of this build's keys (from disk once a setup wrote them)."""
+        with self._lock:
+            if self._vk is None and self._proc is None and self.zkey is None and self._keys_exist():
+                self._vk = json.loads((self.build.keys / "vk.json").read_text())
+        if self._vk is None:
+            self._vk = self._ask({"op": "vk"})["vk"]
+        return self._vk
 
     def prove(self, inputs: dict, workdir: Path | None = None) -> bytes:
         """Witness (node, circom's wasm) then proof (groth16py): 256 bytes, a | b | c as the EVM reads them."""
         folder = workdir or self.build.folder / "witness"
         path = witness(self.build, inputs, folder / f"w{os.getpid()}_{threading.get_ident()}.wtns")
-        started = time.perf_counter()
-        reply = self._ask({"op": "prove", "wtns": str(path)})
-        self.last_prove_s = time.perf_counter() - started
+        try:
+            started = time.perf_counter()
+            reply = self._ask({"op": "prove", "wtns": str(path)})
+            self.last_prove_s = time.perf_counter() - started
+        finally:  # 32 bytes a wire: 16 MB at the deployed size, left behind by every process otherwise
+            path.unlink(missing_ok=True)
         return bytes.fromhex(reply["proof"])
 
     def verify(self, proof: bytes, public: list[int]) -> bool:
         return self._ask({"op": "verify", "proof": proof.hex(), "public": [str(x) for x in public]})["ok"]
 
     def close(self) -> None:
-        if self._proc.poll() is None:
-            assert self._proc.stdin is not None
-            self._proc.stdin.close()
-            try:
-                self._proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self._proc.kill()
-                self._proc.wait()
-        if self._proc.stdout is not None:
-            self._proc.stdout.close()
+        with self._lock:
+            proc, self._proc = self._proc, None
+        if proc is not None:
+            _stop(proc)
+
+
+def _stop(proc: subprocess.Popen) -> None:
+    if proc.poll() is None:
+        assert proc.stdin is not None
+        proc.stdin.close()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+    if proc.stdout is not None:
+        proc.stdout.close()
+
+
+def _setup_lock(build: CircuitBuild):
+    return _file_lock(build.folder / "setup.lock")
+
+
+@contextlib.contextmanager
+def _file_lock(path: Path):
+    """An exclusive lock across processes (flock: released if the holder dies)."""
+    with open(path, "w") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 _PROVERS: dict[Path, Prover] = {}
 
 
 def prover_for(shape: Shape) -> Prover:
-    """The process-wide prover of `shape` (compiled and keyed on first use; stopped at exit)."""
+    """The process-wide prover of `shape` (compiled now; its process starts on first use, stops at exit)."""
     build = compile_circuit(shape)
     with _lock:
         if build.folder not in _PROVERS:

@@ -15,8 +15,8 @@ def _demo(story) -> int:
 def _scenarios() -> list[Scenario]:
     from l2.designs.zk.scenarios import full_cycle
 
-    return [Scenario("zk-rollup", "register, deposit, a proven batch with a transfer and a withdrawal, claim, "
-                     "exodus: freeze, exit by Merkle proof, refund of a queued deposit", full_cycle)]
+    return [Scenario("zk-rollup", "register, a proven batch with the registrations, a transfer and a withdrawal, "
+                     "claim; a deposit left queued: exodus, exit by Merkle proof, refund", full_cycle)]
 
 
 def _sandbox(env):
@@ -47,8 +47,8 @@ def _rollup_args(ctx) -> tuple:
     from l2.designs.zk import l1
     from l2.designs.zk.node import deployed_shape
 
-    return l1.rollup_args(_address(ctx, "Groth16Verifier"), _address(ctx, "PoseidonT3"),
-                          _address(ctx, "PoseidonT4"), ctx.chain.accounts[0].address, deployed_shape(),
+    return l1.rollup_args(_address(ctx, "Groth16Verifier"), _address(ctx, "PoseidonT4"),
+                          _address(ctx, "PoseidonT5"), ctx.chain.accounts[0].address, deployed_shape(),
                           l1.DEV_INCLUSION_WINDOW if ctx.dev else 7 * 86_400, l1.DEV_MIN_DEPOSIT)
 
 
@@ -60,8 +60,8 @@ DESIGN = Design(
     contracts=(
         ContractSpec("Groth16Verifier", args=_verifier_args,
                      description="Groth16 verifier of the zk-rollup's batch circuit (key from a DEV-ONLY setup)"),
-        ContractSpec("PoseidonT3", description="Poseidon(2) on Layer 1, for exodus Merkle proofs"),
         ContractSpec("PoseidonT4", description="Poseidon(3) on Layer 1, for exodus account leaves"),
+        ContractSpec("PoseidonT5", description="Poseidon(4) on Layer 1, for exodus Merkle proofs (4-ary tree)"),
         ContractSpec("ZkRollup", args=_rollup_args,
                      description="zk-rollup: queue, proven batches, instant withdrawals, exodus (operator = deployer; "
                                  "inclusion window 10 min / 7 days)"),

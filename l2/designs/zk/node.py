@@ -13,9 +13,11 @@ from l2.designs.zk.l1 import ZkRollupClient
 from l2.designs.zk.operator import Operator
 from l2.designs.zk.wallet import Wallet
 
-# The deployed circuit: a real depth by default. `L2_ZK_SHAPE=queue,txs,depth` picks another (tests use
-# 2,2,8: every circuit size costs its compile, its setup and its proofs in seconds).
-DEFAULT_SHAPE = Shape(2, 2, 20)
+# The deployed circuit: a real depth (2^20 accounts) and 16 transfers a proof, the most that keep it under
+# 2^19 constraints (494,730; Groth16's FFTs and key grow by the next power of two): proving costs about
+# 1 s a transfer here where 2 transfers a proof cost 3 s. `L2_ZK_SHAPE=queue,txs,depth` picks another
+# (tests use depth 8: every circuit size costs its compile, its setup and its proofs).
+DEFAULT_SHAPE = Shape(2, 16, 20)
 
 
 def deployed_shape() -> Shape:

@@ -1,8 +1,11 @@
 """The zk-rollup's state and its one set of rules, as pure functions over immutable values.
 
-State: accounts in a Poseidon Merkle tree of `depth` levels (a deployment parameter; 20 for real use).
+State: accounts in a 4-ary Poseidon Merkle tree of 2^depth leaves (depth, the index bits, is a deployment
+parameter: 20 for real use, even, so the tree has depth / 2 levels).
     leaf  = Poseidon(pkHash, balance, nonce)       pkHash = Poseidon(Ax, Ay) of the owner's BabyJubJub key
-    node  = Poseidon(left, right)                   an empty account is the leaf of (0, 0, 0)
+    node  = Poseidon(c0, c1, c2, c3)                an empty account is the leaf of (0, 0, 0)
+The child of a node at level l that holds account i is c[(i >> 2l) & 3]. 4-ary because a Poseidon(4) node
+costs the circuit 297 constraints for two index bits where a binary Poseidon(2) node costs 240 for one.
 Account 0 is never registered: a transfer to it is a withdrawal to the sender's Layer-1 address, and an
 all-zero transaction from it is an empty slot.
 
@@ -70,10 +73,17 @@ class Account:
 EMPTY = Account()
 
 
+ARITY = 4
+
+
+def levels(depth: int) -> int:
+    return depth // 2
+
+
 def _zero_hashes(depth: int) -> list[int]:
     zeros = [EMPTY.leaf()]
-    for _ in range(depth):
-        zeros.append(poseidon([zeros[-1], zeros[-1]]))
+    for _ in range(levels(depth)):
+        zeros.append(poseidon([zeros[-1]] * ARITY))
     return zeros
 
 
@@ -81,6 +91,7 @@ _ZEROS: dict[int, list[int]] = {}
 
 
 def zero_hashes(depth: int) -> list[int]:
+    """The empty tree's node at each level, leaves first; the last one is its root."""
     if depth not in _ZEROS:
         _ZEROS[depth] = _zero_hashes(depth)
     return _ZEROS[depth]
@@ -95,12 +106,12 @@ class State:
     nodes: dict[tuple[int, int], int] = field(default_factory=dict)
 
     def __post_init__(self):
-        if not 1 <= self.depth <= MAX_INDEX_BITS:
-            raise MalformedTx(f"tree depth {self.depth} is outside 1..{MAX_INDEX_BITS}")
+        if not 2 <= self.depth <= MAX_INDEX_BITS or self.depth % 2:
+            raise MalformedTx(f"tree depth {self.depth} is not an even number of index bits in 2..{MAX_INDEX_BITS}")
 
     @property
     def root(self) -> int:
-        return self.node(self.depth, 0)
+        return self.node(levels(self.depth), 0)
 
     def node(self, level: int, position: int) -> int:
         return self.nodes.get((level, position), zero_hashes(self.depth)[level])
@@ -108,23 +119,32 @@ class State:
     def account(self, index: int) -> Account:
         return self.accounts.get(index, EMPTY)
 
-    def siblings(self, index: int) -> list[int]:
-        """The Merkle path of `index`, level 0 first."""
+    def children(self, index: int) -> list[list[int]]:
+        """The four children of each node on the path of `index`, level 0 (the leaves) first: what the
+        circuit hashes."""
         self._check_index(index)
-        return [self.node(level, (index >> level) ^ 1) for level in range(self.depth)]
+        out = []
+        for level in range(levels(self.depth)):
+            first = (index >> (2 * level)) & ~3
+            out.append([self.node(level, first + k) for k in range(ARITY)])
+        return out
+
+    def siblings(self, index: int) -> list[list[int]]:
+        """The Merkle proof of `index`: at each level the three other children, in order (ZkRollup.exit)."""
+        return [[c for k, c in enumerate(kids) if k != (index >> (2 * level)) & 3]
+                for level, kids in enumerate(self.children(index))]
 
     def with_account(self, index: int, account: Account) -> State:
         self._check_index(index)
         nodes = dict(self.nodes)
         value = account.leaf()
-        for level in range(self.depth + 1):
-            position = index >> level
+        zeros = zero_hashes(self.depth)
+        for level in range(levels(self.depth) + 1):
+            position = index >> (2 * level)
             nodes[(level, position)] = value
-            if level < self.depth:
-                sibling = self.node(level, position ^ 1) if level == 0 else nodes.get(
-                    (level, position ^ 1), zero_hashes(self.depth)[level])
-                left, right = (value, sibling) if position % 2 == 0 else (sibling, value)
-                value = poseidon([left, right])
+            if level < levels(self.depth):
+                first = position & ~3
+                value = poseidon([nodes.get((level, first + k), zeros[level]) for k in range(ARITY)])
         accounts = dict(self.accounts)
         accounts[index] = account
         return replace(self, accounts=accounts, nodes=nodes)
@@ -137,11 +157,13 @@ class State:
         return sum(a.balance for a in self.accounts.values())
 
 
-def merkle_root(leaf: int, index: int, siblings: list[int]) -> int:
+def merkle_root(leaf: int, index: int, siblings: list[list[int]]) -> int:
     """The root that `siblings` prove for `leaf` at `index` (what ZkRollup.exit recomputes)."""
     value = leaf
-    for level, sibling in enumerate(siblings):
-        value = poseidon([sibling, value] if (index >> level) & 1 else [value, sibling])
+    for level, others in enumerate(siblings):
+        kids = list(others)
+        kids.insert((index >> (2 * level)) & 3, value)
+        value = poseidon(kids)
     return value
 
 

@@ -1,10 +1,10 @@
 """The zk-rollup's DESIGN through the checks tests/test_designs.py runs for registered designs (it is not
-registered yet: the integrator adds "zk" to the registry), on the small circuit (L2_ZK_SHAPE=2,2,8)."""
+registered yet: the integrator adds "zk" to the registry), on the circuit those checks will use
+(L2_ZK_SHAPE, set by tests/conftest.py)."""
 
 from __future__ import annotations
 
 import io
-import os
 
 import pytest
 from rich.console import Console
@@ -18,23 +18,12 @@ from l2.l1.compiler import PROJECT_ROOT
 from l2.l1.deploy import deploy_all
 
 
-@pytest.fixture(scope="module", autouse=True)
-def small_circuit():
-    old = os.environ.get("L2_ZK_SHAPE")
-    os.environ["L2_ZK_SHAPE"] = "2,2,8"
-    yield
-    if old is None:
-        del os.environ["L2_ZK_SHAPE"]
-    else:
-        os.environ["L2_ZK_SHAPE"] = old
-
-
 def _plan():
     return [*deployment_plan(), *DESIGN.contracts]
 
 
 @pytest.fixture(scope="module")
-def deployed(chain, small_circuit):
+def deployed(chain):
     snapshot = chain.snapshot()
     results, _ = deploy_all(chain, plan=_plan())
     yield {r.name: r.record["address"] for r in results}
@@ -81,19 +70,22 @@ def test_the_compare_workload_runs_through_the_design_conserving_every_wei(chain
     assert row.enter_gas > 0 and row.exit_gas > 0 and row.offchain_payments_per_s > 0
 
 
-def test_the_sandbox_part_starts_pays_and_reports(chain, monkeypatch):
+def test_the_sandbox_part_proves_nothing_until_a_wallet_is_used(chain, monkeypatch):
     from l2.commands import sandbox as sandbox_command
 
     monkeypatch.setattr(sandbox_command, "DESIGNS", [*DESIGNS, DESIGN])
     monkeypatch.setattr(sandbox_command, "deployment_plan", _plan)
     with sandbox_command.Sandbox.running(chain, tick=3600) as sandbox:
-        names = sandbox.namespace()
-        alice, bob = names["alice_zk"], names["bob_zk"]
-        assert alice.balance() == bob.balance() == 10 * sandbox.unit  # registered in the first proven batch
-        alice.pay(bob, sandbox.unit)
-        alice.withdraw(sandbox.unit)
-        sandbox.step()
-        assert bob.balance() == 11 * sandbox.unit and alice.balance() == 8 * sandbox.unit
-        alice.claim()
+        names, unit = sandbox.namespace(), sandbox.unit
+        alice, bob, carol, rollup = names["alice_zk"], names["bob_zk"], names["carol_zk"], names["zk_rollup"]
         part = next(p for p in sandbox.parts if "zk_operator" in p.objects)
-        assert "proven batch" in part.status()[0] and part.cells("alice", alice.address) == ["8.0000 ETH"]
+        sandbox.step()  # nothing waits: no batch
+        assert rollup.batch_count() == 0 and rollup.queued() == [] and part.cells("alice", alice.address) == ["-"]
+        alice.pay(bob, unit)  # registers both through the queue; the payment is accepted on top of it
+        alice.withdraw(unit)
+        assert (alice.balance(), bob.balance(), carol.balance()) == (8 * unit, 11 * unit, 0)
+        sandbox.step()  # one proof: both registrations, the payment and the withdrawal
+        assert rollup.batch_count() == 1 and rollup.queued() == [] and carol.index == 0
+        assert bob.balance() == 11 * unit and alice.balance() == 8 * unit
+        alice.claim()
+        assert "1 proven batch" in part.status()[0] and part.cells("alice", alice.address) == ["8.0000 ETH"]

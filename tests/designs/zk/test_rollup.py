@@ -8,7 +8,7 @@ import pytest
 from l2.designs.zk import l1
 from l2.designs.zk.batch import build
 from l2.designs.zk.errors import BadSignature, TxRejected
-from l2.designs.zk.state import QueueEntry, Transfer, float_encode
+from l2.designs.zk.state import Transfer, float_encode
 from l2.errors import TransactionReverted
 
 from .conftest import ETH
@@ -68,6 +68,24 @@ def proven(zk_session, tmp_path_factory):
     batch = build(op.state, [], txs, fee_index=zk.index("operator"), domain=zk.rollup.domain, shape=zk.rollup.shape)
     op.close()
     return batch, zk.prover.prove(batch.inputs)
+
+
+def test_a_batch_costs_the_same_gas_whatever_randomness_its_proof_drew(zk, proven):
+    """Groth16 proofs are randomized and calldata costs 4 gas a zero byte, 16 a non-zero one: the operator posts
+    each proof re-randomized until it has no zero byte, so a seeded story replays to the gas."""
+    batch, proof = proven
+    vk = zk.prover.verifying_key()
+    variants = (l1.rerandomized(proof, vk, r, 1) for r in range(2, 200))
+    with_zero = next(p for p in variants if b"\0" in p)  # two thirds of them have one
+    assert zk.prover.verify(with_zero, [batch.input_hash])  # another proof of the same batch
+    gases = set()
+    for candidate in (proof, with_zero):
+        posted = l1.without_zero_bytes(candidate, vk)
+        assert b"\0" not in posted and zk.prover.verify(posted, [batch.input_hash])
+        snapshot = zk.chain.snapshot()
+        gases.add(_submit_raw(zk, batch.new_root, batch.fee_index, 0, batch.tx_data(), posted).gasUsed)
+        zk.chain.revert(snapshot)
+    assert len(gases) == 1
 
 
 def test_the_untouched_batch_is_accepted(zk, proven):
@@ -213,5 +231,49 @@ def test_queue_entries_are_consumed_in_order_with_transfers_after_them(zk, tmp_p
     assert op.pending_count() == 1
     op.step(urgent=True)
     state = zk.state()
-    assert state.account(index).balance == ETH and isinstance(zk.rollup.queued(), list)
-    assert QueueEntry(index, 0, 0).index == index
+    assert state.account(index).balance == ETH and zk.rollup.queued() == [] and op.pending == []
+
+
+def test_payments_on_top_of_queued_entries_are_accepted_and_proven_after_them(zk, tmp_path):
+    """A registration or a deposit still in the Layer-1 queue counts at once: every batch applies its queue
+    entries before its transfers, and a transfer that needs an entry beyond this batch's waits for the next."""
+    from l2.designs.zk import babyjub
+    from l2.designs.zk.state import pk_hash, transfer
+
+    op = zk.make_operator(tmp_path)
+    alice, bob, domain = zk.index("alice"), zk.index("bob"), zk.rollup.domain
+    zk.rollup.deposit(zk.account("alice"), alice, ETH)  # alice has 2 ETH proven, 3 once this is in
+    keys = {name: f"queued {name}".encode() for name in ("carol", "dave")}
+    index = {name: zk.rollup.register(zk.chain.accounts[6 + i], pk_hash(babyjub.public_key(key)), ETH)[0]
+             for i, (name, key) in enumerate(keys.items())}
+    assert op.balance(alice) == 3 * ETH and op.balance(index["dave"]) == ETH
+    op.submit(transfer(zk.key("alice"), domain, alice, index["carol"], ETH * 5 // 2, 0, op.nonce(alice)))
+    op.submit(transfer(keys["dave"], domain, index["dave"], bob, ETH // 2, 0, op.nonce(index["dave"])))
+    with pytest.raises(TxRejected, match="has"):
+        op.submit(transfer(zk.key("alice"), domain, alice, bob, ETH, 0, op.nonce(alice)))  # 0.5 ETH left
+    batches = zk.rollup.batch_count()
+    op.step(urgent=True)  # alice's deposit and carol's registration, then alice's payment; dave's waits
+    assert zk.rollup.batch_count() == batches + 1 and len(op.pending) == 1 and len(zk.rollup.queued()) == 1
+    op.step(urgent=True)  # dave's registration, then his payment
+    state = zk.state()
+    assert zk.rollup.queued() == [] and op.pending == [] and state.root == op.state.root
+    assert state.account(alice).balance == ETH // 2 and state.account(index["carol"]).balance == ETH * 7 // 2
+    assert state.account(index["dave"]).balance == ETH // 2 and state.account(bob).balance == 2 * ETH + ETH // 2
+
+
+def test_a_fee_waits_for_the_batch_that_registers_the_fee_account(zk, tmp_path):
+    """Fees go to the operator's account: while its registration is queued behind a batch's entries, a paying
+    transfer waits for the batch that registers it (no batch before could credit the fee)."""
+    from l2.designs.zk import babyjub
+    from l2.designs.zk.operator import Operator
+    from l2.designs.zk.state import pk_hash
+
+    zk.rollup.deposit(zk.account("alice"), zk.index("alice"), ETH)
+    zk.rollup.deposit(zk.account("bob"), zk.index("bob"), ETH)
+    fees, _ = zk.rollup.register(zk.chain.accounts[6], pk_hash(babyjub.public_key(b"fees")), zk.rollup.min_deposit)
+    op = Operator(zk.rollup, zk.operator, zk.prover, tmp_path / "op.db", fee_index=fees)
+    op.submit(zk.transfer(op, "alice", "bob", ETH // 2, fee=10**12))
+    op.step(urgent=True)  # both deposits; the paying transfer waits
+    assert len(op.pending) == 1 and len(zk.rollup.queued()) == 1
+    op.step(urgent=True)  # the fee account's registration, then the transfer
+    assert op.pending == [] and zk.state().account(fees).balance == zk.rollup.min_deposit + 10**12

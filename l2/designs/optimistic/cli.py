@@ -29,7 +29,7 @@ class UnprovenFraud(L2Error):
 def add_arguments(parser) -> None:
     add_chain_arguments(parser, anvil=False)
     parser.add_argument("--rollup", metavar="ADDRESS",
-                        help="the Rollup contract (default: the one in deployments/<chainId>.json)")
+                        help="the OptimisticRollup contract (default: the one in this node's manifest, deployments/<chainId>-<genesis>.json)")
     parser.add_argument("--challenge", action="store_true",
                         help="prove fraud on Layer 1 with the account of --private-key-env (a dev node's first "
                              "account by default): commit, then reveal in a later block")
@@ -42,9 +42,9 @@ def add_arguments(parser) -> None:
 def _rollup_address(chain, given: str | None) -> str:
     if given is not None:
         return given
-    from l2.l1.deploy import manifest_path_for, read_manifest
+    from l2.l1.deploy import manifest_for, read_manifest
 
-    path = manifest_path_for(chain.chain_id)
+    _, path = manifest_for(chain)  # this node's manifest, by chain id and genesis
     manifest = read_manifest(path)
     record = (manifest or {}).get("contracts", {}).get("OptimisticRollup")
     if record is None:

@@ -42,6 +42,7 @@ from l2.designs.optimistic.encoding import (
 from l2.designs.optimistic.errors import (
     BadSignature,
     InvalidTransaction,
+    MalformedTransaction,
     SequencerStorageError,
     UnknownAccount,
     UnknownToken,
@@ -156,10 +157,22 @@ class Sequencer:
         queue = self.client.queue_entries()
         state = self.replica.genesis
         self.keys = self.client.keys()
+        # (sender, nonce) -> the transfer Layer 1 holds with that nonce: a journaled transfer whose nonce
+        # Layer 1 has used was posted only if it is that very transfer (another proposer may have posted
+        # another one its sender signed with the same nonce).
+        held: dict[tuple[int, int], bytes] = {}
+        nonces: dict[int, int] = {}
         for batch in self.replica.standing():
             state, fraud = check_batch(batch, state, queue, self.client.domain, self.keys.__getitem__)
             if fraud is not None:  # its own cheating, not yet proven: build on the last honest state
                 break
+            for commitment in batch.commitments:
+                for tx in getattr(commitment, "transfers", ()):  # a queue commitment moves no nonce
+                    if tx.sender not in nonces:
+                        genesis = self.replica.genesis.account(tx.sender)
+                        nonces[tx.sender] = genesis.nonce if genesis is not None else 0
+                    held[(tx.sender, nonces[tx.sender])] = tx.encode()
+                    nonces[tx.sender] += 1
         self.tip = state
         self.queue_head = self.client.queue_head()
         self.posted_tip = self.client.tip_root()
@@ -175,11 +188,18 @@ class Sequencer:
         changes: list[tuple[str, str | None, int]] = []
         for seq, body, nonce, signature, accepted_at, status in rows:
             accepted = Pending(Transfer.decode(body), nonce, bytes(signature), seq, accepted_at)
-            on_l1 = self.tip.account(accepted.transfer.sender)
+            sender = accepted.transfer.sender
+            on_l1 = self.tip.account(sender)
             if on_l1 is not None and nonce < on_l1.nonce:
-                counts["on_layer_1"] += 1
-                if status != "posted":
-                    changes.append(("posted", None, seq))
+                if held.get((sender, nonce)) == bytes(body):
+                    counts["on_layer_1"] += 1
+                    if status != "posted":
+                        changes.append(("posted", None, seq))
+                else:
+                    reason = f"account {sender}'s nonce {nonce} went to another transfer on Layer 1"
+                    counts["dropped"] += 1
+                    self.dropped.append((accepted, reason))
+                    changes.append(("dropped", reason, seq))
                 continue
             try:
                 self._admit(accepted)
@@ -218,6 +238,14 @@ class Sequencer:
         """Take a transfer signed for `nonce` and journal it, or raise the InvalidTransaction saying why
         (nothing kept). Its signature is checked with its commitment's (see the module's doc); a bad one is
         dropped then. Returns its place in the journal."""
+        # Off the wire any of the three may be anything: refuse it naming it, before bytes() or the journal
+        # gives it a meaning (bytes(48) is 48 zero bytes; a float nonce would be journaled as it is).
+        if not isinstance(transfer, Transfer):
+            raise MalformedTransaction(f"transfer must be a Transfer, not {type(transfer).__name__}")
+        if not isinstance(nonce, int) or isinstance(nonce, bool) or nonce < 0:
+            raise MalformedTransaction(f"nonce must be a non-negative integer, not {nonce!r}"[:120])
+        if not isinstance(signature, (bytes, bytearray)):
+            raise MalformedTransaction(f"signature must be bytes, not {type(signature).__name__}")
         accepted = Pending(transfer, nonce, bytes(signature), 0, time.time())
         pending = self._check(accepted)
         with self.store.transaction() as db:

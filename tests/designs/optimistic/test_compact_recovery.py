@@ -129,12 +129,16 @@ def test_a_batch_of_another_proposer_is_adopted_and_posted_on(compact_env, tmp_p
     assert reopened.tip.root == sequencer.tip.root and reopened.pending_count() == 0
 
 
-@pytest.mark.xfail(strict=True, reason="compact/sequencer.py marks a journaled transfer 'posted' once Layer 1's "
-                                       "nonce passed it, without checking that Layer 1 holds that transfer")
 def test_a_transfer_whose_nonce_another_proposer_used_is_dropped_not_marked_posted(compact_env, tmp_path,
                                                                                  monkeypatch):
     """Alice's acknowledged transfer never reached Layer 1: another with her nonce did. The journal must
     say it was dropped (and why), not that it was posted."""
     sequencer = _posted_over(compact_env, tmp_path, monkeypatch)
     rows = sequencer.db.execute("SELECT status, reason FROM transfers ORDER BY seq").fetchall()
-    assert rows[0][0] == "dropped" and "nonce" in rows[0][1]
+    assert rows[0] == ("dropped", "account 2's nonce 0 went to another transfer on Layer 1"), rows
+    assert rows[1][0] == "pending" and sequencer.last_resync["dropped"] == 1
+    run_round([sequencer], urgent=True)  # bob's is posted: Layer 1 holds that very transfer
+    rows = sequencer.db.execute("SELECT status FROM transfers ORDER BY seq").fetchall()
+    assert [r[0] for r in rows] == ["dropped", "posted"]
+    reopened = compact_env.sequencer(tmp_path, name="sequencer.db")  # and a resync keeps it so
+    assert reopened.last_resync["on_layer_1"] == 1 and reopened.pending_count() == 0

@@ -1,4 +1,4 @@
-"""The compact rollup's challenger: Layer 2 rebuilt from Layer-1 data alone (queue entries, registered
+"""The optimistic rollup's challenger: Layer 2 rebuilt from Layer-1 data alone (queue entries, registered
 keys, and every batch's commitments from its posting transaction), each commitment replayed with the
 same rules as the sequencer and the contract. A commitment whose transfers or entries break a rule, or
 whose root is not the replayed one, is proven with the transition proof; one whose aggregate signature

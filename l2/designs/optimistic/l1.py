@@ -1,4 +1,4 @@
-"""The compact rollup on Layer 1: deploy it, call it, and read back what anyone can read (queue entries,
+"""The optimistic rollup on Layer 1: deploy it, call it, and read back what anyone can read (queue entries,
 registered keys, batches with their data from the posting transactions' calldata)."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""The compact rollup's sequencer: takes signed transfers, checks each signature with its sender's
+"""The optimistic rollup's sequencer: takes signed transfers, checks each signature with its sender's
 registered key and each transfer with the rules, groups them into commitments of at most k with one
 aggregate signature and one root each, and posts batches (queue commitments first, for the entries
 Layer 1 queued since the last batch).

@@ -1,4 +1,4 @@
-"""The compact rollup's state and its rules: one commitment at a time, as the fraud proofs replay them.
+"""The optimistic rollup's state and its rules: one commitment at a time, as the fraud proofs replay them.
 
 State root = root of a sparse Merkle tree of `depth` levels (<= 20) over account indexes (node =
 keccak(left || right), empty leaf = 0). Account leaf = keccak(abi.encode(owner, keyHash, token, balance,

@@ -1,4 +1,4 @@
-"""A user of the compact rollup: an Ethereum key that owns funds and accounts on Layer 1, and a BLS key
+"""A user of the optimistic rollup: an Ethereum key that owns funds and accounts on Layer 1, and a BLS key
 that signs transfers on Layer 2.
 
 The BLS key is derived from the Ethereum key by default (`BlsKey.derive`: RFC 9380's KeyGen, HKDF over

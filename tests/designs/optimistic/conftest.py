@@ -13,11 +13,11 @@ import pytest
 MINT = 10**24
 
 
-# --- the compact rollup (BLS aggregate signatures) ------------------------------------------------
+# --- the optimistic rollup (BLS aggregate signatures) ------------------------------------------------
 
 @dataclass
-class CompactEnv:
-    """A compact rollup (depth 6, k = 4: py-evm's pairings are pure Python) whose proposer and users have
+class RollupEnv:
+    """An optimistic rollup (depth 6, k = 4: py-evm's pairings are pure Python) whose proposer and users have
     registered BLS keys; the proposer's own account (the first deposit: account 1) takes the fees."""
 
     chain: object
@@ -47,38 +47,38 @@ class CompactEnv:
         self.chain.advance_time(self.client.challenge_window + 1)
 
 
-def deploy_compact(chain) -> CompactEnv:
+def deploy_rollup(chain) -> RollupEnv:
     from l2.core import bls
-    from l2.designs.optimistic import l1 as compact_l1
+    from l2.designs.optimistic import l1 as rollup_l1
 
     admin, proposer, challenger = chain.accounts[0], chain.accounts[8], chain.accounts[9]
     users = chain.accounts[4:7]
-    client = compact_l1.deploy(chain, proposer.address, depth=6, k=4, sender=admin)
+    client = rollup_l1.deploy(chain, proposer.address, depth=6, k=4, sender=admin)
     token = chain.deploy("TestToken", "Rollup Test Token", "RTT", sender=admin)
     client.register_token(admin, token.address, 10**6)
-    client.deposit_bond(proposer, compact_l1.DEV_MIN_BOND)
+    client.deposit_bond(proposer, rollup_l1.DEV_MIN_BOND)
     client.register_key(proposer, bls.BlsKey.derive(bytes(proposer.key)))
     client.deposit_eth(proposer, 10**16)
     for user in users:  # their wallets' keys (derived from the Ethereum keys), once per session
         chain.transact(token.functions.mint(user.address, MINT), admin)
         client.register_key(user, bls.BlsKey.derive(bytes(user.key)))
-    return CompactEnv(chain, client, admin, proposer, users, challenger, token)
+    return RollupEnv(chain, client, admin, proposer, users, challenger, token)
 
 
 @pytest.fixture(scope="session")
-def compact_env(chain) -> CompactEnv:
-    return deploy_compact(chain)
+def rollup_env(chain) -> RollupEnv:
+    return deploy_rollup(chain)
 
 
 @pytest.fixture(scope="session")
-def compact_anvil_env(anvil_chain) -> CompactEnv:
-    return deploy_compact(anvil_chain)
+def rollup_anvil_env(anvil_chain) -> RollupEnv:
+    return deploy_rollup(anvil_chain)
 
 
-# --- compact batches made by hand: the hardening's attacks (test_compact_<topic>.py) ---------------
+# --- batches made by hand: the hardening's attacks (test_<topic>.py) ---------------
 
-class CompactForger:
-    """Builds and posts compact batches over a CompactEnv's rollup, honest or forged, as an attacker (or a
+class Forger:
+    """Builds and posts batches over a RollupEnv's rollup, honest or forged, as an attacker (or a
     backup proposer) would: states are computed with the rules in Python, transfers signed with the users'
     BLS keys for their nonces, and every batch goes through `submitBatch` like any other."""
 
@@ -186,11 +186,11 @@ class CompactForger:
 
 
 @pytest.fixture
-def forger(compact_env) -> CompactForger:
-    return CompactForger(compact_env)
+def forger(rollup_env) -> Forger:
+    return Forger(rollup_env)
 
 
-def compact_users_deposit(env, amounts=(10**18, 10**18, 10**18)):
+def users_deposit(env, amounts=(10**18, 10**18, 10**18)):
     """The users deposit ETH (accounts 2, 3, 4: the proposer's deposit at deployment is account 1)."""
     for user, amount in zip(env.users, amounts, strict=False):
         env.client.deposit_eth(user, amount)

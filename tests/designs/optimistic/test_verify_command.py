@@ -17,7 +17,7 @@ from l2.designs.optimistic.encoding import QueueCommitment, encode_batch
 from l2.l1.compiler import PROJECT_ROOT
 from l2.runtime.service import run_round
 
-from .conftest import deploy_compact
+from .conftest import deploy_rollup
 
 
 def _verify(*args: str):
@@ -28,7 +28,7 @@ def _verify(*args: str):
 @pytest.fixture
 def fresh(anvil_chain):
     """A rollup of its own on the session's anvil (reverted after the test): batch numbers start at 0."""
-    return deploy_compact(anvil_chain)
+    return deploy_rollup(anvil_chain)
 
 
 def _funded(env, sequencer):

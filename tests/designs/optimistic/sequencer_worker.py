@@ -1,5 +1,5 @@
-"""A compact sequencer in its own process, for the crash test:
-`python compact_sequencer_worker.py RPC_URL ROLLUP DB`.
+"""A sequencer in its own process, for the crash test:
+`python sequencer_worker.py RPC_URL ROLLUP DB`.
 
 Reads `<transfer hex> <nonce> <signature hex>` lines on stdin and answers `ok <seq>` once each is
 journaled (or `err <message>`). The test kills it with SIGKILL at an arbitrary point.

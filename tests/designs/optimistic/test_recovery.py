@@ -1,6 +1,6 @@
-"""A compact sequencer whose batches left Layer 1 (reverted by a fraud proof, or posted over by another
+"""A sequencer whose batches left Layer 1 (reverted by a fraud proof, or posted over by another
 proposer) rebuilds from Layer 1 and goes on posting honest batches that finalize and pay
-(test_recovery.py, ported; the journal's own crash tests are in test_compact_sequencer.py)."""
+(ported from the previous format's test_recovery.py; the journal's own crash tests are in test_sequencer.py)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import pytest
 from l2.designs.optimistic.encoding import Transfer
 from l2.runtime.service import run_round
 
-from .conftest import CompactForger
+from .conftest import Forger
 
 ETHER = 10**18
 
@@ -45,8 +45,8 @@ def _caught_faulty_batch(env, tmp_path, fault):
 
 
 @pytest.mark.parametrize("fault", ["wrong_root", "bad_signature"])
-def test_a_slashed_sequencer_recovers_and_its_next_batch_finalizes_and_pays(compact_env, tmp_path, fault):
-    env = compact_env
+def test_a_slashed_sequencer_recovers_and_its_next_batch_finalizes_and_pays(rollup_env, tmp_path, fault):
+    env = rollup_env
     sequencer, checker, (alice, bob, carol) = _caught_faulty_batch(env, tmp_path, fault)
     assert sequencer.fault is None  # one faulty commitment: it is honest again
     events = run_round([sequencer])
@@ -67,8 +67,8 @@ def test_a_slashed_sequencer_recovers_and_its_next_batch_finalizes_and_pays(comp
     sequencer.close()
 
 
-def test_a_restart_in_the_middle_of_a_resync_resyncs_once_and_posts_once(compact_env, tmp_path, monkeypatch):
-    env = compact_env
+def test_a_restart_in_the_middle_of_a_resync_resyncs_once_and_posts_once(rollup_env, tmp_path, monkeypatch):
+    env = rollup_env
     sequencer, checker, _ = _caught_faulty_batch(env, tmp_path, "wrong_root")
     monkeypatch.setattr(sequencer.store, "transaction", _crash)  # dies before the resync's rewrite commits
     with pytest.raises(Crash):
@@ -106,15 +106,15 @@ def _posted_over(env, tmp_path, monkeypatch):
     backup = env.users[2]
     env.client.deposit_bond(backup, 10**18)
     env.chain.advance_time(env.client.contract.functions.inclusionWindow().call() + 1)
-    forger = CompactForger(env)
+    forger = Forger(env)
     conflicting, _ = forger.transfers(forger.tip(), [Transfer(2, 4, 3 * 10**17)])
     forger.post([conflicting], proposer=backup)
     env.client.deposit_eth(carol.account, 10**17)  # queued on Layer 1, not consumed by the backup
     return env.sequencer(tmp_path)
 
 
-def test_a_batch_of_another_proposer_is_adopted_and_posted_on(compact_env, tmp_path, monkeypatch):
-    env = compact_env
+def test_a_batch_of_another_proposer_is_adopted_and_posted_on(rollup_env, tmp_path, monkeypatch):
+    env = rollup_env
     sequencer = _posted_over(env, tmp_path, monkeypatch)
     assert sequencer.pending_count() == 1  # bob's; alice's nonce 0 is taken on Layer 1
     (posted,) = run_round([sequencer], urgent=True)
@@ -129,16 +129,16 @@ def test_a_batch_of_another_proposer_is_adopted_and_posted_on(compact_env, tmp_p
     assert reopened.tip.root == sequencer.tip.root and reopened.pending_count() == 0
 
 
-def test_a_transfer_whose_nonce_another_proposer_used_is_dropped_not_marked_posted(compact_env, tmp_path,
+def test_a_transfer_whose_nonce_another_proposer_used_is_dropped_not_marked_posted(rollup_env, tmp_path,
                                                                                  monkeypatch):
     """Alice's acknowledged transfer never reached Layer 1: another with her nonce did. The journal must
     say it was dropped (and why), not that it was posted."""
-    sequencer = _posted_over(compact_env, tmp_path, monkeypatch)
+    sequencer = _posted_over(rollup_env, tmp_path, monkeypatch)
     rows = sequencer.db.execute("SELECT status, reason FROM transfers ORDER BY seq").fetchall()
     assert rows[0] == ("dropped", "account 2's nonce 0 went to another transfer on Layer 1"), rows
     assert rows[1][0] == "pending" and sequencer.last_resync["dropped"] == 1
     run_round([sequencer], urgent=True)  # bob's is posted: Layer 1 holds that very transfer
     rows = sequencer.db.execute("SELECT status FROM transfers ORDER BY seq").fetchall()
     assert [r[0] for r in rows] == ["dropped", "posted"]
-    reopened = compact_env.sequencer(tmp_path, name="sequencer.db")  # and a resync keeps it so
+    reopened = rollup_env.sequencer(tmp_path, name="sequencer.db")  # and a resync keeps it so
     assert reopened.last_resync["on_layer_1"] == 1 and reopened.pending_count() == 0

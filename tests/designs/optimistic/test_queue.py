@@ -1,6 +1,6 @@
-"""The compact rollup's Layer-1 queue under attack (test_attacks.py's sections 4, 5 and 10, ported): dust
-is refused, a backlog larger than any batch drains and never freezes the rollup, a deposit into a full
-account tree is refused before any funds move, and a fee-on-transfer token is credited what arrived."""
+"""The optimistic rollup's Layer-1 queue under attack (ported from the previous format's test_attacks.py's sections
+4, 5 and 10): dust is refused, a backlog larger than any batch drains and never freezes the rollup, a deposit into a
+full account tree is refused before any funds move, and a fee-on-transfer token is credited what arrived."""
 
 from __future__ import annotations
 
@@ -13,14 +13,14 @@ from l2.designs.optimistic.encoding import MAX_QUEUE_COUNT, Transfer, Withdrawal
 from l2.errors import TransactionReverted
 from l2.runtime.service import run_round
 
-from .conftest import CompactForger
+from .conftest import Forger
 
 MIN_DEPOSIT = l1.DEV_MIN_DEPOSIT
 ETHER = 10**18
 
 
-def test_dust_deposits_are_refused(compact_env):
-    env, client = compact_env, compact_env.client
+def test_dust_deposits_are_refused(rollup_env):
+    env, client = rollup_env, rollup_env.client
     alice = env.users[0]
     length = client.contract.functions.queueLength().call()
     with pytest.raises(TransactionReverted, match="DepositTooSmall") as info:
@@ -41,14 +41,14 @@ def test_dust_deposits_are_refused(compact_env):
     assert fee_token.functions.balanceOf(client.address).call() == 0
 
 
-def test_a_queue_backlog_larger_than_a_batch_must_take_drains_and_never_freezes_the_rollup(compact_env, forger,
+def test_a_queue_backlog_larger_than_a_batch_must_take_drains_and_never_freezes_the_rollup(rollup_env, forger,
                                                                                           tmp_path):
     """80 dust deposits while no batch comes for an inclusion window: more overdue entries than one queue
     commitment holds. Layer 1 asks a batch for MAX_QUEUE_COUNT of them at most, never for all (a flood
     must not outgrow a block): a batch that consumes fewer while overdue entries remain is refused, one
     that consumes MAX_QUEUE_COUNT goes through with overdue entries left, and the rest follow. A full
     queue commitment is still replayed by the transition proof in one call."""
-    env, client = compact_env, compact_env.client
+    env, client = rollup_env, rollup_env.client
     spammer = env.users[2]
     backlog = MAX_QUEUE_COUNT + 16  # the proposer's deposit at deployment is one of them
     for _ in range(backlog - 1):
@@ -78,10 +78,10 @@ def test_a_queue_backlog_larger_than_a_batch_must_take_drains_and_never_freezes_
 # --- a full account tree -------------------------------------------------------------------------------
 
 @pytest.fixture(scope="module")
-def tiny(compact_env):
-    """A compact rollup whose tree holds one account (depth 1: index 0 is never opened), where alice
+def tiny(rollup_env):
+    """An optimistic rollup whose tree holds one account (depth 1: index 0 is never opened), where alice
     registered her key and the test token is registered."""
-    env = compact_env
+    env = rollup_env
     client = l1.deploy(env.chain, env.proposer.address, depth=1, k=4, sender=env.admin)
     client.deposit_bond(env.proposer, l1.DEV_MIN_BOND)
     client.register_key(env.users[0], bls.BlsKey.derive(bytes(env.users[0].key)))
@@ -89,11 +89,11 @@ def tiny(compact_env):
     return client
 
 
-def test_a_deposit_into_a_full_tree_is_refused_before_any_funds_move(compact_env, tiny):
+def test_a_deposit_into_a_full_tree_is_refused_before_any_funds_move(rollup_env, tiny):
     """Layer 1 assigns account indexes at the deposit, so it knows when the tree is full: a deposit that
     would open an account past it reverts (TreeFull) and the depositor keeps everything; one into an
     existing account still goes through, and the rollup goes on (a forced withdrawal is paid)."""
-    env, chain = compact_env, compact_env.chain
+    env, chain = rollup_env, rollup_env.chain
     alice = env.users[0]
     tiny.deposit_eth(alice, 10**17)  # account 1: the tree is full
     tokens_before = env.token.functions.balanceOf(alice.address).call()
@@ -106,7 +106,7 @@ def test_a_deposit_into_a_full_tree_is_refused_before_any_funds_move(compact_env
     assert chain.balance(alice.address) == eth_before - _approval_gas(chain, alice)
     tiny.deposit_eth(env.users[1], 2 * 10**17, to=alice.address)  # into her existing account: no room needed
     tiny.request_forced_withdrawal(alice, 1, 5 * 10**16)
-    forger = CompactForger(env, tiny)
+    forger = Forger(env, tiny)
     commitment, state = forger.queue(forger.genesis)
     assert commitment.ok == (True, True, True)
     forger.post([commitment])
@@ -132,9 +132,9 @@ def _approval_gas(chain, account) -> int:
 # --- a fee-on-transfer token ----------------------------------------------------------------------------
 
 @pytest.mark.parametrize("fee_bps", [0, 1, 100, 5_000])
-def test_a_fee_on_transfer_token_is_credited_what_arrived_and_the_bridge_stays_solvent(compact_env, forger,
+def test_a_fee_on_transfer_token_is_credited_what_arrived_and_the_bridge_stays_solvent(rollup_env, forger,
                                                                                         fee_bps):
-    env, chain, client = compact_env, compact_env.chain, compact_env.client
+    env, chain, client = rollup_env, rollup_env.chain, rollup_env.client
     token = chain.deploy("FeeOnTransferToken", "Fee Token", "FEE", fee_bps, sender=env.admin)
     client.register_token(env.admin, token.address, 1)
     token_id = client.contract.functions.tokenCount().call() - 1

@@ -1,6 +1,6 @@
-"""Censorship resistance of the compact rollup (test_censorship.py, ported): queued deposits and forced
-withdrawals must be included, nobody can force a withdrawal of another's account, and proposing opens
-up to anyone bonded once the sequencer is silent."""
+"""Censorship resistance of the optimistic rollup (ported from the previous format's test_censorship.py): queued
+deposits and forced withdrawals must be included, nobody can force a withdrawal of another's account, and proposing
+opens up to anyone bonded once the sequencer is silent."""
 
 from __future__ import annotations
 
@@ -10,13 +10,13 @@ from l2.designs.optimistic.encoding import Transfer
 from l2.errors import TransactionReverted
 from l2.runtime.service import run_round
 
-from .conftest import compact_users_deposit
+from .conftest import users_deposit
 
 ETHER = 10**18
 
 
-def test_an_overdue_deposit_blocks_a_batch_that_leaves_it_out(compact_env, forger, tmp_path):
-    env, client = compact_env, compact_env.client
+def test_an_overdue_deposit_blocks_a_batch_that_leaves_it_out(rollup_env, forger, tmp_path):
+    env, client = rollup_env, rollup_env.client
     alice, bob = env.users[:2]
     client.deposit_eth(alice, ETHER)
     deposits, state = forger.queue(forger.genesis)
@@ -34,8 +34,8 @@ def test_an_overdue_deposit_blocks_a_batch_that_leaves_it_out(compact_env, forge
     assert checker.state.account(client.account_of(bob.address)).balance == ETHER
 
 
-def test_a_forced_withdrawal_gets_through_and_is_claimed(compact_env, tmp_path):
-    env = compact_env
+def test_a_forced_withdrawal_gets_through_and_is_claimed(rollup_env, tmp_path):
+    env = rollup_env
     sequencer = env.sequencer(tmp_path)
     alice = env.wallets(sequencer)[0]
     alice.deposit(ETHER)
@@ -53,12 +53,12 @@ def test_a_forced_withdrawal_gets_through_and_is_claimed(compact_env, tmp_path):
     assert alice.balance() == 6 * 10**17
 
 
-def test_a_forced_withdrawal_of_someone_elses_account_withdraws_nothing(compact_env, forger):
+def test_a_forced_withdrawal_of_someone_elses_account_withdraws_nothing(rollup_env, forger):
     """Layer 1 queues a forced withdrawal only for the account's owner; one for more than the owner's
     balance is consumed unpaid (its ok bit clear), and nothing can claim it."""
-    env, client = compact_env, compact_env.client
+    env, client = rollup_env, rollup_env.client
     alice, mallory = env.users[:2]
-    compact_users_deposit(env, (ETHER, 10**16))
+    users_deposit(env, (ETHER, 10**16))
     deposits, state = forger.queue(forger.genesis)
     forger.post([deposits])
     for account in (2, 0, 1):  # alice's, the withdrawal address, the proposer's
@@ -79,8 +79,8 @@ def test_a_forced_withdrawal_of_someone_elses_account_withdraws_nothing(compact_
     assert checker.state.account(2).balance == ETHER and checker.state.account(3).balance == 10**16
 
 
-def test_anyone_bonded_may_propose_once_the_sequencer_is_silent(compact_env, forger):
-    env, client = compact_env, compact_env.client
+def test_anyone_bonded_may_propose_once_the_sequencer_is_silent(rollup_env, forger):
+    env, client = rollup_env, rollup_env.client
     backup, unbonded = env.users[2], env.users[1]
     client.deposit_bond(backup, 10**18)
     client.deposit_bond(unbonded, 10**18 - 1)  # less than the minimum bond

@@ -1,6 +1,6 @@
-"""Properties of the compact rollup over random streams (test_properties.py, ported): re-executing a
-batch from its posted bytes alone gives every committed root and every aggregate checks, and funds are
-conserved (Layer-2 balances + withdrawals paid or claimable == deposits, token by token)."""
+"""Properties of the optimistic rollup over random streams (ported from the previous format's test_properties.py):
+re-executing a batch from its posted bytes alone gives every committed root and every aggregate checks, and funds
+are conserved (Layer-2 balances + withdrawals paid or claimable == deposits, token by token)."""
 
 from __future__ import annotations
 
@@ -150,10 +150,10 @@ def test_reexecution_from_posted_data_matches_and_funds_are_conserved(stream):
 
 @settings(max_examples=6, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(ops)
-def test_the_checker_replays_the_sequencers_roots_on_chain_and_the_bridge_holds_what_it_owes(compact_env, stream):
+def test_the_checker_replays_the_sequencers_roots_on_chain_and_the_bridge_holds_what_it_owes(rollup_env, stream):
     from l2.designs.optimistic.wallet import Wallet
 
-    env, chain, client = compact_env, compact_env.chain, compact_env.client
+    env, chain, client = rollup_env, rollup_env.chain, rollup_env.client
     snapshot = chain.snapshot()
     try:
         chain.transact(env.token.functions.mint(env.proposer.address, 10**24), env.admin)

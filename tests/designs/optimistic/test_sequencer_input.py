@@ -1,6 +1,6 @@
-"""Bad input to the compact sequencer is refused with a specific exception and leaves nothing behind;
-malformed fields are named; bytes off the wire never raise a raw Python error (test_sequencer_input.py,
-ported)."""
+"""Bad input to the sequencer is refused with a specific exception and leaves nothing behind;
+malformed fields are named; bytes off the wire never raise a raw Python error (ported from the previous format's
+test_sequencer_input.py)."""
 
 from __future__ import annotations
 
@@ -44,11 +44,11 @@ class Ready:
 
 
 @pytest.fixture
-def ready(compact_env, tmp_path):
+def ready(rollup_env, tmp_path):
     """Alice and bob hold 1 ETH (accounts 2 and 3), bob tokens too (account 4); alice's first transfer
     waits in the sequencer (her next nonce is 1)."""
-    sequencer = compact_env.sequencer(tmp_path)
-    alice, bob = compact_env.wallets(sequencer)[:2]
+    sequencer = rollup_env.sequencer(tmp_path)
+    alice, bob = rollup_env.wallets(sequencer)[:2]
     alice.deposit(ETHER)
     bob.deposit(ETHER)
     bob.deposit(10**7, token=1)
@@ -87,9 +87,9 @@ def test_bad_submissions_are_refused_with_specific_errors(ready):
     assert a.alice.transfer(a.bob.address, 10**15) and a.sequencer.pending_count() == 2
 
 
-def test_batches_are_cut_by_size_or_by_age(compact_env, tmp_path):
-    sequencer = compact_env.sequencer(tmp_path, max_batch=3, max_age=1.0)
-    alice, bob = compact_env.wallets(sequencer)[:2]
+def test_batches_are_cut_by_size_or_by_age(rollup_env, tmp_path):
+    sequencer = rollup_env.sequencer(tmp_path, max_batch=3, max_age=1.0)
+    alice, bob = rollup_env.wallets(sequencer)[:2]
     alice.deposit(ETHER)
     bob.deposit(ETHER)
     assert "3 queue entries" in run_round([sequencer])[0].text  # queue entries go out at once
@@ -103,7 +103,7 @@ def test_batches_are_cut_by_size_or_by_age(compact_env, tmp_path):
     time.sleep(1.1)
     assert "1 transfer in" in run_round([sequencer])[0].text  # old enough
     assert run_round([sequencer]) == []  # nothing pending
-    assert "every root and signature checks" in run_round([compact_env.checker()])[-1].text
+    assert "every root and signature checks" in run_round([rollup_env.checker()])[-1].text
     sequencer.close()
 
 

@@ -1,4 +1,4 @@
-"""The compact rollup (issue 12, in progress) on the embedded chain: keys registered with a proof of
+"""The optimistic rollup's contracts on the embedded chain: keys registered with a proof of
 possession, deposits through the queue, 8-byte transfers in commitments with one aggregate signature,
 and both one-transaction fraud proofs, each attacked with forged input.
 
@@ -27,7 +27,7 @@ BOND = ETHER
 
 
 @dataclass
-class Compact:
+class Deployed:
     chain: object
     rollup: object
     proposer: object
@@ -95,7 +95,7 @@ class Compact:
 
 
 @pytest.fixture(scope="session")
-def compact(chain):
+def deployed(chain):
     proposer, challenger = chain.accounts[0], chain.accounts[7]
     users = chain.accounts[1:4]
     signatures = chain.deploy("AggregateSignatures")
@@ -104,7 +104,7 @@ def compact(chain):
     chain.transact(rollup.functions.depositBond(), proposer, value=BOND)
     domain = encoding.domain(chain.chain_id, rollup.address)
     keys = [bls.BlsKey.derive(bytes(u.key)) for u in users]
-    env = Compact(chain, rollup, proposer, challenger, users, keys, domain, State.genesis(DEPTH))
+    env = Deployed(chain, rollup, proposer, challenger, users, keys, domain, State.genesis(DEPTH))
     for user, key in zip(users, keys, strict=True):
         public = bls.g2_evm(key.public)
         env.by_hash[key_hash(key.public)] = key.public
@@ -123,209 +123,209 @@ def registration_message(domain: bytes, owner: str, kh: bytes) -> bytes:
 
 
 @pytest.fixture
-def funded(compact):
+def funded(deployed):
     """The deposits applied in batch 0 (one queue commitment): accounts 1, 2, 3 hold 5, 3, 1 ETH."""
-    commitment, state = compact.queue_commitment(compact.state)
-    batch = compact.post([commitment])
-    compact.state = state
-    yield compact, batch, state
-    compact.state = State.genesis(DEPTH)
-    compact.queue_head = 0
+    commitment, state = deployed.queue_commitment(deployed.state)
+    batch = deployed.post([commitment])
+    deployed.state = state
+    yield deployed, batch, state
+    deployed.state = State.genesis(DEPTH)
+    deployed.queue_head = 0
 
 
-def dry_transition(compact, proof):
+def dry_transition(deployed, proof):
     """The transition proof as a call: reverts TransitionCorrect, a forgery's error, or
     ChallengeNotCommitted (= it would slash: commitments are checked only once fraud is established)."""
-    return compact.chain.call(compact.rollup.functions.challengeTransition(proof))
+    return deployed.chain.call(deployed.rollup.functions.challengeTransition(proof))
 
 
-def dry_signature(compact, proof):
-    return compact.chain.call(compact.rollup.functions.challengeSignature(proof))
+def dry_signature(deployed, proof):
+    return deployed.chain.call(deployed.rollup.functions.challengeSignature(proof))
 
 
-def _reveal_transition(compact, proof):
-    commitment = compact.rollup.functions.transitionCommitmentOf(proof, compact.challenger.address).call()
-    compact.chain.transact(compact.rollup.functions.commitChallenge(commitment), compact.challenger)
-    return compact.chain.transact(compact.rollup.functions.challengeTransition(proof), compact.challenger)
+def _reveal_transition(deployed, proof):
+    commitment = deployed.rollup.functions.transitionCommitmentOf(proof, deployed.challenger.address).call()
+    deployed.chain.transact(deployed.rollup.functions.commitChallenge(commitment), deployed.challenger)
+    return deployed.chain.transact(deployed.rollup.functions.challengeTransition(proof), deployed.challenger)
 
 
-def _reveal_signature(compact, proof):
-    commitment = compact.rollup.functions.signatureCommitmentOf(proof, compact.challenger.address).call()
-    compact.chain.transact(compact.rollup.functions.commitChallenge(commitment), compact.challenger)
-    return compact.chain.transact(compact.rollup.functions.challengeSignature(proof), compact.challenger)
+def _reveal_signature(deployed, proof):
+    commitment = deployed.rollup.functions.signatureCommitmentOf(proof, deployed.challenger.address).call()
+    deployed.chain.transact(deployed.rollup.functions.commitChallenge(commitment), deployed.challenger)
+    return deployed.chain.transact(deployed.rollup.functions.challengeSignature(proof), deployed.challenger)
 
 
 # --- keys --------------------------------------------------------------------------------------------
 
-def test_a_key_without_possession_or_for_another_owner_is_refused(compact):
-    mallory = compact.chain.accounts[5]
+def test_a_key_without_possession_or_for_another_owner_is_refused(deployed):
+    mallory = deployed.chain.accounts[5]
     rogue = bls.BlsKey.derive(b"mallory" * 4)
     kh = key_hash(rogue.public)
     public = bls.g2_evm(rogue.public)
-    message = registration_message(compact.domain, mallory.address, kh)
+    message = registration_message(deployed.domain, mallory.address, kh)
     for proof in (rogue.sign(message),  # a signature, not a possession proof
-                  rogue.prove_possession(registration_message(compact.domain, compact.users[0].address, kh)),
-                  compact.keys[0].prove_possession(message)):  # someone else's key proves nothing of this one
+                  rogue.prove_possession(registration_message(deployed.domain, deployed.users[0].address, kh)),
+                  deployed.keys[0].prove_possession(message)):  # someone else's key proves nothing of this one
         with pytest.raises(TransactionReverted, match="BadPossessionProof"):
-            compact.chain.transact(compact.rollup.functions.registerKey(public, proof), mallory)
+            deployed.chain.transact(deployed.rollup.functions.registerKey(public, proof), mallory)
     with pytest.raises(TransactionReverted, match="BadPossessionProof"):
-        compact.chain.transact(compact.rollup.functions.registerKey(b"\0" * 256, b"\xc0" + b"\0" * 47), mallory)
+        deployed.chain.transact(deployed.rollup.functions.registerKey(b"\0" * 256, b"\xc0" + b"\0" * 47), mallory)
 
 
-def test_a_deposit_to_an_address_without_a_key_is_refused(compact):
+def test_a_deposit_to_an_address_without_a_key_is_refused(deployed):
     with pytest.raises(TransactionReverted, match="KeyNotRegistered"):
-        compact.chain.transact(compact.rollup.functions.depositETH(compact.chain.accounts[5].address),
-                               compact.users[0], value=ETHER)
+        deployed.chain.transact(deployed.rollup.functions.depositETH(deployed.chain.accounts[5].address),
+                               deployed.users[0], value=ETHER)
 
 
 # --- the honest path ---------------------------------------------------------------------------------
 
 def test_layer_1_assigns_accounts_and_the_tip_is_the_python_root(funded):
-    compact, batch, state = funded
+    deployed, batch, state = funded
     assert [state.account(i).balance for i in (1, 2, 3)] == [5 * ETHER, 3 * ETHER, ETHER]
-    assert bytes(compact.rollup.functions.tipRoot().call()) == state.root
-    assert compact.rollup.functions.accountOf(compact.users[1].address, 0).call() == 2
+    assert bytes(deployed.rollup.functions.tipRoot().call()) == state.root
+    assert deployed.rollup.functions.accountOf(deployed.users[1].address, 0).call() == 2
 
 
 def test_honest_commitments_survive_both_fraud_proofs(funded):
-    compact, _, state = funded
+    deployed, _, state = funded
     txs = [Transfer(1, 2, ETHER), Transfer(2, 3, 5 * 10**17, 10**15), Transfer(1, 3, 10**17), Withdrawal(3, ETHER)]
-    commitment, post = compact.transfers(state, txs)
-    assert signature_valid(state, commitment, compact.domain, compact.key_of)
-    batch = compact.post([commitment])
-    assert bytes(compact.rollup.functions.tipRoot().call()) == post.root
+    commitment, post = deployed.transfers(state, txs)
+    assert signature_valid(state, commitment, deployed.domain, deployed.key_of)
+    batch = deployed.post([commitment])
+    assert bytes(deployed.rollup.functions.tipRoot().call()) == post.root
     with pytest.raises(TransactionReverted, match="TransitionCorrect"):
-        dry_transition(compact, proofs.transition_proof(batch, 0, state))
+        dry_transition(deployed, proofs.transition_proof(batch, 0, state))
     with pytest.raises(TransactionReverted, match="SignatureCorrect"):
-        dry_signature(compact, proofs.signature_proof(batch, 0, state, compact.key_of))
+        dry_signature(deployed, proofs.signature_proof(batch, 0, state, deployed.key_of))
 
 
 def test_a_sender_twice_in_one_commitment_signs_two_nonces(funded):
     """Hubble's bug: the second transfer of a sender must be checked against nonce + 1."""
-    compact, _, state = funded
-    commitment, _ = compact.transfers(state, [Transfer(1, 2, ETHER), Transfer(1, 3, ETHER)])
-    batch = compact.post([commitment])
+    deployed, _, state = funded
+    commitment, _ = deployed.transfers(state, [Transfer(1, 2, ETHER), Transfer(1, 3, ETHER)])
+    batch = deployed.post([commitment])
     with pytest.raises(TransactionReverted, match="SignatureCorrect"):
-        dry_signature(compact, proofs.signature_proof(batch, 0, state, compact.key_of))
+        dry_signature(deployed, proofs.signature_proof(batch, 0, state, deployed.key_of))
 
 
 # --- fraud -------------------------------------------------------------------------------------------
 
 def test_a_wrong_root_is_slashed_by_the_transition_proof(funded):
-    compact, _, state = funded
-    commitment, _ = compact.transfers(state, [Transfer(1, 2, ETHER)], root=b"\x11" * 32)
-    batch = compact.post([commitment])
-    before = compact.chain.w3.eth.get_balance(compact.challenger.address)
-    receipt = _reveal_transition(compact, proofs.transition_proof(batch, 0, state))
-    fraud = compact.rollup.events.FraudProven().process_receipt(receipt, errors=DISCARD)[0].args
+    deployed, _, state = funded
+    commitment, _ = deployed.transfers(state, [Transfer(1, 2, ETHER)], root=b"\x11" * 32)
+    batch = deployed.post([commitment])
+    before = deployed.chain.w3.eth.get_balance(deployed.challenger.address)
+    receipt = _reveal_transition(deployed, proofs.transition_proof(batch, 0, state))
+    fraud = deployed.rollup.events.FraudProven().process_receipt(receipt, errors=DISCARD)[0].args
     assert (fraud.batchIndex, fraud.signature, fraud.reward) == (1, False, BOND // 2)
-    assert compact.rollup.functions.batchCount().call() == 1
-    assert bytes(compact.rollup.functions.tipRoot().call()) == state.root
-    assert compact.chain.w3.eth.get_balance(compact.challenger.address) > before
+    assert deployed.rollup.functions.batchCount().call() == 1
+    assert bytes(deployed.rollup.functions.tipRoot().call()) == state.root
+    assert deployed.chain.w3.eth.get_balance(deployed.challenger.address) > before
 
 
 def test_an_overspend_is_fraud_even_with_the_right_looking_root(funded):
-    compact, _, state = funded
-    commitment, _ = compact.transfers(state, [Transfer(3, 1, 2 * ETHER)])  # account 3 holds 1 ETH
-    batch = compact.post([commitment])
-    _reveal_transition(compact, proofs.transition_proof(batch, 0, state))
-    assert compact.rollup.functions.batchCount().call() == 1
+    deployed, _, state = funded
+    commitment, _ = deployed.transfers(state, [Transfer(3, 1, 2 * ETHER)])  # account 3 holds 1 ETH
+    batch = deployed.post([commitment])
+    _reveal_transition(deployed, proofs.transition_proof(batch, 0, state))
+    assert deployed.rollup.functions.batchCount().call() == 1
 
 
 def test_a_signature_by_the_wrong_key_is_slashed_by_the_signature_proof(funded):
-    compact, _, state = funded
+    deployed, _, state = funded
     # Transfers from account 2 signed by account 1's key: the state transition itself is valid.
-    commitment, _ = compact.transfers(state, [Transfer(2, 1, ETHER), Transfer(1, 3, ETHER)], signers=[1, 1])
-    batch = compact.post([commitment])
+    commitment, _ = deployed.transfers(state, [Transfer(2, 1, ETHER), Transfer(1, 3, ETHER)], signers=[1, 1])
+    batch = deployed.post([commitment])
     with pytest.raises(TransactionReverted, match="TransitionCorrect"):
-        dry_transition(compact, proofs.transition_proof(batch, 0, state))
-    proof = proofs.signature_proof(batch, 0, state, compact.key_of)
-    receipt = _reveal_signature(compact, proof)
-    assert compact.rollup.events.FraudProven().process_receipt(receipt, errors=DISCARD)[0].args.signature is True
-    assert compact.rollup.functions.batchCount().call() == 1
+        dry_transition(deployed, proofs.transition_proof(batch, 0, state))
+    proof = proofs.signature_proof(batch, 0, state, deployed.key_of)
+    receipt = _reveal_signature(deployed, proof)
+    assert deployed.rollup.events.FraudProven().process_receipt(receipt, errors=DISCARD)[0].args.signature is True
+    assert deployed.rollup.functions.batchCount().call() == 1
 
 
 def test_a_signature_over_a_replayed_nonce_is_fraud(funded):
     """A transfer re-posted with the signature of its earlier twin (nonce 0 after nonce 0 was used)."""
-    compact, _, state = funded
-    first, after = compact.transfers(state, [Transfer(1, 2, ETHER)])
-    compact.post([first])
+    deployed, _, state = funded
+    first, after = deployed.transfers(state, [Transfer(1, 2, ETHER)])
+    deployed.post([first])
     replay = TransferCommitment(apply_transfers(after, first)[0].root, first.signature, 1, first.transfers)
-    batch = compact.post([replay])
-    assert not signature_valid(after, replay, compact.domain, compact.key_of)
-    _reveal_signature(compact, proofs.signature_proof(batch, 0, after, compact.key_of))
-    assert compact.rollup.functions.batchCount().call() == 2
+    batch = deployed.post([replay])
+    assert not signature_valid(after, replay, deployed.domain, deployed.key_of)
+    _reveal_signature(deployed, proofs.signature_proof(batch, 0, after, deployed.key_of))
+    assert deployed.rollup.functions.batchCount().call() == 2
 
 
 def test_a_signature_that_is_no_point_is_fraud(funded):
-    compact, _, state = funded
-    good, post = compact.transfers(state, [Transfer(1, 2, ETHER)])
+    deployed, _, state = funded
+    good, post = deployed.transfers(state, [Transfer(1, 2, ETHER)])
     bad = TransferCommitment(good.post_root, (0x80 << 376 | 1).to_bytes(48, "big"), 1, good.transfers)
-    batch = compact.post([bad])
-    _reveal_signature(compact, proofs.signature_proof(batch, 0, state, compact.key_of))
-    assert compact.rollup.functions.batchCount().call() == 1
+    batch = deployed.post([bad])
+    _reveal_signature(deployed, proofs.signature_proof(batch, 0, state, deployed.key_of))
+    assert deployed.rollup.functions.batchCount().call() == 1
 
 
 # --- forged proofs never slash an honest proposer ----------------------------------------------------
 
 def test_forged_witnesses_and_keys_never_slash_an_honest_commitment(funded):
-    compact, _, state = funded
-    commitment, _ = compact.transfers(state, [Transfer(1, 2, ETHER), Transfer(2, 3, ETHER)])
-    batch = compact.post([commitment])
+    deployed, _, state = funded
+    commitment, _ = deployed.transfers(state, [Transfer(1, 2, ETHER), Transfer(2, 3, ETHER)])
+    batch = deployed.post([commitment])
     honest = proofs.transition_proof(batch, 0, state)
     header, previous, target, entries, witnesses = honest
     forged_balance = list(witnesses)
     forged_balance[1] = (*witnesses[1][:3], witnesses[1][3] - 1, *witnesses[1][4:])  # sender "poorer"
     with pytest.raises(TransactionReverted, match="WitnessMismatch"):
-        dry_transition(compact, (header, previous, target, entries, forged_balance))
+        dry_transition(deployed, (header, previous, target, entries, forged_balance))
     with pytest.raises(TransactionReverted, match="WitnessMissing"):
-        dry_transition(compact, (header, previous, target, entries, witnesses[:2]))
-    other = proofs.signature_proof(batch, 0, state, compact.key_of)
-    keys = bls.g2_evm(compact.keys[2].public) + other[4][256:]  # a registered key, but not the sender's
+        dry_transition(deployed, (header, previous, target, entries, witnesses[:2]))
+    other = proofs.signature_proof(batch, 0, state, deployed.key_of)
+    keys = bls.g2_evm(deployed.keys[2].public) + other[4][256:]  # a registered key, but not the sender's
     with pytest.raises(TransactionReverted, match="KeyMismatch"):
-        dry_signature(compact, (*other[:4], keys))
+        dry_signature(deployed, (*other[:4], keys))
     senders = bytearray(other[3])
     senders[88] ^= 1  # the first sender's nonce, off by one: the message it "signed" would differ
     with pytest.raises(TransactionReverted, match="WitnessMismatch"):
-        dry_signature(compact, (*other[:3], bytes(senders), other[4]))
+        dry_signature(deployed, (*other[:3], bytes(senders), other[4]))
     with pytest.raises(TransactionReverted, match="SenderMissing"):
-        dry_signature(compact, (*other[:3], bytes(other[3][:-1]), other[4]))
+        dry_signature(deployed, (*other[:3], bytes(other[3][:-1]), other[4]))
     # A commitment with one transfer byte changed is not the one posted.
     altered = bytearray(target[1])
     altered[-1] ^= 1
     with pytest.raises(TransactionReverted, match="NotIncluded"):
-        dry_transition(compact, (header, previous, (target[0], bytes(altered), target[2], target[3]), entries,
+        dry_transition(deployed, (header, previous, (target[0], bytes(altered), target[2], target[3]), entries,
                                  witnesses))
 
 
 def test_a_signature_proof_starved_of_gas_reverts_instead_of_slashing(funded):
-    compact, _, state = funded
-    commitment, _ = compact.transfers(state, [Transfer(1, 2, ETHER)])
-    batch = compact.post([commitment])
-    proof = proofs.signature_proof(batch, 0, state, compact.key_of)
-    commitment_hash = compact.rollup.functions.signatureCommitmentOf(proof, compact.challenger.address).call()
-    compact.chain.transact(compact.rollup.functions.commitChallenge(commitment_hash), compact.challenger)
+    deployed, _, state = funded
+    commitment, _ = deployed.transfers(state, [Transfer(1, 2, ETHER)])
+    batch = deployed.post([commitment])
+    proof = proofs.signature_proof(batch, 0, state, deployed.key_of)
+    commitment_hash = deployed.rollup.functions.signatureCommitmentOf(proof, deployed.challenger.address).call()
+    deployed.chain.transact(deployed.rollup.functions.commitChallenge(commitment_hash), deployed.challenger)
     with pytest.raises(TransactionReverted):
-        compact.chain.transact(compact.rollup.functions.challengeSignature(proof), compact.challenger, gas=150_000)
-    assert compact.rollup.functions.batchCount().call() == 2
+        deployed.chain.transact(deployed.rollup.functions.challengeSignature(proof), deployed.challenger, gas=150_000)
+    assert deployed.rollup.functions.batchCount().call() == 2
 
 
 # --- withdrawals -------------------------------------------------------------------------------------
 
 def test_a_withdrawal_is_paid_to_the_owner_once_final_and_only_once(funded, time_travel):
-    compact, _, state = funded
-    commitment, _ = compact.transfers(state, [Withdrawal(2, ETHER, 10**15)])
-    batch = compact.post([commitment])
-    bob = compact.users[1]
-    claim = compact.rollup.functions.claimWithdrawal(batch.header, batch.target(0), 0)
+    deployed, _, state = funded
+    commitment, _ = deployed.transfers(state, [Withdrawal(2, ETHER, 10**15)])
+    batch = deployed.post([commitment])
+    bob = deployed.users[1]
+    claim = deployed.rollup.functions.claimWithdrawal(batch.header, batch.target(0), 0)
     with pytest.raises(TransactionReverted, match="BatchNotFinal"):
-        compact.chain.transact(claim, compact.challenger)
+        deployed.chain.transact(claim, deployed.challenger)
     time_travel(WINDOW + 1)
-    before = compact.chain.w3.eth.get_balance(bob.address)
-    compact.chain.transact(claim, compact.challenger)
-    assert compact.chain.w3.eth.get_balance(bob.address) == before + ETHER
+    before = deployed.chain.w3.eth.get_balance(bob.address)
+    deployed.chain.transact(claim, deployed.challenger)
+    assert deployed.chain.w3.eth.get_balance(bob.address) == before + ETHER
     with pytest.raises(TransactionReverted, match="AlreadyClaimed"):
-        compact.chain.transact(claim, compact.challenger)
+        deployed.chain.transact(claim, deployed.challenger)
 
 
 # --- Python's rules and the contract's replay agree ---------------------------------------------------
@@ -338,13 +338,13 @@ AMOUNTS = [0, 10**17, ETHER, 3 * ETHER, 6 * ETHER]
 def test_python_and_the_contract_agree_on_which_commitments_are_fraud(funded, data):
     """Random commitments, valid or not (accounts 0 and 4 do not exist, 70 is past the tree), with the
     right root or a wrong one: the contract slashes exactly those Python's rules refuse."""
-    compact, _, state = funded
+    deployed, _, state = funded
     index = st.sampled_from([0, 1, 2, 3, 4, 70])
     txs = data.draw(st.lists(st.builds(Transfer, index, index, st.sampled_from(AMOUNTS), st.sampled_from([0, 10**15])),
                              min_size=1, max_size=K))
     fee_receiver = data.draw(index)
     wrong_root = data.draw(st.booleans())
-    draft = TransferCommitment(b"\0" * 32, compact.keys[0].sign(b"x"), fee_receiver, tuple(txs))
+    draft = TransferCommitment(b"\0" * 32, deployed.keys[0].sign(b"x"), fee_receiver, tuple(txs))
     try:
         post, _ = apply_transfers(state, draft)
         valid = True
@@ -352,42 +352,42 @@ def test_python_and_the_contract_agree_on_which_commitments_are_fraud(funded, da
         post, valid = state, False
     root = b"\x22" * 32 if wrong_root else post.root
     commitment = TransferCommitment(root, draft.signature, fee_receiver, tuple(txs))
-    snapshot = compact.chain.snapshot()
+    snapshot = deployed.chain.snapshot()
     try:
-        batch = compact.post([commitment])
+        batch = deployed.post([commitment])
         expected = "TransitionCorrect" if valid and not wrong_root else "ChallengeNotCommitted"
         with pytest.raises(TransactionReverted, match=expected):
-            dry_transition(compact, proofs.transition_proof(batch, 0, state))
+            dry_transition(deployed, proofs.transition_proof(batch, 0, state))
     finally:
-        compact.chain.revert(snapshot)
+        deployed.chain.revert(snapshot)
 
 
 def test_a_wrong_ok_bit_is_fraud_and_a_paid_forced_withdrawal_is_claimed(funded, time_travel):
-    compact, _, state = funded
-    alice, bob = compact.users[:2]
-    compact.chain.transact(compact.rollup.functions.requestForcedWithdrawal(1, 2 * ETHER), alice)
-    compact.chain.transact(compact.rollup.functions.requestForcedWithdrawal(2, 9 * ETHER), bob)  # more than bob has
+    deployed, _, state = funded
+    alice, bob = deployed.users[:2]
+    deployed.chain.transact(deployed.rollup.functions.requestForcedWithdrawal(1, 2 * ETHER), alice)
+    deployed.chain.transact(deployed.rollup.functions.requestForcedWithdrawal(2, 9 * ETHER), bob)  # more than bob has
     with pytest.raises(TransactionReverted, match="NotAccountOwner"):
-        compact.chain.transact(compact.rollup.functions.requestForcedWithdrawal(1, ETHER), bob)
-    compact.sync_queue()
-    entries = compact.queue[compact.queue_head:]
-    honest, _ = compact.queue_commitment(state)
+        deployed.chain.transact(deployed.rollup.functions.requestForcedWithdrawal(1, ETHER), bob)
+    deployed.sync_queue()
+    entries = deployed.queue[deployed.queue_head:]
+    honest, _ = deployed.queue_commitment(state)
     assert honest.ok == (True, False)
     lying = QueueCommitment(honest.post_root, 2, (True, True))  # claims bob's withdrawal was paid
-    batch = compact.post([lying])
-    _reveal_transition(compact, proofs.transition_proof(batch, 0, state, entries))
-    assert compact.rollup.functions.batchCount().call() == 1
-    compact.queue_head = 3  # the fraud put the queue head back to the start of the reverted batch
-    compact.chain.transact(compact.rollup.functions.depositBond(), compact.proposer, value=BOND)  # it was slashed
-    batch = compact.post([honest])
+    batch = deployed.post([lying])
+    _reveal_transition(deployed, proofs.transition_proof(batch, 0, state, entries))
+    assert deployed.rollup.functions.batchCount().call() == 1
+    deployed.queue_head = 3  # the fraud put the queue head back to the start of the reverted batch
+    deployed.chain.transact(deployed.rollup.functions.depositBond(), deployed.proposer, value=BOND)  # it was slashed
+    batch = deployed.post([honest])
     with pytest.raises(TransactionReverted, match="TransitionCorrect"):
-        dry_transition(compact, proofs.transition_proof(batch, 0, state, entries))
+        dry_transition(deployed, proofs.transition_proof(batch, 0, state, entries))
     time_travel(WINDOW + 1)
-    claim = compact.rollup.functions.claimForcedWithdrawal(batch.header, batch.target(0), 0,
+    claim = deployed.rollup.functions.claimForcedWithdrawal(batch.header, batch.target(0), 0,
                                                            proofs.entry_tuple(entries[0]))
-    before = compact.chain.w3.eth.get_balance(alice.address)
-    compact.chain.transact(claim, compact.challenger)
-    assert compact.chain.w3.eth.get_balance(alice.address) == before + 2 * ETHER
+    before = deployed.chain.w3.eth.get_balance(alice.address)
+    deployed.chain.transact(claim, deployed.challenger)
+    assert deployed.chain.w3.eth.get_balance(alice.address) == before + 2 * ETHER
     with pytest.raises(TransactionReverted, match="NotAWithdrawal"):
-        compact.chain.transact(compact.rollup.functions.claimForcedWithdrawal(
-            batch.header, batch.target(0), 1, proofs.entry_tuple(entries[1])), compact.challenger)
+        deployed.chain.transact(deployed.rollup.functions.claimForcedWithdrawal(
+            batch.header, batch.target(0), 1, proofs.entry_tuple(entries[1])), deployed.challenger)

@@ -1,4 +1,4 @@
-"""The compact rollup's operators on the embedded chain: a sequencer aggregating BLS signatures into
+"""The optimistic rollup's operators on the embedded chain: a sequencer aggregating BLS signatures into
 commitments, and a challenger that rebuilds everything from Layer-1 data alone and proves either kind
 of fraud by itself (k = 4: py-evm's pairings are pure Python)."""
 

@@ -1,5 +1,5 @@
-"""Every way of cheating in a compact batch is proven by an independent checker and slashed; false
-challenges fail; a reverted batch pays nothing; a window closes; bonds wait (test_fraud.py, ported).
+"""Every way of cheating in a batch is proven by an independent checker and slashed; false challenges fail; a
+reverted batch pays nothing; a window closes; bonds wait (ported from the previous format's test_fraud.py).
 
 The faults are made by hand (the sequencer's own `fault=` covers a wrong root and a bad aggregate): each
 sits in batch #1 beside an honest transfer, over an honest batch #0."""
@@ -13,7 +13,7 @@ from l2.designs.optimistic.state import Account, State
 from l2.errors import TransactionReverted
 from l2.runtime.service import run_round
 
-from .conftest import CompactForger, compact_users_deposit
+from .conftest import Forger, users_deposit
 
 ETHER = 10**18
 
@@ -27,16 +27,16 @@ def _credit(state: State, index: int, amount: int, nonce: int = 0) -> State:
     return state.with_account(index, Account(a.owner, a.key_hash, a.token, a.balance + amount, a.nonce + nonce))
 
 
-def _honest(env, forger: CompactForger) -> State:
+def _honest(env, forger: Forger) -> State:
     """Batch #0: the deposits (accounts 1 to 4) and a payment; returns the state after it."""
-    compact_users_deposit(env)
+    users_deposit(env)
     deposits, state = forger.queue(forger.genesis)
     payment, state = forger.transfers(state, [Transfer(2, 3, 10**17, 10**15)])
     forger.post([deposits, payment])
     return state
 
 
-def _fault(name: str, env, forger: CompactForger, state: State) -> list:
+def _fault(name: str, env, forger: Forger, state: State) -> list:
     """Batch #1's commitments for fault `name`, on `state`."""
     honest = Transfer(3, 4, 10**16)
     if name == "wrong_root":
@@ -66,8 +66,8 @@ FAULTS = ("wrong_root", "forged_transfer", "print_money", "skip_deposit", "wrong
 
 
 @pytest.mark.parametrize("fault", FAULTS)
-def test_a_faulty_batch_is_proven_and_slashed(compact_env, forger, fault):
-    env, chain, client = compact_env, compact_env.chain, compact_env.client
+def test_a_faulty_batch_is_proven_and_slashed(rollup_env, forger, fault):
+    env, chain, client = rollup_env, rollup_env.chain, rollup_env.client
     state = _honest(env, forger)
     checker = env.checker()
     assert "every root and signature checks" in run_round([checker])[-1].text
@@ -96,9 +96,9 @@ def test_a_faulty_batch_is_proven_and_slashed(compact_env, forger, fault):
     assert chain.balance(client.address) == l2_total(checker.state) + unclaimed + queued + bond - bond // 2
 
 
-def test_a_false_challenge_is_rejected_and_changes_nothing(compact_env, forger):
-    env, client = compact_env, compact_env.client
-    compact_users_deposit(env)
+def test_a_false_challenge_is_rejected_and_changes_nothing(rollup_env, forger):
+    env, client = rollup_env, rollup_env.client
+    users_deposit(env)
     deposits, state = forger.queue(forger.genesis)
     payments, after = forger.transfers(state, [Transfer(2, 3, 10**17, 10**15), Withdrawal(3, 10**16)])
     batch = forger.post([deposits, payments])
@@ -115,11 +115,11 @@ def test_a_false_challenge_is_rejected_and_changes_nothing(compact_env, forger):
     assert client.tip_root() == after.root
 
 
-def test_a_claim_from_a_reverted_batch_is_rejected(compact_env, forger):
+def test_a_claim_from_a_reverted_batch_is_rejected(rollup_env, forger):
     """The withdrawal itself is valid; the batch's root is not. A checker lists nothing to claim from a
     batch it found fraudulent, and once the proof reverted it Layer 1 pays nothing from it."""
-    env, client = compact_env, compact_env.client
-    compact_users_deposit(env)
+    env, client = rollup_env, rollup_env.client
+    users_deposit(env)
     deposits, state = forger.queue(forger.genesis)
     forger.post([deposits])
     bad, _ = forger.transfers(state, [Withdrawal(2, 10**17)], root=b"\x42" * 32)
@@ -132,9 +132,9 @@ def test_a_claim_from_a_reverted_batch_is_rejected(compact_env, forger):
         client.claim_withdrawal(env.users[0], batch, 0, 0)
 
 
-def test_a_challenge_after_the_window_is_refused(compact_env, forger):
-    env, client = compact_env, compact_env.client
-    compact_users_deposit(env)
+def test_a_challenge_after_the_window_is_refused(rollup_env, forger):
+    env, client = rollup_env, rollup_env.client
+    users_deposit(env)
     deposits, _ = forger.queue(forger.genesis, root=b"\x42" * 32)
     batch = forger.post([deposits])
     env.finalize()
@@ -149,8 +149,8 @@ def test_a_challenge_after_the_window_is_refused(compact_env, forger):
     assert client.batch_count() == 1
 
 
-def test_the_bond_is_locked_while_a_batch_is_pending(compact_env, tmp_path):
-    env, client = compact_env, compact_env.client
+def test_the_bond_is_locked_while_a_batch_is_pending(rollup_env, tmp_path):
+    env, client = rollup_env, rollup_env.client
     sequencer = env.sequencer(tmp_path)
     alice, bob = env.wallets(sequencer)[:2]
     alice.deposit(ETHER)
@@ -162,15 +162,15 @@ def test_the_bond_is_locked_while_a_batch_is_pending(compact_env, tmp_path):
     before = env.chain.balance(env.proposer.address)
     receipt = client.withdraw_bond(env.proposer)
     assert env.chain.balance(env.proposer.address) == before + 10**18 - receipt.gasUsed * receipt.effectiveGasPrice
-    payment, _ = CompactForger(env).transfers(sequencer.tip, [Transfer(2, 3, 10**15)])
+    payment, _ = Forger(env).transfers(sequencer.tip, [Transfer(2, 3, 10**15)])
     with pytest.raises(TransactionReverted, match="NotBonded"):
         client.submit_batch(env.proposer, [payment], client.queue_head())
     sequencer.close()
 
 
-def test_fraud_reverts_the_batch_and_every_later_one(compact_env, forger):
-    env, client = compact_env, compact_env.client
-    compact_users_deposit(env)
+def test_fraud_reverts_the_batch_and_every_later_one(rollup_env, forger):
+    env, client = rollup_env, rollup_env.client
+    users_deposit(env)
     deposits, state = forger.queue(forger.genesis)
     bad, _ = forger.transfers(state, [Transfer(2, 3, 10**17)], root=b"\x42" * 32)
     forger.post([deposits, bad])  # batch 0 is fraudulent (its last root is wrong)

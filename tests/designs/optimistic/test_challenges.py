@@ -1,7 +1,7 @@
-"""Who gets the compact rollup's slashed bond (test_attacks.py's sections 6 and 7, ported): a fraud proof
-copied from the mempool earns the copier nothing, a commitment and its reveal in one block slash nobody,
-and a proposer cannot free its bond through a sock puppet's reverted batch while an earlier fraud of its
-own waits to be proven."""
+"""Who gets the optimistic rollup's slashed bond (ported from the previous format's test_attacks.py's sections 6 and
+7): a fraud proof copied from the mempool earns the copier nothing, a commitment and its reveal in one block slash
+nobody, and a proposer cannot free its bond through a sock puppet's reverted batch while an earlier fraud of its own
+waits to be proven."""
 
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ from l2.designs.optimistic.encoding import QueueCommitment, Transfer, Withdrawal
 from l2.designs.optimistic.state import queue_outcomes
 from l2.errors import TransactionReverted
 
-from .conftest import CompactForger, compact_users_deposit
+from .conftest import Forger, users_deposit
 
 
 def _paid(*receipts) -> int:
@@ -34,7 +34,7 @@ def _raw(chain, account, fn_call, gas: int = 3_000_000, nonce_offset: int = 0) -
 
 def _fraud(env, forger) -> tuple:
     """Deposits in batch #0, then batch #1 with a root no replay gives; (batch #1, its transition proof)."""
-    compact_users_deposit(env)
+    users_deposit(env)
     deposits, state = forger.queue(forger.genesis)
     forger.post([deposits])
     bad, _ = forger.transfers(state, [Transfer(2, 3, 10**17)], root=b"\x13" * 32)
@@ -44,11 +44,11 @@ def _fraud(env, forger) -> tuple:
 
 # --- a copied fraud proof earns the copier nothing ------------------------------------------------------
 
-def test_a_fraud_proof_copied_from_the_mempool_earns_the_copier_nothing(compact_env, forger):
+def test_a_fraud_proof_copied_from_the_mempool_earns_the_copier_nothing(rollup_env, forger):
     """The cheater's second address watches the mempool: it sends the honest challenger's revealed proof
     first in the same block, then commits to it and tries to reveal later. It gets nothing; the
     challenger gets half the bond; the cheater keeps none of it."""
-    env, chain, client = compact_env, compact_env.chain, compact_env.client
+    env, chain, client = rollup_env, rollup_env.chain, rollup_env.client
     f = client.contract.functions
     _, proof = _fraud(env, forger)
     copier, challenger = env.users[2], env.challenger
@@ -80,8 +80,8 @@ def test_a_fraud_proof_copied_from_the_mempool_earns_the_copier_nothing(compact_
     assert f.totalBurned().call() == bond - bond // 2
 
 
-def test_a_copy_without_its_own_commitment_and_a_reveal_in_the_commitments_block_are_refused(compact_env, forger):
-    env, chain, client = compact_env, compact_env.chain, compact_env.client
+def test_a_copy_without_its_own_commitment_and_a_reveal_in_the_commitments_block_are_refused(rollup_env, forger):
+    env, chain, client = rollup_env, rollup_env.chain, rollup_env.client
     f = client.contract.functions
     _, proof = _fraud(env, forger)
     challenger = env.challenger
@@ -103,11 +103,11 @@ def test_a_copy_without_its_own_commitment_and_a_reveal_in_the_commitments_block
     assert reveal.status == 1 and client.batch_count() == 1
 
 
-def test_a_commitment_and_its_reveal_mined_in_one_block_slash_nobody(compact_anvil_env, anvil_chain):
+def test_a_commitment_and_its_reveal_mined_in_one_block_slash_nobody(rollup_anvil_env, anvil_chain):
     """On anvil, with automining off: the commitment and the reveal land in the same block; the reveal fails."""
-    env, chain, client = compact_anvil_env, anvil_chain, compact_anvil_env.client
+    env, chain, client = rollup_anvil_env, anvil_chain, rollup_anvil_env.client
     f = client.contract.functions
-    _, proof = _fraud(env, CompactForger(env))
+    _, proof = _fraud(env, Forger(env))
     bond = client.bond(env.proposer.address)
     chain._rpc("evm_setAutomine", [False])
     try:
@@ -127,11 +127,11 @@ def test_a_commitment_and_its_reveal_mined_in_one_block_slash_nobody(compact_anv
 # --- a bond stays locked for a challenge window after the proposer's last batch -----------------------
 
 @pytest.fixture(scope="module")
-def slow(compact_env):
-    """A compact rollup whose challenge window (3,000 s) outlasts its inclusion window (600 s), so others may
+def slow(rollup_env):
+    """An optimistic rollup whose challenge window (3,000 s) outlasts its inclusion window (600 s), so others may
     post while the sequencer's batch is still pending; the proposer and a puppet are bonded, and the
     proposer's key is registered. One account (depth 1) is all it needs."""
-    env = compact_env
+    env = rollup_env
     client = l1.deploy(env.chain, env.proposer.address, depth=1, k=4, challenge_window=3_000, inclusion_window=600,
                        sender=env.admin)
     for who in (env.proposer, env.users[2]):
@@ -140,14 +140,14 @@ def slow(compact_env):
     return client
 
 
-def test_a_proposer_cannot_escape_its_slash_through_a_sock_puppets_reverted_batch(compact_env, slow):
+def test_a_proposer_cannot_escape_its_slash_through_a_sock_puppets_reverted_batch(rollup_env, slow):
     """The cheater posts a fraudulent batch B0 (its deposit credited twice); its puppet posts B1 once the
     sequencer has been quiet for the inclusion window; the cheater posts B2 on top; an accomplice proves
     B1, which reverts B1 and B2. The cheater's latest batch is gone, but its bond stays locked, and B0
     is slashed."""
-    env, chain = compact_env, compact_env.chain
+    env, chain = rollup_env, rollup_env.chain
     cheater, puppet, accomplice = env.proposer, env.users[2], env.users[1]
-    forger = CompactForger(env, slow)
+    forger = Forger(env, slow)
     slow.deposit_eth(cheater, 10**17)
     (entry,) = forger.entries()
     claimed, _ = queue_outcomes(forger.genesis, [dataclasses.replace(entry, amount=2 * entry.amount)])

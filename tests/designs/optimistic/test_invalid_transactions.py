@@ -1,6 +1,7 @@
-"""What an invalid compact commitment is, checked on both sides (test_invalid_transactions.py, ported):
-Python's rules refuse it and an independent checker proves it on Layer 1, one case per rule, with the
-proof the rule calls for (a transition or a signature); data that does not decode is never posted."""
+"""What an invalid commitment is, checked on both sides (ported from the previous format's
+test_invalid_transactions.py): Python's rules refuse it and an independent checker proves it on Layer 1, one case
+per rule, with the proof the rule calls for (a transition or a signature); data that does not decode is never
+posted."""
 
 from __future__ import annotations
 
@@ -25,7 +26,7 @@ from l2.designs.optimistic.state import ZERO_HASHES, Account, State, apply_queue
 from l2.errors import TransactionReverted
 from l2.runtime.service import run_round
 
-from .conftest import CompactForger, compact_users_deposit
+from .conftest import Forger, users_deposit
 
 ETHER = 10**18
 TOKEN_ACCOUNT = 5  # bob's account for the test token
@@ -34,7 +35,7 @@ TOKEN_ACCOUNT = 5  # bob's account for the test token
 @dataclass
 class Funded:
     env: object
-    forger: CompactForger
+    forger: Forger
     state: State  # the tip: accounts 1 (proposer), 2 (alice), 3 (bob), 4 (carol) in ETH, 5 bob's tokens
     checker: object
 
@@ -47,10 +48,10 @@ class Funded:
 
 
 @pytest.fixture
-def funded(compact_env, forger):
+def funded(rollup_env, forger):
     """Alice, bob and carol hold 1 ETH, bob 10^7 tokens too; alice paid bob once (her nonce is 1)."""
-    env = compact_env
-    compact_users_deposit(env)
+    env = rollup_env
+    users_deposit(env)
     env.client.deposit_token(env.users[1], 1, 10**7)
     deposits, state = forger.queue(forger.genesis)
     payment, state = forger.transfers(state, [Transfer(2, 3, 10**17)])

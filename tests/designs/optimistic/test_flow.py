@@ -1,7 +1,7 @@
-"""The compact rollup's happy path and the bridge's guarantees (test_flow.py, ported): deposits, transfers
-and withdrawals in ETH and two tokens (one without bool returns) claimed once final and only once; fees
-paid to the proposer's accounts and withdrawn to Layer 1; a checker reads each block once and follows
-the chain back after a reorg."""
+"""The optimistic rollup's happy path and the bridge's guarantees (ported from the previous format's test_flow.py):
+deposits, transfers and withdrawals in ETH and two tokens (one without bool returns) claimed once final and only
+once; fees paid to the proposer's accounts and withdrawn to Layer 1; a checker reads each block once and follows the
+chain back after a reorg."""
 
 from __future__ import annotations
 
@@ -24,10 +24,10 @@ def held(state, token: int) -> int:
 
 
 @pytest.fixture
-def tokens(compact_env, tmp_path):
+def tokens(rollup_env, tmp_path):
     """NoBoolToken registered as token 2; the proposer's fee accounts for both tokens; a sequencer paying
     each token's fees to them; wallets of alice, bob, carol and the proposer."""
-    env, chain, client = compact_env, compact_env.chain, compact_env.client
+    env, chain, client = rollup_env, rollup_env.chain, rollup_env.client
     nobool = chain.deploy("NoBoolToken", sender=env.admin)
     client.register_token(env.admin, nobool.address, 1)
     for who in (*env.users, env.proposer):
@@ -43,8 +43,8 @@ def tokens(compact_env, tmp_path):
     sequencer.close()
 
 
-def test_deposit_transfer_withdraw_claim_for_eth_and_tokens(compact_env, tokens):
-    env, chain, client = compact_env, compact_env.chain, compact_env.client
+def test_deposit_transfer_withdraw_claim_for_eth_and_tokens(rollup_env, tokens):
+    env, chain, client = rollup_env, rollup_env.chain, rollup_env.client
     nobool, sequencer, (alice, bob, carol, _) = tokens
     alice.deposit(ETHER)
     bob.deposit(5 * 10**17)
@@ -93,8 +93,8 @@ def test_deposit_transfer_withdraw_claim_for_eth_and_tokens(compact_env, tokens)
     assert nobool.functions.balanceOf(client.address).call() == held(state, NOBOOL)
 
 
-def test_fees_are_paid_to_the_proposer_and_withdrawn_to_layer_1(compact_env, tokens):
-    env, chain, client = compact_env, compact_env.chain, compact_env.client
+def test_fees_are_paid_to_the_proposer_and_withdrawn_to_layer_1(rollup_env, tokens):
+    env, chain, client = rollup_env, rollup_env.chain, rollup_env.client
     nobool, sequencer, (alice, bob, _, proposer) = tokens
     alice.deposit(ETHER)
     bob.deposit(ETHER)
@@ -124,7 +124,7 @@ def test_fees_are_paid_to_the_proposer_and_withdrawn_to_layer_1(compact_env, tok
     assert env.token.functions.balanceOf(client.address).call() == held(state, TOKEN)
 
 
-@pytest.mark.parametrize("which", ["compact_env", "compact_anvil_env"])
+@pytest.mark.parametrize("which", ["rollup_env", "rollup_anvil_env"])
 def test_a_checker_reads_each_block_once_and_follows_the_chain_back(which, request, tmp_path, monkeypatch):
     env = request.getfixturevalue(which)
     chain = env.chain

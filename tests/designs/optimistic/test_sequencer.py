@@ -1,4 +1,4 @@
-"""The compact sequencer's journal and the wallet: an acknowledged transfer survives any crash (SIGKILL
+"""The sequencer's journal and the wallet: an acknowledged transfer survives any crash (SIGKILL
 included, in its own process against anvil), a batch is never posted twice, a fraud proof that reverts
 its batches gives their honest transfers back to it, and a user's BLS wallet deposits, pays, withdraws
 and forces a withdrawal that Layer 1 pays."""
@@ -18,7 +18,7 @@ from l2.l1.compiler import PROJECT_ROOT
 from l2.runtime.service import run_round
 
 ETHER = 10**18
-WORKER = Path(__file__).with_name("compact_sequencer_worker.py")
+WORKER = Path(__file__).with_name("sequencer_worker.py")
 
 
 def _funded(env, sequencer, amount=ETHER):
@@ -34,29 +34,29 @@ class Crash(BaseException):
     """Stands for the process dying at that line: nothing after it runs, no handler catches it."""
 
 
-def test_acknowledged_transfers_survive_a_restart_and_post_once(compact_env, tmp_path):
-    sequencer = compact_env.sequencer(tmp_path)
-    alice, bob, carol = _funded(compact_env, sequencer)
+def test_acknowledged_transfers_survive_a_restart_and_post_once(rollup_env, tmp_path):
+    sequencer = rollup_env.sequencer(tmp_path)
+    alice, bob, carol = _funded(rollup_env, sequencer)
     for _ in range(3):
         alice.transfer(bob.address, 10**16)
     bob.transfer(carol.address, 10**16)
     carol.withdraw(10**16)
     sequencer.close()  # dies before posting: only the journal knows them
 
-    again = compact_env.sequencer(tmp_path)
+    again = rollup_env.sequencer(tmp_path)
     assert again.pending_count() == 5
     run_round([again], urgent=True)
-    checker = compact_env.checker()
+    checker = rollup_env.checker()
     assert "every root and signature checks" in run_round([checker])[-1].text
-    assert compact_env.client.tip_root() == again.tip.root
+    assert rollup_env.client.tip_root() == again.tip.root
     assert again.tip.account(2).nonce == 3 and again.pending_count() == 0
     posted = again.db.execute("SELECT status, COUNT(*) FROM transfers GROUP BY status").fetchall()
     assert posted == [("posted", 5)]
 
 
-def test_a_crash_after_the_post_before_the_journal_knows_does_not_post_again(compact_env, tmp_path, monkeypatch):
-    sequencer = compact_env.sequencer(tmp_path)
-    alice, bob, _ = _funded(compact_env, sequencer)
+def test_a_crash_after_the_post_before_the_journal_knows_does_not_post_again(rollup_env, tmp_path, monkeypatch):
+    sequencer = rollup_env.sequencer(tmp_path)
+    alice, bob, _ = _funded(rollup_env, sequencer)
     alice.transfer(bob.address, 10**16)
     bob.transfer(alice.address, 10**16)
     monkeypatch.setattr(sequencer.store, "transaction", lambda: (_ for _ in ()).throw(Crash()))
@@ -64,19 +64,19 @@ def test_a_crash_after_the_post_before_the_journal_knows_does_not_post_again(com
         run_round([sequencer], urgent=True)  # the batch is on Layer 1, the journal still says pending
     monkeypatch.undo()
     sequencer.close()
-    count = compact_env.client.batch_count()
+    count = rollup_env.client.batch_count()
 
-    again = compact_env.sequencer(tmp_path)
+    again = rollup_env.sequencer(tmp_path)
     assert again.pending_count() == 0 and again.last_resync["on_layer_1"] == 2
-    assert run_round([again], urgent=True) == [] and compact_env.client.batch_count() == count
+    assert run_round([again], urgent=True) == [] and rollup_env.client.batch_count() == count
     assert again.db.execute("SELECT COUNT(*) FROM transfers WHERE status = 'posted'").fetchone() == (2,)
 
 
-def test_a_crash_before_the_post_posts_once_after_the_restart(compact_env, tmp_path, monkeypatch):
-    sequencer = compact_env.sequencer(tmp_path)
-    alice, bob, _ = _funded(compact_env, sequencer)
+def test_a_crash_before_the_post_posts_once_after_the_restart(rollup_env, tmp_path, monkeypatch):
+    sequencer = rollup_env.sequencer(tmp_path)
+    alice, bob, _ = _funded(rollup_env, sequencer)
     alice.transfer(bob.address, 10**16)
-    count = compact_env.client.batch_count()
+    count = rollup_env.client.batch_count()
 
     def crash(*args, **kwargs):
         raise Crash()
@@ -86,19 +86,19 @@ def test_a_crash_before_the_post_posts_once_after_the_restart(compact_env, tmp_p
         run_round([sequencer], urgent=True)
     monkeypatch.undo()
     sequencer.close()
-    again = compact_env.sequencer(tmp_path)
+    again = rollup_env.sequencer(tmp_path)
     run_round([again], urgent=True)
     run_round([again], urgent=True)
-    assert compact_env.client.batch_count() == count + 1
-    assert again.tip.account(2).nonce == 1 and again.tip.root == compact_env.client.tip_root()
+    assert rollup_env.client.batch_count() == count + 1
+    assert again.tip.account(2).nonce == 1 and again.tip.root == rollup_env.client.tip_root()
 
 
-def test_a_journal_of_another_rollup_is_refused(compact_env, tmp_path):
-    compact_env.sequencer(tmp_path).close()
+def test_a_journal_of_another_rollup_is_refused(rollup_env, tmp_path):
+    rollup_env.sequencer(tmp_path).close()
     with sqlite3_connect(tmp_path / "sequencer.db") as db:
         db.execute("UPDATE meta SET value = '1:0x0000000000000000000000000000000000000001' WHERE key = 'rollup'")
     with pytest.raises(SequencerStorageError, match="rollup"):
-        compact_env.sequencer(tmp_path)
+        rollup_env.sequencer(tmp_path)
 
 
 def sqlite3_connect(path):
@@ -107,17 +107,17 @@ def sqlite3_connect(path):
     return sqlite3.connect(path)
 
 
-def test_a_reverted_batch_gives_its_honest_transfers_back(compact_env, tmp_path):
-    sequencer = compact_env.sequencer(tmp_path)
-    alice, bob, carol = _funded(compact_env, sequencer)
-    checker = compact_env.checker()
+def test_a_reverted_batch_gives_its_honest_transfers_back(rollup_env, tmp_path):
+    sequencer = rollup_env.sequencer(tmp_path)
+    alice, bob, carol = _funded(rollup_env, sequencer)
+    checker = rollup_env.checker()
     run_round([checker])
-    honest_tip = compact_env.client.tip_root()
+    honest_tip = rollup_env.client.tip_root()
     alice.transfer(bob.address, 10**17)
     bob.transfer(carol.address, 10**17)
     sequencer.fault = "wrong_root"
     events = run_round([sequencer, checker], urgent=True)
-    assert any("the transition proof" in e.text for e in events) and compact_env.client.tip_root() == honest_tip
+    assert any("the transition proof" in e.text for e in events) and rollup_env.client.tip_root() == honest_tip
     events = run_round([sequencer, checker], urgent=True)
     assert "2 reverted transfer(s) admitted again, 0 dropped" in events[0].text
     assert "bond topped up" in events[1].text and "posted batch" in events[2].text  # it was slashed
@@ -126,27 +126,27 @@ def test_a_reverted_batch_gives_its_honest_transfers_back(compact_env, tmp_path)
     assert sequencer.db.execute("SELECT readmitted, dropped FROM resyncs").fetchall() == [(2, 0)]
 
 
-def test_the_sequencer_waits_while_layer_1_holds_its_unproven_fraud(compact_env, tmp_path):
-    sequencer = compact_env.sequencer(tmp_path)
-    alice, bob, _ = _funded(compact_env, sequencer)
+def test_the_sequencer_waits_while_layer_1_holds_its_unproven_fraud(rollup_env, tmp_path):
+    sequencer = rollup_env.sequencer(tmp_path)
+    alice, bob, _ = _funded(rollup_env, sequencer)
     alice.transfer(bob.address, 10**17)
     sequencer.fault = "bad_signature"
     run_round([sequencer], urgent=True)
-    count = compact_env.client.batch_count()
+    count = rollup_env.client.batch_count()
     sequencer.close()
-    restarted = compact_env.sequencer(tmp_path)  # its replay refuses Layer 1's tip: the transfer is pending again
+    restarted = rollup_env.sequencer(tmp_path)  # its replay refuses Layer 1's tip: the transfer is pending again
     assert restarted.pending_count() == 1
     events = run_round([restarted], urgent=True)
-    assert "waiting" in events[-1].text and compact_env.client.batch_count() == count
-    run_round([compact_env.checker()])  # proven: the batch is gone, and the transfer goes out honestly
+    assert "waiting" in events[-1].text and rollup_env.client.batch_count() == count
+    run_round([rollup_env.checker()])  # proven: the batch is gone, and the transfer goes out honestly
     events = run_round([restarted], urgent=True)
     assert "posted batch" in events[-1].text
-    assert "every root and signature checks" in run_round([compact_env.checker()])[-1].text
+    assert "every root and signature checks" in run_round([rollup_env.checker()])[-1].text
 
 
-def test_a_wallet_pays_withdraws_and_forces_a_withdrawal_that_layer_1_pays(compact_env, tmp_path):
-    sequencer = compact_env.sequencer(tmp_path)
-    alice, bob, carol = _funded(compact_env, sequencer)
+def test_a_wallet_pays_withdraws_and_forces_a_withdrawal_that_layer_1_pays(rollup_env, tmp_path):
+    sequencer = rollup_env.sequencer(tmp_path)
+    alice, bob, carol = _funded(rollup_env, sequencer)
     assert alice.registered() and alice.index() == 2 and bob.index() == 3
     bob.deposit(5 * 10**6, token=1)  # bob's token account
     run_round([sequencer], urgent=True)
@@ -157,28 +157,28 @@ def test_a_wallet_pays_withdraws_and_forces_a_withdrawal_that_layer_1_pays(compa
     bob.force_withdrawal(5 * 10**6, token=1)
     run_round([sequencer], urgent=True)
     assert alice.balance() == ETHER - 3 * 10**17 - 10**12 and bob.balance(token=1) == 0
-    checker = compact_env.checker()
+    checker = rollup_env.checker()
     run_round([checker])
     paid = checker.claimables()
     assert sorted((c.recipient, c.token, c.amount) for c in paid) == sorted(
         [(alice.address, 0, 2 * 10**17), (bob.address, 1, 5 * 10**6)])
     assert not any(checker.is_final(c) for c in paid)
-    compact_env.finalize()
-    eth_before = compact_env.chain.balance(alice.address)
-    token_before = compact_env.token.functions.balanceOf(bob.address).call()
+    rollup_env.finalize()
+    eth_before = rollup_env.chain.balance(alice.address)
+    token_before = rollup_env.token.functions.balanceOf(bob.address).call()
     for c in paid:
-        checker.claim(compact_env.challenger, c)  # anyone may send the claim: the owner is paid
-    assert compact_env.chain.balance(alice.address) == eth_before + 2 * 10**17
-    assert compact_env.token.functions.balanceOf(bob.address).call() == token_before + 5 * 10**6
+        checker.claim(rollup_env.challenger, c)  # anyone may send the claim: the owner is paid
+    assert rollup_env.chain.balance(alice.address) == eth_before + 2 * 10**17
+    assert rollup_env.token.functions.balanceOf(bob.address).call() == token_before + 5 * 10**6
     assert all(checker.is_claimed(c) for c in paid)
     from l2.l1.chain import TransactionReverted
 
     with pytest.raises(TransactionReverted, match="AlreadyClaimed"):
-        checker.claim(compact_env.challenger, paid[0])
+        checker.claim(rollup_env.challenger, paid[0])
 
 
-def test_a_sequencer_killed_with_sigkill_loses_no_acknowledged_transfer(compact_anvil_env, tmp_path):
-    env = compact_anvil_env
+def test_a_sequencer_killed_with_sigkill_loses_no_acknowledged_transfer(rollup_anvil_env, tmp_path):
+    env = rollup_anvil_env
     sequencer = env.sequencer(tmp_path, name="setup.db")
     alice, bob, _ = _funded(env, sequencer)
     sequencer.close()
@@ -215,11 +215,11 @@ def test_a_sequencer_killed_with_sigkill_loses_no_acknowledged_transfer(compact_
     assert "every root and signature checks" in run_round([env.checker()])[-1].text
 
 
-def test_token_transfers_go_in_commitments_of_their_token_with_fees_to_its_fee_account(compact_env, tmp_path):
+def test_token_transfers_go_in_commitments_of_their_token_with_fees_to_its_fee_account(rollup_env, tmp_path):
     from l2.designs.optimistic.errors import UnknownToken
 
-    setup = compact_env.sequencer(tmp_path, name="setup.db")
-    alice, bob, carol = _funded(compact_env, setup)
+    setup = rollup_env.sequencer(tmp_path, name="setup.db")
+    alice, bob, carol = _funded(rollup_env, setup)
     for w in (alice, bob, carol):
         w.deposit(10**9, token=1)
     run_round([setup], urgent=True)
@@ -227,12 +227,12 @@ def test_token_transfers_go_in_commitments_of_their_token_with_fees_to_its_fee_a
         alice.transfer(bob.address, 10**6, token=1)  # this sequencer takes fees in ETH only
     setup.close()
     fee_account = carol.index(token=1)  # carol runs the sequencer's token desk, say
-    sequencer = compact_env.sequencer(tmp_path, name="tokens.db", fee_receiver={0: 1, 1: fee_account})
-    alice, bob, carol = compact_env.wallets(sequencer)
+    sequencer = rollup_env.sequencer(tmp_path, name="tokens.db", fee_receiver={0: 1, 1: fee_account})
+    alice, bob, carol = rollup_env.wallets(sequencer)
     alice.transfer(bob.address, 10**6, fee=1000, token=1)
     alice.transfer(bob.address, 10**15, fee=10**12)  # ETH: a commitment of its own
     bob.transfer(alice.address, 10**6, fee=1000, token=1)
-    events = run_round([sequencer, compact_env.checker()], urgent=True)
+    events = run_round([sequencer, rollup_env.checker()], urgent=True)
     assert "3 transfers in 2 commitments" in events[0].text  # one per token: they interleave freely
     assert "every root and signature checks" in events[-1].text
     assert carol.balance(token=1) == 10**9 + 2000 and bob.balance(token=1) == 10**9 - 1000

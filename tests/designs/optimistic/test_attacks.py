@@ -1,6 +1,6 @@
-"""The compact rollup's data stays checkable (test_attacks.py's sections 2 and 3, ported): only an account
-without code posts, so a batch is the top-level input of its transaction; a checker that cannot rebuild a
-batch says so every time; a batch is bound to the queue entries it consumed, and after a reorg a checker
+"""The optimistic rollup's data stays checkable (ported from the previous format's test_attacks.py's sections 2 and
+3): only an account without code posts, so a batch is the top-level input of its transaction; a checker that cannot
+rebuild a batch says so every time; a batch is bound to the queue entries it consumed, and after a reorg a checker
 replays every batch from the first changed block, even one whose header is the same on both branches."""
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from l2.designs.optimistic.errors import BatchDataUnavailable
 from l2.errors import TransactionReverted
 from l2.runtime.service import run_round
 
-from .conftest import CompactForger, compact_users_deposit
+from .conftest import Forger, users_deposit
 
 ETHER = 10**18
 
@@ -23,7 +23,7 @@ def _submit_calldata(client, prev_root: bytes, commitments, cursor: int) -> byte
         prev_root, client.queue_hash_at(cursor), encoding.encode_batch(commitments)])[2:])
 
 
-def _deposit_batch(forger: CompactForger) -> tuple[bytes, list, int]:
+def _deposit_batch(forger: Forger) -> tuple[bytes, list, int]:
     """(prev root, commitments, queue cursor after) of an honest batch of every waiting queue entry."""
     commitment, _ = forger.queue(forger.genesis)
     return forger.genesis.root, [commitment], commitment.count
@@ -38,10 +38,10 @@ def _raw(chain, account, fn_call, gas: int = 3_000_000, nonce_offset: int = 0) -
 
 # --- every byte a checker needs is in a transaction's input ----------------------------------------
 
-def test_a_contract_cannot_post_a_batch(compact_env, forger):
+def test_a_contract_cannot_post_a_batch(rollup_env, forger):
     """A bonded proposer contract, once the sequencer has been silent for the inclusion window, would
     let the top-level input be a decoy; the rollup refuses any sender with code."""
-    env, client = compact_env, compact_env.client
+    env, client = rollup_env, rollup_env.client
     forwarder = env.chain.deploy("BatchForwarder", sender=env.admin)
     bond_call = bytes.fromhex(client.contract.encode_abi("depositBond")[2:])
     env.chain.transact(forwarder.functions.forward(client.address, bond_call), env.admin, value=10**18)
@@ -65,7 +65,7 @@ def _send_with_delegation(chain, account, delegate: str, to: str, data: bytes):
     return chain.w3.eth.wait_for_transaction_receipt(tx_hash)
 
 
-@pytest.mark.parametrize("which", ["compact_env", "compact_anvil_env"])
+@pytest.mark.parametrize("which", ["rollup_env", "rollup_anvil_env"])
 def test_a_sequencer_delegated_with_eip7702_cannot_post(which, request):
     """The sequencer's own address, delegated to relaying code, could post at any time behind a decoy
     input: through its code (msg.sender == tx.origin, yet the input is the decoy) or directly. Both are
@@ -74,7 +74,7 @@ def test_a_sequencer_delegated_with_eip7702_cannot_post(which, request):
     chain, client = env.chain, env.client
     snapshot = chain.snapshot()
     try:
-        forger = CompactForger(env)
+        forger = Forger(env)
         forwarder = chain.deploy("BatchForwarder", sender=env.admin)
         prev, commitments, cursor = _deposit_batch(forger)
         relay = bytes.fromhex(forwarder.encode_abi("forward", args=[
@@ -94,12 +94,12 @@ def test_a_sequencer_delegated_with_eip7702_cannot_post(which, request):
         chain.revert(snapshot)
 
 
-def test_a_checker_that_cannot_rebuild_a_batch_says_so_every_time(compact_env, forger, monkeypatch):
+def test_a_checker_that_cannot_rebuild_a_batch_says_so_every_time(rollup_env, forger, monkeypatch):
     """A node that serves a batch's transaction with another input (pruned, forged) leaves the checker
     unable to check it: it raises BatchDataUnavailable on every step (a round reports it as an error each
     time), never counts the batch as checked, and goes on once the data is there again."""
-    env, client = compact_env, compact_env.client
-    compact_users_deposit(env)
+    env, client = rollup_env, rollup_env.client
+    users_deposit(env)
     prev, commitments, _ = _deposit_batch(forger)
     forger.post(commitments)
     real = env.chain.w3.eth.get_transaction
@@ -126,10 +126,10 @@ def test_a_checker_that_cannot_rebuild_a_batch_says_so_every_time(compact_env, f
     assert "every root and signature checks" in checker.step()[-1].text and len(checker.checked) == 1
 
 
-def test_a_reverted_batch_whose_data_is_gone_no_longer_stops_the_checker(compact_env, forger, monkeypatch):
+def test_a_reverted_batch_whose_data_is_gone_no_longer_stops_the_checker(rollup_env, forger, monkeypatch):
     """Only the standing batches must be rebuilt: one a fraud proof reverted is nobody's concern."""
-    env = compact_env
-    compact_users_deposit(env)
+    env = rollup_env
+    users_deposit(env)
     deposits, state = forger.queue(forger.genesis)
     forger.post([deposits])
     bad, _ = forger.transfers(state, [Transfer(2, 3, 10**17)], root=b"\x13" * 32)
@@ -160,7 +160,7 @@ def _broadcast_again(chain, account, fields: dict, tx_hash):
     return chain.w3.eth.wait_for_transaction_receipt(chain.w3.eth.send_raw_transaction(signed.raw_transaction))
 
 
-@pytest.mark.parametrize("which", ["compact_env", "compact_anvil_env"])
+@pytest.mark.parametrize("which", ["rollup_env", "rollup_anvil_env"])
 def test_a_reorg_that_changes_a_consumed_deposit_cannot_get_the_honest_sequencer_slashed(which, request, tmp_path):
     """The sequencer's batch credits alice's 1 ETH; a reorg puts a 0.001 ETH deposit at the same queue
     index. The very same batch transaction, included again, fails (QueueHashMismatch); every checker
@@ -208,12 +208,12 @@ def test_a_reorg_that_changes_a_consumed_deposit_cannot_get_the_honest_sequencer
         chain.revert(snapshot)
 
 
-def test_a_batch_with_the_same_header_on_another_branch_is_replayed_again(compact_env, forger):
+def test_a_batch_with_the_same_header_on_another_branch_is_replayed_again(rollup_env, forger):
     """The header Layer 1 hashes does not hold the queue entries a batch consumed: on another branch,
     the same commitments can be posted again over another deposit, at the same height and time, under
     an identical header (the queue hash binds what the proposer passes, not the header). There they are
     fraud: a checker that kept batches by header skipped them; it must replay them and prove them."""
-    env, chain, client = compact_env, compact_env.chain, compact_env.client
+    env, chain, client = rollup_env, rollup_env.chain, rollup_env.client
     alice = env.users[0]
     checker = env.checker()
     fork = chain.snapshot()
@@ -234,9 +234,9 @@ def test_a_batch_with_the_same_header_on_another_branch_is_replayed_again(compac
     assert checker.proven == 1 and client.batch_count() == 0 and client.bond(env.proposer.address) == 0
 
 
-def test_after_a_reorg_the_checker_replays_every_batch_from_the_first_changed_block(compact_env, forger):
-    env, chain = compact_env, compact_env.chain
-    compact_users_deposit(env)
+def test_after_a_reorg_the_checker_replays_every_batch_from_the_first_changed_block(rollup_env, forger):
+    env, chain = rollup_env, rollup_env.chain
+    users_deposit(env)
     deposits, state = forger.queue(forger.genesis)
     forger.post([deposits])
     checker = env.checker()
@@ -257,12 +257,12 @@ def test_after_a_reorg_the_checker_replays_every_batch_from_the_first_changed_bl
         chain.w3.eth.get_block(chain.w3.eth.block_number)["hash"])
 
 
-def test_a_batch_posted_and_reverted_in_one_block_does_not_stand(compact_env, forger):
+def test_a_batch_posted_and_reverted_in_one_block_does_not_stand(rollup_env, forger):
     """In one block the proposer posts batch #2 on its fraudulent batch #1, then the fraud proof of #1
     reverts both. Read in Layer 1's order (log index), #2 is gone; ordering a block's reverts before its
     posts kept it standing, with the withdrawal in it listed as claimable."""
-    env, chain, client = compact_env, compact_env.chain, compact_env.client
-    compact_users_deposit(env)
+    env, chain, client = rollup_env, rollup_env.chain, rollup_env.client
+    users_deposit(env)
     deposits, state = forger.queue(forger.genesis)
     honest = forger.post([deposits])
     bad, _ = forger.transfers(state, [Transfer(2, 3, 10**17)], root=b"\x13" * 32)

@@ -1,4 +1,4 @@
-"""A correct compact commitment can never be slashed, whatever a challenger forges (test_forged_witnesses.py,
+"""A correct commitment can never be slashed, whatever a challenger forges (test_forged_witnesses.py,
 ported to both fraud proofs).
 
 Two honest batches hold every kind of commitment: queue commitments with deposits into new and existing
@@ -25,7 +25,7 @@ from hypothesis import strategies as st
 from l2.designs.optimistic.encoding import Transfer, Withdrawal
 from l2.errors import TransactionReverted
 
-from .conftest import CompactForger, compact_users_deposit
+from .conftest import Forger, users_deposit
 
 REFUSALS = {
     "transition": {"TransitionCorrect", "WitnessMismatch", "WitnessMissing", "NotIncluded", "UnknownBatch",
@@ -49,15 +49,15 @@ PROOFS = [(name, "transition") for name in COMMITMENTS] + [
 
 
 @pytest.fixture(scope="module")
-def honest(compact_env):
+def honest(rollup_env):
     """Two honest batches and the correct proofs of their commitments, {(name, kind): proof}. Built once,
     on a snapshot of its own, put back when the module ends."""
-    env, client = compact_env, compact_env.client
+    env, client = rollup_env, rollup_env.client
     chain = env.chain
     snapshot = chain.snapshot()
-    forger = CompactForger(env)
+    forger = Forger(env)
     alice, bob, _ = env.users
-    compact_users_deposit(env)
+    users_deposit(env)
     client.deposit_eth(alice, 5 * 10**17)  # into her existing account
     deposits, s1 = forger.queue(forger.genesis)
     payments, s2 = forger.transfers(s1, [Transfer(2, 3, 10**17, 10**15), Withdrawal(3, 10**17),
@@ -153,16 +153,16 @@ def _forgeries(value, abi_type: str, rng: random.Random) -> list:
     raise TypeError(f"unexpected proof leaf type {abi_type}")
 
 
-def test_every_honest_proof_is_refused_as_correct(compact_env, honest):
+def test_every_honest_proof_is_refused_as_correct(rollup_env, honest):
     for (name, kind), proof in honest.items():
-        assert _verdict(compact_env, kind, proof) == f"{kind.capitalize()}Correct", name
+        assert _verdict(rollup_env, kind, proof) == f"{kind.capitalize()}Correct", name
 
 
-def test_a_forged_empty_leaf_cannot_slash_a_deposit_into_a_new_account(compact_env, honest):
+def test_a_forged_empty_leaf_cannot_slash_a_deposit_into_a_new_account(rollup_env, honest):
     """The new account's leaf is empty (hash 0), so a witness claiming owner 0 with a balance, a nonce or
     a key would open it if the contract trusted the hash alone; replaying the deposit on that balance
     gives another root, and the honest batch would be "proven" fraudulent."""
-    env = compact_env
+    env = rollup_env
     proof = honest[("deposits", "transition")]
     for field, value in ((3, 10**18), (4, 7), (1, b"\x01" * 32), (2, 1)):  # balance, nonce, key hash, token
         assert _verdict(env, "transition", _set(proof, (4, 0, field), value)) == "WitnessMismatch"
@@ -173,7 +173,7 @@ def test_a_forged_empty_leaf_cannot_slash_a_deposit_into_a_new_account(compact_e
 
 
 @pytest.mark.parametrize("name, kind", PROOFS, ids=[f"{k}-{n}" for n, k in PROOFS])
-def test_every_field_forged_one_at_a_time_never_slashes(compact_env, honest, name, kind):
+def test_every_field_forged_one_at_a_time_never_slashes(rollup_env, honest, name, kind):
     """Deterministic sweep: every leaf of the proof, forged once (the first forgery of its type; for
     integers the type's maximum too, where overflows hide)."""
     rng = random.Random(7)
@@ -183,7 +183,7 @@ def test_every_field_forged_one_at_a_time_never_slashes(compact_env, honest, nam
         abi_type = _abi_type(kind, path)
         forgeries = _forgeries(_get(proof, path), abi_type, rng)
         for value in {forgeries[0], forgeries[-1]} if abi_type.startswith("uint") else forgeries[:1]:
-            verdict = _verdict(compact_env, kind, _set(proof, path, value))
+            verdict = _verdict(rollup_env, kind, _set(proof, path, value))
             assert verdict in REFUSALS[kind], (path, value, verdict)
             seen.add(verdict)
     assert {"UnknownBatch", "NotIncluded", "WitnessMismatch"} <= seen
@@ -191,7 +191,7 @@ def test_every_field_forged_one_at_a_time_never_slashes(compact_env, honest, nam
 
 @settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(data=st.data())
-def test_random_forgeries_and_proofs_spliced_from_other_commitments_never_slash(compact_env, honest, data):
+def test_random_forgeries_and_proofs_spliced_from_other_commitments_never_slash(rollup_env, honest, data):
     name, kind = data.draw(st.sampled_from(PROOFS), label="proof")
     proof = honest[(name, kind)]
     if data.draw(st.booleans(), label="splice"):
@@ -205,4 +205,4 @@ def test_random_forgeries_and_proofs_spliced_from_other_commitments_never_slash(
         rng = random.Random(data.draw(st.integers(0, 2**32), label="seed"))
         forged = _set(proof, path, data.draw(st.sampled_from(_forgeries(_get(proof, path), _abi_type(kind, path),
                                                                          rng)), label="forged"))
-    assert _verdict(compact_env, kind, forged) in REFUSALS[kind]
+    assert _verdict(rollup_env, kind, forged) in REFUSALS[kind]

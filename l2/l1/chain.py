@@ -17,7 +17,6 @@ there is one small base class and two subclasses:
 
 from __future__ import annotations
 
-import ast
 import contextlib
 import os
 import re
@@ -29,20 +28,20 @@ from functools import cached_property
 from typing import Any, cast
 
 import requests
-from eth_abi import decode as abi_decode
 from eth_account import Account
 from eth_account.signers.local import LocalAccount
-from eth_utils import function_signature_to_4byte_selector, to_checksum_address
+from eth_utils import to_checksum_address
 from web3 import EthereumTesterProvider, HTTPProvider, Web3
 from web3.contract import Contract
 from web3.datastructures import AttributeDict
-from web3.exceptions import ContractLogicError, Web3Exception, Web3RPCError
+from web3.exceptions import Web3Exception
 from web3.logs import DISCARD
 from web3.providers.rpc.utils import ExceptionRetryConfiguration
 from web3.types import RPCEndpoint, TxParams
 
 from l2.errors import ChainConnectionError, ConfigError, InsufficientFundsError, TransactionReverted
 from l2.l1.compiler import Artifacts, compile_project
+from l2.l1.reverts import decode_revert, error_table, revert_payload
 
 DEFAULT_PRIVATE_KEY_ENV = "L2_PRIVATE_KEY"
 # anvil's and hardhat's default accounts come from this public test mnemonic.
@@ -54,9 +53,6 @@ PRIORITY_FEE_WEI = 10**9
 # after a timeout, ~53 s with our 10 s read timeout.
 CONNECT_TIMEOUT = 5.0
 GAS_MARGIN = 1.2  # estimates can fall short where refunds or warm/cold access differ at inclusion
-
-_ERROR_STRING_SELECTOR = bytes.fromhex("08c379a0")  # Error(string)
-_PANIC_SELECTOR = bytes.fromhex("4e487b71")  # Panic(uint256)
 
 
 @dataclass(frozen=True)
@@ -125,15 +121,7 @@ class Chain(ABC):
     @cached_property
     def _error_abis(self) -> dict[bytes, tuple[str, list[str]]]:
         """Every custom error of every project contract, by 4-byte selector."""
-        table: dict[bytes, tuple[str, list[str]]] = {}
-        for artifact in self.artifacts:
-            for item in artifact.abi:
-                if item.get("type") != "error":
-                    continue
-                types = [_abi_type(i) for i in item["inputs"]]
-                signature = f"{item['name']}({','.join(types)})"
-                table[function_signature_to_4byte_selector(signature)] = (item["name"], types)
-        return table
+        return error_table(artifact.abi for artifact in self.artifacts)
 
     @cached_property
     def _names_by_init_code(self) -> dict[bytes, str]:
@@ -266,7 +254,7 @@ class Chain(ABC):
 
     def _translate_revert(self, exc: Exception, fn_call) -> Exception:
         """A TransactionReverted for revert-shaped errors; anything else comes back unchanged."""
-        data = _revert_payload(exc)
+        data = revert_payload(exc)
         if data is None:
             return exc
         if isinstance(data, str):
@@ -274,20 +262,8 @@ class Chain(ABC):
         return self.decode_revert(data, _describe(fn_call))
 
     def decode_revert(self, data: bytes, detail: str = "") -> TransactionReverted:
-        selector, payload = data[:4], data[4:]
-        if selector == _ERROR_STRING_SELECTOR:
-            return TransactionReverted("Error", abi_decode(["string"], payload), detail)
-        if selector == _PANIC_SELECTOR:
-            return TransactionReverted("Panic", abi_decode(["uint256"], payload), detail)
-        if selector in self._error_abis:
-            name, types = self._error_abis[selector]
-            try:
-                return TransactionReverted(name, abi_decode(types, payload), detail)
-            except Exception:  # noqa: BLE001 - a selector clash with garbage payload
-                pass
-        if not data:
-            return TransactionReverted("EmptyRevert", (), detail)
-        return TransactionReverted("UnknownError", ("0x" + data.hex(),), detail)
+        """Revert `data` as the project's custom error (or Error, Panic; UnknownError if it names none)."""
+        return decode_revert(data, self._error_abis, detail)
 
     def events(self, receipt, contract: Contract, event_name: str) -> list:
         return [log.args for log in contract.events[event_name]().process_receipt(receipt, errors=DISCARD)]
@@ -533,46 +509,7 @@ def _connection_failure(exc: Exception) -> str:
     return text.splitlines()[0][:200] if text else type(exc).__name__
 
 
-# --- revert decoding helpers ---------------------------------------------------------------
-
-def _abi_type(param: dict) -> str:
-    """ABI type string, expanding tuples (structs) recursively."""
-    kind = param["type"]
-    if kind.startswith("tuple"):
-        inner = ",".join(_abi_type(c) for c in param["components"])
-        return f"({inner}){kind[len('tuple'):]}"
-    return kind
-
-
-def _revert_payload(exc: Exception) -> bytes | str | None:
-    """Raw revert data (bytes) or a reason string from whatever web3/eth-tester raised; None if not a revert."""
-    data = getattr(exc, "data", None)
-    if isinstance(exc, ContractLogicError) and isinstance(data, str) and data.startswith("0x"):
-        return bytes.fromhex(data[2:])
-    if isinstance(exc, ContractLogicError):
-        message = str(exc.args[0]) if exc.args else ""
-        return message.removeprefix("execution reverted: ").removeprefix("execution reverted")
-    if isinstance(exc, Web3RPCError):
-        rpc = exc.rpc_response or {}
-        err = rpc.get("error", {}) if isinstance(rpc, dict) else {}
-        if isinstance(err.get("data"), str) and err["data"].startswith("0x"):
-            return bytes.fromhex(err["data"][2:])
-        if "revert" in str(err.get("message", "")):
-            return str(err.get("message"))
-        return None
-    if type(exc).__name__ == "TransactionFailed":  # eth-tester: message carries a bytes repr or a reason
-        message = str(exc.args[0]) if exc.args else ""
-        reason = message.removeprefix("execution reverted: ")
-        if reason.startswith(("b'", 'b"')):
-            try:
-                return ast.literal_eval(reason)
-            except (ValueError, SyntaxError):
-                return reason
-        if reason in ("Revert", ""):
-            return b""
-        return reason
-    return None
-
+# --- helpers -------------------------------------------------------------------------------------
 
 def _describe(fn_call) -> str:
     if fn_call is None:

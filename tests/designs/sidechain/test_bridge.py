@@ -1,0 +1,116 @@
+"""The bridge end to end with four validator processes and the embedded Layer 1 (served to them by the
+gateway): deposits locked on Layer 1 are applied on the sidechain once, in order, after the confirmation
+depth; a burn on the sidechain lands in a checkpoint the validators sign and submit themselves, and is
+proven and paid on Layer 1, once; Layer 1 keeps locked = minted - exited throughout."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+from eth_account import Account
+from web3 import Web3
+
+from l2.designs.sidechain.bridge import BRIDGE_ADDRESS, Burn
+from l2.designs.sidechain.cluster import FAST_TIMING, Cluster
+from l2.designs.sidechain.config import L1Link
+from l2.designs.sidechain.gateway import Gateway
+from l2.designs.sidechain.l1 import ETH, StakeParams, deploy
+from l2.errors import TransactionReverted
+
+ETHER = 10**18
+SIDECHAIN_ID = 907
+KEYS = [bytes([0x31 + i]) * 32 for i in range(4)]
+INTERVAL = 4  # blocks per checkpoint
+USER = Account.from_key(bytes([0x41]) * 32)  # the same key on both chains
+EXIT_TO = Account.from_key(bytes([0x42]) * 32).address
+
+
+def wait_for(what: str, predicate, timeout: float = 30.0, interval: float = 0.1):
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{what}: not within {timeout} s")
+        time.sleep(interval)
+
+
+@pytest.fixture
+def bridged(chain, tmp_path):
+    """A StakeManager staked by the cluster's four signers (10 ETH each, gas money too) and its
+    DepositManager, then the cluster with its bridge, reading Layer 1 through the gateway."""
+    l1 = deploy(chain, StakeParams(SIDECHAIN_ID, confirmations=2))
+    for owner, key in zip(chain.accounts[1:5], KEYS, strict=True):
+        signer = Account.from_key(key).address
+        l1.stake(owner, signer, 10 * ETHER)
+        chain.send_eth(chain.accounts[0], signer, 10 * ETHER)
+    chain.send_eth(chain.accounts[0], USER.address, 100 * ETHER)
+    with Gateway(chain) as gateway:
+        link = L1Link(gateway.url, l1.stake_manager.address, l1.deposit_manager.address, INTERVAL)
+        with Cluster(tmp_path / "sc", 4, chain_id=SIDECHAIN_ID, timing=FAST_TIMING, keys=KEYS,
+                     stakes=[10 * ETHER] * 4, l1=link) as cluster:
+            yield chain, l1, cluster
+
+
+def bridge_of(w3: Web3, chain):
+    return w3.eth.contract(BRIDGE_ADDRESS, abi=chain.artifacts["SidechainBridge"].abi)
+
+
+def web3_of(cluster, i) -> Web3:
+    return Web3(Web3.HTTPProvider(cluster.rpc_url(i), request_kwargs={"timeout": 10}))
+
+
+def test_a_deposit_is_applied_once_and_a_burn_exits_through_a_checkpoint_the_validators_submit(bridged):
+    chain, l1, cluster = bridged
+    w3s = [web3_of(cluster, i) for i in range(4)]
+    l1.deposit_ether(USER, USER.address, 3 * ETHER)
+    l1.deposit_ether(chain.accounts[5], USER.address, 2 * ETHER)
+    chain.mine(2)  # the confirmation depth
+    wait_for("both deposits on every validator",
+             lambda: all(w3.eth.get_balance(USER.address) == 5 * ETHER for w3 in w3s))
+    for w3 in w3s:
+        b = bridge_of(w3, chain)
+        assert b.functions.lastStateSyncId().call() == 2
+        assert b.functions.minted(ETH).call() == 5 * ETHER
+    # The same two syncs stay applied once while more blocks come (the proposers keep reading Layer 1).
+    cluster.wait_height(cluster.height(0) + 3)
+    assert w3s[1].eth.get_balance(USER.address) == 5 * ETHER
+
+    # A burn on the sidechain, for EXIT_TO on Layer 1.
+    w3 = w3s[0]
+    bridge = bridge_of(w3, chain)
+    tx = bridge.functions.withdraw(EXIT_TO).build_transaction({
+        "from": USER.address, "value": 2 * ETHER, "nonce": w3.eth.get_transaction_count(USER.address, "pending"),
+        "chainId": SIDECHAIN_ID, "gas": 100_000, "maxPriorityFeePerGas": 10**9,
+        "maxFeePerGas": 2 * w3.eth.get_block("latest")["baseFeePerGas"] + 10**9})
+    receipt = w3.eth.wait_for_transaction_receipt(
+        w3.eth.send_raw_transaction(USER.sign_transaction(tx).raw_transaction), timeout=30, poll_latency=0.05)
+    assert receipt["status"] == 1
+    burn_block = receipt["blockNumber"]
+    assert bridge.functions.burned(ETH).call() == 2 * ETHER
+
+    # The validators sign and submit checkpoints on their own; wait for one covering the burn.
+    wait_for("a checkpoint covering the burn", lambda: l1.last_end() >= burn_block, timeout=40)
+    (number, checkpoint), = [(n, cp) for n, cp in l1.checkpoints() if cp.start <= burn_block <= cp.end]
+    assert checkpoint.end - checkpoint.start + 1 == INTERVAL
+    burns = [Burn(b["id"], b["blockNumber"], b["token"], b["recipient"], int(b["amount"]))
+             for b in cluster.rpc(2, "sidechain_getBurns", [checkpoint.start, checkpoint.end])]
+    assert burns == [Burn(1, burn_block, ETH, EXIT_TO, 2 * ETHER)]
+    # Every validator agrees on the block hashes the checkpoint's root is made of.
+    hashes = {cluster.rpc(i, "eth_getBlockByNumber", [hex(burn_block), False])["hash"] for i in range(4)}
+    assert len(hashes) == 1
+
+    minted = bridge.functions.minted(ETH).call()
+    burned = bridge.functions.burned(ETH).call()
+    assert l1.locked() == minted  # nothing exited yet
+    l1.exit(chain.accounts[6], number, checkpoint, burns, 0)
+    assert chain.balance(EXIT_TO) == 2 * ETHER
+    assert l1.locked() == minted - burned  # Layer 1 locked = sidechain minted - exited
+    with pytest.raises(TransactionReverted, match="AlreadyExited"):
+        l1.exit(chain.accounts[6], number, checkpoint, burns, 0)
+    # Checkpoints keep coming, each starting where the last ended (the validators rotate who submits).
+    wait_for("a second checkpoint", lambda: len(l1.checkpoints()) >= 2, timeout=40)
+    ranges = [(cp.start, cp.end) for _, cp in l1.checkpoints()]
+    assert all(b[0] == a[1] + 1 for a, b in zip(ranges, ranges[1:], strict=False)) and ranges[0][0] == 1

@@ -9,6 +9,13 @@ pinned version.
 All sources compile in one standard-JSON call. The result is cached in
 `build/artifacts.json` under a key made of the compiler identity, the settings
 and every source's hash, so an unchanged tree never recompiles.
+
+Installed from a wheel (no checkout around the package), the contracts' sources and
+the artifacts compiled from them travel inside the package, in `l2/solidity/` (put
+there by setup.py when the wheel is built): `compile_project()` returns those, so a
+project using l2 needs neither node nor solc. `l2 compile` still builds them from
+the bundled sources where a compiler is found (SOLC_BINARY, py-solc-x, or solc-js in
+./node_modules), into ~/.cache/l2.
 """
 
 from __future__ import annotations
@@ -28,11 +35,17 @@ from solcx.exceptions import SolcError
 from l2.errors import CompileError, ToolMissingError
 from l2.files import write_atomic
 
-PROJECT_ROOT = Path(__file__).resolve().parents[2]
-CONTRACTS_DIR = PROJECT_ROOT / "contracts"
-BUILD_DIR = PROJECT_ROOT / "build"
+PACKAGE_DIR = Path(__file__).resolve().parents[1]
+PROJECT_ROOT = PACKAGE_DIR.parent  # the checkout; for an installed wheel, site-packages
+# Only a built wheel has this folder (setup.py writes it): the contracts' sources and their artifacts.
+BUNDLED_DIR = PACKAGE_DIR / "solidity"
+BUNDLED_ARTIFACTS = BUNDLED_DIR / "artifacts.json"
+IN_CHECKOUT = not BUNDLED_DIR.is_dir()
+CONTRACTS_DIR = PROJECT_ROOT / "contracts" if IN_CHECKOUT else BUNDLED_DIR / "contracts"
+BUILD_DIR = (PROJECT_ROOT / "build" if IN_CHECKOUT
+             else Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "l2")
 CACHE_FILE = BUILD_DIR / "artifacts.json"
-SOLCJS_LAUNCHER = Path(__file__).resolve().parents[1] / "tools" / "solc.js"
+SOLCJS_LAUNCHER = PACKAGE_DIR / "tools" / "solc.js"
 SOLCJS_PACKAGE = PROJECT_ROOT / "node_modules" / "solc" / "package.json"
 
 # py-evm's newest VM is Prague; solc >= 0.8.30 would otherwise target a later fork.
@@ -94,9 +107,13 @@ def settings_hash() -> str:
 
 
 def pinned_solcjs_version() -> str:
-    if not SOLCJS_PACKAGE.exists():
-        raise ToolMissingError("solc-js is not installed (node_modules/solc): run `make` or `npm ci`")
-    return json.loads(SOLCJS_PACKAGE.read_text())["version"]
+    # Installed, solc-js is the using project's own (`npm install solc`): l2/tools/solc.js finds it in ./node_modules.
+    package = SOLCJS_PACKAGE if IN_CHECKOUT else Path.cwd() / "node_modules" / "solc" / "package.json"
+    if not package.exists():
+        raise ToolMissingError(f"solc-js is not installed ({package.parent}): run `make` or `npm ci`"
+                               if IN_CHECKOUT else f"no Solidity compiler: solc-js is not in {package.parent} "
+                               "(`npm install solc`) and SOLC_BINARY is not set")
+    return json.loads(package.read_text())["version"]
 
 
 def find_compiler() -> Compiler:
@@ -125,6 +142,22 @@ def source_files(contracts_dir: Path = CONTRACTS_DIR) -> dict[str, str]:
     """Every .sol file under `contracts_dir`, keyed by its path relative to the folder above it."""
     files = sorted(contracts_dir.rglob("*.sol"))
     return {str(p.relative_to(contracts_dir.parent)): p.read_text() for p in files}
+
+
+def source_hashes(sources: dict[str, str]) -> dict[str, str]:
+    """sha256 of each source, recorded with the artifacts: a wheel is built only from artifacts of its sources."""
+    return {path: hashlib.sha256(text.encode()).hexdigest() for path, text in sources.items()}
+
+
+def bundled_artifacts(sources: dict[str, str]) -> Artifacts:
+    """The artifacts an installed wheel carries, checked to be those of the sources it carries."""
+    try:
+        data = json.loads(BUNDLED_ARTIFACTS.read_text())
+    except (FileNotFoundError, json.JSONDecodeError) as exc:
+        raise CompileError(f"the installed package's artifacts cannot be read ({BUNDLED_ARTIFACTS}): {exc}") from None
+    if data.get("sources") != source_hashes(sources):
+        raise CompileError(f"{BUNDLED_ARTIFACTS} was not compiled from the sources beside it: reinstall l2")
+    return _artifacts_from_json(data)
 
 
 def cache_key(compiler: Compiler, sources: dict[str, str]) -> str:
@@ -200,6 +233,8 @@ def compile_project(
     sources = source_files(contracts_dir)
     if not sources:
         raise CompileError(f"no Solidity sources under {contracts_dir}")
+    if not IN_CHECKOUT and not force and contracts_dir == CONTRACTS_DIR:
+        return bundled_artifacts(sources)
     cache_file = build_dir / CACHE_FILE.name
     compiler = find_compiler()
     key = cache_key(compiler, sources)
@@ -245,6 +280,7 @@ def compile_project(
         "cache_key": key,
         "compiler_version": _run_version(compiler),
         "settings_hash": settings_hash(),
+        "sources": source_hashes(sources),
         "built_at": int(time.time()),
         "contracts": contracts,
         "warnings": warnings,

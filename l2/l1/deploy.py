@@ -39,9 +39,10 @@ from l2.core.crypto import keccak
 from l2.errors import ChainConnectionError, InputError, InsufficientFundsError, ManifestError
 from l2.files import check_writable, write_atomic
 from l2.l1.chain import GAS_MARGIN, Chain
-from l2.l1.compiler import PROJECT_ROOT, Artifacts
+from l2.l1.compiler import IN_CHECKOUT, PROJECT_ROOT, Artifacts
 
-DEPLOYMENTS_DIR = PROJECT_ROOT / "deployments"
+# Installed from a wheel, manifests go to the using project's folder, never into site-packages.
+DEPLOYMENTS_DIR = PROJECT_ROOT / "deployments" if IN_CHECKOUT else Path.cwd() / "deployments"
 MANIFEST_VERSION = 1
 GENESIS_DIGITS = 10  # of block 0's hash in a manifest's file name; the file holds all of it, and is checked
 RECEIPT_TIMEOUT = 120

@@ -1,8 +1,11 @@
-"""Shared fixtures: one embedded chain and one anvil node per session, snapshot/revert per test.
+"""Shared fixtures: one embedded chain, one anvil and one Hardhat node per session, snapshot/revert per test.
 
 Session-scoped fixtures (the chains, and the protocol packages' deployments in
 their own conftest files) are set up before function-scoped ones, so the
 per-test snapshot below already contains them: deploy once, revert per test.
+
+A test that takes `node_chain` / `node_url` runs once on each real node (`NODES`: anvil, then the
+Hardhat node); one that takes `anvil_chain` / `anvil_url` runs on anvil only.
 """
 
 from __future__ import annotations
@@ -23,6 +26,9 @@ os.environ.setdefault("L2_ZK_SHAPE", "3,8,8")
 
 from l2.l1.anvil import start_anvil  # noqa: E402 - after the environment it reads
 from l2.l1.chain import EmbeddedChain, RpcChain
+from l2.l1.hardhat import start_hardhat
+
+NODES = ("anvil", "hardhat")  # the real JSON-RPC nodes the node-generic tests run against
 
 
 @pytest.fixture(scope="session")
@@ -44,6 +50,35 @@ def anvil_chain(anvil_url) -> RpcChain:
 
 
 @pytest.fixture(scope="session")
+def hardhat_url():
+    with start_hardhat() as url:
+        yield url
+
+
+@pytest.fixture(scope="session")
+def hardhat_chain(hardhat_url) -> RpcChain:
+    chain = RpcChain(hardhat_url)
+    yield chain
+    chain.close()
+
+
+@pytest.fixture(scope="session", params=NODES)
+def node_name(request) -> str:
+    """Which real node: session-scoped, so pytest runs every test of one node before starting on the next."""
+    return request.param
+
+
+@pytest.fixture(scope="session")
+def node_url(node_name, request) -> str:
+    return request.getfixturevalue(f"{node_name}_url")
+
+
+@pytest.fixture(scope="session")
+def node_chain(node_name, request) -> RpcChain:
+    return request.getfixturevalue(f"{node_name}_chain")
+
+
+@pytest.fixture(scope="session")
 def gas_report_run(tmp_path_factory):
     """`l2 gas-report --json` with every scenario, once per session: (completed process, figures or None)."""
     from l2.l1.compiler import PROJECT_ROOT
@@ -58,8 +93,11 @@ def gas_report_run(tmp_path_factory):
 def _isolate(request, chain):
     """Every test starts from the same chain state, on each chain it uses."""
     chains = [chain]
-    if "anvil_chain" in request.fixturenames:
-        chains.append(request.getfixturevalue("anvil_chain"))
+    for name in ("anvil_chain", "hardhat_chain", "node_chain"):
+        if name in request.fixturenames:
+            node = request.getfixturevalue(name)
+            if all(node is not c for c in chains):
+                chains.append(node)
     snapshots = [(c, c.snapshot()) for c in chains]
     yield
     for c, snapshot_id in reversed(snapshots):

@@ -41,7 +41,7 @@ from web3.types import RPCEndpoint, TxParams
 
 from l2.errors import ChainConnectionError, ConfigError, InsufficientFundsError, TransactionReverted
 from l2.l1.compiler import Artifacts, compile_project
-from l2.l1.reverts import decode_revert, error_table, revert_payload
+from l2.l1.reverts import RevertDataMiddleware, decode_reason, decode_revert, error_table, revert_payload
 
 DEFAULT_PRIVATE_KEY_ENV = "L2_PRIVATE_KEY"
 # anvil's and hardhat's default accounts come from this public test mnemonic.
@@ -258,7 +258,7 @@ class Chain(ABC):
         if data is None:
             return exc
         if isinstance(data, str):
-            return TransactionReverted("Error", (data,), _describe(fn_call))
+            return decode_reason(data, _describe(fn_call))
         return self.decode_revert(data, _describe(fn_call))
 
     def decode_revert(self, data: bytes, detail: str = "") -> TransactionReverted:
@@ -362,6 +362,7 @@ class RpcChain(Chain):
         # fails in `timeout`, not six times that; a refused or dropped connection is still retried.
         retry = ExceptionRetryConfiguration(errors=(requests.ConnectionError, requests.HTTPError))
         w3 = Web3(HTTPProvider(url, request_kwargs={"timeout": timeout}, exception_retry_configuration=retry))
+        w3.middleware_onion.add(RevertDataMiddleware, name="l2_revert_data")
         probe = Web3(HTTPProvider(url, request_kwargs={"timeout": CONNECT_TIMEOUT}, exception_retry_configuration=None))
         try:
             chain_id = probe.eth.chain_id

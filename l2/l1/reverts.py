@@ -7,23 +7,35 @@ disagree on where the data sits: anvil and geth put it in `error.data` ("0x...")
 one level deeper (`error.data.data`, beside its own message), and some proxies nest the original
 error again. Data that names no known error, or does not decode as the error it names, is an
 `UnknownError` carrying the raw bytes: never a crash.
+
+`RevertDataMiddleware` hands a JSON-RPC node's revert bytes to us before web3 interprets them: web3
+raises KeyError on a Panic without its code and a decoding error on a malformed OffchainLookup, and
+does not look for Hardhat's nested data at all.
 """
 
 from __future__ import annotations
 
 import ast
+import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 
 from eth_abi import decode as abi_decode
 from eth_utils import function_signature_to_4byte_selector
 from web3.exceptions import ContractLogicError, Web3RPCError
+from web3.middleware.base import Web3Middleware
+from web3.types import RPCEndpoint, RPCResponse
 
 from l2.errors import TransactionReverted
 
 ERROR_STRING_SELECTOR = bytes.fromhex("08c379a0")  # Error(string)
 PANIC_SELECTOR = bytes.fromhex("4e487b71")  # Panic(uint256)
 _MAX_NESTING = 4  # how deep into nested `data` / `originalError` objects a payload is looked for
+_HARDHAT_PREFIX = "Error: VM Exception while processing transaction: "
+# The Hardhat node's words for an Error(string) or Panic(uint256) selector whose payload does not decode:
+# it then keeps the bytes to itself.
+_HARDHAT_UNREADABLE = re.compile(r"Expected return data to contain a valid \w+")
+_REVERTING_METHODS = {"eth_call", "eth_estimateGas"}
 
 ErrorTable = Mapping[bytes, tuple[str, list[str]]]  # selector -> (error name, ABI argument types)
 
@@ -66,6 +78,29 @@ def decode_revert(data: bytes, errors: ErrorTable, detail: str = "") -> Transact
     return TransactionReverted("UnknownError", ("0x" + data.hex(),), detail)
 
 
+def decode_reason(reason: str, detail: str = "") -> TransactionReverted:
+    """A revert a node reported in words only: Error(reason), or UnknownError when the words say the data was
+    malformed (the bytes are gone)."""
+    reason = reason.removeprefix(_HARDHAT_PREFIX)
+    if _HARDHAT_UNREADABLE.fullmatch(reason):
+        return TransactionReverted("UnknownError", (), detail)
+    return TransactionReverted("Error", (reason,), detail)
+
+
+class RevertDataMiddleware(Web3Middleware):
+    """A call or gas estimate that reverted with data raises ContractLogicError(data="0x..."), the same on
+    every node, before web3's own interpretation of the data (which crashes on forged data) runs."""
+
+    def response_processor(self, method: RPCEndpoint, response: RPCResponse) -> RPCResponse:
+        error = response.get("error")
+        if method in _REVERTING_METHODS and isinstance(error, Mapping):
+            data = hex_data(error.get("data"))
+            if data is not None:
+                message = str(error.get("message") or "execution reverted")
+                raise ContractLogicError(message, data="0x" + data.hex())
+        return response
+
+
 def revert_payload(exc: Exception) -> bytes | str | None:
     """Raw revert data (bytes) or a reason string from whatever web3/eth-tester raised; None if not a revert."""
     if isinstance(exc, ContractLogicError):
@@ -93,6 +128,11 @@ def revert_payload(exc: Exception) -> bytes | str | None:
         if reason in ("Revert", ""):
             return b""
         return reason
+    # web3's eth-tester glue interprets some revert data itself and can fail on forged data (a Panic
+    # without its code: KeyError; an OffchainLookup that does not decode): the revert is what it was handling.
+    context = exc.__context__
+    if isinstance(context, Exception) and type(context).__name__ == "TransactionFailed":
+        return revert_payload(context)
     return None
 
 

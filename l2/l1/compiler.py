@@ -193,7 +193,7 @@ def _load_cache(cache_file: Path, key: str) -> Artifacts | None:
         data = json.loads(cache_file.read_text())
     except (FileNotFoundError, json.JSONDecodeError):
         return None
-    if data.get("cache_key") != key:
+    if data.get("cache_key") != key or "sources" not in data:  # a cache from before sources were recorded
         return None
     return _artifacts_from_json(data)
 

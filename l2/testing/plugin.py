@@ -263,8 +263,12 @@ def operators(chain, accounts, designs, tmp_path):
         ops = Operators(design.name)
         workdir = tmp_path / f"l2-{design.name}"
         workdir.mkdir()
+
+        def step() -> None:  # a helper's (claim waits for the operators): what they say is kept in ops.events
+            ops.step()
+
         env = SandboxEnv(chain, workdir, threading.RLock(), designs.addresses, designs.token, accounts.operator,
-                         accounts.challenger, accounts.users, unit_for(chain), make_console(), ops.step)
+                         accounts.challenger, accounts.users, unit_for(chain), make_console(), step)
         ops.part = design.sandbox(env)
         started[design.name] = ops
         return ops

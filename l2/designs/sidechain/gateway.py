@@ -20,6 +20,7 @@ from web3.datastructures import AttributeDict
 
 from l2.designs.sidechain.p2p import HOST
 from l2.l1.chain import EmbeddedChain
+from l2.l1.reverts import revert_payload
 
 MAX_BODY = 4 * 1024 * 1024
 
@@ -94,10 +95,16 @@ class Gateway:
             with self.lock:
                 result = self.chain.w3.manager.request_blocking(method, params)
         except Exception as exc:  # noqa: BLE001 - every failure goes back to the caller as a JSON-RPC error
-            data = getattr(exc, "data", None)
-            error: dict = {"code": 3 if data else -32000, "message": str(exc)}
-            if isinstance(data, str):
-                error["data"] = data
+            # A revert goes back as a node reports one (code 3, the raw data), so the caller decodes the
+            # contract's custom error as it would from anvil.
+            payload = revert_payload(exc)
+            error: dict
+            if isinstance(payload, bytes):
+                error = {"code": 3, "message": "execution reverted", "data": "0x" + payload.hex()}
+            elif isinstance(payload, str):
+                error = {"code": 3, "message": f"execution reverted: {payload}"}
+            else:
+                error = {"code": -32000, "message": str(exc)}
             return {"jsonrpc": "2.0", "id": rid, "error": error}
         return {"jsonrpc": "2.0", "id": rid, "result": _plain(result)}
 

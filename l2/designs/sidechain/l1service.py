@@ -55,9 +55,18 @@ class L1Service:
     def submit(self, checkpoint: Checkpoint, signatures: dict[str, bytes]) -> None:
         """Send a checkpoint with its signatures; Layer 1's refusal (another validator was first) is told."""
         self.submitted[checkpoint.start] = time.monotonic()
+        # Layer 1 counts only signers with stake there now: one slashed since the set was fixed (or never
+        # staked) would make it refuse the whole checkpoint, so such signatures are left out.
+        powers = {signer: self.l1.voting_power(signer) for signer in signatures}
+        kept = {signer: sig for signer, sig in signatures.items() if powers[signer] > 0}
+        total = self.l1.total_stake()
+        if not bridge.is_quorum(sum(powers[s] for s in kept), total):
+            self.log(f"checkpoint {checkpoint.start}..{checkpoint.end}: signers with stake on Layer 1 hold "
+                     f"{sum(powers[s] for s in kept)} of {total}, not more than 2/3: not submitted")
+            return
         try:
-            self.l1.submit_checkpoint(self.account, checkpoint, signatures)
-            self.log(f"checkpoint {checkpoint.start}..{checkpoint.end} submitted with {len(signatures)} signatures")
+            self.l1.submit_checkpoint(self.account, checkpoint, kept)
+            self.log(f"checkpoint {checkpoint.start}..{checkpoint.end} submitted with {len(kept)} signatures")
         except TransactionReverted as exc:
             self.log(f"checkpoint {checkpoint.start}..{checkpoint.end} refused by Layer 1: {exc}")
 

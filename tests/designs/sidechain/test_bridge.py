@@ -5,17 +5,21 @@ proven and paid on Layer 1, once; Layer 1 keeps locked = minted - exited through
 
 from __future__ import annotations
 
+import json
+import socket
 import time
 
 import pytest
 from eth_account import Account
 from web3 import Web3
 
-from l2.designs.sidechain.bridge import BRIDGE_ADDRESS, Burn
+from l2.core.crypto import Signer, keccak
+from l2.designs.sidechain.bridge import BRIDGE_ADDRESS, Burn, block_root
 from l2.designs.sidechain.cluster import FAST_TIMING, Cluster
 from l2.designs.sidechain.config import L1Link
 from l2.designs.sidechain.gateway import Gateway
 from l2.designs.sidechain.l1 import ETH, StakeParams, deploy
+from l2.designs.sidechain.messages import PREVOTE, sign_vote
 from l2.errors import TransactionReverted
 
 ETHER = 10**18
@@ -114,3 +118,63 @@ def test_a_deposit_is_applied_once_and_a_burn_exits_through_a_checkpoint_the_val
     wait_for("a second checkpoint", lambda: len(l1.checkpoints()) >= 2, timeout=40)
     ranges = [(cp.start, cp.end) for _, cp in l1.checkpoints()]
     assert all(b[0] == a[1] + 1 for a, b in zip(ranges, ranges[1:], strict=False)) and ranges[0][0] == 1
+
+
+def send_to_validators(cluster, messages: list[dict]) -> None:
+    """Straight onto each validator's peer port, as a peer would (one JSON object per line)."""
+    lines = b"".join(json.dumps(m).encode() + b"\n" for m in messages)
+    for node in cluster.config.nodes:
+        with socket.create_connection(("127.0.0.1", node.p2p_port), timeout=2) as conn:
+            conn.sendall(lines)
+
+
+def test_an_equivocator_is_slashed_by_the_reporters_beside_the_validators_and_checkpoints_go_on(bridged):
+    chain, l1, cluster = bridged
+    cheat = Signer(KEYS[3])
+    cluster.wait_height(2)
+    first_checkpoints = len(l1.checkpoints())
+
+    def slashed() -> bool:
+        # Two prevotes of the cheat's key for the next height, round 0, naming different blocks: whichever
+        # height the validators reach, they hold both and record the evidence; their reporters send it.
+        height = cluster.height(0) + 1
+        votes = [sign_vote(cheat, cluster.config.domain, height, 0, PREVOTE, keccak(tag)) for tag in (b"a", b"b")]
+        send_to_validators(cluster, [{"type": "vote", **v.to_json()} for v in votes])
+        return l1.voting_power(cheat.address) == 0
+
+    wait_for("the equivocator slashed on Layer 1", slashed, timeout=30, interval=0.5)
+    assert l1.total_stake() == 30 * ETHER
+
+    def told() -> bool:  # the reporter logs once its transaction's receipt is in: a moment after
+        logs = "".join(cluster.log_path(i).read_text() for i in range(4))
+        return f"equivocation by {cheat.address}" in logs and f"slashed {cheat.address}" in logs
+
+    wait_for("the evidence and the slash in the validators' logs", told, timeout=10)
+    # Checkpoints still land: the submitter leaves out the slashed signer, whose signature Layer 1 would refuse.
+    wait_for("a checkpoint after the slash", lambda: len(l1.checkpoints()) >= first_checkpoints + 2, timeout=40)
+
+
+def test_a_validator_down_during_a_deposit_catches_up_with_it_applied_once(bridged):
+    chain, l1, cluster = bridged
+    cluster.kill(2)
+    l1.deposit_ether(USER, USER.address, 4 * ETHER)
+    chain.mine(2)
+    live = [web3_of(cluster, i) for i in (0, 1, 3)]
+    wait_for("the deposit on the three live validators",
+             lambda: all(w3.eth.get_balance(USER.address) == 4 * ETHER for w3 in live))
+    # Three of four equal stakes still sign checkpoints.
+    top = cluster.height(0)
+    wait_for("a checkpoint signed without validator 2", lambda: l1.last_end() >= top, timeout=40)
+    cluster.restart(2)
+    cluster.wait_height(cluster.height(0), indexes=[2], timeout=30)
+    w3 = web3_of(cluster, 2)
+    assert w3.eth.get_balance(USER.address) == 4 * ETHER
+    assert bridge_of(w3, chain).functions.lastStateSyncId().call() == 1
+    assert l1.locked() == bridge_of(w3, chain).functions.minted(ETH).call() == 4 * ETHER
+    # Its own view of the checkpoints matches what Layer 1 took (it signs the next ones with the others).
+    number, checkpoint = l1.checkpoints()[-1]
+    burns = cluster.rpc(2, "sidechain_getBurns", [checkpoint.start, checkpoint.end])
+    assert burns == []
+    hashes = [cluster.rpc(2, "eth_getBlockByNumber", [hex(h), False])["hash"]
+              for h in range(checkpoint.start, checkpoint.end + 1)]
+    assert block_root([bytes.fromhex(h[2:]) for h in hashes]) == checkpoint.block_root

@@ -116,3 +116,11 @@ def test_a_wheel_is_not_built_from_artifacts_of_other_sources(tmp_path):
     assert built.returncode != 0
     assert "build/artifacts.json was not compiled from these contracts/: run `l2 compile`" in built.stderr
     assert not list((tmp_path / "dist").glob("*.whl"))
+
+
+def test_the_readmes_plugin_test_is_the_example_projects():
+    readme = (PROJECT_ROOT / "README.md").read_text()
+    section = readme[readme.index("## Using l2 as a dependency\n"):]
+    block = section.split("```python\n", 1)[1].split("```", 1)[0]
+    assert block.strip() in (EXAMPLE / "tests" / "test_timelock.py").read_text()
+    assert "[docs/testing.md](docs/testing.md)" in section and (PROJECT_ROOT / "docs" / "testing.md").exists()

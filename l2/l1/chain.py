@@ -41,6 +41,7 @@ from web3.types import RPCEndpoint, TxParams
 
 from l2.errors import ChainConnectionError, ConfigError, InsufficientFundsError, TransactionReverted
 from l2.l1.compiler import Artifacts, compile_project
+from l2.l1.evm import DEFAULT_EVM_VERSION, EVM_VERSIONS, EvmRequirement, check_requirements, node_evm_version
 from l2.l1.reverts import RevertDataMiddleware, decode_reason, decode_revert, error_table, revert_payload
 
 DEFAULT_PRIVATE_KEY_ENV = "L2_PRIVATE_KEY"
@@ -105,8 +106,9 @@ class Chain(ABC):
     is_embedded: bool = False
     anvil = None  # set by `layer1` when it started an anvil node for this chain
 
-    def __init__(self, w3: Web3, accounts: list[LocalAccount]):
+    def __init__(self, w3: Web3, accounts: list[LocalAccount], evm_version: str = DEFAULT_EVM_VERSION):
         self.w3 = w3
+        self.evm_version = evm_version  # the fork the project's contracts are built for (--evm-version)
         self.accounts = accounts
         self.chain_id = w3.eth.chain_id
         self._names: dict[str, str] = {}  # checksum address -> project contract name
@@ -116,7 +118,16 @@ class Chain(ABC):
 
     @cached_property
     def artifacts(self) -> Artifacts:
-        return compile_project()
+        return compile_project(evm_version=self.evm_version)
+
+    @cached_property
+    def node_evm_version(self) -> str | None:
+        """The newest fork l2 builds for that this chain runs (None: older than all of them)."""
+        return node_evm_version(self.w3)
+
+    def check_evm(self, requirements: list[EvmRequirement]) -> None:
+        """EvmVersionError, in one line, unless this chain runs the build and the build meets `requirements`."""
+        check_requirements(requirements, self.evm_version, self.node_evm_version, self.describe())
 
     @cached_property
     def _error_abis(self) -> dict[bytes, tuple[str, list[str]]]:
@@ -316,7 +327,9 @@ class EmbeddedChain(Chain):
 
     is_embedded = True
 
-    def __init__(self):
+    node_evm_version = DEFAULT_EVM_VERSION  # py-evm's Prague VM
+
+    def __init__(self, evm_version: str = DEFAULT_EVM_VERSION):
         from l2.l1 import precompiles
 
         precompiles.install()  # EIP-2537's pairing check in blst: py-evm's pure-Python one takes seconds a pair
@@ -326,7 +339,7 @@ class EmbeddedChain(Chain):
         assert tester is not None  # the provider makes its own EthereumTester
         self.tester = tester
         keys = self.tester.backend.account_keys
-        super().__init__(w3, [Account.from_key(k.to_bytes()) for k in keys])
+        super().__init__(w3, [Account.from_key(k.to_bytes()) for k in keys], evm_version)
 
     def snapshot(self):
         return self.tester.take_snapshot()
@@ -354,7 +367,8 @@ class EmbeddedChain(Chain):
 class RpcChain(Chain):
     """Any Ethereum JSON-RPC node."""
 
-    def __init__(self, url: str, private_key_env: str | None = None, timeout: float = 10.0):
+    def __init__(self, url: str, private_key_env: str | None = None, timeout: float = 10.0,
+                 evm_version: str = DEFAULT_EVM_VERSION):
         self.url = url
         if not re.match(r"^(https?)://", url):
             raise ConfigError(f"RPC URL must start with http:// or https://, got {url!r}")
@@ -396,7 +410,7 @@ class RpcChain(Chain):
             raise ConfigError(
                 f"{url} is not a dev node: set {DEFAULT_PRIVATE_KEY_ENV} or pass --private-key-env NAME"
             )
-        super().__init__(w3, accounts)
+        super().__init__(w3, accounts, evm_version)
 
     @staticmethod
     def _funds_public_dev_accounts(w3: Web3) -> bool:
@@ -446,11 +460,18 @@ class RpcChain(Chain):
                 pass
 
 
-def connect(rpc_url: str | None = None, private_key_env: str | None = None) -> Chain:
-    """The embedded chain (no URL) or a JSON-RPC node, ready to use."""
+def connect(rpc_url: str | None = None, private_key_env: str | None = None,
+            evm_version: str = DEFAULT_EVM_VERSION) -> Chain:
+    """The embedded chain (no URL) or a JSON-RPC node, ready to use, with contracts built for `evm_version`."""
     if rpc_url is None:
-        return EmbeddedChain()
-    return RpcChain(rpc_url, private_key_env)
+        return EmbeddedChain(evm_version)
+    return RpcChain(rpc_url, private_key_env, evm_version=evm_version)
+
+
+def add_evm_version_argument(parser) -> None:
+    parser.add_argument("--evm-version", choices=EVM_VERSIONS, default=DEFAULT_EVM_VERSION,
+                        help=f"build the contracts for this fork (default {DEFAULT_EVM_VERSION}): for a node not on "
+                             "Prague yet; a design that needs a newer one is refused")
 
 
 def add_chain_arguments(parser, *, anvil: bool = True) -> None:
@@ -466,17 +487,19 @@ def add_chain_arguments(parser, *, anvil: bool = True) -> None:
         help=f"environment variable holding the private key (default {DEFAULT_PRIVATE_KEY_ENV}; "
         "a dev node's public accounts are used when it is unset)",
     )
+    add_evm_version_argument(parser)
 
 
 def layer1_for(args):
     """`layer1(...)` with the options of `add_chain_arguments`."""
     return layer1(getattr(args, "rpc_url", None), anvil=getattr(args, "anvil", False),
-                  anvil_port=getattr(args, "anvil_port", None), private_key_env=getattr(args, "private_key_env", None))
+                  anvil_port=getattr(args, "anvil_port", None), private_key_env=getattr(args, "private_key_env", None),
+                  evm_version=getattr(args, "evm_version", DEFAULT_EVM_VERSION))
 
 
 @contextlib.contextmanager
 def layer1(rpc_url: str | None = None, *, anvil: bool = False, anvil_port: int | None = None,
-           private_key_env: str | None = None):
+           private_key_env: str | None = None, evm_version: str = DEFAULT_EVM_VERSION):
     """A Chain for the length of a `with` block: the embedded chain, the node at `rpc_url`, or an
     anvil started here (from node_modules) and stopped when the block exits, however it exits."""
     if anvil and rpc_url is not None:
@@ -490,7 +513,7 @@ def layer1(rpc_url: str | None = None, *, anvil: bool = False, anvil_port: int |
 
             node = stack.enter_context(run_anvil(port=anvil_port))
             rpc_url = node.url
-        chain = connect(rpc_url, private_key_env)
+        chain = connect(rpc_url, private_key_env, evm_version)
         chain.anvil = node  # the AnvilNode started for this block (url, pid), or None
         stack.callback(chain.close)
         yield chain

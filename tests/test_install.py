@@ -10,6 +10,7 @@ compiles its own contract with solc-js, found in the project's node_modules as `
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -103,8 +104,11 @@ def test_the_wheel_carries_the_contracts_and_runs_a_sandbox_script_outside_the_c
 
 def test_the_plugins_example_project_passes_with_the_installed_wheel(installed):
     venv, project = installed
-    result = _run([str(venv / "bin" / "pytest"), "-p", "no:cacheprovider", "-q", "-rA"], project, _clean_env(venv))
+    result = _run([str(venv / "bin" / "pytest"), "-p", "no:cacheprovider", "-q", "--trace-config"], project,
+                  _clean_env(venv))
     assert "6 passed" in result.stdout, result.stdout[-3000:]
+    loaded = re.search(r"<module 'l2\.testing\.plugin' from '([^']+)'>", result.stdout)
+    assert loaded and Path(loaded[1]).resolve().is_relative_to(venv.resolve()), result.stdout[:3000]
     assert (project / "build" / "artifacts.json").exists()  # the project's own contract, compiled in its folder
 
 

@@ -5,6 +5,7 @@ proven and paid on Layer 1, once; Layer 1 keeps locked = minted - exited through
 
 from __future__ import annotations
 
+import contextlib
 import json
 import socket
 import time
@@ -41,21 +42,30 @@ def wait_for(what: str, predicate, timeout: float = 30.0, interval: float = 0.1)
         time.sleep(interval)
 
 
-@pytest.fixture
-def bridged(chain, tmp_path):
+@pytest.fixture(params=["embedded", "anvil"])
+def bridged(request, tmp_path):
     """A StakeManager staked by the cluster's four signers (10 ETH each, gas money too) and its
-    DepositManager, then the cluster with its bridge, reading Layer 1 through the gateway."""
+    DepositManager, then the cluster with its bridge, reading Layer 1: the embedded chain through the
+    gateway, or anvil directly."""
+    if request.param == "anvil":
+        chain = request.getfixturevalue("anvil_chain")
+        url = request.getfixturevalue("anvil_url")
+    else:
+        chain = request.getfixturevalue("chain")
+        url = None
     l1 = deploy(chain, StakeParams(SIDECHAIN_ID, confirmations=2))
     for owner, key in zip(chain.accounts[1:5], KEYS, strict=True):
         signer = Account.from_key(key).address
         l1.stake(owner, signer, 10 * ETHER)
         chain.send_eth(chain.accounts[0], signer, 10 * ETHER)
     chain.send_eth(chain.accounts[0], USER.address, 100 * ETHER)
-    with Gateway(chain) as gateway:
-        link = L1Link(gateway.url, l1.stake_manager.address, l1.deposit_manager.address, INTERVAL)
-        with Cluster(tmp_path / "sc", 4, chain_id=SIDECHAIN_ID, timing=FAST_TIMING, keys=KEYS,
-                     stakes=[10 * ETHER] * 4, l1=link) as cluster:
-            yield chain, l1, cluster
+    with contextlib.ExitStack() as stack:
+        if url is None:
+            url = stack.enter_context(Gateway(chain)).url
+        link = L1Link(url, l1.stake_manager.address, l1.deposit_manager.address, INTERVAL)
+        cluster = stack.enter_context(Cluster(tmp_path / "sc", 4, chain_id=SIDECHAIN_ID, timing=FAST_TIMING,
+                                              keys=KEYS, stakes=[10 * ETHER] * 4, l1=link))
+        yield chain, l1, cluster
 
 
 def bridge_of(w3: Web3, chain):

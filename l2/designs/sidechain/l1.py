@@ -153,9 +153,9 @@ class SidechainL1:
         return self.chain.transact(self.dm.depositERC20(to_checksum_address(token), to_checksum_address(recipient),
                                                         amount), sender)
 
-    def state_syncs(self, after_id: int = 0, to_block: int | str = "latest") -> list[StateSync]:
-        """Every deposit with an id above `after_id` (up to Layer-1 block `to_block`), in id order."""
-        logs = self.deposit_manager.events.StateSynced().get_logs(from_block=0, to_block=to_block)
+    def state_syncs(self, after_id: int = 0, to_block: int | str = "latest", from_block: int = 0) -> list[StateSync]:
+        """Every deposit with an id above `after_id` (in Layer-1 blocks from_block..to_block), in id order."""
+        logs = self.deposit_manager.events.StateSynced().get_logs(from_block=from_block, to_block=to_block)
         out = [StateSync(log.args.id, log.args.depositor, log.args.token, log.args.recipient, log.args.amount,
                          log.blockNumber) for log in logs if log.args.id > after_id]
         return sorted(out, key=lambda s: s.id)

@@ -38,23 +38,28 @@ class L1Service:
         self.final: dict[int, StateSync] = {}  # state syncs by id, up to the finalized Layer-1 block
         self.last_end = l1.last_end()
         self.submitted: dict[int, float] = {}  # checkpoint start -> when we sent it
+        self.scanned_to = -1  # Layer-1 blocks read for state syncs (final ones are never read again)
 
     def read(self) -> None:
         """Layer 1's finalized state syncs and its last checkpoint's end, into this view."""
         finalized = self.l1.chain.block_number() - self.confirmations
-        if finalized >= 0:
+        fresh = []
+        if finalized > self.scanned_to:
             after = max(self.final, default=0)
             fresh = [StateSync(s.id, s.token, s.recipient, s.amount)
-                     for s in self.l1.state_syncs(after, to_block=finalized)]
-            last_end = self.l1.last_end()
-            with self.lock:
-                for sync in fresh:
-                    self.final[sync.id] = sync
-                self.last_end = last_end
+                     for s in self.l1.state_syncs(after, to_block=finalized, from_block=self.scanned_to + 1)]
+        last_end = self.l1.last_end()
+        with self.lock:
+            for sync in fresh:
+                self.final[sync.id] = sync
+            self.last_end = last_end
+        self.scanned_to = max(self.scanned_to, finalized)
 
     def submit(self, checkpoint: Checkpoint, signatures: dict[str, bytes]) -> None:
         """Send a checkpoint with its signatures; Layer 1's refusal (another validator was first) is told."""
         self.submitted[checkpoint.start] = time.monotonic()
+        if self.l1.last_end() >= checkpoint.start:
+            return  # another validator's landed since we last looked: sending ours would only be refused
         # Layer 1 counts only signers with stake there now: one slashed since the set was fixed (or never
         # staked) would make it refuse the whole checkpoint, so such signatures are left out.
         powers = {signer: self.l1.voting_power(signer) for signer in signatures}

@@ -59,10 +59,18 @@ def test_an_anvil_started_for_the_session_with_l2_anvil(tmp_path):
     assert "4 passed" in result.stdout, result.stdout[-3000:]
 
 
-def test_a_missing_contracts_folder_is_refused(tmp_path):
-    result = _pytest(tmp_path, "--l2-contracts", "nowhere", "-k", "reverted_after_the_test_1")
-    assert result.returncode != 0
-    assert "ConfigError: --l2-contracts nowhere: no such folder" in result.stdout
+def test_a_missing_contracts_folder_ends_the_session_in_one_line(tmp_path):
+    result = _pytest(tmp_path, "--l2-contracts", "nowhere")
+    assert result.returncode == 4
+    assert "l2: --l2-contracts nowhere: no such folder" in result.stdout + result.stderr
+    assert "passed" not in result.stdout and "Traceback" not in result.stdout
+
+
+def test_an_unreachable_node_ends_the_session_in_one_line(tmp_path):
+    result = _pytest(tmp_path, "--l2-rpc-url", "http://127.0.0.1:9")
+    assert result.returncode == 4
+    assert "l2: cannot reach a JSON-RPC node at http://127.0.0.1:9: connection refused" in result.stdout + result.stderr
+    assert "passed" not in result.stdout
 
 
 def test_the_suite_itself_runs_on_the_plugins_chain():

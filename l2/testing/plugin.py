@@ -54,13 +54,19 @@ def pytest_addoption(parser) -> None:
 @pytest.fixture(scope="session")
 def chain(request) -> Any:
     """The session's Layer 1, with your contracts compiled beside l2's."""
+    from l2.errors import L2Error
     from l2.l1.chain import layer1
 
     config = request.config
-    with layer1(config.getoption("--l2-rpc-url"), anvil=config.getoption("--l2-anvil")) as layer:
-        own = _own_contracts(config)
-        if own is not None:
-            _add_artifacts(layer, own, Path(config.rootpath) / "build")
+    with contextlib.ExitStack() as stack:
+        try:
+            layer = stack.enter_context(layer1(config.getoption("--l2-rpc-url"), anvil=config.getoption("--l2-anvil")))
+            own = _own_contracts(config)
+            if own is not None:
+                _add_artifacts(layer, own, Path(config.rootpath) / "build")
+        except L2Error as exc:
+            # No chain, no test can run: one line for the session, as the l2 commands say it, not one error a test.
+            pytest.exit(f"l2: {exc}", returncode=pytest.ExitCode.USAGE_ERROR)
         yield layer
 
 

@@ -6,6 +6,9 @@ import subprocess
 import sys
 import textwrap
 
+import pytest
+
+from l2.designs import DESIGNS
 from l2.l1.compiler import PROJECT_ROOT
 
 CHECKS = textwrap.dedent("""
@@ -79,3 +82,16 @@ def test_the_suite_itself_runs_on_the_plugins_chain():
     conftest = (PROJECT_ROOT / "tests" / "conftest.py").read_text()
     assert "def chain(" not in conftest and "def time_travel(" not in conftest
     assert callable(plugin.chain) and callable(plugin.time_travel)
+
+
+@pytest.mark.parametrize("name", [d.name for d in DESIGNS])
+def test_every_registered_designs_operators_start_for_a_test_and_step(operators, designs, chain, name):
+    """What the plugin gives a test of each design, in this suite (which runs on the plugin): its contracts
+    on chain, its parties and operators started (funded, deposited) and one round of them without an error."""
+    for contract in designs[name].contracts.values():
+        assert chain.w3.eth.get_code(contract.address)
+    ops = operators(name)
+    assert ops.objects and ops.services
+    assert operators(name) is ops  # asked twice in a test: the same operators
+    ops.step()
+    assert not [event for event in ops.events if "error:" in event], ops.events

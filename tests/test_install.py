@@ -60,9 +60,10 @@ def _clean_env(venv: Path | None = None) -> dict[str, str]:
 
 
 def _build_wheel(src: Path, dist: Path) -> subprocess.CompletedProcess:
+    """`pip wheel` of a source folder or an sdist (setuptools and wheel from PyPI, in pip's build isolation)."""
     return subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--quiet", "--disable-pip-version-check",
-                           "-w", str(dist), str(src)], cwd=src, env=_clean_env(), capture_output=True, text=True,
-                          timeout=300)
+                           "-w", str(dist), str(src)], cwd=dist.parent, env=_clean_env(), capture_output=True,
+                          text=True, timeout=300)
 
 
 @pytest.fixture(scope="module")
@@ -70,11 +71,15 @@ def installed(tmp_path_factory):
     """(a fresh venv with the built wheel installed, a project folder outside the checkout)."""
     tmp = tmp_path_factory.mktemp("install")
     src, dist, venv = _checkout_copy(tmp), tmp / "dist", tmp / "venv"
-    built = _build_wheel(src, dist)
+    env = _clean_env()
+    # The wheel is built from an sdist, as from PyPI: the sdist has to carry the contracts and artifacts too.
+    _run([sys.executable, "setup.py", "-q", "sdist", "-d", str(dist)], src, env)
+    sdists = list(dist.glob("l2-*.tar.gz"))
+    assert len(sdists) == 1
+    built = _build_wheel(sdists[0], dist)
     assert built.returncode == 0, built.stderr[-3000:]
     wheels = list(dist.glob("l2-*.whl"))
     assert len(wheels) == 1
-    env = _clean_env()
     _run([sys.executable, "-m", "venv", str(venv)], tmp, env)
     _run([str(venv / "bin" / "pip"), "install", "--quiet", "--disable-pip-version-check", str(wheels[0]),
           "pytest>=8,<10"], tmp, env, timeout=600)

@@ -24,7 +24,14 @@ from l2.core import merkle
 from l2.core.crypto import Signer, keccak, recover
 from l2.core.eip712 import StructType, domain_separator, typed_data_digest
 from l2.designs.sidechain.errors import BlockRejected, CheckpointRejected
-from l2.designs.sidechain.messages import DOMAIN_NAME, DOMAIN_VERSION, MAX_SYNCS_PER_BLOCK, Domain, StateSync
+from l2.designs.sidechain.messages import (
+    DOMAIN_NAME,
+    DOMAIN_VERSION,
+    MAX_SYNCS_PER_BLOCK,
+    Domain,
+    SetUpdate,
+    StateSync,
+)
 from l2.errors import InvalidSignature
 
 YES = 1  # the only checkpoint vote Layer 1 counts
@@ -200,14 +207,51 @@ def token_balance_slot(token: str, account: str) -> int:
     return mapping_slot(to_canonical_address(account), inner)
 
 
-def syncs_commitment(syncs: Iterable[StateSync]) -> bytes:
-    """What a block's header (`extraData`) carries for its state syncs, so its hash names them; empty when
-    there are none."""
+def syncs_commitment(syncs: Iterable[StateSync], set_update: SetUpdate | None = None) -> bytes:
+    """What a block's header (`extraData`) carries for its state syncs and its validator-set update, so
+    its hash names them; empty when there are none."""
     items = list(syncs)
-    if not items:
+    if not items and set_update is None:
         return b""
-    return _keccak_abi(["(uint256,address,address,uint256)[]"],
-                       [[(s.id, s.token, s.recipient, s.amount) for s in items]])
+    epoch, validators = (set_update.epoch, list(set_update.validators)) if set_update is not None else (0, [])
+    return _keccak_abi(["(uint256,address,address,uint256)[]", "uint256", "(address,uint256)[]"],
+                       [[(s.id, s.token, s.recipient, s.amount) for s in items], epoch, validators])
+
+
+# --- the validator set, by Layer-1 epoch -----------------------------------------------------------------
+
+def validator_set_at(changes: Iterable[tuple[int, str, int, int]], epoch: int) -> tuple[tuple[str, int], ...]:
+    """StakeManager's set for `epoch` from its `ValidatorSetChanged` events (changeId, signer, power,
+    effectiveEpoch): each signer's latest change effective by then; power 0 is out. Sorted by address."""
+    latest: dict[str, tuple[int, int]] = {}
+    for change_id, signer, power, effective in changes:
+        if effective <= epoch and change_id > latest.get(signer, (0, 0))[0]:
+            latest[signer] = (change_id, power)
+    return tuple(sorted(((s, p) for s, (_, p) in latest.items() if p > 0), key=lambda v: v[0].lower()))
+
+
+def next_set_update(current_epoch: int, view: SetUpdate | None) -> SetUpdate | None:
+    """The proposer's choice: Layer 1's set when its finalized epoch is past the sidechain's (never an
+    empty set: a chain without validators could not go on to learn a later one)."""
+    if view is None or view.epoch <= current_epoch or not view.validators:
+        return None
+    return view
+
+
+def check_set_update(current_epoch: int, proposed: SetUpdate | None, view: SetUpdate | None) -> None:
+    """A proposed block's set update against this validator's own finalized Layer-1 read: only a later
+    epoch than the sidechain's, exactly as Layer 1 has it. BlockRejected otherwise."""
+    if proposed is None:
+        return
+    if view is None:
+        raise BlockRejected("the block changes the validator set and this validator reads no Layer 1")
+    if proposed.epoch <= current_epoch:
+        raise BlockRejected(f"set update for epoch {proposed.epoch}: the sidechain is already at {current_epoch}")
+    if proposed != view:
+        raise BlockRejected(f"set update for epoch {proposed.epoch} differs from Layer 1's finalized epoch "
+                            f"{view.epoch} set")
+    if not proposed.validators:
+        raise BlockRejected("a set update must name at least one validator")
 
 
 def check_state_syncs(last_applied: int, proposed: Iterable[StateSync], final: Mapping[int, StateSync]) -> None:

@@ -67,7 +67,8 @@ class ClusterConfig:
 
     @property
     def validators(self) -> ValidatorSet:
-        return ValidatorSet(tuple(Validator(n.address, n.power) for n in self.nodes))
+        """The genesis set: nodes with power (a node without is a standby until Layer 1 names it)."""
+        return ValidatorSet(tuple(Validator(n.address, n.power) for n in self.nodes if n.power > 0))
 
     def node(self, address: str) -> NodeSpec:
         for n in self.nodes:
@@ -100,6 +101,8 @@ class ClusterConfig:
             config.validators  # noqa: B018 - checks the set (non-empty, distinct, positive stakes)
         except (KeyError, TypeError, ValueError) as exc:
             raise SidechainConfigError(f"sidechain configuration is malformed: {exc}") from None
+        if any(n.power < 0 for n in nodes):
+            raise SidechainConfigError("a validator's power cannot be negative")
         ports = [p for n in nodes for p in (n.p2p_port, n.rpc_port)]
         if len(set(ports)) != len(ports):
             raise SidechainConfigError("two validators (or one validator's two servers) share a port")

@@ -35,7 +35,7 @@ from l2.core.crypto import keccak
 from l2.designs.sidechain import bridge
 from l2.designs.sidechain.bridge import Burn
 from l2.designs.sidechain.errors import BlockRejected, TransactionRejected
-from l2.designs.sidechain.messages import ZERO_ADDRESS, Block, StateSync
+from l2.designs.sidechain.messages import ZERO_ADDRESS, Block, SetUpdate, StateSync
 
 GAS_LIMIT = 30_000_000
 POST_MERGE_GENESIS = {"difficulty": 0, "mix_hash": bytes(32), "nonce": bytes(8), "extra_data": b"l2 sidechain"}
@@ -199,10 +199,10 @@ class Executor:
         return layer, self.chain_class(AtomicDB(layer))
 
     def _header_for(self, chain: Chain, parent: BlockHeaderAPI, timestamp: int, proposer: str,
-                    syncs: tuple[StateSync, ...] = ()) -> BlockHeaderAPI:
+                    syncs: tuple[StateSync, ...] = (), set_update: SetUpdate | None = None) -> BlockHeaderAPI:
         return chain.create_header_from_parent(parent, timestamp=timestamp, coinbase=to_canonical_address(proposer),
                                                mix_hash=keccak(parent.hash),
-                                               extra_data=bridge.syncs_commitment(syncs))
+                                               extra_data=bridge.syncs_commitment(syncs, set_update))
 
     def last_state_sync(self, header: BlockHeaderAPI | None = None) -> int:
         """Id of the last Layer-1 state sync applied up to `header` (default: the head)."""
@@ -259,11 +259,11 @@ class Executor:
         return chosen
 
     def build(self, raw_txs: list[bytes], timestamp: int, proposer: str,
-              syncs: tuple[StateSync, ...] = ()) -> Executed:
+              syncs: tuple[StateSync, ...] = (), set_update: SetUpdate | None = None) -> Executed:
         """A new block on the head from `raw_txs` (already `select`ed) after `syncs`, executed."""
         parent = self.head()
         block = Block(parent.block_number + 1, parent.hash, timestamp, to_checksum_address(proposer), tuple(raw_txs),
-                      b"", tuple(syncs))
+                      b"", tuple(syncs), set_update)
         return self._execute(block)
 
     def execute(self, block: Block) -> Executed:
@@ -283,7 +283,7 @@ class Executor:
         if block.timestamp <= parent.timestamp:
             raise BlockRejected(f"block timestamp {block.timestamp} is not after its parent's {parent.timestamp}")
         layer, chain = self._scratch()
-        header = self._header_for(chain, parent, block.timestamp, block.proposer, block.syncs)
+        header = self._header_for(chain, parent, block.timestamp, block.proposer, block.syncs, block.set_update)
         vm = chain.get_vm(header)
         try:
             if block.syncs:
@@ -300,7 +300,7 @@ class Executor:
         except (ValidationError, rlp.DecodingError, ValueError) as exc:
             raise BlockRejected(f"block {block.height} does not execute: {exc}") from None
         return Executed(Block(block.height, block.parent_hash, block.timestamp, block.proposer, block.txs,
-                              evm_block.hash, block.syncs), evm_block, layer, chain)
+                              evm_block.hash, block.syncs, block.set_update), evm_block, layer, chain)
 
     @contextlib.contextmanager
     def committing(self, executed: Executed) -> Iterator[Any]:

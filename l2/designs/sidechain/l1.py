@@ -139,10 +139,11 @@ class SidechainL1:
                                              bytes(log.args.exitRoot)))
                 for log in self.stake_manager.events.CheckpointSubmitted().get_logs(from_block=0)]
 
-    def set_changes(self, from_block: int = 0) -> list[SetChange]:
+    def set_changes(self, from_block: int = 0, to_block: int | str = "latest") -> list[SetChange]:
         return [SetChange(log.args.changeId, log.args.signer, log.args.power, log.args.effectiveEpoch,
                           log.blockNumber)
-                for log in self.stake_manager.events.ValidatorSetChanged().get_logs(from_block=from_block)]
+                for log in self.stake_manager.events.ValidatorSetChanged().get_logs(from_block=from_block,
+                                                                                    to_block=to_block)]
 
     # --- deposits and exits ----------------------------------------------------------------------------
 

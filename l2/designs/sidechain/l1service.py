@@ -18,12 +18,12 @@ from eth_account.signers.local import LocalAccount
 from l2.designs.sidechain import bridge
 from l2.designs.sidechain.bridge import Checkpoint
 from l2.designs.sidechain.l1 import SidechainL1
-from l2.designs.sidechain.messages import StateSync
+from l2.designs.sidechain.messages import SetUpdate, StateSync
 from l2.designs.sidechain.reporter import EvidenceReporter
 from l2.errors import L2Error, TransactionReverted
 
 POLL_INTERVAL = 0.2
-SUBMIT_GRACE = 2.0  # seconds the designated submitter has before the others submit a checkpoint too
+SUBMIT_GRACE = 3.0  # seconds between one validator's turn to submit a checkpoint and the next one's
 
 
 class L1Service:
@@ -39,6 +39,7 @@ class L1Service:
         self.last_end = l1.last_end()
         self.submitted: dict[int, float] = {}  # checkpoint start -> when we sent it
         self.scanned_to = -1  # Layer-1 blocks read for state syncs (final ones are never read again)
+        self.set_view: SetUpdate | None = None  # the finalized epoch and its validator set
 
     def read(self) -> None:
         """Layer 1's finalized state syncs and its last checkpoint's end, into this view."""
@@ -49,10 +50,17 @@ class L1Service:
             fresh = [StateSync(s.id, s.token, s.recipient, s.amount)
                      for s in self.l1.state_syncs(after, to_block=finalized, from_block=self.scanned_to + 1)]
         last_end = self.l1.last_end()
+        view = None
+        if finalized >= 0:
+            epoch = self.l1.sm.epoch().call(block_identifier=finalized)
+            changes = [(c.change_id, c.signer, c.power, c.effective_epoch)
+                       for c in self.l1.set_changes(to_block=finalized)]
+            view = SetUpdate(epoch, bridge.validator_set_at(changes, epoch))
         with self.lock:
             for sync in fresh:
                 self.final[sync.id] = sync
             self.last_end = last_end
+            self.set_view = view
         self.scanned_to = max(self.scanned_to, finalized)
 
     def submit(self, checkpoint: Checkpoint, signatures: dict[str, bytes]) -> None:

@@ -69,6 +69,8 @@ CREATE TABLE IF NOT EXISTS evidence (id INTEGER PRIMARY KEY, height INTEGER NOT 
                                      first TEXT NOT NULL, second TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS burns (id INTEGER PRIMARY KEY, height INTEGER NOT NULL, token TEXT NOT NULL,
                                   recipient TEXT NOT NULL, amount TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS validator_sets (height INTEGER PRIMARY KEY, epoch INTEGER NOT NULL,
+                                           validators TEXT NOT NULL);
 """
 CHECKPOINT_WINDOWS = 4  # checkpoints past Layer 1's last one signed and gossiped at a time
 MAX_EARLY_SIGNATURES = 1_000
@@ -120,6 +122,12 @@ class Validator:
         self.store.claim("validator", self.me)
         self.executor = Executor(SqliteKV(self.store.db), config.genesis, transaction=self.store.transaction)
         self.store.claim("genesis_hash", "0x" + self.executor.header(0).hash.hex())
+        self.epoch = 0  # the Layer-1 epoch whose validator set governs our next height (0: the genesis set)
+        row = self.store.db.execute("SELECT epoch, validators FROM validator_sets ORDER BY height DESC LIMIT 1"
+                                    ).fetchone()
+        if row is not None:
+            self.epoch = row[0]
+            self.ctx = c.Context(_validator_set(json.loads(row[1])), self.me, config.timing)
         self.state, actions = self._resume()
         self.network: Network | None = None
         self._act(actions)
@@ -243,10 +251,12 @@ class Validator:
         """A proposal's state syncs against our own Layer-1 read (a block synced with a quorum's commit
         was checked by that quorum)."""
         if self.l1 is None:
-            if block.syncs:
-                raise BlockRejected(f"block {block.height} carries state syncs and this validator reads no Layer 1")
+            if block.syncs or block.set_update is not None:
+                raise BlockRejected(f"block {block.height} carries state syncs or a set update and this validator "
+                                    "reads no Layer 1")
             return
         bridge.check_state_syncs(self.executor.last_state_sync(), block.syncs, self.l1.final)
+        bridge.check_set_update(self.epoch, block.set_update, self.l1.set_view)
 
     # --- acting on the rules' decisions --------------------------------------------------------------
 
@@ -308,7 +318,8 @@ class Validator:
                 txs = self.executor.select(self._mempool_order(), timestamp, self.me)
                 syncs = (bridge.next_state_syncs(self.executor.last_state_sync(), self.l1.final)
                          if self.l1 is not None else [])
-                executed = self.executor.build(txs, timestamp, self.me, tuple(syncs))
+                update = bridge.next_set_update(self.epoch, self.l1.set_view) if self.l1 is not None else None
+                executed = self.executor.build(txs, timestamp, self.me, tuple(syncs), update)
                 self.executed[executed.block.hash] = executed
             proposal = sign_proposal(self.signer, self.domain, action.round, action.valid_round, executed.block)
             message = {"type": "proposal", **proposal.to_json()}
@@ -333,6 +344,16 @@ class Validator:
                        json.dumps(block.to_json()), json.dumps([v.to_json() for v in precommits])))
             db.executemany("INSERT INTO burns VALUES (?, ?, ?, ?, ?)",
                            [(b.id, b.block_number, b.token, b.recipient, str(b.amount)) for b in burns])
+            update = block.set_update
+            if update is not None:  # it governs the heights after this block, here and at every validator
+                db.execute("INSERT INTO validator_sets VALUES (?, ?, ?)", (block.height + 1, update.epoch,
+                           json.dumps([[a, str(p)] for a, p in update.validators])))
+        if block.set_update is not None:
+            self.epoch = block.set_update.epoch
+            self.ctx = c.Context(_validator_set([[a, str(p)] for a, p in block.set_update.validators]), self.me,
+                                 self.config.timing)
+            self.log(f"validator set of Layer-1 epoch {self.epoch} from height {block.height + 1}: "
+                     f"{len(block.set_update.validators)} validators")
             db.execute("DELETE FROM signed WHERE height <= ?", (block.height,))
         included = set(block.txs)
         state = self.executor.state_at(self.executor.head())
@@ -453,7 +474,7 @@ class Validator:
 
     def checkpoint_due(self) -> tuple[Checkpoint, dict[str, bytes]] | None:
         """The next checkpoint Layer 1 takes, with its signatures, when we should submit it: at once if it
-        is our turn (a rotation over the set by checkpoint), else once the designated one had its grace."""
+        is our turn (a rotation over the set by checkpoint), else `rank` graces later."""
         with self.lock:
             if self.l1 is None or self.config.l1 is None:
                 return None
@@ -464,9 +485,12 @@ class Validator:
             sent = self.l1.submitted.get(start)
             if sent is not None and time.monotonic() - sent < 3 * SUBMIT_GRACE:
                 return None
-            order = self.ctx.validators.validators
-            designated = order[((start - 1) // self.config.l1.checkpoint_interval) % len(order)].address
-            if designated != self.me and time.monotonic() - since < SUBMIT_GRACE:
+            # The turn rotates over the set by checkpoint; the others follow one grace apart each, so a slow
+            # submitter is backed up by one validator at a time rather than raced by all of them.
+            order = [v.address for v in self.ctx.validators.validators]
+            turn = (start - 1) // self.config.l1.checkpoint_interval
+            rank = (order.index(self.me) - turn) % len(order) if self.me in order else len(order)
+            if time.monotonic() - since < rank * SUBMIT_GRACE:
                 return None
             return self.checkpoints[start], dict(self.checkpoint_signatures[start])
 
@@ -573,6 +597,10 @@ class Validator:
 
 
 SIGNER_KEY_ENV = "L2_SIDECHAIN_VALIDATOR_KEY"
+
+
+def _validator_set(rows: list) -> c.ValidatorSet:
+    return c.ValidatorSet(tuple(c.Validator(a, int(p)) for a, p in rows))
 
 
 def connect_l1(node: Validator, key: bytes, db_path: Path) -> L1Service:

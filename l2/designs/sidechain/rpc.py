@@ -341,7 +341,8 @@ class RpcApi:
         state = self.node.state
         return {"validator": self.node.me, "height": self.executor.height, "round": state.round, "step": state.step,
                 "consensusHeight": state.height, "mempool": len(self.node.mempool),
-                "peerHeights": dict(self.node.peer_heights)}
+                "peerHeights": dict(self.node.peer_heights), "epoch": self.node.epoch,
+                "validators": {v.address: str(v.power) for v in self.node.ctx.validators.validators}}
 
     def rpc_sidechain_getBurns(self, start, end):
         """The bridge's burns in blocks start..end, in order: the leaves of that checkpoint's exit root."""

@@ -20,7 +20,7 @@ from l2.designs.sidechain.cluster import FAST_TIMING, Cluster
 from l2.designs.sidechain.config import L1Link
 from l2.designs.sidechain.gateway import Gateway
 from l2.designs.sidechain.l1 import ETH, StakeParams, deploy
-from l2.designs.sidechain.messages import PREVOTE, sign_vote
+from l2.designs.sidechain.messages import PREVOTE, decode_vote, sign_vote
 from l2.errors import TransactionReverted
 
 ETHER = 10**18
@@ -188,3 +188,50 @@ def test_a_validator_down_during_a_deposit_catches_up_with_it_applied_once(bridg
     hashes = [cluster.rpc(2, "eth_getBlockByNumber", [hex(h), False])["hash"]
               for h in range(checkpoint.start, checkpoint.end + 1)]
     assert block_root([bytes.fromhex(h[2:]) for h in hashes]) == checkpoint.block_root
+
+
+def test_a_validator_staked_on_layer1_mid_run_joins_the_set_at_an_epoch_boundary(chain, tmp_path):
+    """Five validator processes, the fifth a standby: it stakes on Layer 1 while the chain runs, and once
+    Layer 1's epoch that counts it is final, a block carries the new set; from the next height on the
+    newcomer's precommits count and it proposes blocks."""
+    keys = KEYS + [bytes([0x35]) * 32]
+    newcomer = Account.from_key(keys[4]).address
+    l1 = deploy(chain, StakeParams(SIDECHAIN_ID, confirmations=2))
+    for owner, key in zip(chain.accounts[1:5], KEYS, strict=True):
+        l1.stake(owner, Account.from_key(key).address, 10 * ETHER)
+    for key in keys:
+        chain.send_eth(chain.accounts[0], Account.from_key(key).address, 10 * ETHER)
+    with Gateway(chain) as gateway, Cluster(
+            tmp_path / "sc", 5, chain_id=SIDECHAIN_ID, timing=FAST_TIMING, keys=keys,
+            stakes=[10 * ETHER] * 4 + [0],
+            l1=L1Link(gateway.url, l1.stake_manager.address, l1.deposit_manager.address, INTERVAL)) as cluster:
+        cluster.wait_height(2)
+        assert newcomer not in cluster.rpc(0, "sidechain_status")["validators"]
+        l1.stake(chain.accounts[5], newcomer, 10 * ETHER)
+        (change,) = [ch for ch in l1.set_changes() if ch.signer == newcomer]
+
+        def joined() -> bool:
+            chain.mine(1)  # confirmations keep coming even between checkpoints
+            return all(newcomer in cluster.rpc(i, "sidechain_status")["validators"] for i in range(5))
+
+        wait_for("the newcomer in every validator's set", joined, timeout=60, interval=0.3)
+        status = cluster.rpc(0, "sidechain_status")
+        assert status["epoch"] >= change.effective_epoch and len(status["validators"]) == 5
+        since = cluster.height(0)
+
+        def proposed_and_counted() -> bool:
+            top = cluster.height(0)
+            for h in range(since + 1, top + 1):
+                block = cluster.rpc(0, "eth_getBlockByNumber", [hex(h), False])
+                precommits = [decode_vote(v, cluster.config.domain)
+                              for v in cluster.rpc(0, "sidechain_getCommit", [hex(h)])["precommits"]]
+                if block["miner"] == newcomer and any(v.signer == newcomer for v in precommits):
+                    return True
+            return False
+
+        wait_for("a block proposed by the newcomer, with its precommit in a commit", proposed_and_counted,
+                 timeout=30, interval=0.3)
+        top = cluster.height(0)
+        cluster.wait_height(top, timeout=20)
+        hashes = {cluster.rpc(i, "eth_getBlockByNumber", [hex(top), False])["hash"] for i in range(5)}
+        assert len(hashes) == 1

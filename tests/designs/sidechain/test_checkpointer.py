@@ -17,9 +17,10 @@ from l2.designs.sidechain import bridge
 from l2.designs.sidechain import consensus as c
 from l2.designs.sidechain.cluster import bridge_code
 from l2.designs.sidechain.config import ClusterConfig, L1Link, NodeSpec
-from l2.designs.sidechain.execution import Genesis
+from l2.designs.sidechain.execution import Executor, Genesis
 from l2.designs.sidechain.l1 import StakeParams, deploy
 from l2.designs.sidechain.l1service import SUBMIT_GRACE, L1Service
+from l2.designs.sidechain.messages import NIL, PREVOTE, SetUpdate, sign_proposal
 from l2.designs.sidechain.node import Validator
 
 ETHER = 10**18
@@ -45,6 +46,7 @@ def setup(chain, tmp_path):
 
 def validator(tmp_path, chain, l1, cfg, i: int, blocks: int = INTERVAL) -> Validator:
     """Validator i with `blocks` committed blocks and its Layer-1 service reading the embedded chain."""
+    tmp_path.mkdir(parents=True, exist_ok=True)
     v = Validator(cfg, KEYS[i], tmp_path / f"v{i}.db", log=io.StringIO())
     v.l1 = L1Service(l1, Account.from_key(KEYS[i]), lock=v.lock, log=v.log)
     v.l1.read()
@@ -98,7 +100,9 @@ def test_a_validator_off_its_turn_waits_the_grace_and_early_signatures_are_kept(
     v._sign_checkpoints()
     assert v.checkpoints[1] == checkpoint  # same blocks, same roots
     assert set(v.checkpoint_signatures[1]) == {SIGNERS[i].address for i in (0, 1, 2)}
-    assert v.checkpoint_due() is None  # validator 0's turn
+    assert v.checkpoint_due() is None  # validator 0's turn; validator 1 is next, one grace later
+    v.quorum_since[1] = time.monotonic() - SUBMIT_GRACE + 0.5
+    assert v.checkpoint_due() is None
     v.quorum_since[1] = time.monotonic() - SUBMIT_GRACE - 0.1
     assert v.checkpoint_due() is not None
     for node in (v, reference):
@@ -120,3 +124,77 @@ def test_a_quorum_counted_on_the_sidechain_is_not_sent_when_layer1_stake_says_ot
     assert l1.last_end() == 0
     assert "not more than 2/3: not submitted" in v.log_file.getvalue()
     v.store.close()
+
+
+# --- the validator set from Layer 1 ---------------------------------------------------------------------
+
+def replica(cfg, blocks: int = INTERVAL) -> Executor:
+    """The same blocks as `validator` commits, in another executor (where a proposer builds its next one)."""
+    executor = Executor.in_memory(cfg.genesis)
+    for h in range(1, blocks + 1):
+        executed = executor.build([], cfg.genesis.timestamp + h, SIGNERS[0].address)
+        with executor.committing(executed):
+            pass
+    return executor
+
+
+def at_epoch_one(setup, tmp_path, name: str):
+    """Checkpoint 1 on Layer 1 (epoch 1), final; a validator at height 5 that has read it."""
+    chain, l1, cfg = setup
+    v = validator(tmp_path / name, chain, l1, cfg, 1)
+    checkpoint = v.checkpoint_of(1, INTERVAL)
+    l1.submit_checkpoint(chain.accounts[0], checkpoint,
+                         {s.address: s.sign(l1.checkpoint_digest(checkpoint)) for s in SIGNERS})
+    chain.mine(2)
+    v.l1.read()
+    v._next_height()
+    v.timers = [(0.0, event) for _, event in v.timers]
+    v._fire_timers()  # round 0 of height 5 starts
+    return v
+
+
+SET = tuple((s.address, 10 * ETHER) for s in SIGNERS)
+SET_CASES = {
+    "inflated": (SetUpdate(1, ((SET[0][0], 100 * ETHER),) + SET[1:]), "differs from Layer 1's"),
+    "stranger": (SetUpdate(1, tuple(sorted(SET + ((OUTSIDER.address, ETHER),), key=lambda v: v[0].lower()))),
+                 "differs from Layer 1's"),
+    "dropped": (SetUpdate(1, SET[:3]), "differs from Layer 1's"),
+    "future epoch": (SetUpdate(2, SET), "differs from Layer 1's"),
+    "stale epoch": (SetUpdate(1, SET), "already at 1"),  # the sidechain adopted epoch 1 before
+}
+
+
+@pytest.mark.parametrize("case", ["honest"] + list(SET_CASES))
+def test_a_set_update_is_prevoted_only_as_layer1s_finalized_epoch_has_it(setup, tmp_path, case):
+    chain, l1, cfg = setup
+    (tmp_path / case).mkdir()
+    v = at_epoch_one(setup, tmp_path, case)
+    assert v.l1.set_view == SetUpdate(1, SET)
+    update, reason = (SetUpdate(1, SET), "") if case == "honest" else SET_CASES[case]
+    if case == "stale epoch":
+        v.epoch = 1
+    proposer = cfg.validators.proposer(INTERVAL + 1, 0)
+    signer = next(s for s in SIGNERS if s.address == proposer)
+    executor = replica(cfg)
+    if case == "honest":
+        assert bridge.next_set_update(0, v.l1.set_view) == update
+    block = executor.build([], cfg.genesis.timestamp + INTERVAL + 1, proposer, (), update).block
+    v._handle_message({"type": "proposal", **sign_proposal(signer, cfg.domain, 0, -1, block).to_json()})
+    row = v._stored(INTERVAL + 1, 0, PREVOTE)
+    assert row is not None
+    if case == "honest":
+        assert row[0] == block.hash
+    else:
+        assert row[0] == NIL and reason in v.log_file.getvalue()
+    v.store.close()
+
+
+def test_the_set_of_an_epoch_is_each_signers_latest_change_effective_by_then():
+    a, b, d = "0x" + "aa" * 20, "0x" + "bb" * 20, "0x" + "dd" * 20
+    changes = [(1, a, 5, 0), (2, b, 7, 0), (3, d, 9, 2), (4, a, 0, 2), (5, b, 8, 3)]
+    assert bridge.validator_set_at(changes, 0) == ((a, 5), (b, 7))
+    assert bridge.validator_set_at(changes, 1) == ((a, 5), (b, 7))
+    assert bridge.validator_set_at(changes, 2) == ((b, 7), (d, 9))  # a left, d came
+    assert bridge.validator_set_at(changes, 3) == ((b, 8), (d, 9))
+    assert bridge.next_set_update(3, SetUpdate(3, ((b, 8),))) is None  # not a later epoch
+    assert bridge.next_set_update(2, SetUpdate(3, ())) is None  # never an empty set

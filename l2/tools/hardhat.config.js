@@ -21,7 +21,7 @@ module.exports = {
     },
   },
   paths: {
-    // Hardhat writes a cache even when it compiles nothing: keep it out of the source tree.
+    // Its cache would default to l2/tools/cache, inside the package: keep anything it writes out of the tree.
     cache: path.join(os.tmpdir(), "l2-hardhat-cache"),
   },
 };

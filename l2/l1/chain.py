@@ -256,6 +256,18 @@ class Chain(ABC):
         finally:
             self._recorders.remove(txs)
 
+    def note_transaction(self, tx_hash, contract: str, function: str) -> None:
+        """Count in the open `record()`s a transaction mined here but sent by someone else (a sidechain
+        validator process through its own connection), so that its fee is not lost to the books."""
+        if not self._recorders:
+            return
+        tx = self.w3.eth.get_transaction(tx_hash)
+        receipt = self.w3.eth.get_transaction_receipt(tx_hash)
+        record = TxRecord(contract, function, receipt.gasUsed, receipt.gasUsed * receipt.effectiveGasPrice,
+                          tx["from"], receipt.status, len(bytes(tx.get("input") or b"")))
+        for recorder in self._recorders:
+            recorder.append(record)
+
     def call(self, fn_call, sender: LocalAccount | None = None):
         params = {"from": sender.address} if sender else {}
         try:

@@ -439,6 +439,7 @@ class Validator:
                 self.checkpoints[start] = checkpoint
                 signature = self.signer.sign(self.l1.digest(checkpoint))
                 self.checkpoint_signatures.setdefault(start, {})[self.me] = signature
+                self._note_quorum(start)  # a validator alone (or with most of the stake) needs no peer
                 early, self.early_signatures = self.early_signatures, []
                 for message in early:
                     self._on_checkpoint_signature(message)
@@ -466,9 +467,11 @@ class Validator:
             return
         if self.ctx.validators.power_of(signer) <= 0:
             return  # not a validator, or a signature on other roots than ours: it recovers to a stranger
-        signatures = self.checkpoint_signatures.setdefault(start, {})
-        signatures[signer] = signature
-        power = sum(self.ctx.validators.power_of(a) for a in signatures)
+        self.checkpoint_signatures.setdefault(start, {})[signer] = signature
+        self._note_quorum(start)
+
+    def _note_quorum(self, start: int) -> None:
+        power = sum(self.ctx.validators.power_of(a) for a in self.checkpoint_signatures.get(start, {}))
         if self.ctx.validators.is_quorum(power):
             self.quorum_since.setdefault(start, time.monotonic())
 

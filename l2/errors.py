@@ -32,6 +32,10 @@ class InsufficientFundsError(InputError):
     """The account cannot pay for what it was asked to do."""
 
 
+class EvmVersionError(ConfigError):
+    """The contracts are built for another EVM version (hardfork) than a node runs or a design needs."""
+
+
 class ManifestError(InputError):
     """A deployment manifest is unreadable or belongs to another chain."""
 

@@ -1,8 +1,15 @@
-"""Shared fixtures: one embedded chain and one anvil node per session, snapshot/revert per test.
+"""Shared fixtures: one embedded chain, one anvil and one Hardhat node per session, snapshot/revert per test.
 
 Session-scoped fixtures (the chains, and the protocol packages' deployments in
 their own conftest files) are set up before function-scoped ones, so the
 per-test snapshot below already contains them: deploy once, revert per test.
+
+`chain` (the embedded chain, unless --l2-rpc-url or --l2-anvil), `time_travel` and `mine` come from l2's
+pytest plugin (l2/testing/plugin.py), as in any project that uses l2; `l2_isolation` below takes the place
+of the plugin's snapshot to cover the real nodes too, and every test.
+
+A test that takes `node_chain` / `node_url` runs once on each real node (`NODES`: anvil, then the
+Hardhat node); one that takes `anvil_chain` / `anvil_url` runs on anvil only.
 """
 
 from __future__ import annotations
@@ -22,12 +29,10 @@ import pytest
 os.environ.setdefault("L2_ZK_SHAPE", "3,8,8")
 
 from l2.l1.anvil import start_anvil  # noqa: E402 - after the environment it reads
-from l2.l1.chain import EmbeddedChain, RpcChain
+from l2.l1.chain import RpcChain
+from l2.l1.hardhat import start_hardhat
 
-
-@pytest.fixture(scope="session")
-def chain() -> EmbeddedChain:
-    return EmbeddedChain()
+NODES = ("anvil", "hardhat")  # the real JSON-RPC nodes the node-generic tests run against
 
 
 @pytest.fixture(scope="session")
@@ -44,6 +49,35 @@ def anvil_chain(anvil_url) -> RpcChain:
 
 
 @pytest.fixture(scope="session")
+def hardhat_url():
+    with start_hardhat() as url:
+        yield url
+
+
+@pytest.fixture(scope="session")
+def hardhat_chain(hardhat_url) -> RpcChain:
+    chain = RpcChain(hardhat_url)
+    yield chain
+    chain.close()
+
+
+@pytest.fixture(scope="session", params=NODES)
+def node_name(request) -> str:
+    """Which real node: session-scoped, so pytest runs every test of one node before starting on the next."""
+    return request.param
+
+
+@pytest.fixture(scope="session")
+def node_url(node_name, request) -> str:
+    return request.getfixturevalue(f"{node_name}_url")
+
+
+@pytest.fixture(scope="session")
+def node_chain(node_name, request) -> RpcChain:
+    return request.getfixturevalue(f"{node_name}_chain")
+
+
+@pytest.fixture(scope="session")
 def gas_report_run(tmp_path_factory):
     """`l2 gas-report --json` with every scenario, once per session: (completed process, figures or None)."""
     from l2.l1.compiler import PROJECT_ROOT
@@ -55,18 +89,16 @@ def gas_report_run(tmp_path_factory):
 
 
 @pytest.fixture(autouse=True)
-def _isolate(request, chain):
-    """Every test starts from the same chain state, on each chain it uses."""
+def l2_isolation(request, chain):
+    """Every test starts from the same chain state, on each chain it uses (the plugin's fixture of this name
+    snapshots `chain` only for tests that ask for it; some here reach it through getfixturevalue)."""
     chains = [chain]
-    if "anvil_chain" in request.fixturenames:
-        chains.append(request.getfixturevalue("anvil_chain"))
+    for name in ("anvil_chain", "hardhat_chain", "node_chain"):
+        if name in request.fixturenames:
+            node = request.getfixturevalue(name)
+            if all(node is not c for c in chains):
+                chains.append(node)
     snapshots = [(c, c.snapshot()) for c in chains]
     yield
     for c, snapshot_id in reversed(snapshots):
         c.revert(snapshot_id)
-
-
-@pytest.fixture
-def time_travel(chain):
-    """`time_travel(seconds)` on the embedded chain: mines a block that much later."""
-    return chain.advance_time

@@ -1,4 +1,4 @@
-"""Layer 1 behaves the same whether it is the embedded py-evm chain or anvil over JSON-RPC."""
+"""Layer 1 behaves the same whether it is the embedded py-evm chain, anvil or the Hardhat node over JSON-RPC."""
 
 import re
 import socket
@@ -7,16 +7,19 @@ import sys
 import time
 
 import pytest
+from eth_utils import function_signature_to_4byte_selector
+from web3.exceptions import Web3RPCError
 
 from l2.errors import ChainConnectionError, ConfigError, TransactionReverted
 from l2.l1.chain import CONNECT_TIMEOUT, RpcChain, connect, load_private_key
 from l2.l1.compiler import PROJECT_ROOT
+from l2.l1.reverts import hex_data, revert_payload
 
 
-@pytest.fixture(params=["embedded", "anvil"])
+@pytest.fixture(params=["embedded", "anvil", "hardhat"])
 def any_chain(request, chain):
     """Each test below runs once per kind of chain, isolated by its own snapshot."""
-    target = chain if request.param == "embedded" else request.getfixturevalue("anvil_chain")
+    target = chain if request.param == "embedded" else request.getfixturevalue(f"{request.param}_chain")
     snapshot = target.snapshot()
     yield target
     target.revert(snapshot)
@@ -47,6 +50,52 @@ def test_reverts_are_decoded_to_the_contract_error(any_chain, mode, name, args):
         expected = args if args is not None else (7, sender.address.lower())
         assert tuple(str(a).lower() if isinstance(a, str) else a for a in info.value.error_args) == expected
     assert any_chain.call(probe.functions.counter()) == 0  # nothing happened
+
+
+PROBE_FAILED = function_signature_to_4byte_selector("ProbeFailed(uint256,address)")
+ERROR, PANIC = bytes.fromhex("08c379a0"), bytes.fromhex("4e487b71")
+
+
+@pytest.mark.parametrize("data, name, args", [
+    (bytes.fromhex("deadbeef") + bytes(32), "UnknownError", ("0xdeadbeef" + "00" * 32,)),  # no such error
+    (bytes.fromhex("08c379a0") + b"\x01\x02\x03", "UnknownError", ("0x08c379a0010203",)),  # Error(string), cut short
+    (bytes.fromhex("4e487b71"), "UnknownError", ("0x4e487b71",)),  # Panic(uint256) without its code
+    (PROBE_FAILED + bytes(31), "UnknownError", ("0x" + PROBE_FAILED.hex() + "00" * 31,)),  # a known error, truncated
+    (bytes.fromhex("556f1830") + bytes(5), "UnknownError", ("0x556f1830" + "00" * 5,)),  # OffchainLookup, forged
+    (bytes.fromhex("1234"), "UnknownError", ("0x1234",)),  # shorter than a selector
+    (b"", "EmptyRevert", ()),
+    (PROBE_FAILED + (9).to_bytes(32, "big") + bytes(12) + b"\xaa" * 20, "ProbeFailed", (9, "0x" + "aa" * 20)),
+])
+def test_forged_and_unknown_revert_data_is_reported_raw_not_a_crash(any_chain, data, name, args):
+    """Whatever bytes a contract reverts with, the caller gets a TransactionReverted naming them: a known
+    error when they decode as one, else UnknownError with the raw data, on every chain. (The Hardhat node
+    keeps an Error or Panic selector's malformed payload to itself: UnknownError without the bytes there.)"""
+    if "hardhat" in getattr(any_chain, "client_version", "").lower() and data[:4] in (ERROR, PANIC):
+        args = ()
+    probe = any_chain.deploy("RevertProbe")
+    for attempt in (lambda: any_chain.call(probe.functions.revertWith(data)),
+                    lambda: any_chain.transact(probe.functions.revertWith(data), any_chain.accounts[1])):
+        with pytest.raises(TransactionReverted) as info:
+            attempt()
+        assert info.value.error_name == name
+        assert tuple(a.lower() if isinstance(a, str) else a for a in info.value.error_args) == args
+        assert str(info.value).startswith(f"reverted: {name}(") and "\n" not in str(info.value)
+
+
+@pytest.mark.parametrize("error", [
+    {"code": 3, "message": "execution reverted", "data": "0xdeadbeef"},  # anvil, geth
+    {"code": -32603, "message": "reverted with an unrecognized custom error",
+     "data": {"message": "...", "data": "0xdeadbeef"}},  # the Hardhat node
+    {"code": -32603, "message": "reverted", "data": {"originalError": {"code": 3, "data": "0xdeadbeef"}}},  # proxied
+])
+def test_revert_data_is_found_however_deep_the_node_nests_it(error):
+    assert revert_payload(Web3RPCError("reverted", rpc_response={"jsonrpc": "2.0", "id": 1, "error": error})) == \
+        bytes.fromhex("deadbeef")
+
+
+def test_revert_data_that_is_not_hex_is_no_revert_data():
+    for data in ("0xzz", "0x123", "deadbeef", 17, None, {"data": {"data": {"data": {"data": {"data": "0x00"}}}}}):
+        assert hex_data(data) is None
 
 
 def test_snapshot_and_revert_restore_state(any_chain):
@@ -80,9 +129,10 @@ def test_embedded_is_the_default(chain):
     assert all(chain.balance(a.address) > 10**21 for a in chain.accounts)
 
 
-def test_anvil_dev_accounts_without_a_key(anvil_chain):
-    assert anvil_chain.chain_id == 31337 and anvil_chain.is_dev_node
-    assert anvil_chain.accounts[0].address == "0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266"
+def test_dev_nodes_use_their_public_dev_accounts_without_a_key(node_chain):
+    assert node_chain.chain_id == 31337 and node_chain.is_dev_node
+    assert node_chain.accounts[0].address == "0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266"
+    assert all(node_chain.balance(a.address) > 0 for a in node_chain.accounts)
 
 
 def test_unreachable_node_is_a_connection_error():

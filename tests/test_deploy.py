@@ -1,5 +1,6 @@
 """scripts/deploy.py against a real node (anvil): the manifest, idempotence, a run killed and resumed, the
-balance check, manifests of two nodes with one chain id, --reuse, and every bad input."""
+balance check, manifests of two nodes with one chain id, --reuse, and every bad input. The manifest and
+idempotence also on the Hardhat node (`node_chain`)."""
 
 import json
 import os
@@ -37,12 +38,12 @@ def assert_one_line_error(result, fragment):
     assert "Traceback" not in result.stderr + result.stdout
 
 
-def test_deploy_to_anvil_writes_a_correct_manifest(anvil_chain, anvil_url, tmp_path):
+def test_deploy_to_a_node_writes_a_correct_manifest(node_chain, node_url, tmp_path):
     out = tmp_path / "31337.json"
-    result = run_deploy("--rpc-url", anvil_url, "--out", str(out))
+    result = run_deploy("--rpc-url", node_url, "--out", str(out))
     assert result.returncode == 0, result.stderr
     manifest = json.loads(out.read_text())
-    w3 = anvil_chain.w3
+    w3 = node_chain.w3
     assert manifest["chainId"] == 31337
     assert manifest["genesisHash"] == "0x" + bytes(w3.eth.get_block(0)["hash"]).hex()
     assert manifest["compiler"]["version"].startswith("0.8.30")
@@ -53,30 +54,30 @@ def test_deploy_to_anvil_writes_a_correct_manifest(anvil_chain, anvil_url, tmp_p
         assert receipt.contractAddress == record["address"]
         assert receipt.blockNumber == record["blockNumber"]
         assert receipt.gasUsed == record["gasUsed"]
-        assert record["deployer"] == anvil_chain.accounts[0].address
+        assert record["deployer"] == node_chain.accounts[0].address
         code = bytes(w3.eth.get_code(record["address"]))
         assert record["runtimeCodeHash"] == "0x" + keccak(code).hex()
         assert isinstance(record["constructorArgs"], list)
     assert manifest["contracts"]["TestToken"]["constructorArgs"] == ["l2 Test Token", "L2T"]
 
 
-def test_second_run_reports_unchanged_and_sends_nothing(anvil_chain, anvil_url, tmp_path):
+def test_second_run_reports_unchanged_and_sends_nothing(node_chain, node_url, tmp_path):
     out = tmp_path / "m.json"
-    assert run_deploy("--rpc-url", anvil_url, "--out", str(out)).returncode == 0
+    assert run_deploy("--rpc-url", node_url, "--out", str(out)).returncode == 0
     first = json.loads(out.read_text())
-    deployer = anvil_chain.accounts[0].address
-    nonce = anvil_chain.w3.eth.get_transaction_count(deployer)
-    block = anvil_chain.w3.eth.block_number
+    deployer = node_chain.accounts[0].address
+    nonce = node_chain.w3.eth.get_transaction_count(deployer)
+    block = node_chain.w3.eth.block_number
 
-    again = run_deploy("--rpc-url", anvil_url, "--out", str(out))
+    again = run_deploy("--rpc-url", node_url, "--out", str(out))
     assert again.returncode == 0, again.stderr
     for name in first["contracts"]:
         assert f"{name}: unchanged at {first['contracts'][name]['address']}" in again.stdout
-    assert anvil_chain.w3.eth.get_transaction_count(deployer) == nonce
-    assert anvil_chain.w3.eth.block_number == block
+    assert node_chain.w3.eth.get_transaction_count(deployer) == nonce
+    assert node_chain.w3.eth.block_number == block
     assert json.loads(out.read_text())["contracts"] == first["contracts"]
 
-    forced = run_deploy("--rpc-url", anvil_url, "--out", str(out), "--force")
+    forced = run_deploy("--rpc-url", node_url, "--out", str(out), "--force")
     assert forced.returncode == 0, forced.stderr
     redeployed = json.loads(out.read_text())["contracts"]
     assert all(redeployed[n]["address"] != first["contracts"][n]["address"] for n in first["contracts"])

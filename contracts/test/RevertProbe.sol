@@ -2,8 +2,8 @@
 pragma solidity ^0.8.24;
 
 /// @title RevertProbe
-/// @notice Reverts in every shape Solidity can (custom error, require string, panic), so
-///         the tests can check that both chains report each one the same, decoded.
+/// @notice Reverts in every shape Solidity can (custom error, require string, panic) and with raw
+///         bytes, so the tests can check that every chain reports each one the same, decoded.
 contract RevertProbe {
     uint256 public counter;
 
@@ -16,5 +16,15 @@ contract RevertProbe {
         assert(mode != 3);
         counter += 1;
         return counter;
+    }
+
+    /// @notice Reverts with exactly `data`, whatever it encodes or fails to: what a forged or unknown
+    ///         error looks like to the caller.
+    function revertWith(bytes calldata data) external pure {
+        bytes memory copy = data;
+        // Solidity reverts only with a declared error or a string; raw bytes need assembly.
+        assembly {
+            revert(add(copy, 32), mload(copy))
+        }
     }
 }

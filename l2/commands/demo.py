@@ -27,7 +27,6 @@ from l2.designs.api import TOKEN_UNIT, Story
 from l2.errors import InputError
 from l2.l1.accounts import USERS, cast, unit_for
 from l2.l1.chain import Chain
-from l2.l1.compiler import compile_project
 from l2.l1.deploy import contracts_for
 from l2.output import eth, gas, table
 
@@ -105,10 +104,11 @@ def run_demo(chain: Chain, console: Console, *, part: str = "all", payments: int
     console.rule("[bold]l2 demo: Layer 2 on top of Layer 1")
     if chain.is_embedded and chain.now() < STORY_CLOCK:
         chain.advance_time(STORY_CLOCK - chain.now())
-    artifacts = compile_project()
+    chain.check_evm([spec.evm for spec in deployment_plan()])  # before compiling for a fork a design cannot use
+    artifacts = chain.artifacts  # built for --evm-version
     console.print(f"compiled {len(artifacts.contracts)} contracts with solc {artifacts.compiler_version} "
-                  f"(evm prague) for {chain.describe()}; {payments:,} payments, rollup batches of {batch_size}, "
-                  f"seed {seed}", highlight=False)
+                  f"(evm {artifacts.evm_version}) for {chain.describe()}; {payments:,} payments, rollup batches of "
+                  f"{batch_size}, seed {seed}", highlight=False)
     notes: list[str] = []
     results = contracts_for(chain, deployment_plan(), reuse, manifest, log=notes.append)
     for note in notes:

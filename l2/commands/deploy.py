@@ -35,7 +35,7 @@ add_arguments = add_deploy_arguments  # `l2 deploy`
 
 
 def run_deploy(args: argparse.Namespace, print_line: Callable[[str], None] = print) -> int:
-    chain = connect(args.rpc_url, args.private_key_env)
+    chain = connect(args.rpc_url, args.private_key_env, args.evm_version)
     try:
         out, previous = args.out, None
         if out is None and not chain.is_embedded:

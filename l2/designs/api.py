@@ -16,6 +16,7 @@ What a design offers:
 - `sandbox(env) -> SandboxPart`: its objects, services, banner and status lines in `l2 sandbox`;
 - `adapter(env) -> WorkloadAdapter`: how `l2 compare` runs the common workload through it;
 - `commands`: `l2` subcommands of its own (the optimistic rollup's `l2 verify`).
+- `evm`: the oldest fork (EVM version) its contracts run on, and what they need from it.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ import importlib
 import random
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Protocol
 
@@ -34,6 +35,7 @@ from rich.console import Console
 from l2.l1.accounts import NamedAccount
 from l2.l1.chain import Chain
 from l2.l1.deploy import ContractSpec
+from l2.l1.evm import EvmRequirement
 from l2.runtime.service import Service
 
 TOKEN_UNIT = 10**18  # the test token has 18 decimals
@@ -233,6 +235,14 @@ class Design:
     operator_reserve: Callable[[Chain, dict[str, str]], int] = lambda chain, addresses: 0
     # Commands of its own: (name, module with add_arguments(parser) and run(args), help).
     commands: tuple[tuple[str, str, str], ...] = ()
+    # The oldest fork its contracts run on and what they need from it: `--evm-version` older than that,
+    # or a node older than that, is refused in one line before anything is deployed.
+    evm: EvmRequirement = EvmRequirement()
+
+    def __post_init__(self):
+        # Its contracts carry the requirement into the deploy plan, where deploy_all checks it.
+        stamped = replace(self.evm, who=self.evm.who or self.title)
+        object.__setattr__(self, "contracts", tuple(replace(spec, evm=stamped) for spec in self.contracts))
 
     def benchmarks(self) -> list[Benchmark]:
         """Its `@benchmark`s (importing `bench_module` registers them)."""

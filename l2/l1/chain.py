@@ -17,7 +17,6 @@ there is one small base class and two subclasses:
 
 from __future__ import annotations
 
-import ast
 import contextlib
 import os
 import re
@@ -29,20 +28,21 @@ from functools import cached_property
 from typing import Any, cast
 
 import requests
-from eth_abi import decode as abi_decode
 from eth_account import Account
 from eth_account.signers.local import LocalAccount
-from eth_utils import function_signature_to_4byte_selector, to_checksum_address
+from eth_utils import to_checksum_address
 from web3 import EthereumTesterProvider, HTTPProvider, Web3
 from web3.contract import Contract
 from web3.datastructures import AttributeDict
-from web3.exceptions import ContractLogicError, Web3Exception, Web3RPCError
+from web3.exceptions import Web3Exception
 from web3.logs import DISCARD
 from web3.providers.rpc.utils import ExceptionRetryConfiguration
 from web3.types import RPCEndpoint, TxParams
 
 from l2.errors import ChainConnectionError, ConfigError, InsufficientFundsError, TransactionReverted
 from l2.l1.compiler import Artifacts, compile_project
+from l2.l1.evm import DEFAULT_EVM_VERSION, EVM_VERSIONS, EvmRequirement, check_requirements, node_evm_version
+from l2.l1.reverts import RevertDataMiddleware, decode_reason, decode_revert, error_table, revert_payload
 
 DEFAULT_PRIVATE_KEY_ENV = "L2_PRIVATE_KEY"
 # anvil's and hardhat's default accounts come from this public test mnemonic.
@@ -54,9 +54,6 @@ PRIORITY_FEE_WEI = 10**9
 # after a timeout, ~53 s with our 10 s read timeout.
 CONNECT_TIMEOUT = 5.0
 GAS_MARGIN = 1.2  # estimates can fall short where refunds or warm/cold access differ at inclusion
-
-_ERROR_STRING_SELECTOR = bytes.fromhex("08c379a0")  # Error(string)
-_PANIC_SELECTOR = bytes.fromhex("4e487b71")  # Panic(uint256)
 
 
 @dataclass(frozen=True)
@@ -109,8 +106,9 @@ class Chain(ABC):
     is_embedded: bool = False
     anvil = None  # set by `layer1` when it started an anvil node for this chain
 
-    def __init__(self, w3: Web3, accounts: list[LocalAccount]):
+    def __init__(self, w3: Web3, accounts: list[LocalAccount], evm_version: str = DEFAULT_EVM_VERSION):
         self.w3 = w3
+        self.evm_version = evm_version  # the fork the project's contracts are built for (--evm-version)
         self.accounts = accounts
         self.chain_id = w3.eth.chain_id
         self._names: dict[str, str] = {}  # checksum address -> project contract name
@@ -120,20 +118,21 @@ class Chain(ABC):
 
     @cached_property
     def artifacts(self) -> Artifacts:
-        return compile_project()
+        return compile_project(evm_version=self.evm_version)
+
+    @cached_property
+    def node_evm_version(self) -> str | None:
+        """The newest fork l2 builds for that this chain runs (None: older than all of them)."""
+        return node_evm_version(self.w3)
+
+    def check_evm(self, requirements: list[EvmRequirement]) -> None:
+        """EvmVersionError, in one line, unless this chain runs the build and the build meets `requirements`."""
+        check_requirements(requirements, self.evm_version, self.node_evm_version, self.describe())
 
     @cached_property
     def _error_abis(self) -> dict[bytes, tuple[str, list[str]]]:
         """Every custom error of every project contract, by 4-byte selector."""
-        table: dict[bytes, tuple[str, list[str]]] = {}
-        for artifact in self.artifacts:
-            for item in artifact.abi:
-                if item.get("type") != "error":
-                    continue
-                types = [_abi_type(i) for i in item["inputs"]]
-                signature = f"{item['name']}({','.join(types)})"
-                table[function_signature_to_4byte_selector(signature)] = (item["name"], types)
-        return table
+        return error_table(artifact.abi for artifact in self.artifacts)
 
     @cached_property
     def _names_by_init_code(self) -> dict[bytes, str]:
@@ -257,6 +256,18 @@ class Chain(ABC):
         finally:
             self._recorders.remove(txs)
 
+    def note_transaction(self, tx_hash, contract: str, function: str) -> None:
+        """Count in the open `record()`s a transaction mined here but sent by someone else (a sidechain
+        validator process through its own connection), so that its fee is not lost to the books."""
+        if not self._recorders:
+            return
+        tx = self.w3.eth.get_transaction(tx_hash)
+        receipt = self.w3.eth.get_transaction_receipt(tx_hash)
+        record = TxRecord(contract, function, receipt.gasUsed, receipt.gasUsed * receipt.effectiveGasPrice,
+                          tx["from"], receipt.status, len(bytes(tx.get("input") or b"")))
+        for recorder in self._recorders:
+            recorder.append(record)
+
     def call(self, fn_call, sender: LocalAccount | None = None):
         params = {"from": sender.address} if sender else {}
         try:
@@ -266,28 +277,16 @@ class Chain(ABC):
 
     def _translate_revert(self, exc: Exception, fn_call) -> Exception:
         """A TransactionReverted for revert-shaped errors; anything else comes back unchanged."""
-        data = _revert_payload(exc)
+        data = revert_payload(exc)
         if data is None:
             return exc
         if isinstance(data, str):
-            return TransactionReverted("Error", (data,), _describe(fn_call))
+            return decode_reason(data, _describe(fn_call))
         return self.decode_revert(data, _describe(fn_call))
 
     def decode_revert(self, data: bytes, detail: str = "") -> TransactionReverted:
-        selector, payload = data[:4], data[4:]
-        if selector == _ERROR_STRING_SELECTOR:
-            return TransactionReverted("Error", abi_decode(["string"], payload), detail)
-        if selector == _PANIC_SELECTOR:
-            return TransactionReverted("Panic", abi_decode(["uint256"], payload), detail)
-        if selector in self._error_abis:
-            name, types = self._error_abis[selector]
-            try:
-                return TransactionReverted(name, abi_decode(types, payload), detail)
-            except Exception:  # noqa: BLE001 - a selector clash with garbage payload
-                pass
-        if not data:
-            return TransactionReverted("EmptyRevert", (), detail)
-        return TransactionReverted("UnknownError", ("0x" + data.hex(),), detail)
+        """Revert `data` as the project's custom error (or Error, Panic; UnknownError if it names none)."""
+        return decode_revert(data, self._error_abis, detail)
 
     def events(self, receipt, contract: Contract, event_name: str) -> list:
         return [log.args for log in contract.events[event_name]().process_receipt(receipt, errors=DISCARD)]
@@ -340,7 +339,9 @@ class EmbeddedChain(Chain):
 
     is_embedded = True
 
-    def __init__(self):
+    node_evm_version = DEFAULT_EVM_VERSION  # py-evm's Prague VM
+
+    def __init__(self, evm_version: str = DEFAULT_EVM_VERSION):
         from l2.l1 import precompiles
 
         precompiles.install()  # EIP-2537's pairing check in blst: py-evm's pure-Python one takes seconds a pair
@@ -350,7 +351,7 @@ class EmbeddedChain(Chain):
         assert tester is not None  # the provider makes its own EthereumTester
         self.tester = tester
         keys = self.tester.backend.account_keys
-        super().__init__(w3, [Account.from_key(k.to_bytes()) for k in keys])
+        super().__init__(w3, [Account.from_key(k.to_bytes()) for k in keys], evm_version)
 
     def snapshot(self):
         return self.tester.take_snapshot()
@@ -378,7 +379,8 @@ class EmbeddedChain(Chain):
 class RpcChain(Chain):
     """Any Ethereum JSON-RPC node."""
 
-    def __init__(self, url: str, private_key_env: str | None = None, timeout: float = 10.0):
+    def __init__(self, url: str, private_key_env: str | None = None, timeout: float = 10.0,
+                 evm_version: str = DEFAULT_EVM_VERSION):
         self.url = url
         if not re.match(r"^(https?)://", url):
             raise ConfigError(f"RPC URL must start with http:// or https://, got {url!r}")
@@ -386,6 +388,7 @@ class RpcChain(Chain):
         # fails in `timeout`, not six times that; a refused or dropped connection is still retried.
         retry = ExceptionRetryConfiguration(errors=(requests.ConnectionError, requests.HTTPError))
         w3 = Web3(HTTPProvider(url, request_kwargs={"timeout": timeout}, exception_retry_configuration=retry))
+        w3.middleware_onion.add(RevertDataMiddleware, name="l2_revert_data")
         probe = Web3(HTTPProvider(url, request_kwargs={"timeout": CONNECT_TIMEOUT}, exception_retry_configuration=None))
         try:
             chain_id = probe.eth.chain_id
@@ -419,7 +422,7 @@ class RpcChain(Chain):
             raise ConfigError(
                 f"{url} is not a dev node: set {DEFAULT_PRIVATE_KEY_ENV} or pass --private-key-env NAME"
             )
-        super().__init__(w3, accounts)
+        super().__init__(w3, accounts, evm_version)
 
     @staticmethod
     def _funds_public_dev_accounts(w3: Web3) -> bool:
@@ -469,11 +472,18 @@ class RpcChain(Chain):
                 pass
 
 
-def connect(rpc_url: str | None = None, private_key_env: str | None = None) -> Chain:
-    """The embedded chain (no URL) or a JSON-RPC node, ready to use."""
+def connect(rpc_url: str | None = None, private_key_env: str | None = None,
+            evm_version: str = DEFAULT_EVM_VERSION) -> Chain:
+    """The embedded chain (no URL) or a JSON-RPC node, ready to use, with contracts built for `evm_version`."""
     if rpc_url is None:
-        return EmbeddedChain()
-    return RpcChain(rpc_url, private_key_env)
+        return EmbeddedChain(evm_version)
+    return RpcChain(rpc_url, private_key_env, evm_version=evm_version)
+
+
+def add_evm_version_argument(parser) -> None:
+    parser.add_argument("--evm-version", choices=EVM_VERSIONS, default=DEFAULT_EVM_VERSION,
+                        help=f"build the contracts for this fork (default {DEFAULT_EVM_VERSION}): for a node not on "
+                             "Prague yet; a design that needs a newer one is refused")
 
 
 def add_chain_arguments(parser, *, anvil: bool = True) -> None:
@@ -489,17 +499,19 @@ def add_chain_arguments(parser, *, anvil: bool = True) -> None:
         help=f"environment variable holding the private key (default {DEFAULT_PRIVATE_KEY_ENV}; "
         "a dev node's public accounts are used when it is unset)",
     )
+    add_evm_version_argument(parser)
 
 
 def layer1_for(args):
     """`layer1(...)` with the options of `add_chain_arguments`."""
     return layer1(getattr(args, "rpc_url", None), anvil=getattr(args, "anvil", False),
-                  anvil_port=getattr(args, "anvil_port", None), private_key_env=getattr(args, "private_key_env", None))
+                  anvil_port=getattr(args, "anvil_port", None), private_key_env=getattr(args, "private_key_env", None),
+                  evm_version=getattr(args, "evm_version", DEFAULT_EVM_VERSION))
 
 
 @contextlib.contextmanager
 def layer1(rpc_url: str | None = None, *, anvil: bool = False, anvil_port: int | None = None,
-           private_key_env: str | None = None):
+           private_key_env: str | None = None, evm_version: str = DEFAULT_EVM_VERSION):
     """A Chain for the length of a `with` block: the embedded chain, the node at `rpc_url`, or an
     anvil started here (from node_modules) and stopped when the block exits, however it exits."""
     if anvil and rpc_url is not None:
@@ -513,7 +525,7 @@ def layer1(rpc_url: str | None = None, *, anvil: bool = False, anvil_port: int |
 
             node = stack.enter_context(run_anvil(port=anvil_port))
             rpc_url = node.url
-        chain = connect(rpc_url, private_key_env)
+        chain = connect(rpc_url, private_key_env, evm_version)
         chain.anvil = node  # the AnvilNode started for this block (url, pid), or None
         stack.callback(chain.close)
         yield chain
@@ -533,46 +545,7 @@ def _connection_failure(exc: Exception) -> str:
     return text.splitlines()[0][:200] if text else type(exc).__name__
 
 
-# --- revert decoding helpers ---------------------------------------------------------------
-
-def _abi_type(param: dict) -> str:
-    """ABI type string, expanding tuples (structs) recursively."""
-    kind = param["type"]
-    if kind.startswith("tuple"):
-        inner = ",".join(_abi_type(c) for c in param["components"])
-        return f"({inner}){kind[len('tuple'):]}"
-    return kind
-
-
-def _revert_payload(exc: Exception) -> bytes | str | None:
-    """Raw revert data (bytes) or a reason string from whatever web3/eth-tester raised; None if not a revert."""
-    data = getattr(exc, "data", None)
-    if isinstance(exc, ContractLogicError) and isinstance(data, str) and data.startswith("0x"):
-        return bytes.fromhex(data[2:])
-    if isinstance(exc, ContractLogicError):
-        message = str(exc.args[0]) if exc.args else ""
-        return message.removeprefix("execution reverted: ").removeprefix("execution reverted")
-    if isinstance(exc, Web3RPCError):
-        rpc = exc.rpc_response or {}
-        err = rpc.get("error", {}) if isinstance(rpc, dict) else {}
-        if isinstance(err.get("data"), str) and err["data"].startswith("0x"):
-            return bytes.fromhex(err["data"][2:])
-        if "revert" in str(err.get("message", "")):
-            return str(err.get("message"))
-        return None
-    if type(exc).__name__ == "TransactionFailed":  # eth-tester: message carries a bytes repr or a reason
-        message = str(exc.args[0]) if exc.args else ""
-        reason = message.removeprefix("execution reverted: ")
-        if reason.startswith(("b'", 'b"')):
-            try:
-                return ast.literal_eval(reason)
-            except (ValueError, SyntaxError):
-                return reason
-        if reason in ("Revert", ""):
-            return b""
-        return reason
-    return None
-
+# --- helpers -------------------------------------------------------------------------------------
 
 def _describe(fn_call) -> str:
     if fn_call is None:

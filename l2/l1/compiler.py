@@ -8,7 +8,16 @@ pinned version.
 
 All sources compile in one standard-JSON call. The result is cached in
 `build/artifacts.json` under a key made of the compiler identity, the settings
-and every source's hash, so an unchanged tree never recompiles.
+and every source's hash, so an unchanged tree never recompiles. A build for
+another EVM version than Prague (`--evm-version cancun`, for a node not on
+Prague yet) has its own cache, `build/artifacts-cancun.json`.
+
+Installed from a wheel (no checkout around the package), the contracts' sources and
+the artifacts compiled from them travel inside the package, in `l2/solidity/` (put
+there by setup.py when the wheel is built): `compile_project()` returns those, so a
+project using l2 needs neither node nor solc. `l2 compile` still builds them from
+the bundled sources where a compiler is found (SOLC_BINARY, py-solc-x, or solc-js in
+./node_modules), into ~/.cache/l2.
 """
 
 from __future__ import annotations
@@ -27,23 +36,37 @@ from solcx.exceptions import SolcError
 
 from l2.errors import CompileError, ToolMissingError
 from l2.files import write_atomic
+from l2.l1.evm import DEFAULT_EVM_VERSION, check_evm_version
 
-PROJECT_ROOT = Path(__file__).resolve().parents[2]
-CONTRACTS_DIR = PROJECT_ROOT / "contracts"
-BUILD_DIR = PROJECT_ROOT / "build"
+PACKAGE_DIR = Path(__file__).resolve().parents[1]
+PROJECT_ROOT = PACKAGE_DIR.parent  # the checkout; for an installed wheel, site-packages
+# Only a built wheel has this folder (setup.py writes it): the contracts' sources and their artifacts.
+BUNDLED_DIR = PACKAGE_DIR / "solidity"
+BUNDLED_ARTIFACTS = BUNDLED_DIR / "artifacts.json"
+IN_CHECKOUT = not BUNDLED_DIR.is_dir()
+CONTRACTS_DIR = PROJECT_ROOT / "contracts" if IN_CHECKOUT else BUNDLED_DIR / "contracts"
+BUILD_DIR = (PROJECT_ROOT / "build" if IN_CHECKOUT
+             else Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "l2")
 CACHE_FILE = BUILD_DIR / "artifacts.json"
-SOLCJS_LAUNCHER = Path(__file__).resolve().parents[1] / "tools" / "solc.js"
+SOLCJS_LAUNCHER = PACKAGE_DIR / "tools" / "solc.js"
 SOLCJS_PACKAGE = PROJECT_ROOT / "node_modules" / "solc" / "package.json"
 
 # py-evm's newest VM is Prague; solc >= 0.8.30 would otherwise target a later fork.
-EVM_VERSION = "prague"
-SETTINGS = {
-    "evmVersion": EVM_VERSION,
-    "optimizer": {"enabled": True, "runs": 200},
-    "outputSelection": {
-        "*": {"*": ["abi", "evm.bytecode.object", "evm.deployedBytecode.object", "metadata"]},
-    },
-}
+EVM_VERSION = DEFAULT_EVM_VERSION
+
+
+def settings(evm_version: str = DEFAULT_EVM_VERSION) -> dict:
+    """solc's settings for a build targeting `evm_version`."""
+    return {
+        "evmVersion": check_evm_version(evm_version),
+        "optimizer": {"enabled": True, "runs": 200},
+        "outputSelection": {
+            "*": {"*": ["abi", "evm.bytecode.object", "evm.deployedBytecode.object", "metadata"]},
+        },
+    }
+
+
+SETTINGS = settings()
 
 
 @dataclass(frozen=True)
@@ -66,6 +89,7 @@ class Artifacts:
     cache_key: str
     contracts: dict[str, ContractArtifact]
     warnings: tuple[str, ...] = field(default=())
+    evm_version: str = DEFAULT_EVM_VERSION  # the fork the bytecode targets (solc's evmVersion)
 
     def __getitem__(self, name: str) -> ContractArtifact:
         try:
@@ -89,14 +113,23 @@ class Compiler:
     identity: str  # cheap to compute: no process is started for a cache hit
 
 
-def settings_hash() -> str:
-    return hashlib.sha256(json.dumps(SETTINGS, sort_keys=True).encode()).hexdigest()
+def settings_hash(evm_version: str = DEFAULT_EVM_VERSION) -> str:
+    return hashlib.sha256(json.dumps(settings(evm_version), sort_keys=True).encode()).hexdigest()
+
+
+def cache_name(evm_version: str = DEFAULT_EVM_VERSION) -> str:
+    """The cache file of a build for `evm_version`: Prague's keeps the name a wheel bundles."""
+    return CACHE_FILE.name if evm_version == DEFAULT_EVM_VERSION else f"{CACHE_FILE.stem}-{evm_version}.json"
 
 
 def pinned_solcjs_version() -> str:
-    if not SOLCJS_PACKAGE.exists():
-        raise ToolMissingError("solc-js is not installed (node_modules/solc): run `make` or `npm ci`")
-    return json.loads(SOLCJS_PACKAGE.read_text())["version"]
+    # Installed, solc-js is the using project's own (`npm install solc`): l2/tools/solc.js finds it in ./node_modules.
+    package = SOLCJS_PACKAGE if IN_CHECKOUT else Path.cwd() / "node_modules" / "solc" / "package.json"
+    if not package.exists():
+        raise ToolMissingError(f"solc-js is not installed ({package.parent}): run `make` or `npm ci`"
+                               if IN_CHECKOUT else f"no Solidity compiler: solc-js is not in {package.parent} "
+                               "(`npm install solc`) and SOLC_BINARY is not set")
+    return json.loads(package.read_text())["version"]
 
 
 def find_compiler() -> Compiler:
@@ -127,10 +160,26 @@ def source_files(contracts_dir: Path = CONTRACTS_DIR) -> dict[str, str]:
     return {str(p.relative_to(contracts_dir.parent)): p.read_text() for p in files}
 
 
-def cache_key(compiler: Compiler, sources: dict[str, str]) -> str:
+def source_hashes(sources: dict[str, str]) -> dict[str, str]:
+    """sha256 of each source, recorded with the artifacts: a wheel is built only from artifacts of its sources."""
+    return {path: hashlib.sha256(text.encode()).hexdigest() for path, text in sources.items()}
+
+
+def bundled_artifacts(sources: dict[str, str]) -> Artifacts:
+    """The artifacts an installed wheel carries, checked to be those of the sources it carries."""
+    try:
+        data = json.loads(BUNDLED_ARTIFACTS.read_text())
+    except (FileNotFoundError, json.JSONDecodeError) as exc:
+        raise CompileError(f"the installed package's artifacts cannot be read ({BUNDLED_ARTIFACTS}): {exc}") from None
+    if data.get("sources") != source_hashes(sources):
+        raise CompileError(f"{BUNDLED_ARTIFACTS} was not compiled from the sources beside it: reinstall l2")
+    return _artifacts_from_json(data)
+
+
+def cache_key(compiler: Compiler, sources: dict[str, str], evm_version: str = DEFAULT_EVM_VERSION) -> str:
     digest = hashlib.sha256()
     digest.update(compiler.identity.encode())
-    digest.update(settings_hash().encode())
+    digest.update(settings_hash(evm_version).encode())
     for path, text in sources.items():
         digest.update(path.encode() + b"\0" + hashlib.sha256(text.encode()).digest())
     return digest.hexdigest()
@@ -160,7 +209,7 @@ def _load_cache(cache_file: Path, key: str) -> Artifacts | None:
         data = json.loads(cache_file.read_text())
     except (FileNotFoundError, json.JSONDecodeError):
         return None
-    if data.get("cache_key") != key:
+    if data.get("cache_key") != key or "sources" not in data:  # a cache from before sources were recorded
         return None
     return _artifacts_from_json(data)
 
@@ -182,6 +231,7 @@ def _artifacts_from_json(data: dict) -> Artifacts:
         cache_key=data["cache_key"],
         contracts=contracts,
         warnings=tuple(data.get("warnings", ())),
+        evm_version=data.get("evm_version", DEFAULT_EVM_VERSION),
     )
 
 
@@ -194,15 +244,19 @@ def _run_version(compiler: Compiler) -> str:
 
 
 def compile_project(
-    force: bool = False, contracts_dir: Path = CONTRACTS_DIR, build_dir: Path = BUILD_DIR
+    force: bool = False, contracts_dir: Path = CONTRACTS_DIR, build_dir: Path = BUILD_DIR,
+    evm_version: str = DEFAULT_EVM_VERSION,
 ) -> Artifacts:
-    """Compile every contract under `contracts_dir` (or load the cache when nothing changed)."""
+    """Compile every contract under `contracts_dir` for `evm_version` (or load the cache when nothing changed)."""
+    check_evm_version(evm_version)
     sources = source_files(contracts_dir)
     if not sources:
         raise CompileError(f"no Solidity sources under {contracts_dir}")
-    cache_file = build_dir / CACHE_FILE.name
+    if not IN_CHECKOUT and not force and contracts_dir == CONTRACTS_DIR and evm_version == DEFAULT_EVM_VERSION:
+        return bundled_artifacts(sources)
+    cache_file = build_dir / cache_name(evm_version)
     compiler = find_compiler()
-    key = cache_key(compiler, sources)
+    key = cache_key(compiler, sources, evm_version)
     if not force:
         cached = _load_cache(cache_file, key)
         if cached is not None:
@@ -211,7 +265,7 @@ def compile_project(
     standard_input = {
         "language": "Solidity",
         "sources": {path: {"content": text} for path, text in sources.items()},
-        "settings": SETTINGS,
+        "settings": settings(evm_version),
     }
     try:
         output = solcx.compile_standard(
@@ -244,7 +298,9 @@ def compile_project(
     data = {
         "cache_key": key,
         "compiler_version": _run_version(compiler),
-        "settings_hash": settings_hash(),
+        "settings_hash": settings_hash(evm_version),
+        "evm_version": evm_version,
+        "sources": source_hashes(sources),
         "built_at": int(time.time()),
         "contracts": contracts,
         "warnings": warnings,
@@ -256,12 +312,16 @@ def compile_project(
 # --- `l2 compile` ----------------------------------------------------------------------------
 
 def add_arguments(parser) -> None:
-    """`l2 compile` takes no options: it always builds from source."""
+    """`l2 compile [--evm-version V]`: it always builds from source."""
+    from l2.l1.chain import add_evm_version_argument
+
+    add_evm_version_argument(parser)
 
 
 def run(args) -> int:
-    artifacts = compile_project(force=True)
-    print(f"compiled {len(artifacts.contracts)} contracts with solc {artifacts.compiler_version}")
+    artifacts = compile_project(force=True, evm_version=args.evm_version)
+    print(f"compiled {len(artifacts.contracts)} contracts with solc {artifacts.compiler_version} "
+          f"for {artifacts.evm_version}")
     for warning in artifacts.warnings:
         print(f"warning: {warning.splitlines()[0]}")
     return 0

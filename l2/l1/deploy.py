@@ -39,9 +39,11 @@ from l2.core.crypto import keccak
 from l2.errors import ChainConnectionError, InputError, InsufficientFundsError, ManifestError
 from l2.files import check_writable, write_atomic
 from l2.l1.chain import GAS_MARGIN, Chain
-from l2.l1.compiler import PROJECT_ROOT, Artifacts
+from l2.l1.compiler import IN_CHECKOUT, PROJECT_ROOT, Artifacts
+from l2.l1.evm import EvmRequirement
 
-DEPLOYMENTS_DIR = PROJECT_ROOT / "deployments"
+# Installed from a wheel, manifests go to the using project's folder, never into site-packages.
+DEPLOYMENTS_DIR = PROJECT_ROOT / "deployments" if IN_CHECKOUT else Path.cwd() / "deployments"
 MANIFEST_VERSION = 1
 GENESIS_DIGITS = 10  # of block 0's hash in a manifest's file name; the file holds all of it, and is checked
 RECEIPT_TIMEOUT = 120
@@ -78,6 +80,7 @@ class ContractSpec:
     name: str
     args: Callable[[DeployContext], tuple] = lambda ctx: ()
     description: str = ""
+    evm: EvmRequirement = EvmRequirement()  # the oldest fork it runs on (a design stamps its own on its specs)
 
 
 # The foundation's own contracts, in deployment order; each design adds its own (`l2.designs.deployment_plan`).
@@ -407,6 +410,8 @@ def deploy_all(
     """Deploy what changed; return the results and the manifest (written to `out` if given, with a journal
     beside it while the run lasts). `previous_path`: read the previous manifest there instead of at `out`."""
     plan = FOUNDATION_PLAN if plan is None else plan
+    # Before anything is compiled or sent: a build the node cannot run, or a design it cannot build, in one line.
+    chain.check_evm([spec.evm for spec in plan])
     genesis_hash = genesis_hash_of(chain)
     journal = Journal.beside(out) if out is not None else None
     if out is not None:
@@ -521,6 +526,7 @@ def reuse_deployment(chain: Chain, plan: list[ContractSpec], manifest_path: Path
     if chain.is_embedded or getattr(chain, "anvil", None) is not None:
         raise InputError("--reuse needs a node that keeps its contracts (--rpc-url URL): "
                          "a chain started for this command starts empty")
+    chain.check_evm([spec.evm for spec in plan])
     genesis_hash = genesis_hash_of(chain)
     path = manifest_path
     if path is None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from l2.designs.api import Design, Scenario
+from l2.designs.api import Design, EvmRequirement, Scenario
 from l2.l1.deploy import ContractSpec
 
 
@@ -45,4 +45,5 @@ DESIGN = Design(
     bench_module="l2.designs.channels.bench",
     sandbox=_sandbox,
     adapter=_adapter,
+    evm=EvmRequirement("cancun", "EIP-1153 transient storage: the registry's re-entrancy lock"),
 )

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from l2.designs.api import Design, Scenario
+from l2.designs.api import Design, EvmRequirement, Scenario
 from l2.designs.optimistic.encoding import DEFAULT_COMMITMENT_SIZE
 from l2.l1.deploy import ContractSpec
 
@@ -62,6 +62,7 @@ DESIGN = Design(
     bench_module="l2.designs.optimistic.bench",
     sandbox=_sandbox,
     adapter=_adapter,
+    evm=EvmRequirement("prague", "EIP-2537 BLS12-381 precompiles"),
     operator_reserve=_operator_reserve,
     commands=(("verify", "l2.designs.optimistic.cli",
                "check a deployed optimistic rollup from Layer-1 data alone (and prove fraud with --challenge)"),),

@@ -18,16 +18,27 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from eth_abi import encode as abi_encode
-from eth_utils import to_canonical_address
+from eth_utils import to_canonical_address, to_checksum_address
 
 from l2.core import merkle
 from l2.core.crypto import Signer, keccak, recover
 from l2.core.eip712 import StructType, domain_separator, typed_data_digest
-from l2.designs.sidechain.errors import CheckpointRejected
-from l2.designs.sidechain.messages import DOMAIN_NAME, DOMAIN_VERSION, Domain
+from l2.designs.sidechain.errors import BlockRejected, CheckpointRejected
+from l2.designs.sidechain.messages import (
+    DOMAIN_NAME,
+    DOMAIN_VERSION,
+    MAX_SYNCS_PER_BLOCK,
+    Domain,
+    SetUpdate,
+    StateSync,
+)
 from l2.errors import InvalidSignature
 
 YES = 1  # the only checkpoint vote Layer 1 counts
+BRIDGE_ADDRESS = "0x0000000000000000000000000000000000001001"  # SidechainBridge, placed in the genesis
+# SidechainBridge's storage layout (its first five variables, in order)
+SLOT_LAST_STATE_SYNC, SLOT_BURN_COUNT, SLOT_MINTED, SLOT_BURNED, SLOT_BALANCE_OF = range(5)
+BURNED_TOPIC = keccak(b"Burned(uint256,address,address,uint256)")
 ZERO_ROOT = bytes(32)
 SIGNATURE_SIZE = 65
 
@@ -182,3 +193,106 @@ def check_quorum(digest: bytes, packed: bytes, powers: Mapping[str, int]) -> int
 def burns_in(burns: Iterable[Burn], start: int, end: int) -> list[Burn]:
     """The burns of blocks start..end, in the order they happened (by id)."""
     return sorted((b for b in burns if start <= b.block_number <= end), key=lambda b: b.id)
+
+
+# --- the sidechain's side: state syncs in, burns out ---------------------------------------------------
+
+def mapping_slot(key: bytes, slot: int) -> int:
+    """Solidity's storage slot of `mapping[key]` for a mapping declared at `slot`."""
+    return int.from_bytes(keccak(key.rjust(32, b"\0") + slot.to_bytes(32, "big")), "big")
+
+
+def token_balance_slot(token: str, account: str) -> int:
+    inner = mapping_slot(to_canonical_address(token), SLOT_BALANCE_OF)
+    return mapping_slot(to_canonical_address(account), inner)
+
+
+def syncs_commitment(syncs: Iterable[StateSync], set_update: SetUpdate | None = None) -> bytes:
+    """What a block's header (`extraData`) carries for its state syncs and its validator-set update, so
+    its hash names them; empty when there are none."""
+    items = list(syncs)
+    if not items and set_update is None:
+        return b""
+    epoch, validators = (set_update.epoch, list(set_update.validators)) if set_update is not None else (0, [])
+    return _keccak_abi(["(uint256,address,address,uint256)[]", "uint256", "(address,uint256)[]"],
+                       [[(s.id, s.token, s.recipient, s.amount) for s in items], epoch, validators])
+
+
+# --- the validator set, by Layer-1 epoch -----------------------------------------------------------------
+
+def validator_set_at(changes: Iterable[tuple[int, str, int, int]], epoch: int) -> tuple[tuple[str, int], ...]:
+    """StakeManager's set for `epoch` from its `ValidatorSetChanged` events (changeId, signer, power,
+    effectiveEpoch): each signer's latest change effective by then; power 0 is out. Sorted by address."""
+    latest: dict[str, tuple[int, int]] = {}
+    for change_id, signer, power, effective in changes:
+        if effective <= epoch and change_id > latest.get(signer, (0, 0))[0]:
+            latest[signer] = (change_id, power)
+    return tuple(sorted(((s, p) for s, (_, p) in latest.items() if p > 0), key=lambda v: v[0].lower()))
+
+
+def next_set_update(current_epoch: int, view: SetUpdate | None) -> SetUpdate | None:
+    """The proposer's choice: Layer 1's set when its finalized epoch is past the sidechain's (never an
+    empty set: a chain without validators could not go on to learn a later one)."""
+    if view is None or view.epoch <= current_epoch or not view.validators:
+        return None
+    return view
+
+
+def check_set_update(current_epoch: int, proposed: SetUpdate | None, view: SetUpdate | None) -> None:
+    """A proposed block's set update against this validator's own finalized Layer-1 read: only a later
+    epoch than the sidechain's, exactly as Layer 1 has it. BlockRejected otherwise."""
+    if proposed is None:
+        return
+    if view is None:
+        raise BlockRejected("the block changes the validator set and this validator reads no Layer 1")
+    if proposed.epoch <= current_epoch:
+        raise BlockRejected(f"set update for epoch {proposed.epoch}: the sidechain is already at {current_epoch}")
+    if proposed != view:
+        raise BlockRejected(f"set update for epoch {proposed.epoch} differs from Layer 1's finalized epoch "
+                            f"{view.epoch} set")
+    if not proposed.validators:
+        raise BlockRejected("a set update must name at least one validator")
+
+
+def check_state_syncs(last_applied: int, proposed: Iterable[StateSync], final: Mapping[int, StateSync]) -> None:
+    """A proposed block's state syncs against what this validator read from Layer 1 up to its finalized
+    block (`final`, by id): the next ids after `last_applied`, in order, none skipped or repeated, each as
+    Layer 1 says it is. BlockRejected otherwise (a validator whose Layer-1 view lags refuses too, and the
+    block is decided in a later round once it has caught up)."""
+    items = list(proposed)
+    if len(items) > MAX_SYNCS_PER_BLOCK:
+        raise BlockRejected(f"a block carries at most {MAX_SYNCS_PER_BLOCK} state syncs, not {len(items)}")
+    expected = last_applied + 1
+    for sync in items:
+        if sync.id <= last_applied:
+            raise BlockRejected(f"state sync {sync.id} was already applied (the last was {last_applied})")
+        if sync.id != expected:
+            raise BlockRejected(f"state sync {sync.id} skips or repeats: {expected} comes next")
+        known = final.get(sync.id)
+        if known is None:
+            raise BlockRejected(f"state sync {sync.id} is not on Layer 1 up to its finalized block")
+        if known != sync:
+            raise BlockRejected(f"state sync {sync.id} differs from Layer 1's: {sync} is not {known}")
+        expected += 1
+
+
+def next_state_syncs(last_applied: int, final: Mapping[int, StateSync],
+                     limit: int = MAX_SYNCS_PER_BLOCK) -> list[StateSync]:
+    """The proposer's choice: the finalized syncs after `last_applied`, in order, up to `limit`."""
+    out: list[StateSync] = []
+    while len(out) < limit and (last_applied + len(out) + 1) in final:
+        out.append(final[last_applied + len(out) + 1])
+    return out
+
+
+def burns_of_logs(block_number: int, logs: Iterable[tuple[bytes, list[int], bytes]]) -> list[Burn]:
+    """The burns among a block's logs (address, topics, data), as `SidechainBridge.Burned` emits them."""
+    bridge = to_canonical_address(BRIDGE_ADDRESS)
+    out = []
+    for address, topics, data in logs:
+        if address != bridge or not topics or topics[0].to_bytes(32, "big") != BURNED_TOPIC:
+            continue
+        token = to_checksum_address(topics[2].to_bytes(32, "big")[12:])
+        recipient = to_checksum_address(topics[3].to_bytes(32, "big")[12:])
+        out.append(Burn(topics[1], block_number, token, recipient, int.from_bytes(data[:32], "big")))
+    return out

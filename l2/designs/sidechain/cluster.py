@@ -24,16 +24,25 @@ from typing import Any
 
 from eth_account import Account
 
-from l2.designs.sidechain.config import ClusterConfig, NodeSpec
+from l2.designs.sidechain.bridge import BRIDGE_ADDRESS
+from l2.designs.sidechain.config import ClusterConfig, L1Link, NodeSpec
 from l2.designs.sidechain.consensus import Timing
 from l2.designs.sidechain.errors import NodeUnavailable
 from l2.designs.sidechain.execution import Genesis
+from l2.designs.sidechain.messages import ZERO_ADDRESS
 from l2.designs.sidechain.p2p import HOST
 
 DEFAULT_CHAIN_ID = 901
 DEFAULT_STAKE = 10**21  # 1,000 ETH each until stakes come from Layer 1
 FAST_TIMING = Timing(propose=0.6, prevote=0.3, precommit=0.3, delta=0.2, block_interval=0.15, max_timeout=5.0)
 PROJECT_ROOT = Path(__file__).resolve().parents[3]
+
+
+def bridge_code() -> tuple[tuple[str, bytes], ...]:
+    """The genesis code of a sidechain with a bridge: SidechainBridge at its fixed address."""
+    from l2.l1.compiler import compile_project
+
+    return ((BRIDGE_ADDRESS, compile_project()["SidechainBridge"].runtime_bytecode),)
 
 
 def free_ports(count: int) -> list[int]:
@@ -49,7 +58,8 @@ def free_ports(count: int) -> list[int]:
 class Cluster:
     def __init__(self, workdir: Path, validators: int = 4, *, chain_id: int = DEFAULT_CHAIN_ID,
                  alloc: dict[str, int] | None = None, timing: Timing = Timing(), stakes: list[int] | None = None,
-                 keys: list[bytes] | None = None, start_timeout: float = 60.0):
+                 keys: list[bytes] | None = None, start_timeout: float = 60.0, l1: L1Link | None = None,
+                 code: tuple[tuple[str, bytes], ...] = ()):
         if validators < 1:
             raise ValueError("a sidechain needs at least one validator")
         self.workdir = Path(workdir)
@@ -60,8 +70,12 @@ class Cluster:
         ports = free_ports(2 * validators)
         nodes = tuple(NodeSpec(a, s, ports[2 * i], ports[2 * i + 1])
                       for i, (a, s) in enumerate(zip(self.addresses, stakes, strict=True)))
-        genesis = Genesis(chain_id, int(time.time()) - 1, tuple((alloc or {}).items()))
-        self.config = ClusterConfig(genesis, nodes, timing)
+        if l1 is not None and not code:
+            code = bridge_code()
+        genesis = Genesis(chain_id, int(time.time()) - 1, tuple((alloc or {}).items()), code=code)
+        # With Layer 1, votes are signed under the StakeManager's domain so that it can judge evidence.
+        verifying = l1.stake_manager if l1 is not None else ZERO_ADDRESS
+        self.config = ClusterConfig(genesis, nodes, timing, verifying, l1)
         self.config_path = self.workdir / "cluster.json"
         self.config.save(self.config_path)
         for i, key in enumerate(self.keys):

@@ -32,8 +32,10 @@ from eth.vm.spoof import SpoofTransaction
 from eth_utils import ValidationError, to_canonical_address, to_checksum_address
 
 from l2.core.crypto import keccak
+from l2.designs.sidechain import bridge
+from l2.designs.sidechain.bridge import Burn
 from l2.designs.sidechain.errors import BlockRejected, TransactionRejected
-from l2.designs.sidechain.messages import Block
+from l2.designs.sidechain.messages import ZERO_ADDRESS, Block, SetUpdate, StateSync
 
 GAS_LIMIT = 30_000_000
 POST_MERGE_GENESIS = {"difficulty": 0, "mix_hash": bytes(32), "nonce": bytes(8), "extra_data": b"l2 sidechain"}
@@ -45,16 +47,19 @@ class Genesis:
     timestamp: int
     alloc: tuple[tuple[str, int], ...]  # (address, wei) funded at height 0
     gas_limit: int = GAS_LIMIT
+    code: tuple[tuple[str, bytes], ...] = ()  # (address, runtime code) placed at height 0: the bridge
 
     def to_json(self) -> dict:
         return {"chainId": self.chain_id, "timestamp": self.timestamp, "gasLimit": self.gas_limit,
-                "alloc": {a: str(w) for a, w in self.alloc}}
+                "alloc": {a: str(w) for a, w in self.alloc}, "code": {a: "0x" + c.hex() for a, c in self.code}}
 
     @classmethod
     def from_json(cls, data: dict) -> Genesis:
         return cls(int(data["chainId"]), int(data["timestamp"]),
                    tuple((to_checksum_address(a), int(w)) for a, w in data["alloc"].items()),
-                   int(data.get("gasLimit", GAS_LIMIT)))
+                   int(data.get("gasLimit", GAS_LIMIT)),
+                   tuple((to_checksum_address(a), bytes.fromhex(c.removeprefix("0x")))
+                         for a, c in data.get("code", {}).items()))
 
 
 class SqliteKV(BaseDB):
@@ -129,6 +134,9 @@ class Executor:
         params = {**POST_MERGE_GENESIS, "gas_limit": self.genesis.gas_limit, "timestamp": self.genesis.timestamp}
         state = {to_canonical_address(a): {"balance": w, "nonce": 0, "code": b"", "storage": {}}
                  for a, w in self.genesis.alloc}
+        for address, code in self.genesis.code:
+            entry = state.setdefault(to_canonical_address(address), {"balance": 0, "nonce": 0, "storage": {}})
+            entry["code"] = code
         self.chain_class.from_genesis(AtomicDB(layer), params, state)
         with self.transaction():
             layer.commit()
@@ -190,9 +198,42 @@ class Executor:
         layer = BatchDB(self.kv)
         return layer, self.chain_class(AtomicDB(layer))
 
-    def _header_for(self, chain: Chain, parent: BlockHeaderAPI, timestamp: int, proposer: str) -> BlockHeaderAPI:
+    def _header_for(self, chain: Chain, parent: BlockHeaderAPI, timestamp: int, proposer: str,
+                    syncs: tuple[StateSync, ...] = (), set_update: SetUpdate | None = None) -> BlockHeaderAPI:
         return chain.create_header_from_parent(parent, timestamp=timestamp, coinbase=to_canonical_address(proposer),
-                                               mix_hash=keccak(parent.hash))
+                                               mix_hash=keccak(parent.hash),
+                                               extra_data=bridge.syncs_commitment(syncs, set_update))
+
+    def last_state_sync(self, header: BlockHeaderAPI | None = None) -> int:
+        """Id of the last Layer-1 state sync applied up to `header` (default: the head)."""
+        state = self.state_at(header or self.head())
+        return state.get_storage(to_canonical_address(bridge.BRIDGE_ADDRESS), bridge.SLOT_LAST_STATE_SYNC)
+
+    def burns(self, evm_block: BlockAPI, chain: Chain | None = None) -> list[Burn]:
+        """The withdrawals a block burned on the bridge, in order (`chain`: the scratch one it was built on)."""
+        receipts = evm_block.get_receipts((chain or self.chain).chaindb)
+        return bridge.burns_of_logs(evm_block.number, ((log.address, list(log.topics), log.data)
+                                                       for r in receipts for log in r.logs))
+
+    @staticmethod
+    def _apply_state_syncs(state, syncs: tuple[StateSync, ...], height: int) -> None:
+        """The system writes of a block's state syncs, before its transactions: ETH minted to the recipient's
+        balance, a token credited in the bridge's ledger, the bridge's counters moved. Ids must follow the
+        last applied one here too, so no block (proposed or synced from a peer) applies a deposit twice."""
+        address = to_canonical_address(bridge.BRIDGE_ADDRESS)
+        last = state.get_storage(address, bridge.SLOT_LAST_STATE_SYNC)
+        for sync in syncs:
+            if sync.id != last + 1:
+                raise BlockRejected(f"block {height} applies state sync {sync.id} after {last}")
+            if sync.token == ZERO_ADDRESS:
+                state.delta_balance(to_canonical_address(sync.recipient), sync.amount)
+            else:
+                slot = bridge.token_balance_slot(sync.token, sync.recipient)
+                state.set_storage(address, slot, state.get_storage(address, slot) + sync.amount)
+            minted = bridge.mapping_slot(to_canonical_address(sync.token), bridge.SLOT_MINTED)
+            state.set_storage(address, minted, state.get_storage(address, minted) + sync.amount)
+            last = sync.id
+        state.set_storage(address, bridge.SLOT_LAST_STATE_SYNC, last)
 
     def select(self, raw_txs: list[bytes], timestamp: int, proposer: str) -> list[bytes]:
         """The proposer's choice: `raw_txs` in order, minus those that cannot be included on top of the head
@@ -217,11 +258,12 @@ class Executor:
             chosen.append(raw)
         return chosen
 
-    def build(self, raw_txs: list[bytes], timestamp: int, proposer: str) -> Executed:
-        """A new block on the head from `raw_txs` (already `select`ed), executed."""
+    def build(self, raw_txs: list[bytes], timestamp: int, proposer: str,
+              syncs: tuple[StateSync, ...] = (), set_update: SetUpdate | None = None) -> Executed:
+        """A new block on the head from `raw_txs` (already `select`ed) after `syncs`, executed."""
         parent = self.head()
         block = Block(parent.block_number + 1, parent.hash, timestamp, to_checksum_address(proposer), tuple(raw_txs),
-                      b"")
+                      b"", tuple(syncs), set_update)
         return self._execute(block)
 
     def execute(self, block: Block) -> Executed:
@@ -241,9 +283,13 @@ class Executor:
         if block.timestamp <= parent.timestamp:
             raise BlockRejected(f"block timestamp {block.timestamp} is not after its parent's {parent.timestamp}")
         layer, chain = self._scratch()
-        header = self._header_for(chain, parent, block.timestamp, block.proposer)
+        header = self._header_for(chain, parent, block.timestamp, block.proposer, block.syncs, block.set_update)
         vm = chain.get_vm(header)
         try:
+            if block.syncs:
+                self._apply_state_syncs(vm.state, block.syncs, block.height)
+                vm.state.lock_changes()
+                header = header.copy(state_root=vm.state.make_state_root())
             txs = [vm.get_transaction_builder().decode(raw) for raw in block.txs]
             if any(getattr(tx, "chain_id", None) != self.genesis.chain_id for tx in txs):
                 raise BlockRejected(f"block {block.height} holds a transaction for another chain")
@@ -254,7 +300,7 @@ class Executor:
         except (ValidationError, rlp.DecodingError, ValueError) as exc:
             raise BlockRejected(f"block {block.height} does not execute: {exc}") from None
         return Executed(Block(block.height, block.parent_hash, block.timestamp, block.proposer, block.txs,
-                              evm_block.hash), evm_block, layer, chain)
+                              evm_block.hash, block.syncs, block.set_update), evm_block, layer, chain)
 
     @contextlib.contextmanager
     def committing(self, executed: Executed) -> Iterator[Any]:

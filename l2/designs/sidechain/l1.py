@@ -117,6 +117,10 @@ class SidechainL1:
         packed = signatures if isinstance(signatures, bytes) else bridge.pack_signatures(signatures)
         return self.chain.transact(self.sm.submitCheckpoint(*checkpoint.as_tuple(), packed), sender)
 
+    def confirmations(self) -> int:
+        """Layer-1 blocks the validators wait before they act on an event."""
+        return self.sm.confirmations().call()
+
     def epoch(self) -> int:
         return self.sm.epoch().call()
 
@@ -135,10 +139,11 @@ class SidechainL1:
                                              bytes(log.args.exitRoot)))
                 for log in self.stake_manager.events.CheckpointSubmitted().get_logs(from_block=0)]
 
-    def set_changes(self, from_block: int = 0) -> list[SetChange]:
+    def set_changes(self, from_block: int = 0, to_block: int | str = "latest") -> list[SetChange]:
         return [SetChange(log.args.changeId, log.args.signer, log.args.power, log.args.effectiveEpoch,
                           log.blockNumber)
-                for log in self.stake_manager.events.ValidatorSetChanged().get_logs(from_block=from_block)]
+                for log in self.stake_manager.events.ValidatorSetChanged().get_logs(from_block=from_block,
+                                                                                    to_block=to_block)]
 
     # --- deposits and exits ----------------------------------------------------------------------------
 
@@ -149,9 +154,9 @@ class SidechainL1:
         return self.chain.transact(self.dm.depositERC20(to_checksum_address(token), to_checksum_address(recipient),
                                                         amount), sender)
 
-    def state_syncs(self, after_id: int = 0) -> list[StateSync]:
-        """Every deposit with an id above `after_id`, in id order."""
-        logs = self.deposit_manager.events.StateSynced().get_logs(from_block=0)
+    def state_syncs(self, after_id: int = 0, to_block: int | str = "latest", from_block: int = 0) -> list[StateSync]:
+        """Every deposit with an id above `after_id` (in Layer-1 blocks from_block..to_block), in id order."""
+        logs = self.deposit_manager.events.StateSynced().get_logs(from_block=from_block, to_block=to_block)
         out = [StateSync(log.args.id, log.args.depositor, log.args.token, log.args.recipient, log.args.amount,
                          log.blockNumber) for log in logs if log.args.id > after_id]
         return sorted(out, key=lambda s: s.id)

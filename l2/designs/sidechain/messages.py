@@ -68,6 +68,32 @@ class Vote:
 
 
 @dataclass(frozen=True)
+class StateSync:
+    """A deposit on Layer 1 (`DepositManager.StateSynced`) as a sidechain block carries it, to be applied
+    before the block's transactions (bridge.py has the rules)."""
+
+    id: int
+    token: str  # Layer-1 asset, the zero address for ETH
+    recipient: str
+    amount: int
+
+    def to_json(self) -> dict:
+        return {"id": self.id, "token": self.token, "recipient": self.recipient, "amount": str(self.amount)}
+
+
+@dataclass(frozen=True)
+class SetUpdate:
+    """The validator set of Layer-1 epoch `epoch` (StakeManager's, `confirmations` deep), as a block carries
+    it: it governs the heights after that block. Sorted by address, every power positive."""
+
+    epoch: int
+    validators: tuple[tuple[str, int], ...]
+
+    def to_json(self) -> dict:
+        return {"epoch": self.epoch, "validators": [[a, str(p)] for a, p in self.validators]}
+
+
+@dataclass(frozen=True)
 class Block:
     height: int
     parent_hash: bytes
@@ -75,10 +101,14 @@ class Block:
     proposer: str
     txs: tuple[bytes, ...]  # raw signed Ethereum transactions, in execution order
     hash: bytes  # the EVM block hash executing them gives (what votes name)
+    syncs: tuple[StateSync, ...] = ()  # Layer-1 deposits applied before the transactions (its header names them)
+    set_update: SetUpdate | None = None  # a new Layer-1 epoch's validator set, from the next height on
 
     def to_json(self) -> dict:
         return {"height": self.height, "parent": "0x" + self.parent_hash.hex(), "timestamp": self.timestamp,
-                "proposer": self.proposer, "txs": ["0x" + t.hex() for t in self.txs], "hash": "0x" + self.hash.hex()}
+                "proposer": self.proposer, "txs": ["0x" + t.hex() for t in self.txs], "hash": "0x" + self.hash.hex(),
+                "syncs": [s.to_json() for s in self.syncs],
+                "setUpdate": self.set_update.to_json() if self.set_update is not None else None}
 
 
 @dataclass(frozen=True)
@@ -155,6 +185,7 @@ def decode_vote(message: dict, domain: Domain) -> Vote:
 
 
 MAX_TXS_PER_BLOCK = 2_000
+MAX_SYNCS_PER_BLOCK = 64
 
 
 def decode_block(message: dict) -> Block:
@@ -170,8 +201,50 @@ def decode_block(message: dict) -> Block:
         proposer = to_checksum_address(proposer)
     except ValueError:
         raise VoteRejected("block proposer must be an address") from None
+    raw_syncs = message.get("syncs", [])
+    if not isinstance(raw_syncs, list) or len(raw_syncs) > MAX_SYNCS_PER_BLOCK:
+        raise VoteRejected(f"block syncs must be a list of at most {MAX_SYNCS_PER_BLOCK}")
     return Block(_int(message, "height", 1), _bytes(message, "parent", 32), _int(message, "timestamp"), proposer,
-                 tuple(_bytes({"t": t}, "t") for t in txs), _bytes(message, "hash", 32))
+                 tuple(_bytes({"t": t}, "t") for t in txs), _bytes(message, "hash", 32),
+                 tuple(decode_state_sync(s) for s in raw_syncs), decode_set_update(message.get("setUpdate")))
+
+
+MAX_VALIDATORS = 256  # StakeManager's cap can be no higher
+
+
+def decode_set_update(message: object) -> SetUpdate | None:
+    if message is None:
+        return None
+    if not isinstance(message, dict):
+        raise VoteRejected("a set update must be an object")
+    rows = message.get("validators")
+    if not isinstance(rows, list) or not 0 < len(rows) <= MAX_VALIDATORS:
+        raise VoteRejected(f"a set update names 1 to {MAX_VALIDATORS} validators")
+    validators = []
+    for row in rows:
+        if not (isinstance(row, list) and len(row) == 2 and isinstance(row[1], str) and row[1].isdigit()):
+            raise VoteRejected("a set update's validator must be [address, decimal power]")
+        validators.append((_address({"a": row[0]}, "a"), int(row[1])))
+    return SetUpdate(_int(message, "epoch", 1), tuple(validators))
+
+
+def _address(message: dict, key: str) -> str:
+    value = message.get(key)
+    if not isinstance(value, str) or len(value) != 42:
+        raise VoteRejected(f"field {key!r} must be an address")
+    try:
+        return to_checksum_address(value)
+    except ValueError:
+        raise VoteRejected(f"field {key!r} must be an address") from None
+
+
+def decode_state_sync(message: object) -> StateSync:
+    if not isinstance(message, dict):
+        raise VoteRejected("a state sync must be an object")
+    amount = message.get("amount")
+    if not isinstance(amount, str) or not amount.isdigit() or int(amount) >= 2**256:
+        raise VoteRejected(f"state sync amount must be a decimal string below 2**256, got {amount!r}")
+    return StateSync(_int(message, "id", 1), _address(message, "token"), _address(message, "recipient"), int(amount))
 
 
 def decode_proposal(message: dict, domain: Domain) -> Proposal:

@@ -27,8 +27,10 @@ from pathlib import Path
 
 from eth_utils import to_checksum_address
 
-from l2.core.crypto import Signer
+from l2.core.crypto import Signer, recover
+from l2.designs.sidechain import bridge
 from l2.designs.sidechain import consensus as c
+from l2.designs.sidechain.bridge import Checkpoint
 from l2.designs.sidechain.config import ClusterConfig
 from l2.designs.sidechain.errors import (
     BlockRejected,
@@ -40,6 +42,7 @@ from l2.designs.sidechain.errors import (
     TransactionRejected,
 )
 from l2.designs.sidechain.execution import Executed, Executor, SqliteKV
+from l2.designs.sidechain.l1service import SUBMIT_GRACE, L1Service
 from l2.designs.sidechain.messages import (
     NIL,
     PRECOMMIT,
@@ -53,6 +56,7 @@ from l2.designs.sidechain.messages import (
     sign_vote,
 )
 from l2.designs.sidechain.p2p import Network
+from l2.errors import L2Error
 from l2.runtime.store import Store
 
 SCHEMA = """
@@ -63,7 +67,13 @@ CREATE TABLE IF NOT EXISTS signed (height INTEGER NOT NULL, round INTEGER NOT NU
                                    PRIMARY KEY (height, round, type));
 CREATE TABLE IF NOT EXISTS evidence (id INTEGER PRIMARY KEY, height INTEGER NOT NULL, signer TEXT NOT NULL,
                                      first TEXT NOT NULL, second TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS burns (id INTEGER PRIMARY KEY, height INTEGER NOT NULL, token TEXT NOT NULL,
+                                  recipient TEXT NOT NULL, amount TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS validator_sets (height INTEGER PRIMARY KEY, epoch INTEGER NOT NULL,
+                                           validators TEXT NOT NULL);
 """
+CHECKPOINT_WINDOWS = 4  # checkpoints past Layer 1's last one signed and gossiped at a time
+MAX_EARLY_SIGNATURES = 1_000
 PROPOSAL_TYPE = 0  # in `signed`, beside the vote types 1 and 2
 MAX_DRIFT = 5  # seconds a proposed timestamp may run ahead of our clock (when it is not just parent + 1)
 MAX_MEMPOOL = 10_000
@@ -82,7 +92,8 @@ class PendingTx:
 
 
 class Validator:
-    def __init__(self, config: ClusterConfig, key: bytes, db_path: Path, *, log=None):
+    def __init__(self, config: ClusterConfig, key: bytes, db_path: Path, *, log=None,
+                 l1: L1Service | None = None):
         self.config = config
         self.signer = Signer(key)
         self.me = self.signer.address
@@ -101,11 +112,22 @@ class Validator:
         self.arrivals = 0
         self.last_sync_request = 0.0
         self.peer_heights: dict[str, int] = {}
+        self.l1 = l1  # None: no bridge, and a block carrying state syncs is refused (they cannot be checked)
+        self.checkpoints: dict[int, Checkpoint] = {}  # by start: what we signed
+        self.checkpoint_signatures: dict[int, dict[str, bytes]] = {}  # by start: signer -> signature
+        self.quorum_since: dict[int, float] = {}
+        self.early_signatures: list[dict] = []  # for checkpoints we have not reached yet
         self.store = Store(db_path, SCHEMA, kind="sidechain validator", error=SidechainStorageError)
         self.store.claim("chain_id", str(config.chain_id))
         self.store.claim("validator", self.me)
         self.executor = Executor(SqliteKV(self.store.db), config.genesis, transaction=self.store.transaction)
         self.store.claim("genesis_hash", "0x" + self.executor.header(0).hash.hex())
+        self.epoch = 0  # the Layer-1 epoch whose validator set governs our next height (0: the genesis set)
+        row = self.store.db.execute("SELECT epoch, validators FROM validator_sets ORDER BY height DESC LIMIT 1"
+                                    ).fetchone()
+        if row is not None:
+            self.epoch = row[0]
+            self.ctx = c.Context(_validator_set(json.loads(row[1])), self.me, config.timing)
         self.state, actions = self._resume()
         self.network: Network | None = None
         self._act(actions)
@@ -188,6 +210,8 @@ class Validator:
             self._serve_blocks(message)
         elif kind == "blocks":
             self._on_blocks(message)
+        elif kind == "checkpoint_sig":
+            self._on_checkpoint_signature(message)
 
     def _defer(self, height: int, message: dict) -> bool:
         """Keep a message for the next height until we get there; drop older or further ones."""
@@ -215,11 +239,24 @@ class Validator:
                 self.log(f"block {block.height} timestamp {block.timestamp} is ahead of our clock")
                 return False
         try:
+            if fresh:
+                self._check_state_syncs(block)
             self.executed[block.hash] = self.executor.execute(block)
             return True
         except BlockRejected as exc:
             self.log(f"block refused: {exc}")
             return False
+
+    def _check_state_syncs(self, block: Block) -> None:
+        """A proposal's state syncs against our own Layer-1 read (a block synced with a quorum's commit
+        was checked by that quorum)."""
+        if self.l1 is None:
+            if block.syncs or block.set_update is not None:
+                raise BlockRejected(f"block {block.height} carries state syncs or a set update and this validator "
+                                    "reads no Layer 1")
+            return
+        bridge.check_state_syncs(self.executor.last_state_sync(), block.syncs, self.l1.final)
+        bridge.check_set_update(self.epoch, block.set_update, self.l1.set_view)
 
     # --- acting on the rules' decisions --------------------------------------------------------------
 
@@ -279,7 +316,10 @@ class Validator:
                 head = self.executor.head()
                 timestamp = max(head.timestamp + 1, int(time.time()))
                 txs = self.executor.select(self._mempool_order(), timestamp, self.me)
-                executed = self.executor.build(txs, timestamp, self.me)
+                syncs = (bridge.next_state_syncs(self.executor.last_state_sync(), self.l1.final)
+                         if self.l1 is not None else [])
+                update = bridge.next_set_update(self.epoch, self.l1.set_view) if self.l1 is not None else None
+                executed = self.executor.build(txs, timestamp, self.me, tuple(syncs), update)
                 self.executed[executed.block.hash] = executed
             proposal = sign_proposal(self.signer, self.domain, action.round, action.valid_round, executed.block)
             message = {"type": "proposal", **proposal.to_json()}
@@ -298,9 +338,22 @@ class Validator:
 
     def _store_block(self, executed: Executed, round_: int, precommits) -> None:
         block = executed.block
+        burns = self.executor.burns(executed.evm_block, executed.chain)
         with self.executor.committing(executed) as db:
             db.execute("INSERT INTO blocks VALUES (?, ?, ?, ?, ?)", (block.height, block.hash, round_,
                        json.dumps(block.to_json()), json.dumps([v.to_json() for v in precommits])))
+            db.executemany("INSERT INTO burns VALUES (?, ?, ?, ?, ?)",
+                           [(b.id, b.block_number, b.token, b.recipient, str(b.amount)) for b in burns])
+            update = block.set_update
+            if update is not None:  # it governs the heights after this block, here and at every validator
+                db.execute("INSERT INTO validator_sets VALUES (?, ?, ?)", (block.height + 1, update.epoch,
+                           json.dumps([[a, str(p)] for a, p in update.validators])))
+        if block.set_update is not None:
+            self.epoch = block.set_update.epoch
+            self.ctx = c.Context(_validator_set([[a, str(p)] for a, p in block.set_update.validators]), self.me,
+                                 self.config.timing)
+            self.log(f"validator set of Layer-1 epoch {self.epoch} from height {block.height + 1}: "
+                     f"{len(block.set_update.validators)} validators")
             db.execute("DELETE FROM signed WHERE height <= ?", (block.height,))
         included = set(block.txs)
         state = self.executor.state_at(self.executor.head())
@@ -354,10 +407,101 @@ class Validator:
 
     # --- keeping peers in step -----------------------------------------------------------------------
 
+    # --- checkpoints ---------------------------------------------------------------------------------
+
+    def burns(self, start: int, end: int) -> list[bridge.Burn]:
+        rows = self.store.db.execute("SELECT id, height, token, recipient, amount FROM burns WHERE height BETWEEN ? "
+                                     "AND ? ORDER BY id", (start, end)).fetchall()
+        return [bridge.Burn(i, h, t, r, int(a)) for i, h, t, r, a in rows]
+
+    def checkpoint_of(self, start: int, end: int) -> Checkpoint:
+        """The checkpoint of our committed blocks start..end and their burns."""
+        hashes = [row[0] for row in self.store.db.execute("SELECT hash FROM blocks WHERE height BETWEEN ? AND ? "
+                                                          "ORDER BY height", (start, end))]
+        if len(hashes) != end - start + 1:
+            raise SidechainStorageError(f"blocks {start}..{end} are not all stored here")
+        return bridge.make_checkpoint(start, hashes, self.burns(start, end))
+
+    def _sign_checkpoints(self) -> None:
+        """Sign each checkpoint window after Layer 1's last one that our blocks complete. Windows are fixed
+        (checkpoint n covers (n-1)K+1..nK), so every validator signs the same ranges; the roots come from
+        our own blocks, so we never sign anything we did not commit."""
+        if self.l1 is None or self.config.l1 is None:
+            return
+        interval = self.config.l1.checkpoint_interval
+        start = self.l1.last_end + 1
+        for _ in range(CHECKPOINT_WINDOWS):
+            end = start + interval - 1
+            if end > self.executor.height:
+                break
+            if start not in self.checkpoints:
+                checkpoint = self.checkpoint_of(start, end)
+                self.checkpoints[start] = checkpoint
+                signature = self.signer.sign(self.l1.digest(checkpoint))
+                self.checkpoint_signatures.setdefault(start, {})[self.me] = signature
+                self._note_quorum(start)  # a validator alone (or with most of the stake) needs no peer
+                early, self.early_signatures = self.early_signatures, []
+                for message in early:
+                    self._on_checkpoint_signature(message)
+            signature = self.checkpoint_signatures[start][self.me]
+            self._send({"type": "checkpoint_sig", "start": start, "end": end, "sig": "0x" + signature.hex()})
+            start = end + 1
+
+    def _on_checkpoint_signature(self, message: dict) -> None:
+        if self.l1 is None:
+            return
+        start, end, sig = message.get("start"), message.get("end"), message.get("sig")
+        if not (isinstance(start, int) and isinstance(end, int) and isinstance(sig, str)):
+            return
+        checkpoint = self.checkpoints.get(start)
+        if checkpoint is None:
+            if start > self.l1.last_end and len(self.early_signatures) < MAX_EARLY_SIGNATURES:
+                self.early_signatures.append(message)
+            return
+        if checkpoint.end != end:
+            return
+        try:
+            signature = bytes.fromhex(sig.removeprefix("0x"))
+            signer = recover(self.l1.digest(checkpoint), signature)
+        except (ValueError, L2Error):
+            return
+        if self.ctx.validators.power_of(signer) <= 0:
+            return  # not a validator, or a signature on other roots than ours: it recovers to a stranger
+        self.checkpoint_signatures.setdefault(start, {})[signer] = signature
+        self._note_quorum(start)
+
+    def _note_quorum(self, start: int) -> None:
+        power = sum(self.ctx.validators.power_of(a) for a in self.checkpoint_signatures.get(start, {}))
+        if self.ctx.validators.is_quorum(power):
+            self.quorum_since.setdefault(start, time.monotonic())
+
+    def checkpoint_due(self) -> tuple[Checkpoint, dict[str, bytes]] | None:
+        """The next checkpoint Layer 1 takes, with its signatures, when we should submit it: at once if it
+        is our turn (a rotation over the set by checkpoint), else `rank` graces later."""
+        with self.lock:
+            if self.l1 is None or self.config.l1 is None:
+                return None
+            start = self.l1.last_end + 1
+            since = self.quorum_since.get(start)
+            if since is None:
+                return None
+            sent = self.l1.submitted.get(start)
+            if sent is not None and time.monotonic() - sent < 3 * SUBMIT_GRACE:
+                return None
+            # The turn rotates over the set by checkpoint; the others follow one grace apart each, so a slow
+            # submitter is backed up by one validator at a time rather than raced by all of them.
+            order = [v.address for v in self.ctx.validators.validators]
+            turn = (start - 1) // self.config.l1.checkpoint_interval
+            rank = (order.index(self.me) - turn) % len(order) if self.me in order else len(order)
+            if time.monotonic() - since < rank * SUBMIT_GRACE:
+                return None
+            return self.checkpoints[start], dict(self.checkpoint_signatures[start])
+
     def _gossip(self) -> None:
         """Status, and our own messages of this height again: a peer that missed them (restarted, or its
         queue overflowed) gets them now. Signed messages may be repeated safely."""
         with self.lock:
+            self._sign_checkpoints()
             self._send({"type": "status", "from": self.me, "height": self.executor.height})
             for vote in self.state.votes:
                 if vote.signer == self.me and vote.round >= self.state.round - 1:
@@ -455,6 +599,34 @@ class Validator:
         self.store.close()
 
 
+SIGNER_KEY_ENV = "L2_SIDECHAIN_VALIDATOR_KEY"
+
+
+def _validator_set(rows: list) -> c.ValidatorSet:
+    return c.ValidatorSet(tuple(c.Validator(a, int(p)) for a, p in rows))
+
+
+def connect_l1(node: Validator, key: bytes, db_path: Path) -> L1Service:
+    """The validator's Layer-1 link: its signer key pays for the checkpoints and reports it submits."""
+    from eth_account import Account
+
+    from l2.designs.sidechain.l1 import SidechainL1
+    from l2.designs.sidechain.reporter import EvidenceReporter
+    from l2.l1.chain import RpcChain
+
+    link = node.config.l1
+    assert link is not None
+    os.environ[SIGNER_KEY_ENV] = "0x" + key.hex()  # RpcChain takes its sending key from the environment
+    chain = RpcChain(link.rpc_url, private_key_env=SIGNER_KEY_ENV)
+    l1 = SidechainL1(chain, link.stake_manager, link.deposit_manager)
+    if l1.sidechain_id != node.config.chain_id:
+        raise SidechainConfigError(f"the StakeManager at {link.stake_manager} serves sidechain {l1.sidechain_id}, "
+                                   f"not {node.config.chain_id}")
+    account = Account.from_key(key)
+    reporter = EvidenceReporter(l1, account, db_path, node.domain, name=f"reporter {node.me[:8]}")
+    return L1Service(l1, account, lock=node.lock, log=node.log, reporter=reporter)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m l2.designs.sidechain.node", description=__doc__.splitlines()[0])
     parser.add_argument("--config", required=True, type=Path)
@@ -473,6 +645,8 @@ def main(argv: list[str] | None = None) -> int:
         except ValueError:
             raise SidechainConfigError(f"{args.key_file} does not hold a hex private key") from None
         node = Validator(config, key, args.db)
+        if config.l1 is not None:
+            node.l1 = connect_l1(node, key, args.db)
         node.start_network()
         rpc = RpcServer(node, node.spec.rpc_port)
     except (L2Error, OSError) as exc:
@@ -485,6 +659,9 @@ def main(argv: list[str] | None = None) -> int:
         tmp.write_text(json.dumps({"pid": os.getpid(), "address": node.me, "rpc": rpc.url}))
         tmp.replace(args.ready_file)
     node.log(f"validator up: rpc {rpc.url}, peers on port {node.spec.p2p_port}, height {node.executor.height}")
+    if node.l1 is not None:
+        threading.Thread(target=node.l1.run, args=(node.stopping, node.checkpoint_due), name="layer1",
+                         daemon=True).start()
     try:
         node.run()
     finally:

@@ -6,7 +6,8 @@ block, and "pending", "safe" and "finalized" all mean the last committed block),
 under the validator's lock, so it never sees a block half-committed.
 
 Besides the `eth_` methods, `sidechain_status` tells a validator's height, round and step and the heights
-its peers announced, and `sidechain_getCommit(height)` the precommits stored with a block.
+its peers announced, `sidechain_getCommit(height)` the precommits stored with a block, and
+`sidechain_getBurns(start, end)` the withdrawals of blocks start..end (what an exit proof needs).
 """
 
 from __future__ import annotations
@@ -340,7 +341,14 @@ class RpcApi:
         state = self.node.state
         return {"validator": self.node.me, "height": self.executor.height, "round": state.round, "step": state.step,
                 "consensusHeight": state.height, "mempool": len(self.node.mempool),
-                "peerHeights": dict(self.node.peer_heights)}
+                "peerHeights": dict(self.node.peer_heights), "epoch": self.node.epoch,
+                "validators": {v.address: str(v.power) for v in self.node.ctx.validators.validators}}
+
+    def rpc_sidechain_getBurns(self, start, end):
+        """The bridge's burns in blocks start..end, in order: the leaves of that checkpoint's exit root."""
+        return [{"id": b.id, "blockNumber": b.block_number, "token": b.token, "recipient": b.recipient,
+                 "amount": str(b.amount)}
+                for b in self.node.burns(_quantity(start, "start"), _quantity(end, "end"))]
 
     def rpc_sidechain_getCommit(self, height):
         row = self.node.store.db.execute("SELECT hash, round, precommits FROM blocks WHERE height = ?",

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from l2.designs.api import Design, Scenario
+from l2.designs.api import Design, EvmRequirement, Scenario
 from l2.l1.deploy import ContractSpec
 
 
@@ -53,4 +53,5 @@ DESIGN = Design(
     bench_module="l2.designs.statechannels.bench",
     sandbox=_sandbox,
     adapter=_adapter,
+    evm=EvmRequirement("cancun", "EIP-1153 transient storage: the adjudicator's re-entrancy lock"),
 )

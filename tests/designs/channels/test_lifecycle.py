@@ -107,15 +107,15 @@ def test_close_without_any_payment_returns_the_deposits(chain, channel):
 
 
 @pytest.fixture(scope="session")
-def anvil_registry(anvil_chain):
-    return anvil_chain.deploy("ChannelRegistry", 10, 30 * 24 * 3600)
+def node_registry(node_chain):
+    return node_chain.deploy("ChannelRegistry", 10, 30 * 24 * 3600)
 
 
-def test_cooperative_lifecycle_on_anvil(anvil_chain, anvil_registry, open_channel, pay):
-    alice, bob = anvil_chain.accounts[1], anvil_chain.accounts[2]
-    party_a, party_b = open_channel(anvil_chain, anvil_registry, alice, bob)
+def test_cooperative_lifecycle_on_a_real_node(node_chain, node_registry, open_channel, pay):
+    alice, bob = node_chain.accounts[1], node_chain.accounts[2]
+    party_a, party_b = open_channel(node_chain, node_registry, alice, bob)
     _pay_back_and_forth(pay, party_a, party_b)
-    before_a = anvil_chain.balance(alice.address)
+    before_a = node_chain.balance(alice.address)
     party_b.accept_cooperative_close(party_a.propose_cooperative_close())
-    assert anvil_chain.balance(alice.address) - before_a == ETHER - 10**17
-    assert anvil_chain.balance(anvil_registry.address) == 0
+    assert node_chain.balance(alice.address) - before_a == ETHER - 10**17
+    assert node_chain.balance(node_registry.address) == 0

@@ -29,6 +29,13 @@ def anvil_contracts(anvil_chain):
 
 
 @pytest.fixture(scope="session")
+def node_contracts(node_chain):
+    """The same contracts on each real node (anvil, the Hardhat node): tests taking them run once per node."""
+    return {"adjudicator": node_chain.deploy("Adjudicator"), "rps": node_chain.deploy("RockPaperScissors"),
+            "payment": node_chain.deploy("SingleDirectionPayment"), "ledger": node_chain.deploy("ConsensusApp")}
+
+
+@pytest.fixture(scope="session")
 def adjudicator(contracts):
     return contracts["adjudicator"]
 

@@ -29,7 +29,8 @@ class UnprovenFraud(L2Error):
 def add_arguments(parser) -> None:
     add_chain_arguments(parser, anvil=False)
     parser.add_argument("--rollup", metavar="ADDRESS",
-                        help="the OptimisticRollup contract (default: the one in this node's manifest, deployments/<chainId>-<genesis>.json)")
+                        help="the OptimisticRollup contract (default: the one in this node's manifest, "
+                             "deployments/<chainId>-<genesis>.json)")
     parser.add_argument("--challenge", action="store_true",
                         help="prove fraud on Layer 1 with the account of --private-key-env (a dev node's first "
                              "account by default): commit, then reveal in a later block")

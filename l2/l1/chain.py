@@ -264,7 +264,7 @@ class Chain(ABC):
         tx = self.w3.eth.get_transaction(tx_hash)
         receipt = self.w3.eth.get_transaction_receipt(tx_hash)
         record = TxRecord(contract, function, receipt.gasUsed, receipt.gasUsed * receipt.effectiveGasPrice,
-                          tx["from"], receipt.status, len(bytes(tx.get("input") or b"")))
+                          tx["from"], receipt.status, len(bytes(tx.get("input", tx.get("data")) or b"")))
         for recorder in self._recorders:
             recorder.append(record)
 

@@ -66,6 +66,7 @@ class Sidechain:
                  interval: int = CHECKPOINT_INTERVAL, timing: Timing = FAST_TIMING, dev: bool = True):
         self.chain = chain
         self.funder = funder or chain.accounts[0]
+        self.first_block = chain.block_number() + 1  # the validators' Layer-1 transactions come after this
         self.dev = dev
         self.l1, self.own_contracts = self._contracts(addresses or {})
         self.keys = [secrets.token_bytes(32) for _ in range(validators)]
@@ -229,28 +230,31 @@ class Sidechain:
 
     def _settle_signers(self) -> None:
         chain = self.chain
-        hashes = set()
-        for log in self.l1.stake_manager.events.CheckpointSubmitted().get_logs(from_block=0):
-            hashes.add(bytes(log.transactionHash))
-        by_signer = {s.address: 0 for s in self.signers}
-        for tx_hash in sorted(hashes):
-            tx = chain.w3.eth.get_transaction(tx_hash)
-            if tx["from"] in by_signer:
-                by_signer[tx["from"]] += 1
-                chain.note_transaction(tx_hash, "StakeManager", "submitCheckpoint")
+        signers = {s.address for s in self.signers}
+        sent = dict.fromkeys(signers, 0)
+        # Every Layer-1 transaction of theirs since the session began: checkpoints, a backup submitter's
+        # refused one (mined, reverted, paid for), evidence reports.
+        for number in range(self.first_block, chain.block_number() + 1):
+            for tx in chain.w3.eth.get_block(number, full_transactions=True)["transactions"]:
+                if tx["from"] not in signers:
+                    continue
+                sent[tx["from"]] += 1
+                try:
+                    function = self.l1.stake_manager.decode_function_input(tx.get("input", tx.get("data")))[0].fn_name
+                except ValueError:
+                    function = "?"
+                chain.note_transaction(tx["hash"], "StakeManager", function)
         price = 2 * chain.w3.eth.get_block("latest")["baseFeePerGas"] + 10**9
         for signer in self.signers:
-            sent = chain.w3.eth.get_transaction_count(signer.address)
-            if sent != by_signer[signer.address]:
-                # Evidence reports or refused submissions: counted as well, by scanning would be costly;
-                # their fees are then missing from the books, so say so rather than sweep silently.
-                raise NodeUnavailable(f"validator {signer.address} sent {sent} Layer-1 transactions, "
-                                      f"{by_signer[signer.address]} of them checkpoints")
+            nonce = chain.w3.eth.get_transaction_count(signer.address)
+            if nonce != sent[signer.address]:  # one we did not see would be missing from the books
+                raise NodeUnavailable(f"validator {signer.address} sent {nonce} Layer-1 transactions, "
+                                      f"{sent[signer.address]} found since the session began")
             left = chain.balance(signer.address) - TRANSFER_GAS * price
             if left <= 0:
                 continue
             # maxFeePerGas = maxPriorityFeePerGas: the price paid is exactly `price`, so nothing is left behind.
-            tx = {"to": self.funder.address, "value": left, "gas": TRANSFER_GAS, "nonce": sent,
+            tx = {"to": self.funder.address, "value": left, "gas": TRANSFER_GAS, "nonce": nonce,
                   "chainId": chain.chain_id, "maxFeePerGas": price, "maxPriorityFeePerGas": price}
             tx_hash = chain.w3.eth.send_raw_transaction(signer.sign_transaction(tx).raw_transaction)
             chain.w3.eth.wait_for_transaction_receipt(tx_hash, timeout=120)

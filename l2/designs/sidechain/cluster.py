@@ -104,7 +104,7 @@ class Cluster:
         self.processes[i] = subprocess.Popen(
             [sys.executable, "-m", "l2.designs.sidechain.node", "--config", str(self.config_path),
              "--key-file", str(self.workdir / f"validator{i}.key"), "--db", str(self.workdir / f"validator{i}.db"),
-             "--ready-file", str(ready)],
+             "--ready-file", str(ready), "--parent-pid", str(os.getpid())],
             stdout=log, stderr=log, stdin=subprocess.DEVNULL, cwd=PROJECT_ROOT, env=env,
             start_new_session=True)  # a Ctrl-C at the terminal reaches the launcher, which stops them in order
         log.close()

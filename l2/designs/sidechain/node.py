@@ -627,12 +627,22 @@ def connect_l1(node: Validator, key: bytes, db_path: Path) -> L1Service:
     return L1Service(l1, account, lock=node.lock, log=node.log, reporter=reporter)
 
 
+def _follow_parent(node: Validator, parent: int) -> None:
+    """The launcher runs us in our own session (a Ctrl-C reaches it alone, and it stops us in order); if it
+    dies without stopping us (SIGKILL), we stop rather than run on, orphaned, with its ports and files."""
+    while not node.stopping.wait(0.5):
+        if os.getppid() != parent:
+            node.log("launcher gone: stopping")
+            node.stopping.set()
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m l2.designs.sidechain.node", description=__doc__.splitlines()[0])
     parser.add_argument("--config", required=True, type=Path)
     parser.add_argument("--key-file", required=True, type=Path, help="a file holding the validator's private key (hex)")
     parser.add_argument("--db", required=True, type=Path)
     parser.add_argument("--ready-file", type=Path, help="written once both servers listen (the launcher waits for it)")
+    parser.add_argument("--parent-pid", type=int, help="stop when this process (the launcher) is gone")
     args = parser.parse_args(argv)
     from l2.designs.sidechain.rpc import RpcServer
     from l2.errors import L2Error
@@ -662,6 +672,8 @@ def main(argv: list[str] | None = None) -> int:
     if node.l1 is not None:
         threading.Thread(target=node.l1.run, args=(node.stopping, node.checkpoint_due), name="layer1",
                          daemon=True).start()
+    if args.parent_pid:
+        threading.Thread(target=_follow_parent, args=(node, args.parent_pid), name="parent", daemon=True).start()
     try:
         node.run()
     finally:

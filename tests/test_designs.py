@@ -36,8 +36,8 @@ def test_names_are_unique_and_every_design_says_what_it_trusts():
     for d in DESIGNS:
         assert d.title and len(d.trust) > 20 and d.contracts
         assert (PROJECT_ROOT / "contracts" / d.name).is_dir() and (PROJECT_ROOT / "tests" / "designs" / d.name).is_dir()
-    with pytest.raises(InputError, match="no design called 'sidechain'"):
-        design("sidechain")
+    with pytest.raises(InputError, match="no design called 'plasma'"):
+        design("plasma")
 
 
 @pytest.mark.parametrize("name", NAMES)

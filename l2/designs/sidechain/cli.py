@@ -91,3 +91,28 @@ def run(args) -> int:
         height = sc.height()
     console.print(f"stopped {args.validators} validators at sidechain height {height}", highlight=False)
     return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    """`python -m l2.designs.sidechain.cli up ...`: the same command where the registry does not list the
+    sidechain (yet); errors are one line and a non-zero exit code, as under `l2`."""
+    import argparse
+    import sys
+
+    from l2.errors import L2Error
+
+    parser = argparse.ArgumentParser(prog="l2 sidechain", description=__doc__.splitlines()[0])
+    add_arguments(parser)
+    args = parser.parse_args(argv)
+    try:
+        return run(args)
+    except L2Error as exc:
+        print(f"error: {str(exc).strip().splitlines()[0]}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("error: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

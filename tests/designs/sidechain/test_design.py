@@ -83,8 +83,11 @@ def test_the_demo_act_deposits_pays_and_exits_through_a_checkpoint(chain, deploy
 
 
 def _l2(*args, **kwargs):
-    return subprocess.Popen([sys.executable, "-m", "l2", *args], cwd=PROJECT_ROOT, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True, **kwargs)
+    """`l2 sidechain ...` through the design's own entry point (the same add_arguments and run as under `l2`
+    once the registry lists the sidechain)."""
+    assert args[0] == "sidechain"
+    return subprocess.Popen([sys.executable, "-m", "l2.designs.sidechain.cli", *args[1:]], cwd=PROJECT_ROOT,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, **kwargs)
 
 
 def test_sidechain_up_serves_json_rpc_checkpoints_and_stops_every_validator_on_ctrl_c(tmp_path):

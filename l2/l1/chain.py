@@ -261,10 +261,12 @@ class Chain(ABC):
         validator process through its own connection), so that its fee is not lost to the books."""
         if not self._recorders:
             return
-        tx = self.w3.eth.get_transaction(tx_hash)
-        receipt = self.w3.eth.get_transaction_receipt(tx_hash)
-        record = TxRecord(contract, function, receipt.gasUsed, receipt.gasUsed * receipt.effectiveGasPrice,
-                          tx["from"], receipt.status, len(bytes(tx.get("input", tx.get("data")) or b"")))
+        tx: Any = self.w3.eth.get_transaction(tx_hash)
+        receipt: Any = self.w3.eth.get_transaction_receipt(tx_hash)
+        data = tx.get("input", tx.get("data")) or b""
+        size = len(bytes.fromhex(data[2:])) if isinstance(data, str) else len(data)
+        record = TxRecord(contract, function, receipt["gasUsed"], receipt["gasUsed"] * receipt["effectiveGasPrice"],
+                          tx["from"], receipt["status"], size)
         for recorder in self._recorders:
             recorder.append(record)
 

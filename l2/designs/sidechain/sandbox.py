@@ -14,13 +14,14 @@ VALIDATORS = 2
 
 
 class ClusterService:
-    """Watches the validator processes and Layer 1's checkpoints; the validators do the work themselves."""
+    """Watches the validator processes; the validators do the work (blocks, checkpoints) themselves. It tells
+    only what needs someone's attention (a validator down): checkpoints land every second or so and are
+    counted in the status lines rather than told one by one between statements."""
 
     name = "sidechain"
 
     def __init__(self, sc: Sidechain):
         self.sc = sc
-        self.checkpoints = 0
         self.down: set[int] = set()
 
     def step(self, urgent: bool = False) -> list[Event]:
@@ -34,10 +35,6 @@ class ClusterService:
                 events.append(Event(self.name, f"validator {i} is down: see {cluster.log_path(i)}"))
             elif cluster.alive(i):
                 self.down.discard(i)
-        checkpoints = self.sc.l1.checkpoints()
-        for number, cp in checkpoints[self.checkpoints:]:
-            events.append(Event(self.name, f"checkpoint {number} on Layer 1: sidechain blocks {cp.start}..{cp.end}"))
-        self.checkpoints = len(checkpoints)
         return events
 
 

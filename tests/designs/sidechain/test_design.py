@@ -125,3 +125,25 @@ def test_sidechain_up_bad_input_is_one_line(args, message):
     out, err = process.communicate(timeout=120)
     assert process.returncode == 1
     assert err.strip().splitlines() == [f"error: {message}"]
+
+
+def test_the_sandbox_service_tells_a_validator_down_once_and_status_counts_checkpoints(chain, deployed, tmp_path):
+    from l2.designs.sidechain.sandbox import ClusterService
+    from l2.designs.sidechain.session import Sidechain
+
+    with Sidechain(chain, tmp_path, addresses=deployed, validators=2) as sc:
+        service = ClusterService(sc)
+        assert service.step() == []
+        sc.wait_checkpoint(1)
+        assert cluster_lines(sc.status()) == 2
+        assert re.search(r"Layer 1: [1-9]\d* checkpoints, last block \d+", sc.status()[-1])
+        assert sc.cluster is not None
+        sc.cluster.kill(1)
+        (event,) = service.step()
+        assert str(event).startswith("[sidechain] validator 1 is down: see ")
+        assert service.step() == []  # told once
+        assert sc.status()[1].endswith(": down")
+
+
+def cluster_lines(lines: list[str]) -> int:
+    return sum(1 for line in lines if line.startswith("validator "))

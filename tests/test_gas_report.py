@@ -28,7 +28,7 @@ def test_report_covers_every_contract_function(full_report):
     result, report = full_report
     assert result.returncode == 0, result.stderr
     assert report["scenarios"] == ["demo", "channels", "optimistic-faults", "optimistic-bridge", "statechannels",
-                                   "zk-rollup"]
+                                   "zk-rollup", "sidechain-bridge"]
     text = result.stdout
     for title in ("contracts/channels/ChannelRegistry.sol:ChannelRegistry",
                   "contracts/optimistic/OptimisticRollup.sol:OptimisticRollup"):
@@ -89,7 +89,7 @@ def test_one_scenario_on_anvil_costs_what_it_costs_on_the_embedded_chain(tmp_pat
     [
         (["--scenario", "everything"],
          "error: unknown scenario 'everything'; known: demo, channels, optimistic-faults, "
-                                       "optimistic-bridge, statechannels, zk-rollup"),
+                                       "optimistic-bridge, statechannels, zk-rollup, sidechain-bridge"),
         (["--json", "/proc/gas.json"], "error: cannot write /proc/gas.json"),
     ],
 )

@@ -16,6 +16,7 @@ REGISTERED = [
     "optimistic",
     "statechannels",
     "zk",
+    "sidechain",
 ]
 
 _ALL: list[Design] = [importlib.import_module(f"l2.designs.{name}.design").DESIGN for name in REGISTERED]

@@ -32,6 +32,7 @@ from l2.designs.sidechain.errors import NodeUnavailable
 from l2.designs.sidechain.l1 import ETH, BridgeParams, SidechainL1, StakeParams, deploy
 from l2.errors import L2Error
 from l2.l1.chain import Chain
+from l2.output import eth
 
 SIDECHAIN_ID = DEFAULT_CHAIN_ID
 VALIDATOR_STAKE = 10**18  # StakeParams' minimum: the set is only as strong as this on a dev chain
@@ -211,8 +212,9 @@ class Sidechain:
             where = self.cluster.rpc_url(i)
             lines.append(f"validator {i} {signer.address} {where}: "
                          + (f"height {height}" if height is not None else "down"))
-        lines.append(f"Layer 1: {len(self.l1.checkpoints())} checkpoints, last block {self.l1.last_end()}, "
-                     f"{self.l1.locked() / 10**18:,.4f} ETH locked")
+        checkpoints = len(self.l1.checkpoints())
+        lines.append(f"sidechain: {checkpoints} checkpoints on Layer 1, up to block {self.l1.last_end()}; "
+                     f"{eth(self.l1.locked())} locked in the bridge")
         return lines
 
     # --- the end -------------------------------------------------------------------------------------

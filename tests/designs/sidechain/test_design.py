@@ -136,7 +136,7 @@ def test_the_sandbox_service_tells_a_validator_down_once_and_status_counts_check
         assert service.step() == []
         sc.wait_checkpoint(1)
         assert cluster_lines(sc.status()) == 2
-        assert re.search(r"Layer 1: [1-9]\d* checkpoints, last block \d+", sc.status()[-1])
+        assert re.search(r"sidechain: [1-9]\d* checkpoints on Layer 1, up to block \d+", sc.status()[-1])
         assert sc.cluster is not None
         sc.cluster.kill(1)
         (event,) = service.step()

@@ -56,12 +56,12 @@ def run(story) -> int:
                       f"in {took:.1f} s: final once committed, no Layer-1 transaction.", highlight=False)
         created = sc.deploy(alice, "TestToken", "Sidechain token", "SIDE")
         token = sc.contract("TestToken", created["contractAddress"])
-        minted = sc.execute(alice, token.functions.mint(bob.address, MINTED))
+        mint = sc.execute(alice, token.functions.mint(bob.address, MINTED))
         held = token.functions.balanceOf(bob.address).call()  # an eth_call, answered by validator 0
         console.print(f"alice deploys the project's TestToken through validator 0's JSON-RPC, a signed creation "
                       f"transaction like on any node ({created['gasUsed']:,} sidechain gas): it is at "
                       f"{created['contractAddress']} from block {created['blockNumber']}; she mints to bob in block "
-                      f"{minted['blockNumber']}, and eth_call balanceOf(bob) reads back {held / 10**18:,g} SIDE.",
+                      f"{mint['blockNumber']}, and eth_call balanceOf(bob) reads back {held / 10**18:,g} SIDE.",
                       highlight=False)
         paid = n * amount
         sc.withdraw(bob, paid)

@@ -96,7 +96,15 @@ def _quiet_demo(chain, **sizes) -> DemoSummary:
     return run_demo(chain, Console(file=io.StringIO(), width=200), **sizes)
 
 
-def test_same_seed_same_story_another_seed_another(chain):
+def test_same_seed_same_story_another_seed_another(chain, monkeypatch):
+    # The sidechain's validators run on their own clocks in their own processes: how many blocks and
+    # checkpoints a run makes (and so the validators' Layer-1 gas) is not the seed's to decide. The zk-rollup
+    # is left out for time (3 proofs a run): that its gas does not depend on a proof's randomness is
+    # tests/designs/zk/test_rollup.py::test_a_batch_costs_the_same_gas_whatever_randomness_its_proof_drew.
+    from l2.commands import demo as demo_command
+
+    replayed = [d for d in demo_command.DESIGNS if d.name not in ("sidechain", "zk")]
+    monkeypatch.setattr(demo_command, "DESIGNS", replayed)
     snapshot = chain.snapshot()
     first = _quiet_demo(chain, payments=15, batch_size=4, seed=5)
     chain.revert(snapshot)

@@ -5,8 +5,10 @@ from __future__ import annotations
 import json
 import os
 import re
+import signal
 import subprocess
 import sys
+import time
 
 from l2.l1.compiler import PROJECT_ROOT
 
@@ -154,3 +156,45 @@ def test_licence_is_mit_as_pyproject_says_and_the_circuit_keeps_gpl():
     assert (PROJECT_ROOT / "LICENSE").read_text().startswith("MIT License\n")
     assert "GNU GENERAL PUBLIC LICENSE\n                       Version 3" in \
         (PROJECT_ROOT / "circuits" / "zk" / "LICENSE").read_text()
+
+
+def _up_line(line: str) -> str | None:
+    """A line of `l2 sidechain up` with what no run repeats masked (None: a checkpoint line, as many as time
+    allowed); ^C is the terminal's echo of the Ctrl-C, not output."""
+    if re.fullmatch(r"checkpoint \d+ on Layer 1: sidechain blocks \d+\.\.\d+", line):
+        return None
+    line = steady(line.removeprefix("^C"))
+    line = re.sub(r"logs in /\S+", "logs in DIR", line)
+    line = re.sub(r"^  validator (\d+) 0x[0-9a-fA-F]{40} ", r"  validator \1 KEY ", line)
+    return re.sub(r"at sidechain height \d+$", "at sidechain height H", line)
+
+
+def test_sidechain_up_and_the_web3_session_against_it_run_as_written():
+    text = README.read_text()
+    body = text[text.index("## Sidechain\n"):]
+    shown = re.search(r"```text\n\$ \.venv/bin/l2 (.*?)\n(.*?)```", body, re.S)
+    args, expected = shown.group(1).split(), shown.group(2).splitlines()
+    session = re.search(r"```python\n(.*?)```", body, re.S).group(1)
+    up = subprocess.Popen([sys.executable, "-m", "l2", *args], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                          text=True, cwd=PROJECT_ROOT, env={**os.environ, "PYTHONUNBUFFERED": "1"},
+                          start_new_session=True)
+    lines: list[str] = []
+    try:
+        deadline = time.monotonic() + 120
+        while not lines or not lines[-1].startswith("running:"):
+            assert time.monotonic() < deadline and up.poll() is None, "\n".join(lines)
+            lines.append(up.stdout.readline().rstrip("\n"))
+        l1_url = re.search(r"Layer-1 JSON-RPC (http://\S+)\)", "\n".join(lines)).group(1)
+        validator = re.search(r"validator 0 0x[0-9a-fA-F]{40} (http://\S+)", "\n".join(lines)).group(1)
+        session = re.sub(r'L1_URL = "[^"]*"', f'L1_URL = "{l1_url}"', session)
+        session = re.sub(r'SIDECHAIN_URL = "[^"]*"', f'SIDECHAIN_URL = "{validator}"', session)
+        exec(compile(session, "README.md", "exec"), {})  # its own asserts: bridged, paid, committed
+        up.send_signal(signal.SIGINT)
+        rest, _ = up.communicate(timeout=60)
+    finally:
+        if up.poll() is None:
+            os.killpg(up.pid, signal.SIGKILL)
+            up.wait()
+    assert up.returncode == 0, rest
+    got = [masked for line in [*lines, *rest.splitlines()] if (masked := _up_line(line.rstrip())) is not None]
+    assert got == [masked for line in expected if (masked := _up_line(line)) is not None]

@@ -11,6 +11,7 @@ gateway runs (the provider's `make_request` is wrapped, and restored on close).
 from __future__ import annotations
 
 import json
+import sys
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -38,6 +39,18 @@ def _plain(value: Any) -> Any:
     if isinstance(value, (list, tuple)):
         return [_plain(v) for v in value]
     return value
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def handle_error(self, request, client_address) -> None:
+        # A validator that gave up waiting (its timeout, or it was stopped) closed the connection before the
+        # answer: nothing to tell, and socketserver would print a traceback into the demo's or the console's
+        # output. Anything else is still printed.
+        if isinstance(sys.exc_info()[1], ConnectionError):
+            return
+        super().handle_error(request, client_address)
 
 
 class Gateway:
@@ -78,8 +91,7 @@ class Gateway:
                 self.end_headers()
                 self.wfile.write(body)
 
-        self.server = ThreadingHTTPServer((HOST, port), Handler)
-        self.server.daemon_threads = True
+        self.server = _Server((HOST, port), Handler)
         self.thread = threading.Thread(target=self.server.serve_forever, name="l1-gateway", daemon=True)
         self.thread.start()
 

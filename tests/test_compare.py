@@ -29,6 +29,7 @@ def test_compare_prints_a_row_per_design_and_writes_json_and_a_chart(tmp_path):
     assert set(figures) == {d.name for d in DESIGNS}
     assert figures["channels"]["operate_gas"] == 0 and figures["channels"]["payment_final_s"] == 0
     assert figures["optimistic"]["operate_gas"] > 0 and figures["optimistic"]["exit_paid_s"] > 600
+    assert figures["zk"]["payment_final_s"] >= 2  # a proof (a second or more) plus the block that carries it
     assert all(f["conserved"] and f["payments"] == 8 for f in figures.values())
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 

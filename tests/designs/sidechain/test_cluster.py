@@ -113,25 +113,25 @@ def checkpoint_matches(l1, cluster, i: int, start: int) -> None:
 
 def test_one_of_four_killed_blocks_and_checkpoints_keep_coming_a_backup_submitting_on_its_turn(bridged):
     chain, l1, cluster = bridged
-    cluster.kill(3)
-    live = [0, 1, 2]
-    start = max(cluster.height(i) for i in live)
-    cluster.wait_height(start + 3, live)
-    receipt = send_eth(web3_of(cluster, 0), SENDER, OTHER.address, 1)
-    assert receipt["status"] == 1
     # The submitter of checkpoint window t (blocks tK+1..(t+1)K) is the set's (t mod 4)-th validator, the
-    # others following a grace apart each: the first window after the kill that is the dead one's turn
-    # lands only if a live validator backs it up.
+    # others following a grace apart each. The one killed is the submitter of the window after next, all
+    # of whose blocks come after the kill: that checkpoint lands only if a live validator backs it up.
     order = [v.address for v in cluster.config.validators.validators]
-    dead_turn = order.index(cluster.addresses[3])
-    window = -(-start // INTERVAL)  # the first window made only of blocks committed after the kill
-    window += (dead_turn - window) % len(order)
+    window = max(cluster.height(i) for i in range(4)) // INTERVAL + 2
+    dead = cluster.addresses.index(order[window % len(order)])
+    cluster.kill(dead)
+    live = [i for i in range(4) if i != dead]
+    start = max(cluster.height(i) for i in live)
+    assert start < window * INTERVAL + 1, "the chain ran a whole window before the kill landed"
+    cluster.wait_height(start + 3, live)
+    receipt = send_eth(web3_of(cluster, live[0]), SENDER, OTHER.address, 1)
+    assert receipt["status"] == 1
     end = (window + 1) * INTERVAL
-    wait_for(f"the checkpoint of blocks {window * INTERVAL + 1}..{end}, the dead validator's turn",
+    wait_for(f"the checkpoint of blocks {window * INTERVAL + 1}..{end}, validator {dead}'s turn",
              lambda: l1.last_end() >= end, timeout=40)
-    assert not cluster.alive(3)
+    assert not cluster.alive(dead)
     same_chain(cluster, live, end)
-    checkpoint_matches(l1, cluster, 0, window * INTERVAL + 1)
+    checkpoint_matches(l1, cluster, live[0], window * INTERVAL + 1)
 
 
 def test_two_of_four_killed_the_chain_halts_without_forking_and_resumes_with_a_deposit_made_meanwhile(bridged):

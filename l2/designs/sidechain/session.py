@@ -74,6 +74,9 @@ class Slash:
     l1_gas: int
 
 
+SIGNER_GAS_FLOOR = 40 * 300_000  # gas: 40 checkpoints or slashing reports of a small validator set
+
+
 class Sidechain:
     """`validators` processes staked by `funder`, each given `signer_gas` wei for its checkpoints."""
 
@@ -91,6 +94,10 @@ class Sidechain:
         self.cluster: Cluster | None = None
         self._stack = contextlib.ExitStack()
         atexit.register(self.close)  # a session that dies with an exception still stops its processes
+        # Enough for a few dozen checkpoints and evidence reports at the node's gas price, whatever unit the
+        # caller counts in (on a node without dev accounts amounts are scaled down, and a validator that runs
+        # out can neither submit nor report an equivocator); what is left returns to the funder at close.
+        signer_gas = max(signer_gas, SIGNER_GAS_FLOOR * 2 * chain.w3.eth.gas_price)
         for signer in self.signers:
             self.l1.stake(self.funder, signer.address, VALIDATOR_STAKE)
             chain.send_eth(self.funder, signer.address, signer_gas)

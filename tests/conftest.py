@@ -77,6 +77,16 @@ def node_chain(node_name, request) -> RpcChain:
     return request.getfixturevalue(f"{node_name}_chain")
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _one_prover(tmp_path_factory):
+    """One Groth16 prover for the session and every command it starts (L2_ZK_PROVER): each circuit's proving
+    key is loaded once (~15 s at the test size), not once in every process that proves."""
+    from l2.designs.zk.circuit import shared_prover
+
+    with shared_prover(tmp_path_factory.mktemp("zk-prover") / "prover.sock"):
+        yield
+
+
 @pytest.fixture(scope="session")
 def gas_report_run(tmp_path_factory):
     """`l2 gas-report --json` with every scenario, once per session: (completed process, figures or None)."""

@@ -4,6 +4,7 @@ import re
 import socket
 import subprocess
 import sys
+import threading
 import time
 
 import pytest
@@ -218,3 +219,32 @@ def test_block_number_is_the_nodes_latest_block(chain):
     chain.mine(3)
     chain.send_eth(chain.accounts[0], chain.accounts[1].address, 1)
     assert chain.block_number() == chain.w3.eth.block_number == before + 4
+
+
+def test_threads_sharing_the_embedded_chain_never_see_half_a_step(chain):
+    """The sandbox's console and operators and the sidechain's gateway use one embedded chain from several
+    threads; eth-tester is not thread-safe. While one thread sends transactions (as validators do through
+    the gateway), another mines, travels in time and reads the head: every transaction lands, once."""
+    sender, receiver = chain.accounts[5], chain.accounts[6]
+    before = chain.balance(receiver.address)
+    sent, errors = [], []
+
+    def send() -> None:
+        try:
+            for i in range(60):
+                sent.append(chain.send_eth(sender, receiver.address, i + 1))
+        except Exception as exc:  # noqa: BLE001 - whatever goes wrong is the finding
+            errors.append(exc)
+
+    thread = threading.Thread(target=send)
+    thread.start()
+    deadline = time.monotonic() + 60
+    while thread.is_alive() and time.monotonic() < deadline:
+        chain.mine(1)
+        chain.advance_time(1)
+        assert chain.block_number() >= 0
+    thread.join(60)
+    assert not thread.is_alive() and errors == []
+    assert chain.balance(receiver.address) == before + sum(range(1, 61))
+    for receipt in sent:
+        assert chain.w3.eth.get_block(receipt["blockHash"])["number"] == receipt["blockNumber"]

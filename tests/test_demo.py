@@ -23,6 +23,12 @@ ROLLUP_ACTS = ("Rollup: BLS keys and deposits on Layer 1, picked up by the seque
 STATE_ACTS = ("State channel: 2 rounds of rock-paper-scissors off-chain, one transaction to end it",
               "State channel: the loser goes silent, and loses by timeout",
               "State channel: 20 payments through a virtual channel over a hub")
+# At the tests' circuit (L2_ZK_SHAPE in conftest.py: 8 transfers a proof) the zk-rollup proves one batch of 8.
+ZK_ACTS = ("zk-rollup: accounts registered through the Layer-1 queue, credited by a proven batch",
+           "zk-rollup: 8 transfers, EdDSA-signed, proven valid before Layer 1 accepts them",
+           "zk-rollup: a withdrawal paid as soon as its batch is verified",
+           "zk-rollup: the operator stops; exodus")
+SIDECHAIN_ACTS = ("Sidechain: 2 validator processes, a deposit, 20 payments, a checkpointed exit",)
 
 
 def l2_demo(*args):
@@ -38,7 +44,7 @@ def test_the_whole_story_on_small_sizes():
     result = l2_demo("--payments", "20", "--batch-size", "8", "--seed", "7")
     assert result.returncode == 0, result.stderr
     out = result.stdout
-    assert _acts(out) == [*CHANNEL_ACTS, *ROLLUP_ACTS, *STATE_ACTS]
+    assert _acts(out) == [*CHANNEL_ACTS, *ROLLUP_ACTS, *STATE_ACTS, *ZK_ACTS, *SIDECHAIN_ACTS]
     assert re.search(r"20 payments both ways in [\d.]+ s .*, not one Layer-1 transaction", out)
     assert "bob's watcher sees the close and answers with nonce 4" in out
     # the deposits take batch #0 (queue entries, up to 64 a queue commitment), then 20 transfers: 8 + 8 + 4
@@ -65,7 +71,7 @@ def test_the_story_on_anvil_and_anvil_stops():
     result = l2_demo("--anvil", "--payments", "10", "--batch-size", "4")
     assert result.returncode == 0, result.stderr
     assert re.search(r"for anvil\S* at http://127\.0\.0\.1:\d+", result.stdout)
-    assert "conserved:" in result.stdout and len(_acts(result.stdout)) == 9
+    assert "conserved:" in result.stdout and len(_acts(result.stdout)) == 14
     port = re.search(r"http://127\.0\.0\.1:(\d+)", result.stdout).group(1)
     assert subprocess.run(["pgrep", "-f", f"anvil.*--port {port}"], capture_output=True).returncode == 1
 
@@ -90,7 +96,15 @@ def _quiet_demo(chain, **sizes) -> DemoSummary:
     return run_demo(chain, Console(file=io.StringIO(), width=200), **sizes)
 
 
-def test_same_seed_same_story_another_seed_another(chain):
+def test_same_seed_same_story_another_seed_another(chain, monkeypatch):
+    # The sidechain's validators run on their own clocks in their own processes: how many blocks and
+    # checkpoints a run makes (and so the validators' Layer-1 gas) is not the seed's to decide. The zk-rollup
+    # is left out for time (3 proofs a run): that its gas does not depend on a proof's randomness is
+    # tests/designs/zk/test_rollup.py::test_a_batch_costs_the_same_gas_whatever_randomness_its_proof_drew.
+    from l2.commands import demo as demo_command
+
+    replayed = [d for d in demo_command.DESIGNS if d.name not in ("sidechain", "zk")]
+    monkeypatch.setattr(demo_command, "DESIGNS", replayed)
     snapshot = chain.snapshot()
     first = _quiet_demo(chain, payments=15, batch_size=4, seed=5)
     chain.revert(snapshot)
@@ -103,9 +117,16 @@ def test_same_seed_same_story_another_seed_another(chain):
     assert first.figures()["holdings"] != other.figures()["holdings"]
 
 
-def test_summary_figures_are_measured(chain):
+def test_summary_figures_are_measured(chain, monkeypatch):
+    # Payment channels against the optimistic rollup: the zk-rollup's acts (3 proofs of ~8 CPU-seconds a run) and
+    # the sidechain's (validator processes) add nothing to what is checked here; tests/test_designs.py and
+    # test_same_seed_... tell their stories.
+    from l2.commands import demo as demo_command
+
+    two = [d for d in demo_command.DESIGNS if d.name in ("channels", "optimistic")]
+    monkeypatch.setattr(demo_command, "DESIGNS", two)
     summary = _quiet_demo(chain, payments=12, batch_size=5, seed=2)
-    channels, rollup, _ = summary.protocols
+    channels, rollup = summary.protocols[:2]
     assert (channels.payments, rollup.payments) == (12 + 4, 12 + 3)
     assert channels.plain_l1_gas == 16 * 21_000
     # the channel's Layer-1 footprint does not grow with the payments; the rollup's does, by batches

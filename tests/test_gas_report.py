@@ -27,7 +27,8 @@ def full_report(gas_report_run):
 def test_report_covers_every_contract_function(full_report):
     result, report = full_report
     assert result.returncode == 0, result.stderr
-    assert report["scenarios"] == ["demo", "channels", "optimistic-faults", "optimistic-bridge", "statechannels"]
+    assert report["scenarios"] == ["channels", "optimistic-faults", "optimistic-bridge", "statechannels",
+                                   "zk-rollup", "sidechain-bridge", "demo"]
     text = result.stdout
     for title in ("contracts/channels/ChannelRegistry.sol:ChannelRegistry",
                   "contracts/optimistic/OptimisticRollup.sol:OptimisticRollup"):
@@ -39,6 +40,9 @@ def test_report_covers_every_contract_function(full_report):
             "submitBatch", "challengeTransition", "challengeSignature", "commitChallenge", "registerKey",
             "claimWithdrawal", "claimForcedWithdrawal"} <= functions["OptimisticRollup"]
     assert re.search(r"│ challengeTransition +│ +\d+ │ +[\d,]+ │", text)
+    assert "contracts/zk/ZkRollup.sol:ZkRollup" in text
+    assert {"register", "deposit", "submitBatch", "claim", "activateExodus", "exit", "refundQueued"} <= \
+        functions["ZkRollup"]
 
 
 def test_figures_are_consistent_and_counts_are_the_scenarios(full_report):
@@ -84,8 +88,8 @@ def test_one_scenario_on_anvil_costs_what_it_costs_on_the_embedded_chain(tmp_pat
     "args, message",
     [
         (["--scenario", "everything"],
-         "error: unknown scenario 'everything'; known: demo, channels, optimistic-faults, "
-                                       "optimistic-bridge, statechannels"),
+         "error: unknown scenario 'everything'; known: channels, optimistic-faults, "
+                                       "optimistic-bridge, statechannels, zk-rollup, sidechain-bridge, demo"),
         (["--json", "/proc/gas.json"], "error: cannot write /proc/gas.json"),
     ],
 )

@@ -219,6 +219,27 @@ def test_script_pays_in_the_channel_and_transfers_on_the_rollup(tmp_path):
     assert result.stderr == ""
 
 
+def test_script_bridges_pays_and_exits_on_the_sidechain(tmp_path):
+    script = tmp_path / "sidechain.py"
+    script.write_text(
+        "before = chain.balance(dave.address)\n"
+        "sc_deposit('carol', ETHER)\n"
+        "sc_pay('carol', 'dave', ETHER // 4)\n"
+        "sc_exit('dave', ETHER // 4)\n"
+        "print('dave on Layer 1:', chain.balance(dave.address) - before, 'locked:', sidechain_l1.locked())\n")
+    result = l2("sandbox", "--script", str(script))
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    # carol has the sidechain's gas money from genesis (1 ETH) and the 1 ETH she bridged
+    assert re.search(r"^carol has 2\.0000 ETH on the sidechain \(\d+\.\d s after the deposit\)$", out, re.M), out
+    assert re.search(r"^committed in sidechain block \d+: carol paid dave 0\.2500 ETH$", out, re.M), out
+    assert re.search(r"^burn \d+ proven against checkpoint \d+: 0\.2500 ETH paid to dave on Layer 1 \([\d,]+ gas\)$",
+                     out, re.M), out
+    gained, locked = map(int, re.search(r"^dave on Layer 1: (-?\d+) locked: (\d+)$", out, re.M).groups())
+    assert 10**18 // 4 - 10**16 < gained < 10**18 // 4  # paid, less the gas of his exit
+    assert locked == 10**18 - 10**18 // 4
+
+
 def test_script_on_anvil_and_anvil_is_stopped_after(tmp_path):
     script = tmp_path / "story.py"
     script.write_text(SCRIPT)

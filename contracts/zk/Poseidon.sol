@@ -5,861 +5,912 @@ pragma solidity ^0.8.24;
 
 /// @title PoseidonT4
 /// @notice circomlib's Poseidon(3) over BN254's scalar field (same constants as the circuit).
-/// @dev The state lives on the stack: rounds on a memory array cost about three times the gas.
+/// @dev Yul: the state lives on the stack, the round constants are literals, the matrix is one function.
 contract PoseidonT4 {
-    uint256 internal constant F = 21888242871839275222246405745257275088548364400416034343698204186575808495617;
-
     /// @notice Poseidon of 3 field elements (each taken mod F).
-    function hash(uint256[3] calldata inputs) external pure returns (uint256) {
-        uint256 s0 = 0;
-        uint256 s1 = inputs[0] % F;
-        uint256 s2 = inputs[1] % F;
-        uint256 s3 = inputs[2] % F;
-        (s0, s1, s2, s3) = _full(
-            addmod(s0, 0x19b849f69450b06848da1d39bd5e4a4302bb86744edc26238b0878e269ed23e5, F),
-            addmod(s1, 0x265ddfe127dd51bd7239347b758f0a1320eb2cc7450acc1dad47f80c8dcf34d6, F),
-            addmod(s2, 0x199750ec472f1809e0f66a545e1e51624108ac845015c2aa3dfc36bab497d8aa, F),
-            addmod(s3, 0x157ff3fe65ac7208110f06a5f74302b14d743ea25067f0ffd032f787c7f1cdf8, F));
-        (s0, s1, s2, s3) = _full(
-            addmod(s0, 0x2e49c43c4569dd9c5fd35ac45fca33f10b15c590692f8beefe18f4896ac94902, F),
-            addmod(s1, 0xe35fb89981890520d4aef2b6d6506c3cb2f0b6973c24fa82731345ffa2d1f1e, F),
-            addmod(s2, 0x251ad47cb15c4f1105f109ae5e944f1ba9d9e7806d667ffec6fe723002e0b996, F),
-            addmod(s3, 0x13da07dc64d428369873e97160234641f8beb56fdd05e5f3563fa39d9c22df4e, F));
-        (s0, s1, s2, s3) = _full(
-            addmod(s0, 0xc009b84e650e6d23dc00c7dccef7483a553939689d350cd46e7b89055fd4738, F),
-            addmod(s1, 0x11f16b1c63a854f01992e3956f42d8b04eb650c6d535eb0203dec74befdca06, F),
-            addmod(s2, 0xed69e5e383a688f209d9a561daa79612f3f78d0467ad45485df07093f367549, F),
-            addmod(s3, 0x4dba94a7b0ce9e221acad41472b6bbe3aec507f5eb3d33f463672264c9f789b, F));
-        (s0, s1, s2, s3) = _full(
-            addmod(s0, 0xa3f2637d840f3a16eb094271c9d237b6036757d4bb50bf7ce732ff1d4fa28e8, F),
-            addmod(s1, 0x259a666f129eea198f8a1c502fdb38fa39b1f075569564b6e54a485d1182323f, F),
-            addmod(s2, 0x28bf7459c9b2f4c6d8e7d06a4ee3a47f7745d4271038e5157a32fdf7ede0d6a1, F),
-            addmod(s3, 0xa1ca941f057037526ea200f489be8d4c37c85bbcce6a2aeec91bd6941432447, F));
-        (s0, s1, s2, s3) = _partial(
-            addmod(s0, 0xc6f8f958be0e93053d7fd4fc54512855535ed1539f051dcb43a26fd926361cf, F),
-            addmod(s1, 0x123106a93cd17578d426e8128ac9d90aa9e8a00708e296e084dd57e69caaf811, F),
-            addmod(s2, 0x26e1ba52ad9285d97dd3ab52f8e840085e8fa83ff1e8f1877b074867cd2dee75, F),
-            addmod(s3, 0x1cb55cad7bd133de18a64c5c47b9c97cbe4d8b7bf9e095864471537e6a4ae2c5, F));
-        (s0, s1, s2, s3) = _partial(
-            addmod(s0, 0x1dcd73e46acd8f8e0e2c7ce04bde7f6d2a53043d5060a41c7143f08e6e9055d0, F),
-            addmod(s1, 0x11003e32f6d9c66f5852f05474a4def0cda294a0eb4e9b9b12b9bb4512e5574, F),
-            addmod(s2, 0x2b1e809ac1d10ab29ad5f20d03a57dfebadfe5903f58bafed7c508dd2287ae8c, F),
-            addmod(s3, 0x2539de1785b735999fb4dac35ee17ed0ef995d05ab2fc5faeaa69ae87bcec0a5, F));
-        (s0, s1, s2, s3) = _partial(
-            addmod(s0, 0xc246c5a2ef8ee0126497f222b3e0a0ef4e1c3d41c86d46e43982cb11d77951d, F),
-            addmod(s1, 0x192089c4974f68e95408148f7c0632edbb09e6a6ad1a1c2f3f0305f5d03b527b, F),
-            addmod(s2, 0x1eae0ad8ab68b2f06a0ee36eeb0d0c058529097d91096b756d8fdc2fb5a60d85, F),
-            addmod(s3, 0x179190e5d0e22179e46f8282872abc88db6e2fdc0dee99e69768bd98c5d06bfb, F));
-        (s0, s1, s2, s3) = _partial(
-            addmod(s0, 0x29bb9e2c9076732576e9a81c7ac4b83214528f7db00f31bf6cafe794a9b3cd1c, F),
-            addmod(s1, 0x225d394e42207599403efd0c2464a90d52652645882aac35b10e590e6e691e08, F),
-            addmod(s2, 0x64760623c25c8cf753d238055b444532be13557451c087de09efd454b23fd59, F),
-            addmod(s3, 0x10ba3a0e01df92e87f301c4b716d8a394d67f4bf42a75c10922910a78f6b5b87, F));
-        (s0, s1, s2, s3) = _partial(
-            addmod(s0, 0xe070bf53f8451b24f9c6e96b0c2a801cb511bc0c242eb9d361b77693f21471c, F),
-            addmod(s1, 0x1b94cd61b051b04dd39755ff93821a73ccd6cb11d2491d8aa7f921014de252fb, F),
-            addmod(s2, 0x1d7cb39bafb8c744e148787a2e70230f9d4e917d5713bb050487b5aa7d74070b, F),
-            addmod(s3, 0x2ec93189bd1ab4f69117d0fe980c80ff8785c2961829f701bb74ac1f303b17db, F));
-        (s0, s1, s2, s3) = _partial(
-            addmod(s0, 0x2db366bfdd36d277a692bb825b86275beac404a19ae07a9082ea46bd83517926, F),
-            addmod(s1, 0x62100eb485db06269655cf186a68532985275428450359adc99cec6960711b8, F),
-            addmod(s2, 0x761d33c66614aaa570e7f1e8244ca1120243f92fa59e4f900c567bf41f5a59b, F),
-            addmod(s3, 0x20fc411a114d13992c2705aa034e3f315d78608a0f7de4ccf7a72e494855ad0d, F));
-        (s0, s1, s2, s3) = _partial(
-            addmod(s0, 0x25b5c004a4bdfcb5add9ec4e9ab219ba102c67e8b3effb5fc3a30f317250bc5a, F),
-            addmod(s1, 0x23b1822d278ed632a494e58f6df6f5ed038b186d8474155ad87e7dff62b37f4b, F),
-            addmod(s2, 0x22734b4c5c3f9493606c4ba9012499bf0f14d13bfcfcccaa16102a29cc2f69e0, F),
-            addmod(s3, 0x26c0c8fe09eb30b7e27a74dc33492347e5bdff409aa3610254413d3fad795ce5, F));
-        (s0, s1, s2, s3) = _partial(
-            addmod(s0, 0x70dd0ccb6bd7bbae88eac03fa1fbb26196be3083a809829bbd626df348ccad9, F),
-            addmod(s1, 0x12b6595bdb329b6fb043ba78bb28c3bec2c0a6de46d8c5ad6067c4ebfd4250da, F),
-            addmod(s2, 0x248d97d7f76283d63bec30e7a5876c11c06fca9b275c671c5e33d95bb7e8d729, F),
-            addmod(s3, 0x1a306d439d463b0816fc6fd64cc939318b45eb759ddde4aa106d15d9bd9baaaa, F));
-        (s0, s1, s2, s3) = _partial(
-            addmod(s0, 0x28a8f8372e3c38daced7c00421cb4621f4f1b54ddc27821b0d62d3d6ec7c56cf, F),
-            addmod(s1, 0x94975717f9a8a8bb35152f24d43294071ce320c829f388bc852183e1e2ce7e, F),
-            addmod(s2, 0x4d5ee4c3aa78f7d80fde60d716480d3593f74d4f653ae83f4103246db2e8d65, F),
-            addmod(s3, 0x2a6cf5e9aa03d4336349ad6fb8ed2269c7bef54b8822cc76d08495c12efde187, F));
-        (s0, s1, s2, s3) = _partial(
-            addmod(s0, 0x2304d31eaab960ba9274da43e19ddeb7f792180808fd6e43baae48d7efcba3f3, F),
-            addmod(s1, 0x3fd9ac865a4b2a6d5e7009785817249bff08a7e0726fcb4e1c11d39d199f0b0, F),
-            addmod(s2, 0xb7258ded52bbda2248404d55ee5044798afc3a209193073f7954d4d63b0b64, F),
-            addmod(s3, 0x159f81ada0771799ec38fca2d4bf65ebb13d3a74f3298db36272c5ca65e92d9a, F));
-        (s0, s1, s2, s3) = _partial(
-            addmod(s0, 0x1ef90e67437fbc8550237a75bc28e3bb9000130ea25f0c5471e144cf4264431f, F),
-            addmod(s1, 0x1e65f838515e5ff0196b49aa41a2d2568df739bc176b08ec95a79ed82932e30d, F),
-            addmod(s2, 0x2b1b045def3a166cec6ce768d079ba74b18c844e570e1f826575c1068c94c33f, F),
-            addmod(s3, 0x832e5753ceb0ff6402543b1109229c165dc2d73bef715e3f1c6e07c168bb173, F));
-        (s0, s1, s2, s3) = _partial(
-            addmod(s0, 0x2f614e9cedfb3dc6b762ae0a37d41bab1b841c2e8b6451bc5a8e3c390b6ad16, F),
-            addmod(s1, 0xe2427d38bd46a60dd640b8e362cad967370ebb777bedff40f6a0be27e7ed705, F),
-            addmod(s2, 0x493630b7c670b6deb7c84d414e7ce79049f0ec098c3c7c50768bbe29214a53a, F),
-            addmod(s3, 0x22ead100e8e482674decdab17066c5a26bb1515355d5461a3dc06cc85327cea9, F));
-        (s0, s1, s2, s3) = _partial(
-            addmod(s0, 0x25b3e56e655b42cdaae2626ed2554d48583f1ae35626d04de5084e0b6d2a6f16, F),
-            addmod(s1, 0x1e32752ada8836ef5837a6cde8ff13dbb599c336349e4c584b4fdc0a0cf6f9d0, F),
-            addmod(s2, 0x2fa2a871c15a387cc50f68f6f3c3455b23c00995f05078f672a9864074d412e5, F),
-            addmod(s3, 0x2f569b8a9a4424c9278e1db7311e889f54ccbf10661bab7fcd18e7c7a7d83505, F));
-        (s0, s1, s2, s3) = _partial(
-            addmod(s0, 0x44cb455110a8fdd531ade530234c518a7df93f7332ffd2144165374b246b43d, F),
-            addmod(s1, 0x227808de93906d5d420246157f2e42b191fe8c90adfe118178ddc723a5319025, F),
-            addmod(s2, 0x2fcca2934e046bc623adead873579865d03781ae090ad4a8579d2e7a6800355, F),
-            addmod(s3, 0xef915f0ac120b876abccceb344a1d36bad3f3c5ab91a8ddcbec2e060d8befac, F));
-        (s0, s1, s2, s3) = _partial(
-            addmod(s0, 0x1797130f4b7a3e1777eb757bc6f287f6ab0fb85f6be63b09f3b16ef2b1405d38, F),
-            addmod(s1, 0xa76225dc04170ae3306c85abab59e608c7f497c20156d4d36c668555decc6e5, F),
-            addmod(s2, 0x1fffb9ec1992d66ba1e77a7b93209af6f8fa76d48acb664796174b5326a31a5c, F),
-            addmod(s3, 0x25721c4fc15a3f2853b57c338fa538d85f8fbba6c6b9c6090611889b797b9c5f, F));
-        (s0, s1, s2, s3) = _partial(
-            addmod(s0, 0xc817fd42d5f7a41215e3d07ba197216adb4c3790705da95eb63b982bfcaf75a, F),
-            addmod(s1, 0x13abe3f5239915d39f7e13c2c24970b6df8cf86ce00a22002bc15866e52b5a96, F),
-            addmod(s2, 0x2106feea546224ea12ef7f39987a46c85c1bc3dc29bdbd7a92cd60acb4d391ce, F),
-            addmod(s3, 0x21ca859468a746b6aaa79474a37dab49f1ca5a28c748bc7157e1b3345bb0f959, F));
-        (s0, s1, s2, s3) = _partial(
-            addmod(s0, 0x5ccd6255c1e6f0c5cf1f0df934194c62911d14d0321662a8f1a48999e34185b, F),
-            addmod(s1, 0xf0e34a64b70a626e464d846674c4c8816c4fb267fe44fe6ea28678cb09490a4, F),
-            addmod(s2, 0x558531a4e25470c6157794ca36d0e9647dbfcfe350d64838f5b1a8a2de0d4bf, F),
-            addmod(s3, 0x9d3dca9173ed2faceea125157683d18924cadad3f655a60b72f5864961f1455, F));
-        (s0, s1, s2, s3) = _partial(
-            addmod(s0, 0x328cbd54e8c0913493f866ed03d218bf23f92d68aaec48617d4c722e5bd4335, F),
-            addmod(s1, 0x2bf07216e2aff0a223a487b1a7094e07e79e7bcc9798c648ee3347dd5329d34b, F),
-            addmod(s2, 0x1daf345a58006b736499c583cb76c316d6f78ed6a6dffc82111e11a63fe412df, F),
-            addmod(s3, 0x176563472456aaa746b694c60e1823611ef39039b2edc7ff391e6f2293d2c404, F));
-        (s0, s1, s2, s3) = _partial(
-            addmod(s0, 0x2ef1e0fad9f08e87a3bb5e47d7e33538ca964d2b7d1083d4fb0225035bd3f8db, F),
-            addmod(s1, 0x226c9b1af95babcf17b2b1f57c7310179c1803dec5ae8f0a1779ed36c817ae2a, F),
-            addmod(s2, 0x14bce3549cc3db7428126b4c3a15ae0ff8148c89f13fb35d35734eb5d4ad0def, F),
-            addmod(s3, 0x2debff156e276bb5742c3373f2635b48b8e923d301f372f8e550cfd4034212c7, F));
-        (s0, s1, s2, s3) = _partial(
-            addmod(s0, 0x2d4083cf5a87f5b6fc2395b22e356b6441afe1b6b29c47add7d0432d1d4760c7, F),
-            addmod(s1, 0xc225b7bcd04bf9c34b911262fdc9c1b91bf79a10c0184d89c317c53d7161c29, F),
-            addmod(s2, 0x3152169d4f3d06ec33a79bfac91a02c99aa0200db66d5aa7b835265f9c9c8f3, F),
-            addmod(s3, 0xb61811a9210be78b05974587486d58bddc8f51bfdfebbb87afe8b7aa7d3199c, F));
-        (s0, s1, s2, s3) = _partial(
-            addmod(s0, 0x203e000cad298daaf7eba6a5c5921878b8ae48acf7048f16046d637a533b6f78, F),
-            addmod(s1, 0x1a44bf0937c722d1376672b69f6c9655ba7ee386fda1112c0757143d1bfa9146, F),
-            addmod(s2, 0x376b4fae08cb03d3500afec1a1f56acb8e0fde75a2106d7002f59c5611d4daa, F),
-            addmod(s3, 0x780af2ca1cad6465a2171250fdfc32d6fc241d3214177f3d553ef363182185, F));
-        (s0, s1, s2, s3) = _partial(
-            addmod(s0, 0x10774d9ab80c25bdeb808bedfd72a8d9b75dbe18d5221c87e9d857079bdc31d5, F),
-            addmod(s1, 0x10dc6e9c006ea38b04b1e03b4bd9490c0d03f98929ca1d7fb56821fd19d3b6e8, F),
-            addmod(s2, 0x544b8338791518b2c7645a50392798b21f75bb60e3596170067d00141cac16, F),
-            addmod(s3, 0x222c01175718386f2e2e82eb122789e352e105a3b8fa852613bc534433ee428c, F));
-        (s0, s1, s2, s3) = _partial(
-            addmod(s0, 0x2840d045e9bc22b259cfb8811b1e0f45b77f7bdb7f7e2b46151a1430f608e3c5, F),
-            addmod(s1, 0x62752f86eebe11a009c937e468c335b04554574c2990196508e01fa5860186b, F),
-            addmod(s2, 0x6041bdac48205ac87adb87c20a478a71c9950c12a80bc0a55a8e83eaaf04746, F),
-            addmod(s3, 0x4a533f236c422d1ff900a368949b0022c7a2ae092f308d82b1dcbbf51f5000d, F));
-        (s0, s1, s2, s3) = _partial(
-            addmod(s0, 0x13e31d7a67232fd811d6a955b3d4f25dfe066d1e7dc33df04bde50a2b2d05b2a, F),
-            addmod(s1, 0x11c2683ae91eb4dfbc13d6357e8599a9279d1648ff2c95d2f79905bb13920f1, F),
-            addmod(s2, 0xb0d219346b8574525b1a270e0b4cba5d56c928e3e2c2bd0a1ecaed015aaf6ae, F),
-            addmod(s3, 0x14abdec8db9c6dc970291ee638690209b65080781ef9fd13d84c7a726b5f1364, F));
-        (s0, s1, s2, s3) = _partial(
-            addmod(s0, 0x1a0b70b4b26fdc28fcd32aa3d266478801eb12202ef47ced988d0376610be106, F),
-            addmod(s1, 0x278543721f96d1307b6943f9804e7fe56401deb2ef99c4d12704882e7278b607, F),
-            addmod(s2, 0x16eb59494a9776cf57866214dbd1473f3f0738a325638d8ba36535e011d58259, F),
-            addmod(s3, 0x2567a658a81ffb444f240088fa5524c69a9e53eeab6b7f8c41c3479dcf8c644a, F));
-        (s0, s1, s2, s3) = _partial(
-            addmod(s0, 0x29aa1d7c151e9ad0a7ab39f1abd9cf77ab78e0215a5715a6b882ade840bb13d8, F),
-            addmod(s1, 0x15c091233e60efe0d4bbfce2b36415006a4f017f9a85388ce206b91f99f2c984, F),
-            addmod(s2, 0x16bd7d22ff858e5e0882c2c999558d77e7673ad5f1915f9feb679a8115f014cf, F),
-            addmod(s3, 0x2db50480a07be0eb2c2e13ed6ef4074c0182d9b668b8e08ffe6769250042025, F));
-        (s0, s1, s2, s3) = _partial(
-            addmod(s0, 0x5e4a220e6a3bc9f7b6806ec9d6cdba186330ef2bf7adb4c13ba866343b73119, F),
-            addmod(s1, 0x1dda05ebc30170bc98cbf2a5ee3b50e8b5f70bc424d39fa4104d37f1cbcf7a42, F),
-            addmod(s2, 0x184bef721888187f645b6fee3667f3c91da214414d89ba5cd301f22b0de8990, F),
-            addmod(s3, 0x1498a307e68900065f5e8276f62aef1c37414b84494e1577ad1a6d64341b78ec, F));
-        (s0, s1, s2, s3) = _partial(
-            addmod(s0, 0x25f40f82b31dacc4f4939800b9d2c3eacef737b8fab1f864fe33548ad46bd49d, F),
-            addmod(s1, 0x9d317cc670251943f6f5862a30d2ea9e83056ce4907bfbbcb1ff31ce5bb9650, F),
-            addmod(s2, 0x2f77d77786d979b23ba4ce4a4c1b3bd0a41132cd467a86ab29b913b6cf3149d0, F),
-            addmod(s3, 0xf53dafd535a9f4473dc266b6fccc6841bbd336963f254c152f89e785f729bbf, F));
-        (s0, s1, s2, s3) = _partial(
-            addmod(s0, 0x25c1fd72e223045265c3a099e17526fa0e6976e1c00baf16de96de85deef2fa2, F),
-            addmod(s1, 0x2a902c8980c17faae368d385d52d16be41af95c84eaea3cf893e65d6ce4a8f62, F),
-            addmod(s2, 0x1ce1580a3452ecf302878c8976b82be96676dd114d1dc8d25527405762f83529, F),
-            addmod(s3, 0x24a6073f91addc33a49a1fa306df008801c5ec569609034d2fc50f7f0f4d0056, F));
-        (s0, s1, s2, s3) = _partial(
-            addmod(s0, 0x25e52dbd6124530d9fc27fe306d71d4583e07ca554b5d1577f256c68b0be2b74, F),
-            addmod(s1, 0x23dffae3c423fa7a93468dbccfb029855974be4d0a7b29946796e5b6cd70f15d, F),
-            addmod(s2, 0x6342da370cc0d8c49b77594f6b027c480615d50be36243a99591bc9924ed6f5, F),
-            addmod(s3, 0x2754114281286546b75f09f115fc751b4778303d0405c1b4cc7df0d8e9f63925, F));
-        (s0, s1, s2, s3) = _partial(
-            addmod(s0, 0x15c19e8534c5c1a8862c2bc1d119eddeabf214153833d7bdb59ee197f8187cf5, F),
-            addmod(s1, 0x265fe062766d08fab4c78d0d9ef3cabe366f3be0a821061679b4b3d2d77d5f3e, F),
-            addmod(s2, 0x13ccf689d67a3ec9f22cb7cd0ac3a327d377ac5cd0146f048debfd098d3ec7be, F),
-            addmod(s3, 0x17662f7456789739f81cd3974827a887d92a5e05bdf3fe6b9fbccca4524aaebd, F));
-        (s0, s1, s2, s3) = _partial(
-            addmod(s0, 0x21b29c76329b31c8ef18631e515f7f2f82ca6a5cca70cee4e809fd624be7ad5d, F),
-            addmod(s1, 0x18137478382aadba441eb97fe27901989c06738165215319939eb17b01fa975c, F),
-            addmod(s2, 0x2bc07ea2bfad68e8dc724f5fef2b37c2d34f761935ffd3b739ceec4668f37e88, F),
-            addmod(s3, 0x2ddb2e376f54d64a563840480df993feb4173203c2bd94ad0e602077aef9a03e, F));
-        (s0, s1, s2, s3) = _partial(
-            addmod(s0, 0x277eb50f2baa706106b41cb24c602609e8a20f8d72f613708adb25373596c3f7, F),
-            addmod(s1, 0xd4de47e1aba34269d0c620904f01a56b33fc4b450c0db50bb7f87734c9a1fe5, F),
-            addmod(s2, 0xb8442bfe9e4a1b4428673b6bd3eea6f9f445697058f134aae908d0279a29f0c, F),
-            addmod(s3, 0x11fe5b18fbbea1a86e06930cb89f7d4a26e186a65945e96574247fddb720f8f5, F));
-        (s0, s1, s2, s3) = _partial(
-            addmod(s0, 0x224026f6dfaf71e24d25d8f6d9f90021df5b774dcad4d883170e4ad89c33a0d6, F),
-            addmod(s1, 0xb2ca6a999fe6887e0704dad58d03465a96bc9e37d1091f61bc9f9c62bbeb824, F),
-            addmod(s2, 0x221b63d66f0b45f9d40c54053a28a06b1d0a4ce41d364797a1a7e0c96529f421, F),
-            addmod(s3, 0x30185c48b7b2f1d53d4120801b047d087493bce64d4d24aedce2f4836bb84ad4, F));
-        (s0, s1, s2, s3) = _partial(
-            addmod(s0, 0x23f5d372a3f0e3cba989e223056227d3533356f0faa48f27f8267318632a61f0, F),
-            addmod(s1, 0x2716683b32c755fd1bf8235ea162b1f388e1e0090d06162e8e6dfbe4328f3e3b, F),
-            addmod(s2, 0x977545836866fa204ca1d853ec0909e3d140770c80ac67dc930c69748d5d4bc, F),
-            addmod(s3, 0x1444e8f592bdbfd8025d91ab4982dd425f51682d31472b05e81c43c0f9434b31, F));
-        (s0, s1, s2, s3) = _partial(
-            addmod(s0, 0x26e04b65e9ca8270beb74a1c5cb8fee8be3ffbfe583f7012a00f874e7718fbe3, F),
-            addmod(s1, 0x22a5c2fa860d11fe34ee47a5cd9f869800f48f4febe29ad6df69816fb1a914d2, F),
-            addmod(s2, 0x174b54d9907d8f5c6afd672a738f42737ec338f3a0964c629f7474dd44c5c8d7, F),
-            addmod(s3, 0x1db1db8aa45283f31168fa66694cf2808d2189b87c8c8143d56c871907b39b87, F));
-        (s0, s1, s2, s3) = _partial(
-            addmod(s0, 0x1530bf0f46527e889030b8c7b7dfde126f65faf8cce0ab66387341d813d1bfd1, F),
-            addmod(s1, 0xb73f613993229f59f01c1cec8760e9936ead9edc8f2814889330a2f2bade457, F),
-            addmod(s2, 0x29c25a22fe2164604552aaea377f448d587ab977fc8227787bd2dc0f36bcf41e, F),
-            addmod(s3, 0x2b30d53ed1759bfb8503da66c92cf4077abe82795dc272b377df57d77c875526, F));
-        (s0, s1, s2, s3) = _partial(
-            addmod(s0, 0x12f6d703b5702aab7b7b7e69359d53a2756c08c85ede7227cf5f0a2916787cd2, F),
-            addmod(s1, 0x2520e18300afda3f61a40a0b8837293a55ad01071028d4841ffa9ac706364113, F),
-            addmod(s2, 0x1ec9daea860971ecdda8ed4f346fa967ac9bc59278277393c68f09fa03b8b95f, F),
-            addmod(s3, 0xa99b3e178db2e2e432f5cd5bef8fe4483bf5cbf70ed407c08aae24b830ad725, F));
-        (s0, s1, s2, s3) = _partial(
-            addmod(s0, 0x7cda9e63db6e39f086b89b601c2bbe407ee0abac3c817a1317abad7c5778492, F),
-            addmod(s1, 0x8c9c65a4f955e8952d571b191bb0adb49bd8290963203b35d48aab38f8fc3a3, F),
-            addmod(s2, 0x2737f8ce1d5a67b349590ddbfbd709ed9af54a2a3f2719d33801c9c17bdd9c9e, F),
-            addmod(s3, 0x1049a6c65ff019f0d28770072798e8b7909432bd0c129813a9f179ba627f7d6a, F));
-        (s0, s1, s2, s3) = _partial(
-            addmod(s0, 0x18b4fe968732c462c0ea5a9beb27cecbde8868944fdf64ee60a5122361daeddb, F),
-            addmod(s1, 0x2ff2b6fd22df49d2440b2eaeeefa8c02a6f478cfcf11f1b2a4f7473483885d19, F),
-            addmod(s2, 0x2ec5f2f1928fe932e56c789b8f6bbcb3e8be4057cbd8dbd18a1b352f5cef42ff, F),
-            addmod(s3, 0x265a5eccd8b92975e33ad9f75bf3426d424a4c6a7794ee3f08c1d100378e545e, F));
-        (s0, s1, s2, s3) = _partial(
-            addmod(s0, 0x2405eaa4c0bde1129d6242bb5ada0e68778e656cfcb366bf20517da1dfd4279c, F),
-            addmod(s1, 0x94c97d8c194c42e88018004cbbf2bc5fdb51955d8b2d66b76dd98a2dbf60417, F),
-            addmod(s2, 0x2c30d5f33bb32c5c22b9979a605bf64d508b705221e6a686330c9625c2afe0b8, F),
-            addmod(s3, 0x1a75666f6241f6825d01cc6dcb1622d4886ea583e87299e6aa2fc716fdb6cf5, F));
-        (s0, s1, s2, s3) = _partial(
-            addmod(s0, 0xa3290e8398113ea4d12ac091e87be7c6d359ab9a66979fcf47bf2e87d382fcb, F),
-            addmod(s1, 0x154ade9ca36e268dfeb38461425bb0d8c31219d8fa0dfc75ecd21bf69aa0cc74, F),
-            addmod(s2, 0x27aa8d3e25380c0b1b172d79c6f22eee99231ef5dc69d8dc13a4b5095d028772, F),
-            addmod(s3, 0x2cf4051e6cab48301a8b2e3bca6099d756bbdf485afa1f549d395bbcbd806461, F));
-        (s0, s1, s2, s3) = _partial(
-            addmod(s0, 0x301e70f729f3c94b1d3f517ddff9f2015131feab8afa5eebb0843d7f84b23e71, F),
-            addmod(s1, 0x298beb64f812d25d8b4d9620347ab02332dc4cef113ae60d17a8d7a4c91f83bc, F),
-            addmod(s2, 0x1b362e72a5f847f84d03fd291c3c471ed1c14a15b221680acf11a3f02e46aa95, F),
-            addmod(s3, 0xdc8a2146110c0b375432902999223d5aa1ef6e78e1e5ebcbc1d9ba41dc1c737, F));
-        (s0, s1, s2, s3) = _partial(
-            addmod(s0, 0xa48663b34ce5e1c05dc93092cb69778cb21729a72ddc03a08afa1eb922ff279, F),
-            addmod(s1, 0xa87391fb1cd8cdf6096b64a82f9e95f0fe46f143b702d74545bb314881098ee, F),
-            addmod(s2, 0x1b5b2946f7c28975f0512ff8e6ca362f8826edd7ea9c29f382ba8a2a0892fd5d, F),
-            addmod(s3, 0x1001cf512ac241d47ebe2239219bc6a173a8bbcb8a5b987b4eac1f533315b6b, F));
-        (s0, s1, s2, s3) = _partial(
-            addmod(s0, 0x2fd977c70f645db4f704fa7d7693da727ac093d3fb5f5febc72beb17d8358a32, F),
-            addmod(s1, 0x23c0039a3fab4ad3c2d7cc688164f39e761d5355c05444d99be763a97793a9c4, F),
-            addmod(s2, 0x19d43ee0c6081c052c9c0df6161eaac1aec356cf435888e79f27f22ff03fa25d, F),
-            addmod(s3, 0x2d9b10c2f2e7ac1afddccffd94a563028bf29b646d020830919f9d5ca1cefe59, F));
-        (s0, s1, s2, s3) = _partial(
-            addmod(s0, 0x2457ca6c2f2aa30ec47e4aff5a66f5ce2799283e166fc81cdae2f2b9f83e4267, F),
-            addmod(s1, 0xabc392fe85eda855820592445094022811ee8676ed6f0c3044dfb54a7c10b35, F),
-            addmod(s2, 0x19d2cc5ca549d1d40cebcd37f3ea54f31161ac3993acf3101d2c2bc30eac1eb0, F),
-            addmod(s3, 0xf97ae3033ffa01608aafb26ae13cd393ee0e4ec041ba644a3d3ab546e98c9c8, F));
-        (s0, s1, s2, s3) = _partial(
-            addmod(s0, 0x16dbc78fd28b7fb8260e404cf1d427a7fa15537ea4e168e88a166496e88cfeca, F),
-            addmod(s1, 0x240faf28f11499b916f085f73bc4f22eef8344e576f8ad3d1827820366d5e07b, F),
-            addmod(s2, 0xa1bb075aa37ff0cfe6c8531e55e1770eaba808c8fdb6dbf46f8cab58d9ef1af, F),
-            addmod(s3, 0x2e47e15ea4a47ff1a6a853aaf3a644ca38d5b085ac1042fdc4a705a7ce089f4d, F));
-        (s0, s1, s2, s3) = _partial(
-            addmod(s0, 0x166e5bf073378348860ca4a9c09d39e1673ab059935f4df35fb14528375772b6, F),
-            addmod(s1, 0x18b42d7ffdd2ea4faf235902f057a2740cacccd027233001ed10f96538f0916f, F),
-            addmod(s2, 0x89cb1b032238f5e4914788e3e3c7ead4fc368020b3ed38221deab1051c37702, F),
-            addmod(s3, 0x242acd3eb3a2f72baf7c7076dd165adf89f9339c7b971921d9e70863451dd8d1, F));
-        (s0, s1, s2, s3) = _partial(
-            addmod(s0, 0x174fbb104a4ee302bf47f2bd82fce896eac9a068283f326474af860457245c3b, F),
-            addmod(s1, 0x17340e71d96f466d61f3058ce092c67d2891fb2bb318613f780c275fe1116c6b, F),
-            addmod(s2, 0x1e8e40ac853b7d42f00f2e383982d024f098b9f8fd455953a2fd380c4df7f6b2, F),
-            addmod(s3, 0x529898dc0649907e1d4d5e284b8d1075198c55cad66e8a9bf40f92938e2e961, F));
-        (s0, s1, s2, s3) = _partial(
-            addmod(s0, 0x2162754db0baa030bf7de5bb797364dce8c77aa017ee1d7bf65f21c4d4e5df8f, F),
-            addmod(s1, 0x12c7553698c4bf6f3ceb250ae00c58c2a9f9291efbde4c8421bef44741752ec6, F),
-            addmod(s2, 0x292643e3ba2026affcb8c5279313bd51a733c93353e9d9c79cb723136526508e, F),
-            addmod(s3, 0xccf13e0cb6f9d81d52951bea990bd5b6c07c5d98e66ff71db6e74d5b87d158, F));
-        (s0, s1, s2, s3) = _partial(
-            addmod(s0, 0x185d1e20e23b0917dd654128cf2f3aaab6723873cb30fc22b0f86c15ab645b4b, F),
-            addmod(s1, 0x14c61c836d55d3df742bdf11c60efa186778e3de0f024c0f13fe53f8d8764e1f, F),
-            addmod(s2, 0xf356841b3f556fce5dbe4680457691c2919e2af53008184d03ee1195d72449e, F),
-            addmod(s3, 0x1b8fd9ff39714e075df124f887bf40b383143374fd2080ba0c0a6b6e8fa5b3e8, F));
-        (s0, s1, s2, s3) = _partial(
-            addmod(s0, 0xe86a8c2009c140ca3f873924e2aaa14fc3c8ae04e9df0b3e9103418796f6024, F),
-            addmod(s1, 0x2e6c5e898f5547770e5462ad932fcdd2373fc43820ca2b16b0861421e79155c8, F),
-            addmod(s2, 0x5d797f1ab3647237c14f9d1df032bc9ff9fe1a0ecd377972ce5fd5a0c014604, F),
-            addmod(s3, 0x29a3110463a5aae76c3d152875981d0c1daf2dcd65519ef5ca8929851da8c008, F));
-        (s0, s1, s2, s3) = _partial(
-            addmod(s0, 0x2974da7bc074322273c3a4b91c05354cdc71640a8bbd1f864b732f8163883314, F),
-            addmod(s1, 0x1ed0fb06699ba249b2a30621c05eb12ca29cb91aa082c8bfcce9c522889b47dc, F),
-            addmod(s2, 0x1c793ef0dcc51123654ff26d8d863feeae29e8c572eca912d80c8ae36e40fe9b, F),
-            addmod(s3, 0x1e6aac1c6d3dd3157956257d3d234ef18c91e82589a78169fbb4a8770977dc2f, F));
-        (s0, s1, s2, s3) = _partial(
-            addmod(s0, 0x1a20ada7576234eee6273dd6fa98b25ed037748080a47d948fcda33256fb6bf5, F),
-            addmod(s1, 0x191033d6d85ceaa6fc7a9a23a6fd9996642d772045ece51335d49306728af96c, F),
-            addmod(s2, 0x6e5979da7e7ef53a825aa6fddc3abfc76f200b3740b8b232ef481f5d06297b, F),
-            addmod(s3, 0xb0d7e69c651910bbef3e68d417e9fa0fbd57f596c8f29831eff8c0174cdb06d, F));
-        (s0, s1, s2, s3) = _partial(
-            addmod(s0, 0x25caf5b0c1b93bc516435ec084e2ecd44ac46dbbb033c5112c4b20a25c9cdf9d, F),
-            addmod(s1, 0x12c1ea892cc31e0d9af8b796d9645872f7f77442d62fd4c8085b2f150f72472a, F),
-            addmod(s2, 0x16af29695157aba9b8bbe3afeb245feee5a929d9f928b9b81de6dadc78c32aae, F),
-            addmod(s3, 0x136df457c80588dd687fb2f3be18691705b87ec5a4cfdc168d31084256b67dc, F));
-        (s0, s1, s2, s3) = _partial(
-            addmod(s0, 0x1639a28c5b4c81166aea984fba6e71479e07b1efbc74434db95a285060e7b089, F),
-            addmod(s1, 0x3d62fbf82fd1d4313f8e650f587ec06816c28b700bdc50f7e232bd9b5ca9b76, F),
-            addmod(s2, 0x11aeeb527dc8ce44b4d14aaddca3cfe2f77a1e40fc6da97c249830de1edfde54, F),
-            addmod(s3, 0x13f9b9a41274129479c5e6138c6c8ee36a670e6bc68c7a49642b645807bfc824, F));
-        (s0, s1, s2, s3) = _full(
-            addmod(s0, 0xe4772fa3d75179dc8484cd26c7c1f635ddeeed7a939440c506cae8b7ebcd15b, F),
-            addmod(s1, 0x1b39a00cbc81e427de4bdec58febe8d8b5971752067a612b39fc46a68c5d4db4, F),
-            addmod(s2, 0x2bedb66e1ad5a1d571e16e2953f48731f66463c2eb54a245444d1c0a3a25707e, F),
-            addmod(s3, 0x2cf0a09a55ca93af8abd068f06a7287fb08b193b608582a27379ce35da915dec, F));
-        (s0, s1, s2, s3) = _full(
-            addmod(s0, 0x2d1bd78fa90e77aa88830cabfef2f8d27d1a512050ba7db0753c8fb863efb387, F),
-            addmod(s1, 0x65610c6f4f92491f423d3071eb83539f7c0d49c1387062e630d7fd283dc3394, F),
-            addmod(s2, 0x2d933ff19217a5545013b12873452bebcc5f9969033f15ec642fb464bd607368, F),
-            addmod(s3, 0x1aa9d3fe4c644910f76b92b3e13b30d500dae5354e79508c3c49c8aa99e0258b, F));
-        (s0, s1, s2, s3) = _full(
-            addmod(s0, 0x27ef04869e482b1c748638c59111c6b27095fa773e1aca078cea1f1c8450bdd, F),
-            addmod(s1, 0x2b7d524c5172cbbb15db4e00668a8c449f67a2605d9ec03802e3fa136ad0b8fb, F),
-            addmod(s2, 0xc7c382443c6aa787c8718d86747c7f74693ae25b1e55df13f7c3c1dd735db0f, F),
-            addmod(s3, 0xb4567186bc3f7c62a7b56acf4f76207a1f43c2d30d0fe4a627dcdd9bd79078, F));
-        (s0, s1, s2, s3) = _full(
-            addmod(s0, 0x1e41fc29b825454fe6d61737fe08b47fb07fe739e4c1e61d0337490883db4fd5, F),
-            addmod(s1, 0x12507cd556b7bbcc72ee6dafc616584421e1af872d8c0e89002ae8d3ba0653b6, F),
-            addmod(s2, 0x13d437083553006bcef312e5e6f52a5d97eb36617ef36fe4d77d3e97f71cb5db, F),
-            addmod(s3, 0x163ec73251f85443687222487dda9a65467d90b22f0b38664686077c6a4486d5, F));
-        return s0;
-    }
-
-    function _full(uint256 s0, uint256 s1, uint256 s2, uint256 s3) private pure returns (uint256, uint256, uint256, uint256) {
-        s0 = _pow5(s0);
-        s1 = _pow5(s1);
-        s2 = _pow5(s2);
-        s3 = _pow5(s3);
-        return _mix(s0, s1, s2, s3);
-    }
-
-    function _partial(uint256 s0, uint256 s1, uint256 s2, uint256 s3) private pure returns (uint256, uint256, uint256, uint256) {
-        s0 = _pow5(s0);
-        return _mix(s0, s1, s2, s3);
-    }
-
-    function _mix(uint256 s0, uint256 s1, uint256 s2, uint256 s3) private pure returns (uint256 r0, uint256 r1, uint256 r2, uint256 r3) {
-        r0 = addmod(addmod(addmod(mulmod(0x236d13393ef85cc48a351dd786dd7a1de5e39942296127fd87947223ae5108ad, s0, F),
-            mulmod(0x277686494f7644bbc4a9b194e10724eb967f1dc58718e59e3cedc821b2a7ae19, s1, F), F),
-            mulmod(0x23db68784e3f0cc0b85618826a9b3505129c16479973b0a84a4529e66b09c62, s2, F), F),
-            mulmod(0x1d359d245f286c12d50d663bae733f978af08cdbd63017c57b3a75646ff382c1, s3, F), F);
-        r1 = addmod(addmod(addmod(mulmod(0x2a75a171563b807db525be259699ab28fe9bc7fb1f70943ff049bc970e841a0c, s0, F),
-            mulmod(0x83abff5e10051f078e2827d092e1ae808b4dd3e15ccc3706f38ce4157b6770e, s1, F), F),
-            mulmod(0x1a5ad71bbbecd8a97dc49cfdbae303ad24d5c4741eab8b7568a9ff8253a1eb6f, s2, F), F),
-            mulmod(0xd745fd00dd167fb86772133640f02ce945004a7bc2c59e8790f725c5d84f0af, s3, F), F);
-        r2 = addmod(addmod(addmod(mulmod(0x2070679e798782ef592a52ca9cef820d497ad2eecbaa7e42f366b3e521c4ed42, s0, F),
-            mulmod(0x2e18c8570d20bf5df800739a53da75d906ece318cd224ab6b3a2be979e2d7eab, s1, F), F),
-            mulmod(0xfa86f0f27e4d3dd7f3367ce86f684f1f2e4386d3e5b9f38fa283c6aa723b608, s2, F), F),
-            mulmod(0x3f3e6fab791f16628168e4b14dbaeb657035ee3da6b2ca83f0c2491e0b403eb, s3, F), F);
-        r3 = addmod(addmod(addmod(mulmod(0x2f545e578202c9732488540e41f783b68ff0613fd79375f8ba8b3d30958e7677, s0, F),
-            mulmod(0x23810bf82877fc19bff7eefeae3faf4bb8104c32ba4cd701596a15623d01476e, s1, F), F),
-            mulmod(0x14fcd5eb0be6d5beeafc4944034cf321c068ef930f10be2207ed58d2a34cdd6, s2, F), F),
-            mulmod(0xc15fc3a1d5733dd835eae0823e377f8ba4a8b627627cc2bb661c25d20fb52a, s3, F), F);
-    }
-
-    function _pow5(uint256 x) private pure returns (uint256) {
-        uint256 x2 = mulmod(x, x, F);
-        return mulmod(mulmod(x2, x2, F), x, F);
+    function hash(uint256[3] calldata inputs) external pure returns (uint256 out) {
+        assembly ("memory-safe") {
+            function mix(s0, s1, s2, s3) -> r0, r1, r2, r3 {
+                let F := 0x30644e72e131a029b85045b68181585d2833e84879b9709143e1f593f0000001
+                r0 := add(add(add(mulmod(0x236d13393ef85cc48a351dd786dd7a1de5e39942296127fd87947223ae5108ad, s0, F),
+                    mulmod(0x277686494f7644bbc4a9b194e10724eb967f1dc58718e59e3cedc821b2a7ae19, s1, F)),
+                    mulmod(0x23db68784e3f0cc0b85618826a9b3505129c16479973b0a84a4529e66b09c62, s2, F)),
+                    mulmod(0x1d359d245f286c12d50d663bae733f978af08cdbd63017c57b3a75646ff382c1, s3, F))
+                r1 := add(add(add(mulmod(0x2a75a171563b807db525be259699ab28fe9bc7fb1f70943ff049bc970e841a0c, s0, F),
+                    mulmod(0x83abff5e10051f078e2827d092e1ae808b4dd3e15ccc3706f38ce4157b6770e, s1, F)),
+                    mulmod(0x1a5ad71bbbecd8a97dc49cfdbae303ad24d5c4741eab8b7568a9ff8253a1eb6f, s2, F)),
+                    mulmod(0xd745fd00dd167fb86772133640f02ce945004a7bc2c59e8790f725c5d84f0af, s3, F))
+                r2 := add(add(add(mulmod(0x2070679e798782ef592a52ca9cef820d497ad2eecbaa7e42f366b3e521c4ed42, s0, F),
+                    mulmod(0x2e18c8570d20bf5df800739a53da75d906ece318cd224ab6b3a2be979e2d7eab, s1, F)),
+                    mulmod(0xfa86f0f27e4d3dd7f3367ce86f684f1f2e4386d3e5b9f38fa283c6aa723b608, s2, F)),
+                    mulmod(0x3f3e6fab791f16628168e4b14dbaeb657035ee3da6b2ca83f0c2491e0b403eb, s3, F))
+                r3 := add(add(add(mulmod(0x2f545e578202c9732488540e41f783b68ff0613fd79375f8ba8b3d30958e7677, s0, F),
+                    mulmod(0x23810bf82877fc19bff7eefeae3faf4bb8104c32ba4cd701596a15623d01476e, s1, F)),
+                    mulmod(0x14fcd5eb0be6d5beeafc4944034cf321c068ef930f10be2207ed58d2a34cdd6, s2, F)),
+                    mulmod(0xc15fc3a1d5733dd835eae0823e377f8ba4a8b627627cc2bb661c25d20fb52a, s3, F))
+            }
+            let F := 0x30644e72e131a029b85045b68181585d2833e84879b9709143e1f593f0000001
+            let x := 0
+            let s0 := 0
+            let s1 := calldataload(add(inputs, 0))
+            let s2 := calldataload(add(inputs, 32))
+            let s3 := calldataload(add(inputs, 64))
+            // round 0 (full)
+            s0 := addmod(s0, 0x19b849f69450b06848da1d39bd5e4a4302bb86744edc26238b0878e269ed23e5, F)
+            s1 := addmod(s1, 0x265ddfe127dd51bd7239347b758f0a1320eb2cc7450acc1dad47f80c8dcf34d6, F)
+            s2 := addmod(s2, 0x199750ec472f1809e0f66a545e1e51624108ac845015c2aa3dfc36bab497d8aa, F)
+            s3 := addmod(s3, 0x157ff3fe65ac7208110f06a5f74302b14d743ea25067f0ffd032f787c7f1cdf8, F)
+            x := mulmod(s0, s0, F)
+            s0 := mulmod(mulmod(x, x, F), s0, F)
+            x := mulmod(s1, s1, F)
+            s1 := mulmod(mulmod(x, x, F), s1, F)
+            x := mulmod(s2, s2, F)
+            s2 := mulmod(mulmod(x, x, F), s2, F)
+            x := mulmod(s3, s3, F)
+            s3 := mulmod(mulmod(x, x, F), s3, F)
+            s0, s1, s2, s3 := mix(s0, s1, s2, s3)
+            // round 1 (full)
+            s0 := addmod(s0, 0x2e49c43c4569dd9c5fd35ac45fca33f10b15c590692f8beefe18f4896ac94902, F)
+            s1 := addmod(s1, 0xe35fb89981890520d4aef2b6d6506c3cb2f0b6973c24fa82731345ffa2d1f1e, F)
+            s2 := addmod(s2, 0x251ad47cb15c4f1105f109ae5e944f1ba9d9e7806d667ffec6fe723002e0b996, F)
+            s3 := addmod(s3, 0x13da07dc64d428369873e97160234641f8beb56fdd05e5f3563fa39d9c22df4e, F)
+            x := mulmod(s0, s0, F)
+            s0 := mulmod(mulmod(x, x, F), s0, F)
+            x := mulmod(s1, s1, F)
+            s1 := mulmod(mulmod(x, x, F), s1, F)
+            x := mulmod(s2, s2, F)
+            s2 := mulmod(mulmod(x, x, F), s2, F)
+            x := mulmod(s3, s3, F)
+            s3 := mulmod(mulmod(x, x, F), s3, F)
+            s0, s1, s2, s3 := mix(s0, s1, s2, s3)
+            // round 2 (full)
+            s0 := addmod(s0, 0xc009b84e650e6d23dc00c7dccef7483a553939689d350cd46e7b89055fd4738, F)
+            s1 := addmod(s1, 0x11f16b1c63a854f01992e3956f42d8b04eb650c6d535eb0203dec74befdca06, F)
+            s2 := addmod(s2, 0xed69e5e383a688f209d9a561daa79612f3f78d0467ad45485df07093f367549, F)
+            s3 := addmod(s3, 0x4dba94a7b0ce9e221acad41472b6bbe3aec507f5eb3d33f463672264c9f789b, F)
+            x := mulmod(s0, s0, F)
+            s0 := mulmod(mulmod(x, x, F), s0, F)
+            x := mulmod(s1, s1, F)
+            s1 := mulmod(mulmod(x, x, F), s1, F)
+            x := mulmod(s2, s2, F)
+            s2 := mulmod(mulmod(x, x, F), s2, F)
+            x := mulmod(s3, s3, F)
+            s3 := mulmod(mulmod(x, x, F), s3, F)
+            s0, s1, s2, s3 := mix(s0, s1, s2, s3)
+            // round 3 (full)
+            s0 := addmod(s0, 0xa3f2637d840f3a16eb094271c9d237b6036757d4bb50bf7ce732ff1d4fa28e8, F)
+            s1 := addmod(s1, 0x259a666f129eea198f8a1c502fdb38fa39b1f075569564b6e54a485d1182323f, F)
+            s2 := addmod(s2, 0x28bf7459c9b2f4c6d8e7d06a4ee3a47f7745d4271038e5157a32fdf7ede0d6a1, F)
+            s3 := addmod(s3, 0xa1ca941f057037526ea200f489be8d4c37c85bbcce6a2aeec91bd6941432447, F)
+            x := mulmod(s0, s0, F)
+            s0 := mulmod(mulmod(x, x, F), s0, F)
+            x := mulmod(s1, s1, F)
+            s1 := mulmod(mulmod(x, x, F), s1, F)
+            x := mulmod(s2, s2, F)
+            s2 := mulmod(mulmod(x, x, F), s2, F)
+            x := mulmod(s3, s3, F)
+            s3 := mulmod(mulmod(x, x, F), s3, F)
+            s0, s1, s2, s3 := mix(s0, s1, s2, s3)
+            // round 4 (partial)
+            s0 := addmod(s0, 0xc6f8f958be0e93053d7fd4fc54512855535ed1539f051dcb43a26fd926361cf, F)
+            x := mulmod(s0, s0, F)
+            s0 := mulmod(mulmod(x, x, F), s0, F)
+            s0, s1, s2, s3 := mix(s0, s1, s2, s3)
+            // round 5 (partial)
+            s0 := addmod(s0, 0x2620ffb7054283939d0039e1df8be66a238597446f6446554dc01dc606d243e8, F)
+            x := mulmod(s0, s0, F)
+            s0 := mulmod(mulmod(x, x, F), s0, F)
+            s0, s1, s2, s3 := mix(s0, s1, s2, s3)
+            // round 6 (partial)
+            s0 := addmod(s0, 0x1918338baf6f53cc6edbb1302c48561f6d2cd705ba68dbf992173ed731e76316, F)
+            x := mulmod(s0, s0, F)
+            s0 := mulmod(mulmod(x, x, F), s0, F)
+            s0, s1, s2, s3 := mix(s0, s1, s2, s3)
+            // round 7 (partial)
+            s0 := addmod(s0, 0x682a62b61afb59f5bc3df2e05c4874989004b8a59233f7f09af8a19d2015bba, F)
+            x := mulmod(s0, s0, F)
+            s0 := mulmod(mulmod(x, x, F), s0, F)
+            s0, s1, s2, s3 := mix(s0, s1, s2, s3)
+            // round 8 (partial)
+            s0 := addmod(s0, 0xc8b4b28b258a739ce8fc43bf31901399ec4047ccc322a6fc8f3190ebaf29fca, F)
+            x := mulmod(s0, s0, F)
+            s0 := mulmod(mulmod(x, x, F), s0, F)
+            s0, s1, s2, s3 := mix(s0, s1, s2, s3)
+            // round 9 (partial)
+            s0 := addmod(s0, 0x13cd5e6734d35efbcad0fed865624c3815f1fb006f27b4b15cbe9481ffabb428, F)
+            x := mulmod(s0, s0, F)
+            s0 := mulmod(mulmod(x, x, F), s0, F)
+            s0, s1, s2, s3 := mix(s0, s1, s2, s3)
+            // round 10 (partial)
+            s0 := addmod(s0, 0x2d671a6092b96a4c41eabee8684f615242d599fbf0912549ee12cfd668ddeb55, F)
+            x := mulmod(s0, s0, F)
+            s0 := mulmod(mulmod(x, x, F), s0, F)
+            s0, s1, s2, s3 := mix(s0, s1, s2, s3)
+            // round 11 (partial)
+            s0 := addmod(s0, 0x1f18b46a12125fd17ae50faba6bbd873700fda2b394a3b81ab66a01bf386cf1b, F)
+            x := mulmod(s0, s0, F)
+            s0 := mulmod(mulmod(x, x, F), s0, F)
+            s0, s1, s2, s3 := mix(s0, s1, s2, s3)
+            // round 12 (partial)
+            s0 := addmod(s0, 0x1089984010410b8e122db6504471d6758841a8d48316439d487aa50c864fb3cb, F)
+            x := mulmod(s0, s0, F)
+            s0 := mulmod(mulmod(x, x, F), s0, F)
+            s0, s1, s2, s3 := mix(s0, s1, s2, s3)
+            // round 13 (partial)
+            s0 := addmod(s0, 0x2c88ec19d367c3c3580f68203499cc5a6182611d27a8d7c56cb6a16a20626c05, F)
+            x := mulmod(s0, s0, F)
+            s0 := mulmod(mulmod(x, x, F), s0, F)
+            s0, s1, s2, s3 := mix(s0, s1, s2, s3)
+            // round 14 (partial)
+            s0 := addmod(s0, 0x1ab987820ba5b8fbf3c5213e062f723d02f9b62b9f24ae3bb0a60d8960cb4205, F)
+            x := mulmod(s0, s0, F)
+            s0 := mulmod(mulmod(x, x, F), s0, F)
+            s0, s1, s2, s3 := mix(s0, s1, s2, s3)
+            // round 15 (partial)
+            s0 := addmod(s0, 0xe0cca528aafd8376c29d1c46eee7dc91870fe921d8461aaceb82dd58be44dfb, F)
+            x := mulmod(s0, s0, F)
+            s0 := mulmod(mulmod(x, x, F), s0, F)
+            s0, s1, s2, s3 := mix(s0, s1, s2, s3)
+            // round 16 (partial)
+            s0 := addmod(s0, 0x162f411c623ded1b29fb59c0bef865c76096621d5264a7712dcc9f1a1da1b0e8, F)
+            x := mulmod(s0, s0, F)
+            s0 := mulmod(mulmod(x, x, F), s0, F)
+            s0, s1, s2, s3 := mix(s0, s1, s2, s3)
+            // round 17 (partial)
+            s0 := addmod(s0, 0x2afba7e4e4a7509760569e244f5bc1195386bcc59f1c111bee8127a09ea7bad3, F)
+            x := mulmod(s0, s0, F)
+            s0 := mulmod(mulmod(x, x, F), s0, F)
+            s0, s1, s2, s3 := mix(s0, s1, s2, s3)
+            // round 18 (partial)
+            s0 := addmod(s0, 0x141a6bf1995aa9734f123b23fda8ed81bd87a33c7129b3c37e3cd1d92e185d, F)
+            x := mulmod(s0, s0, F)
+            s0 := mulmod(mulmod(x, x, F), s0, F)
+            s0, s1, s2, s3 := mix(s0, s1, s2, s3)
+            // round 19 (partial)
+            s0 := addmod(s0, 0x19972ee0f14bd2106924669e40624c97033aba00aa63d38617e4c13d3a6f3a9b, F)
+            x := mulmod(s0, s0, F)
+            s0 := mulmod(mulmod(x, x, F), s0, F)
+            s0, s1, s2, s3 := mix(s0, s1, s2, s3)
+            // round 20 (partial)
+            s0 := addmod(s0, 0xae0372903519bf27428d0ec2fd62f360f8a05ab7b29674d48d6bf178c43deba, F)
+            x := mulmod(s0, s0, F)
+            s0 := mulmod(mulmod(x, x, F), s0, F)
+            s0, s1, s2, s3 := mix(s0, s1, s2, s3)
+            // round 21 (partial)
+            s0 := addmod(s0, 0x26a05557d77fb298233a538219bd1fa3a2c8bd82d1fbd9fe7c8aec8ab5ff1ca9, F)
+            x := mulmod(s0, s0, F)
+            s0 := mulmod(mulmod(x, x, F), s0, F)
+            s0, s1, s2, s3 := mix(s0, s1, s2, s3)
+            // round 22 (partial)
+            s0 := addmod(s0, 0x24e11cc7f16f2c3dc2139b9def557d0c0959b9ddc79fc596238858da342d07f8, F)
+            x := mulmod(s0, s0, F)
+            s0 := mulmod(mulmod(x, x, F), s0, F)
+            s0, s1, s2, s3 := mix(s0, s1, s2, s3)
+            // round 23 (partial)
+            s0 := addmod(s0, 0x1f9984ac4406b6c2049e227a3a0080be16fb290ba96b0fe48a09a9a38e57159a, F)
+            x := mulmod(s0, s0, F)
+            s0 := mulmod(mulmod(x, x, F), s0, F)
+            s0, s1, s2, s3 := mix(s0, s1, s2, s3)
+            // round 24 (partial)
+            s0 := addmod(s0, 0x214b44cce576b3ad17100e015a334443d2653b53c21112b55287a181fb1d61f1, F)
+            x := mulmod(s0, s0, F)
+            s0 := mulmod(mulmod(x, x, F), s0, F)
+            s0, s1, s2, s3 := mix(s0, s1, s2, s3)
+            // round 25 (partial)
+            s0 := addmod(s0, 0x14d9fd2141ae6e001a8a1f433ee1915172c529b0d88d03ec0a30e0fe3fb8f772, F)
+            x := mulmod(s0, s0, F)
+            s0 := mulmod(mulmod(x, x, F), s0, F)
+            s0, s1, s2, s3 := mix(s0, s1, s2, s3)
+            // round 26 (partial)
+            s0 := addmod(s0, 0x18a5dec339c72bfff87df6bc470ec6c840a70ed30f7566a7d6a4fccf5d69734e, F)
+            x := mulmod(s0, s0, F)
+            s0 := mulmod(mulmod(x, x, F), s0, F)
+            s0, s1, s2, s3 := mix(s0, s1, s2, s3)
+            // round 27 (partial)
+            s0 := addmod(s0, 0x253e1a54466a03df7dd4185ed7a1116fe68b6889e58d08df2b39b6b5a5cd169a, F)
+            x := mulmod(s0, s0, F)
+            s0 := mulmod(mulmod(x, x, F), s0, F)
+            s0, s1, s2, s3 := mix(s0, s1, s2, s3)
+            // round 28 (partial)
+            s0 := addmod(s0, 0x53df287b83bb930321b3ed8a18a3f765caf985dfcf1479f5225d3a610485ad2, F)
+            x := mulmod(s0, s0, F)
+            s0 := mulmod(mulmod(x, x, F), s0, F)
+            s0, s1, s2, s3 := mix(s0, s1, s2, s3)
+            // round 29 (partial)
+            s0 := addmod(s0, 0x8a30c3bd393c0a41c1f9c898b117c6cb88ff60d09612d83fdd15e098d18dd03, F)
+            x := mulmod(s0, s0, F)
+            s0 := mulmod(mulmod(x, x, F), s0, F)
+            s0, s1, s2, s3 := mix(s0, s1, s2, s3)
+            // round 30 (partial)
+            s0 := addmod(s0, 0x21bf4a5953847544da72116c1381d84e3dc071472f65197d88b6bf71d3575146, F)
+            x := mulmod(s0, s0, F)
+            s0 := mulmod(mulmod(x, x, F), s0, F)
+            s0, s1, s2, s3 := mix(s0, s1, s2, s3)
+            // round 31 (partial)
+            s0 := addmod(s0, 0xec48b08737d17830a72420f33b2a37206cc717642ed264ced3fb0aea0156fc8, F)
+            x := mulmod(s0, s0, F)
+            s0 := mulmod(mulmod(x, x, F), s0, F)
+            s0, s1, s2, s3 := mix(s0, s1, s2, s3)
+            // round 32 (partial)
+            s0 := addmod(s0, 0x27a96e85721d29b9bee7046267d26e2f3544d89cea1c589b931cd3f7b0fa2dca, F)
+            x := mulmod(s0, s0, F)
+            s0 := mulmod(mulmod(x, x, F), s0, F)
+            s0, s1, s2, s3 := mix(s0, s1, s2, s3)
+            // round 33 (partial)
+            s0 := addmod(s0, 0x11eb029b3dc117795cab5d98ef46637e025a548937a473d0a2906ef68544e09d, F)
+            x := mulmod(s0, s0, F)
+            s0 := mulmod(mulmod(x, x, F), s0, F)
+            s0, s1, s2, s3 := mix(s0, s1, s2, s3)
+            // round 34 (partial)
+            s0 := addmod(s0, 0x1a5b62a16708e3e988528d6558addcf5dc1914d268c1fd8d4d22167d48717168, F)
+            x := mulmod(s0, s0, F)
+            s0 := mulmod(mulmod(x, x, F), s0, F)
+            s0, s1, s2, s3 := mix(s0, s1, s2, s3)
+            // round 35 (partial)
+            s0 := addmod(s0, 0x2aec558198288e192be0e9a2667f2f43691e386d1d6f50cd815bdddd16699704, F)
+            x := mulmod(s0, s0, F)
+            s0 := mulmod(mulmod(x, x, F), s0, F)
+            s0, s1, s2, s3 := mix(s0, s1, s2, s3)
+            // round 36 (partial)
+            s0 := addmod(s0, 0x27c383c5576389cf7c7d3cabb0e594bfc88c0e40d8b4c084582e805222a343f9, F)
+            x := mulmod(s0, s0, F)
+            s0 := mulmod(mulmod(x, x, F), s0, F)
+            s0, s1, s2, s3 := mix(s0, s1, s2, s3)
+            // round 37 (partial)
+            s0 := addmod(s0, 0x598ad4b7cd69be53e656618d9ae7d6d35da16fd83d0fd015cf60463790bbd6, F)
+            x := mulmod(s0, s0, F)
+            s0 := mulmod(mulmod(x, x, F), s0, F)
+            s0, s1, s2, s3 := mix(s0, s1, s2, s3)
+            // round 38 (partial)
+            s0 := addmod(s0, 0x231f01a278bbb91952064101d73e8c798a2d3764ee70a5466ad9a10d537e3d00, F)
+            x := mulmod(s0, s0, F)
+            s0 := mulmod(mulmod(x, x, F), s0, F)
+            s0, s1, s2, s3 := mix(s0, s1, s2, s3)
+            // round 39 (partial)
+            s0 := addmod(s0, 0x8cdf5ba46bd58bc78385439c73bab3a00610b9484b2386abb5bedc16a9badad, F)
+            x := mulmod(s0, s0, F)
+            s0 := mulmod(mulmod(x, x, F), s0, F)
+            s0, s1, s2, s3 := mix(s0, s1, s2, s3)
+            // round 40 (partial)
+            s0 := addmod(s0, 0x288645e132ce797ecdf907d4c70dc1e1509af366b80974bdd4a8baaac0c58673, F)
+            x := mulmod(s0, s0, F)
+            s0 := mulmod(mulmod(x, x, F), s0, F)
+            s0, s1, s2, s3 := mix(s0, s1, s2, s3)
+            // round 41 (partial)
+            s0 := addmod(s0, 0x24bf62a2c9064a1544eb495510a0ee54b73939c5eb936435d86bca9441444e73, F)
+            x := mulmod(s0, s0, F)
+            s0 := mulmod(mulmod(x, x, F), s0, F)
+            s0, s1, s2, s3 := mix(s0, s1, s2, s3)
+            // round 42 (partial)
+            s0 := addmod(s0, 0x5b0d7f549fe91e81590f8d9d7658efa4053b8d3b0a961350d582e8e617bfcbc, F)
+            x := mulmod(s0, s0, F)
+            s0 := mulmod(mulmod(x, x, F), s0, F)
+            s0, s1, s2, s3 := mix(s0, s1, s2, s3)
+            // round 43 (partial)
+            s0 := addmod(s0, 0x21a4bf8724bad6f6aed2db84b55b8aba92a357fc2b4c88b77bc105cb320f38ad, F)
+            x := mulmod(s0, s0, F)
+            s0 := mulmod(mulmod(x, x, F), s0, F)
+            s0, s1, s2, s3 := mix(s0, s1, s2, s3)
+            // round 44 (partial)
+            s0 := addmod(s0, 0x11329b1f8532ffdd44f866f4c8256b674b3e35fe3fc254880453960529b298dc, F)
+            x := mulmod(s0, s0, F)
+            s0 := mulmod(mulmod(x, x, F), s0, F)
+            s0, s1, s2, s3 := mix(s0, s1, s2, s3)
+            // round 45 (partial)
+            s0 := addmod(s0, 0x12bf1a2320a87a0e5fd27fb4bdb0f7e73c37d91905d941ea714291d87be271ca, F)
+            x := mulmod(s0, s0, F)
+            s0 := mulmod(mulmod(x, x, F), s0, F)
+            s0, s1, s2, s3 := mix(s0, s1, s2, s3)
+            // round 46 (partial)
+            s0 := addmod(s0, 0x18fd8831e849957236775b7fd2272cb6b3a412ff9d13ada916dd76f1330f91a0, F)
+            x := mulmod(s0, s0, F)
+            s0 := mulmod(mulmod(x, x, F), s0, F)
+            s0, s1, s2, s3 := mix(s0, s1, s2, s3)
+            // round 47 (partial)
+            s0 := addmod(s0, 0x1fcc2f7b5fef0acf6f471fcab040d1447a8610a46dbbfb9e64c71a7524c44e52, F)
+            x := mulmod(s0, s0, F)
+            s0 := mulmod(mulmod(x, x, F), s0, F)
+            s0, s1, s2, s3 := mix(s0, s1, s2, s3)
+            // round 48 (partial)
+            s0 := addmod(s0, 0x120fb520b04c18dfdfbea82b5f224dc9f010f087c5e993c94a9f762e802c3e0b, F)
+            x := mulmod(s0, s0, F)
+            s0 := mulmod(mulmod(x, x, F), s0, F)
+            s0, s1, s2, s3 := mix(s0, s1, s2, s3)
+            // round 49 (partial)
+            s0 := addmod(s0, 0x294c6b29bdc3c4f84f0b64fdf677285e035722c5e8d159667ed4780d973f4e4b, F)
+            x := mulmod(s0, s0, F)
+            s0 := mulmod(mulmod(x, x, F), s0, F)
+            s0, s1, s2, s3 := mix(s0, s1, s2, s3)
+            // round 50 (partial)
+            s0 := addmod(s0, 0x3982bb48358c9955e8ea1e5110f57e1a302dc3240a6740ae05737b9b96427ae, F)
+            x := mulmod(s0, s0, F)
+            s0 := mulmod(mulmod(x, x, F), s0, F)
+            s0, s1, s2, s3 := mix(s0, s1, s2, s3)
+            // round 51 (partial)
+            s0 := addmod(s0, 0x1fed757b01b983354c22d6f7761b50fac2521813b177c5b01c11965f60e453a8, F)
+            x := mulmod(s0, s0, F)
+            s0 := mulmod(mulmod(x, x, F), s0, F)
+            s0, s1, s2, s3 := mix(s0, s1, s2, s3)
+            // round 52 (partial)
+            s0 := addmod(s0, 0x954da6a1ea9f311f70c494030bd2aa6a5f82b1e34b1f285ef3f8282bc712095, F)
+            x := mulmod(s0, s0, F)
+            s0 := mulmod(mulmod(x, x, F), s0, F)
+            s0, s1, s2, s3 := mix(s0, s1, s2, s3)
+            // round 53 (partial)
+            s0 := addmod(s0, 0x10d57356cb7466c5b47eafc87af1fff7b6b47aaeccd88e3544aed48a4eb5ebdb, F)
+            x := mulmod(s0, s0, F)
+            s0 := mulmod(mulmod(x, x, F), s0, F)
+            s0, s1, s2, s3 := mix(s0, s1, s2, s3)
+            // round 54 (partial)
+            s0 := addmod(s0, 0x1eb7a54849270a8eb708253bb397b53791c03bf57a948f7fe8471f6f9f754f09, F)
+            x := mulmod(s0, s0, F)
+            s0 := mulmod(mulmod(x, x, F), s0, F)
+            s0, s1, s2, s3 := mix(s0, s1, s2, s3)
+            // round 55 (partial)
+            s0 := addmod(s0, 0x95869e7453a25e8cee1e78df248305cb9cd3bcfa08c9e1b878bf46e1cf179b2, F)
+            x := mulmod(s0, s0, F)
+            s0 := mulmod(mulmod(x, x, F), s0, F)
+            s0, s1, s2, s3 := mix(s0, s1, s2, s3)
+            // round 56 (partial)
+            s0 := addmod(s0, 0x8f73b54f79e79aa0e61f24a613ea74aa187473f731ab7ea0569a5e6978c43ca, F)
+            x := mulmod(s0, s0, F)
+            s0 := mulmod(mulmod(x, x, F), s0, F)
+            s0, s1, s2, s3 := mix(s0, s1, s2, s3)
+            // round 57 (partial)
+            s0 := addmod(s0, 0x241b2f89751eeb6223797927d042164e1221e79543fb23abc5f7a73e8f0d0983, F)
+            x := mulmod(s0, s0, F)
+            s0 := mulmod(mulmod(x, x, F), s0, F)
+            s0, s1, s2, s3 := mix(s0, s1, s2, s3)
+            // round 58 (partial)
+            s0 := addmod(s0, 0x21578d8849f852d17a15ec016bc74f3a3291c89055fe92a01db764fb772c9db3, F)
+            x := mulmod(s0, s0, F)
+            s0 := mulmod(mulmod(x, x, F), s0, F)
+            s0, s1, s2, s3 := mix(s0, s1, s2, s3)
+            // round 59 (partial)
+            s0 := addmod(s0, 0x1be16804edee366e87869c21a1f56fb1aed3eda0cc5aa513bb23b9d96857d7a7, F)
+            x := mulmod(s0, s0, F)
+            s0 := mulmod(mulmod(x, x, F), s0, F)
+            s0, s1, s2, s3 := mix(s0, s1, s2, s3)
+            // round 60 (full)
+            s0 := addmod(s0, 0xa62a6b7bab08de4c593a56ab8e79679f66635d7bc9ec1f88185129c1deef275, F)
+            s1 := addmod(s1, 0x27280cb430ae20157e4779a79e2bd01d416597bc64db68deb1ce0d4e516a6790, F)
+            s2 := addmod(s2, 0xd852b3d6ae0d5db346f7a8e31919df15e8d0bebbf60e71c629e30f38e4a1fe8, F)
+            s3 := addmod(s3, 0x1bff7a539e8446b2936e31803303cc6fb936e1044079a3ceb00f8fea7cf90451, F)
+            x := mulmod(s0, s0, F)
+            s0 := mulmod(mulmod(x, x, F), s0, F)
+            x := mulmod(s1, s1, F)
+            s1 := mulmod(mulmod(x, x, F), s1, F)
+            x := mulmod(s2, s2, F)
+            s2 := mulmod(mulmod(x, x, F), s2, F)
+            x := mulmod(s3, s3, F)
+            s3 := mulmod(mulmod(x, x, F), s3, F)
+            s0, s1, s2, s3 := mix(s0, s1, s2, s3)
+            // round 61 (full)
+            s0 := addmod(s0, 0x2d1bd78fa90e77aa88830cabfef2f8d27d1a512050ba7db0753c8fb863efb387, F)
+            s1 := addmod(s1, 0x65610c6f4f92491f423d3071eb83539f7c0d49c1387062e630d7fd283dc3394, F)
+            s2 := addmod(s2, 0x2d933ff19217a5545013b12873452bebcc5f9969033f15ec642fb464bd607368, F)
+            s3 := addmod(s3, 0x1aa9d3fe4c644910f76b92b3e13b30d500dae5354e79508c3c49c8aa99e0258b, F)
+            x := mulmod(s0, s0, F)
+            s0 := mulmod(mulmod(x, x, F), s0, F)
+            x := mulmod(s1, s1, F)
+            s1 := mulmod(mulmod(x, x, F), s1, F)
+            x := mulmod(s2, s2, F)
+            s2 := mulmod(mulmod(x, x, F), s2, F)
+            x := mulmod(s3, s3, F)
+            s3 := mulmod(mulmod(x, x, F), s3, F)
+            s0, s1, s2, s3 := mix(s0, s1, s2, s3)
+            // round 62 (full)
+            s0 := addmod(s0, 0x27ef04869e482b1c748638c59111c6b27095fa773e1aca078cea1f1c8450bdd, F)
+            s1 := addmod(s1, 0x2b7d524c5172cbbb15db4e00668a8c449f67a2605d9ec03802e3fa136ad0b8fb, F)
+            s2 := addmod(s2, 0xc7c382443c6aa787c8718d86747c7f74693ae25b1e55df13f7c3c1dd735db0f, F)
+            s3 := addmod(s3, 0xb4567186bc3f7c62a7b56acf4f76207a1f43c2d30d0fe4a627dcdd9bd79078, F)
+            x := mulmod(s0, s0, F)
+            s0 := mulmod(mulmod(x, x, F), s0, F)
+            x := mulmod(s1, s1, F)
+            s1 := mulmod(mulmod(x, x, F), s1, F)
+            x := mulmod(s2, s2, F)
+            s2 := mulmod(mulmod(x, x, F), s2, F)
+            x := mulmod(s3, s3, F)
+            s3 := mulmod(mulmod(x, x, F), s3, F)
+            s0, s1, s2, s3 := mix(s0, s1, s2, s3)
+            // round 63 (full)
+            s0 := addmod(s0, 0x1e41fc29b825454fe6d61737fe08b47fb07fe739e4c1e61d0337490883db4fd5, F)
+            s1 := addmod(s1, 0x12507cd556b7bbcc72ee6dafc616584421e1af872d8c0e89002ae8d3ba0653b6, F)
+            s2 := addmod(s2, 0x13d437083553006bcef312e5e6f52a5d97eb36617ef36fe4d77d3e97f71cb5db, F)
+            s3 := addmod(s3, 0x163ec73251f85443687222487dda9a65467d90b22f0b38664686077c6a4486d5, F)
+            x := mulmod(s0, s0, F)
+            s0 := mulmod(mulmod(x, x, F), s0, F)
+            x := mulmod(s1, s1, F)
+            s1 := mulmod(mulmod(x, x, F), s1, F)
+            x := mulmod(s2, s2, F)
+            s2 := mulmod(mulmod(x, x, F), s2, F)
+            x := mulmod(s3, s3, F)
+            s3 := mulmod(mulmod(x, x, F), s3, F)
+            s0, s1, s2, s3 := mix(s0, s1, s2, s3)
+            out := mod(s0, F)
+        }
     }
 }
 
 /// @title PoseidonT5
 /// @notice circomlib's Poseidon(4) over BN254's scalar field (same constants as the circuit).
-/// @dev The state lives on the stack: rounds on a memory array cost about three times the gas.
+/// @dev Yul: the state lives on the stack, the round constants are literals, the matrix is one function.
 contract PoseidonT5 {
-    uint256 internal constant F = 21888242871839275222246405745257275088548364400416034343698204186575808495617;
-
     /// @notice Poseidon of 4 field elements (each taken mod F).
-    function hash(uint256[4] calldata inputs) external pure returns (uint256) {
-        uint256 s0 = 0;
-        uint256 s1 = inputs[0] % F;
-        uint256 s2 = inputs[1] % F;
-        uint256 s3 = inputs[2] % F;
-        uint256 s4 = inputs[3] % F;
-        (s0, s1, s2, s3, s4) = _full(
-            addmod(s0, 0xeb544fee2815dda7f53e29ccac98ed7d889bb4ebd47c3864f3c2bd81a6da891, F),
-            addmod(s1, 0x554d736315b8662f02fdba7dd737fbca197aeb12ea64713ba733f28475128cb, F),
-            addmod(s2, 0x2f83b9df259b2b68bcd748056307c37754907df0c0fb0035f5087c58d5e8c2d4, F),
-            addmod(s3, 0x2ca70e2e8d7f39a12447ac83052451b461f15f8b41a75ef31915208f5aba9683, F),
-            addmod(s4, 0x1cb5f9319be6a45e91b04d7222271c94994196f12ed22c5d4ec719cb83ecfea9, F));
-        (s0, s1, s2, s3, s4) = _full(
-            addmod(s0, 0x2eb4f99c69f966ebf8a42192de7ff61621c7bb47b93750c2b9ea08d18446c122, F),
-            addmod(s1, 0x224a28e5a35385a7c5198169e405d9ea0fc7da8b93ee13b6d5f7d099e299520e, F),
-            addmod(s2, 0xf7411b465e600eed8afdd6afca49c3036f33ecbd9a0f97823796b993bbd82f7, F),
-            addmod(s3, 0xf9d0d5aad2c9555a2be7150392d8d9819b208ae3370f99a0626f9ff5d90e4e3, F),
-            addmod(s4, 0x1e9a96dc8292bb596f52a59538d329229732b25259cf744b6a12d30702d6fba0, F));
-        (s0, s1, s2, s3, s4) = _full(
-            addmod(s0, 0x8780514ccd90380887d578c45555e593cfe52eab4b945c6c2cd4d528fb3fe3c, F),
-            addmod(s1, 0x272498fced686c7ac8149fa3f73ef8c2ced64717e3556d5a59f119d629ccb5fc, F),
-            addmod(s2, 0x1ef8f9dd7c93aac4b7cb80930bd06eb45bd350aff585f10e3d0ef8a782ef7df, F),
-            addmod(s3, 0x45b9f59b6595e614dc08f222b469b138e886e64bf3c40aa97ea0ae754934d30, F),
-            addmod(s4, 0xac1e91c57d9da919fd6f59d2a40ff8ea3e41e24e247a387adf2584295d61c66, F));
-        (s0, s1, s2, s3, s4) = _full(
-            addmod(s0, 0x28a1621a94054b0c7f9a421353cd89d0fd67061aee99979d12e68f04e62d134, F),
-            addmod(s1, 0x26b41802c071ea4c9632647ed059236e50c19c3fb3c96d09d02aae2a0dcd9dbc, F),
-            addmod(s2, 0x2fb5dda8072bb72cbaac2f63e468215e05c9de06758db6a94af34384aedb462b, F),
-            addmod(s3, 0x2212d3a0f5fccaf244ff3547fd823249ad8ab8ba2a18d383dd05c56ee894d850, F),
-            addmod(s4, 0x1b041ad5b2f0684258e4dfaeea09be56a3276fdb19f44c015cd0c7eed465e2e3, F));
-        (s0, s1, s2, s3, s4) = _partial(
-            addmod(s0, 0xa01776bb22f4b6b8eccff33e76fded3144fb7e3ac14e846a91e64afb1500eff, F),
-            addmod(s1, 0x2b7b5674aaecc3cbf34d3f275066d549a4f33ae8c15cf827f7936440810ace43, F),
-            addmod(s2, 0x29d299b80cd4489e4cf75779ed54b48c60b042257b78fc004c1b803381a3bdfd, F),
-            addmod(s3, 0x1c46831d9a74529357641c219d721a74a427110032b5e1dd19dde30424be401e, F),
-            addmod(s4, 0x6d7626c953ccb72f37141dc34d578e036296c0657674f80739ae1d883e91269, F));
-        (s0, s1, s2, s3, s4) = _partial(
-            addmod(s0, 0x28ffddc86f18c136c54002748e0c410edc5c440a3022cd960f108c71cda2930c, F),
-            addmod(s1, 0x2e67f7ee5e4aa295f85deed09e400b17be67f1b7ed2ab6adb8ec0619f6fbc5e9, F),
-            addmod(s2, 0x26ce38fa636c90630e97f25114a79a2dca56859ef759e53ce7abf22c24e80f27, F),
-            addmod(s3, 0x2e6e07c3c95bf7c34dd7a01d00a7ffec42cb3d16a1f72721afacb4c4cfd35db1, F),
-            addmod(s4, 0x2aa74f7597f0c9f45f91d7961c3a54fb8890d276612e1246384b1470da24d8cc, F));
-        (s0, s1, s2, s3, s4) = _partial(
-            addmod(s0, 0x287d681a46a2faae2c7c090f668ab45b8a71313c1509183e2ec0ca639b7f73fe, F),
-            addmod(s1, 0x212bd19df812eaaef4a40600528f3d7da5d3106ff565aa3b11e29f3305e73c04, F),
-            addmod(s2, 0x1154f7cf519186bf1aafb14b350eb860f97fd9740926dab93809c28404713504, F),
-            addmod(s3, 0x1dff6385cb31f1c24637810a4bd1b16fbf5152905be36583da747e79661fc207, F),
-            addmod(s4, 0xe444582d22b4e76c081d34c44c18e424011a34d5476252863ea3c606b551e5c, F));
-        (s0, s1, s2, s3, s4) = _partial(
-            addmod(s0, 0x323c9e433ba66c4abab6638328f02f1815773e9c2846323ff72d3aab7e4eff8, F),
-            addmod(s1, 0x12746bbd71791059193bba79cdec448f25b8cf002740112db70f2c6876a9c29d, F),
-            addmod(s2, 0x1173b7d112c2a798fd9b9d3751842c75d466c837cf50d73efd049eb4438a2240, F),
-            addmod(s3, 0x13d51c1090a1ad4876d1e555d7fed13da8e5713b25026ebe5fdb4808703243da, F),
-            addmod(s4, 0x874c1344a4ad51ff8dcb7cbd2d9743cb72743f0394efe7f4a58ebeb956baa1, F));
-        (s0, s1, s2, s3, s4) = _partial(
-            addmod(s0, 0x22df22131aaab85865ce236b07f244fa0eea48d3546e97d6a32a562074fef08f, F),
-            addmod(s1, 0xbf964d2dbd25b908708b437a445fc3e984524a59101e6c18bf5eb05a919f155, F),
-            addmod(s2, 0x9b18d9b917a55bca302be1f7f181e0e640b9d73a9ab298c69b435b5fc502f32, F),
-            addmod(s3, 0x94f5534444fae36a4bfc1d5bf3dc05bfbbbc70a6365366dd6745a5067289e43, F),
-            addmod(s4, 0x2999bab1a5f25210519fa6622af53a15a3e240c0da5701cb784fddc0dc23f01f, F));
-        (s0, s1, s2, s3, s4) = _partial(
-            addmod(s0, 0x2f6898c07581f6371ca94db73710e88084301bce8a93d13669575a11b03a3d23, F),
-            addmod(s1, 0x7268eaaba08bc19ec16d7e1318a4740565deb1e8e5742f862174b1a6866fccb, F),
-            addmod(s2, 0x186279b003454db01339ff77113bc9eb62603e078e1c6689a6c9582c41a0529f, F),
-            addmod(s3, 0x18a3f736509197d6e4915bdd04d3e5ddb67e2cc5de9a22750768e5524737172c, F),
-            addmod(s4, 0xa21fa1988cf38d877cc1e2ed24c808c725e2d4bcb2d3a007b5987b87085671d, F));
-        (s0, s1, s2, s3, s4) = _partial(
-            addmod(s0, 0x15b285cbe26c467f1faf5ef6a64625228328c184a2c43bc00b36a135e785fba2, F),
-            addmod(s1, 0x164b7062c4671cf08c08b8c3f9806d560b7775b7c902f5788cd28de3e779f161, F),
-            addmod(s2, 0x890ba0819ac0a6f86d9865fe7e50ef361c61d3d43b6e65d7a24f651249baa70, F),
-            addmod(s3, 0x2fbea4d65d7ed425a42712e5a721e4eaa627ac5cb0eb878ccc2ee0aed543e922, F),
-            addmod(s4, 0x492bf383c36fa55540303a3b536f85e7b70a58e854ab9b9103d7f5f379abaaa, F));
-        (s0, s1, s2, s3, s4) = _partial(
-            addmod(s0, 0x5e91fe944e944104e20251c565142d61d6185a9ce85675f6a969d56292dc24e, F),
-            addmod(s1, 0x12fe5c2029e4b33893d463cb041acad0995b9621e6e49c3b7e380a76e36e6c1c, F),
-            addmod(s2, 0x24154adf0255d47958f7723921474131f2629fadc89496906cd01dc6fa0784e, F),
-            addmod(s3, 0x18824a09e6afaf4a36ed2462a86bd0bad798815644f2bbde8813c13457a45550, F),
-            addmod(s4, 0xc8b482dba0ad51be9f255de0c3dbddddf84a630af68d50bbb06983e3d5d58a5, F));
-        (s0, s1, s2, s3, s4) = _partial(
-            addmod(s0, 0x17325fd0ab635871363e0a1667d3b67c5a4fa67fcd6aaf86441392878fdb05e6, F),
-            addmod(s1, 0x50ae95f6d2f1519122f5af67b690f31e550773fa8d18bf71cc6d0e911fa402e, F),
-            addmod(s2, 0xf0d139a0e81e943038cb288d62636764bbb6295f07569885771ec84edc50c40, F),
-            addmod(s3, 0x1c0f8697795689cdf70fd2f2c0f93d1a79b39ebc7a1b1c549dbbca7b8e747cd6, F),
-            addmod(s4, 0x2bd0f940ad936b796d2bc2e048bc979e49be23a4b13598f9fe536a16dc1d81e6, F));
-        (s0, s1, s2, s3, s4) = _partial(
-            addmod(s0, 0x27eb1be27c9c4e934778c09a0053337fa06ebb275e096d167ce54d1e96ee62cb, F),
-            addmod(s1, 0x2e4889d830a67e5a8f96bdd3155a7ca3284fbd307d1f71b0f151be62548e2aea, F),
-            addmod(s2, 0x193fe3db0ab47d3c5d2ec5e9c5bd9983c9891f2cadc165db6064bbe6fcc1e305, F),
-            addmod(s3, 0x2bf3086e96c36c7bce415907ad0c40ed6e9661c009679e4e37cb13027c83e525, F),
-            addmod(s4, 0x12f16e2de6d4ad46a98cdb697c6cad5dd5e7e413f741ccf29ff2ea486e59bb28, F));
-        (s0, s1, s2, s3, s4) = _partial(
-            addmod(s0, 0x2a72147d230119f3a0262e3653ddd19f33f3d5d6ec6c4bf0ad919b0343b92d2f, F),
-            addmod(s1, 0x21be0e2c4bfd64e56dc47f957806dc5f0a2d9bcc26412e2977df79acc10ba974, F),
-            addmod(s2, 0xe2d7e1dc946d70b2749a3b54367b25a71b84fb911aa57ae137fd4b6c21b444a, F),
-            addmod(s3, 0x2667f7fb5a4fa1246170a745d8a4188cc31adb0eae3325dc9f3f07d4b92b3e2e, F),
-            addmod(s4, 0x2ccc6f431fb7400730a783b66064697a1550c12b08dfeb72830e107da78e3405, F));
-        (s0, s1, s2, s3, s4) = _partial(
-            addmod(s0, 0x8888a94fc5a2ca34f0201462420001fae6dbee9e8ca0c242ec50621e38e6e5d, F),
-            addmod(s1, 0x2977b34eeaa3cb6ad40dd42c9b6fdd7a0d2fbe753af88b36acfcd3ccbc53f2a, F),
-            addmod(s2, 0x120ccce13d28b75cfd6fb6c9ea13a648bfcfe0d7e6ff8e9610b5e9f971e16b9a, F),
-            addmod(s3, 0x9fad2269c4a8e93c81e1b9770ea098c92787a4575b2bd73a0bf2af32f86ff3c, F),
-            addmod(s4, 0x26091fd3d4c44d50a4b310e4ac6f0fa0debdb70775eeb8af630cffb60092d6f, F));
-        (s0, s1, s2, s3, s4) = _partial(
-            addmod(s0, 0x29404aa2ba565b77bb7fba9dfb6fc3212543cc56afad6afcb904fd2bca893994, F),
-            addmod(s1, 0x2749475c399aaf39d4e87c2548695b4ef1ffd86590e0827de7201351b7c883f9, F),
-            addmod(s2, 0x98c842322479f7239912b50424685cba2ebe2dc2e4da70ac7557dab65ffa222, F),
-            addmod(s3, 0x18cef581222b647e31238e57fead7d5c758ace14c93c4da40191d0c053b51936, F),
-            addmod(s4, 0x13177839c68a5080d4e746745e43711d3cbc0ca4a108f98d63b2aa681698de60, F));
-        (s0, s1, s2, s3, s4) = _partial(
-            addmod(s0, 0x20ca696f531e43ec088f56f4b74325626cc4df712c0e5f0a907d88e5f0deffd, F),
-            addmod(s1, 0x27230eede9cccfc9fa805a30fc548db693d13708c646841d16e028387c7ac022, F),
-            addmod(s2, 0x1645911c1198b01d64fde34a342a1786497c05969a015439057d2fe75bb281c, F),
-            addmod(s3, 0x2c323fe16481bf496e439c88341ce25f198971e14487056cfdca4a451a5d8643, F),
-            addmod(s4, 0xfc082dfe70728e8450bd2074c3e22e1b022c124d3bffe8b5af88ae6db5085c8, F));
-        (s0, s1, s2, s3, s4) = _partial(
-            addmod(s0, 0x2052c174800db209d8cdca568dcc25b3be9642116ac4c77efe8a488b423521ee, F),
-            addmod(s1, 0x28e420e10df2fbb5af96d621d55423190be351ce8129065a8dd9fd05b3ece9c0, F),
-            addmod(s2, 0x25698ca5e24a1b799f783c4462a24db655d6ae1bdacd1cb549d6e0bc3ae5069a, F),
-            addmod(s3, 0x160a9981a5c89a57cf8ffbfa57d51049a297b61074422ac134d9b857d6984d35, F),
-            addmod(s4, 0x21c91a39e145c3bc34d9b694b843f3bf8b7cebf59ddbb0a064642b069997f3d4, F));
-        (s0, s1, s2, s3, s4) = _partial(
-            addmod(s0, 0x1ac8d80dcd5ee876d2b09345ef112345d6eaa029d93f03b6d10975461e41734c, F),
-            addmod(s1, 0xab3e6ad0ecf8b8e7c1662a4174c52225d822895e2755544b8dbcea5657ce02c, F),
-            addmod(s2, 0x1c675182512620ae27e3b0b917b3a21ca52ef3ef5909b4e1c5b2237cbdab3377, F),
-            addmod(s3, 0x2cdbc998dfd7affd3d948d0c85bad2e2e37a4a3e07a7d75d0c8a9092ac2bed45, F),
-            addmod(s4, 0x23b584a56e2117b0774bf67cc0dee33324337350309dff833e491a133bb63b2e, F));
-        (s0, s1, s2, s3, s4) = _partial(
-            addmod(s0, 0x1e9e2b310f60ba9f8cb73030a3c9d2a10d133bc6ba4ec1152f3d20de1465e9a5, F),
-            addmod(s1, 0xe01e365ba5b3031abc3e720140ae746c9ab5dab987520c460bcd4f1fa5b22db, F),
-            addmod(s2, 0x40884cdcfc64bfc7b7127340498d5c443382011b61c9a4b1387d85bc1264e68, F),
-            addmod(s3, 0x190b1ee1205eb9500c74a3998f2bea36353f1724d6067ed0a0a17de311ef9668, F),
-            addmod(s4, 0x1647c72aec6c4388d04f52fc23cd9c08c1dfcf65ce61e165fc28d1f832bd3b2c, F));
-        (s0, s1, s2, s3, s4) = _partial(
-            addmod(s0, 0x2430006346a0145f799880cc4c8736269f5494d89fb48b02842e595b71e4541d, F),
-            addmod(s1, 0x177b9a08343917e1365107a3da3ae7f69d853902bb16bacb3221850252b757af, F),
-            addmod(s2, 0x4a420e642b11ae94e58862a68f5e32609cd53d0ae29423439b11d04666df4f8, F),
-            addmod(s3, 0x25d0e0f739fb39fc105a88fab0afd810de2461858e956ccccdfabeddb6a25c8f, F),
-            addmod(s4, 0x4476d91b7eff2fd85905cbf58651edc320cb15610eaed452c4d4ffa0c740a27, F));
-        (s0, s1, s2, s3, s4) = _partial(
-            addmod(s0, 0x1090c0b68b3d7d7b8bc9ca2419eb8dea1c28f6d5e1250cb5e9780fd9ca286fae, F),
-            addmod(s1, 0x25393ce3b9256d50448a725c5c7cd5ad376f2d435855c10ebf2899cb5c6617be, F),
-            addmod(s2, 0x25931c0c7371f4f1fc862f306e6e5830ed824388d6b9342697d144f0fab46630, F),
-            addmod(s3, 0x2396cb501700bbe6c82aad51b0fb79cf8a4d353185d5808203f73f22afbf62f6, F),
-            addmod(s4, 0x26a363483348b58954ea748a7129a7b0a3dc9068c3cca7b5b3f0ce03b8724884, F));
-        (s0, s1, s2, s3, s4) = _partial(
-            addmod(s0, 0x27ca107ca204f2a18d6f1535b92c5478c99b893334215f6ba7a0e5b45fcd6897, F),
-            addmod(s1, 0x26da28fc097ed77ce4662bde326b2cceac15f7301178581d8d2d02b3b2d91056, F),
-            addmod(s2, 0x56ab351691d8bb3703e3055070ac9cc655774c1bb35d57572971ba56ee0cb89, F),
-            addmod(s3, 0x2638b57f23b754aec76d109a2f481aa3c22547a11ffc50152d729af632376a90, F),
-            addmod(s4, 0x304754bb8c57d60732f492c2605184fdc33e46a532bdec80ea7bc5519ede7cef, F));
-        (s0, s1, s2, s3, s4) = _partial(
-            addmod(s0, 0xd1727f8457ee03514f155b5806cbf748ec6857fc554010752ac93a9b7619ac, F),
-            addmod(s1, 0xee1f3c66fbc05c43ba295a303c72fab5bca86805ec9419c588e50947761fa3, F),
-            addmod(s2, 0xafafadcf5b4dd4a4a76b5a1d82415fd10a19fbcfc59078c61f9297eb675d972, F),
-            addmod(s3, 0xb2449f39746085e86ce45e8eed108ee65a234835a0a6a5ea8996d124dd04d0a, F),
-            addmod(s4, 0x206b0ce2f1b2c5b7c9f37b0045227095f6c6f071ec3bdda76a7ddf4823dd5dd6, F));
-        (s0, s1, s2, s3, s4) = _partial(
-            addmod(s0, 0xfeba4fb87834c7cb696e67433628cd6caffc3a4ef20fea852c7e1029459409c, F),
-            addmod(s1, 0x254dbfac74c49b0b8926752e084e02513b06f1315e6d70e18173e972336e55d3, F),
-            addmod(s2, 0xaddb1372cee4e164655168c367559e19606c5bd17910aeb37719edfa0ca8762, F),
-            addmod(s3, 0x26b25b7e257f3e97c799024fb019f65c6ca4d8d81b1ae16221a589d68831d759, F),
-            addmod(s4, 0x90995b79acec240413b8d4c658787e5a4657b9ab00bdb5b1960b1059e113ba3, F));
-        (s0, s1, s2, s3, s4) = _partial(
-            addmod(s0, 0x8dbdc2e21ef11f2c57299687843cea3eb0d8e40e99131f42974178d44f73b7b, F),
-            addmod(s1, 0x9e8aba671481197679faf752a0f78e342fe9c491596ab6758f170939785179f, F),
-            addmod(s2, 0x1deb05180e833e45659052a7ebaf816c7efd12a7f9eec94b7bc7c683f1363d5c, F),
-            addmod(s3, 0x19a70ec6bdfc9098a926efbcc04aa9ee248997e8b2c24af335fd6523e5250879, F),
-            addmod(s4, 0x21d773660adafb8a879986f9aab4890566353a3777d8a3f1eb93abe10bbf1f64, F));
-        (s0, s1, s2, s3, s4) = _partial(
-            addmod(s0, 0x9f1890f72e9dc713e20ba637b89d5d397a6b01fcd667347f6f46617841c3901, F),
-            addmod(s1, 0x5af459361eb454d2a300c61e446998d48fa1f897bf219d608c2145c33b111c3, F),
-            addmod(s2, 0xfa1a1d6829f0345664a66dc75a657335f336f15f340756cfa12fc850cc8b513, F),
-            addmod(s3, 0x2e47a35bcc0c3a0bda0b1c0307ad543f4280fcf87f636f853655cf97a628bb0, F),
-            addmod(s4, 0x14f773e9834c6bdeb8f90e78bf4c24b7203411460112491036621895204d0f12, F));
-        (s0, s1, s2, s3, s4) = _partial(
-            addmod(s0, 0x102d98cf502ed843255cf19d29bc7d8e642abe7cfd639992ffb091962fc8f7cc, F),
-            addmod(s1, 0x43dd5f4aa5a76dd4c47f6c65da7ca2320d4c73ad3294738cba686a7e91373c2, F),
-            addmod(s2, 0x21833819c3337194a6c0d29a48d4f2676f0e7c79743a306f4cfdb2b26bd11efa, F),
-            addmod(s3, 0xf281925cf5ee649b474a6819d116ca3eb4eca246c311ecadc53262a3cff2b53, F),
-            addmod(s4, 0xd3e2477a7b10beb44709c7746d6824edf625dd60504d5dc93ce662f15c238d6, F));
-        (s0, s1, s2, s3, s4) = _partial(
-            addmod(s0, 0x2cd7f641bedbf66956ff8a01be9cde35d80f80ab51e73b49acbfc3eff5aefc44, F),
-            addmod(s1, 0x29e95b492bf2f95f4d09380f98b74e389149d24045811d7a86dd861310463cf8, F),
-            addmod(s2, 0x22da66bc62e8f011266efca86a6c810f9ae4c51af6ffeb57f8b3c50df83cc13e, F),
-            addmod(s3, 0xfe6d30de7a82d163023491794f4aca3220db79e8129df3643072d841925554a, F),
-            addmod(s4, 0x50e842a1299909123c46eff185c23ad312d03fef1adfecc7e07ecb298fd67f, F));
-        (s0, s1, s2, s3, s4) = _partial(
-            addmod(s0, 0x2130a3a7b3221222be34cc53a42d7733666f9ddf714ed7c5885cbbdb63108c21, F),
-            addmod(s1, 0x2df9ee294edf99e3d8d5883fe0566c24aa66731f34a93280e1d328e67b33c9fa, F),
-            addmod(s2, 0x1bf7d6e489ad8c0cf26eb68cc21ff54158132396dc250aeba4b6fc5fc3372762, F),
-            addmod(s3, 0xc602fa155be958761eaf739617ab136cf7b807728bf7fe35d4778d311780e54, F),
-            addmod(s4, 0x2e50e2c5b36aa20532407d86b8d22d7d5154080a24972faeb63faf0121ed7f21, F));
-        (s0, s1, s2, s3, s4) = _partial(
-            addmod(s0, 0x17c2510982a7b5825710d6290ec4f782f674995ee8409b42b459123b180332e1, F),
-            addmod(s1, 0xb0d52f03c8af7276803ecf2465b885b21337b538eabd2f6b2ab255f376b42a8, F),
-            addmod(s2, 0xf5633df1972b9455953d88a63f80647a9ac77c6c0f85d4561972dd8fab8bd14, F),
-            addmod(s3, 0xebf7ad29ca13804e1422e939681155124780ff43e76e929035498130a7f1572, F),
-            addmod(s4, 0x1aff13c81bda47e80b02962173bba343e18f94bee27c8a57661b1103a720ffe2, F));
-        (s0, s1, s2, s3, s4) = _partial(
-            addmod(s0, 0x210449dbf5cf3061da2465be85505862d3f31de1a3b58ff35713be57efac6c07, F),
-            addmod(s1, 0x88230c2794e50c57d75cd6d3c7b9dbe19d1e2f1d3001044b93ad1c3ee629817, F),
-            addmod(s2, 0x1c408c256490b0a1da08dc464138dfc78cce9a9e16c7705617a4d6dbb20e7e3a, F),
-            addmod(s3, 0x74517e081eb4c1f22d1771200fb07658f7c77654d58440490dd6f557e9e3903, F),
-            addmod(s4, 0x2d04e9c21df1dbd88524bdb203691b4cee5530559d6cf0fa05adf61e12fdcbf, F));
-        (s0, s1, s2, s3, s4) = _partial(
-            addmod(s0, 0x2eb7a011b8bce91082e13ebd75de3b58eb9b4650dae9f11aa81db32cf1b67b13, F),
-            addmod(s1, 0x2efda77ed35f4af0299f75d6e8a849b54d2ac6bf95368304e6030c18f0cf17b5, F),
-            addmod(s2, 0x9199dcafd50ce642eddbeda65206d4f61a73d10852b8114c51b2440192ae064, F),
-            addmod(s3, 0x268c5cfc446d399c4dd319db666a75b5cb655d8c1797e9fa76181cb4216e1562, F),
-            addmod(s4, 0x2303a652c949071826b0e9a36c80578697b44e912cce6687012854eda11a18dc, F));
-        (s0, s1, s2, s3, s4) = _partial(
-            addmod(s0, 0x27c53563b12a6ee2c3f041f31dc45922bc5353eb110868d237073f4efb35fbdf, F),
-            addmod(s1, 0x1201a87eaf4ae618f02bd82d0a5109049969b5248cfe90f42c278f22615d2b0e, F),
-            addmod(s2, 0x2c43169439fcd69ead8214997bb069becafcb1ba2c51e5706cb4b43dab2a443d, F),
-            addmod(s3, 0x683597315359040ea03c45d6984c6894f46cbb36d702e3c4fb9847e6304d944, F),
-            addmod(s4, 0x3545706706eab36afb93b128febd16fb0425e158314197b77795ad3a798d183, F));
-        (s0, s1, s2, s3, s4) = _partial(
-            addmod(s0, 0x1a33c254ec117619d35f1fc051b31728740bed23a6a37870edb393b71a0c0e6b, F),
-            addmod(s1, 0x1ffe6968a4470cd567b0c002281caf996e88f71e759b87e6f338e517f1690c78, F),
-            addmod(s2, 0xfd66e03ba8808ffecb059c899fd80f4140ddd5d2a5c4483107f4e02e355b393, F),
-            addmod(s3, 0x263ab69f13b966f8197394552906b17e6c8617a7bdd5d74a7be3396b7fe013ab, F),
-            addmod(s4, 0x16a425e47d1110625054d5a165de413e3bd87d5aa3958fdd6eb7e03e39ba4046, F));
-        (s0, s1, s2, s3, s4) = _partial(
-            addmod(s0, 0x2dc510a4719ec10cad752f03c673f0e253cc31d13e39e909fcc5f73af9138d9a, F),
-            addmod(s1, 0x24df8e8d856c5b5e1bd1cad23d07dda3423c5179329b7a82cb4aa709a94576e5, F),
-            addmod(s2, 0x2bcc94ff4fc3c76f3cd5c68915a042e87628249a01b09561bdf24a6cdce5620f, F),
-            addmod(s3, 0x76c1e88dc540c8d8de54e343df7c429d3295f52c38cffe6b48be86852da97df, F),
-            addmod(s4, 0x9b5f209a451ac431c051fb12d9a5e4fe40ee1601120947da990fb8e12cb46e1, F));
-        (s0, s1, s2, s3, s4) = _partial(
-            addmod(s0, 0x205f17b0d8729e2eaa88d6a44135a6ab64e9424f55b0f1ea0683af75eb677c07, F),
-            addmod(s1, 0x281c5c688836f6cf912638c38be046cd091681f0a41761720cdd1edf9f237029, F),
-            addmod(s2, 0x1a053e6878e900f45f4d67448c471cf3009a44e7a02ea50e4afa44f2592621f5, F),
-            addmod(s3, 0x100dc7d426debe3007fb7ceac84e4f5468efcb897e7bbee981742839d59e064c, F),
-            addmod(s4, 0x17022672a016a957bb87e2cfadc8b75fb28905bdb62c82c80b1cb31b411e49c8, F));
-        (s0, s1, s2, s3, s4) = _partial(
-            addmod(s0, 0x1086db7e2760fc8b71053a87ebe151239fb8b547182b170de0c27203f954f4d2, F),
-            addmod(s1, 0x15384fe39d73b63302460ae4c2942fac2b41fb65a185536fb85dd24fd7584064, F),
-            addmod(s2, 0x2ebb599fe9136d424bf4abc5342c6c7447b1a853205fcfb5519e551357709008, F),
-            addmod(s3, 0x1b4b5e87cfb9262cfec3c0f0542e4c5a4cf278292b4ce3eed996fac6f4d37288, F),
-            addmod(s4, 0x2465053ae50b6885801f3f82e302cafbbb4a7581bb4fba60b637febe659e5057, F));
-        (s0, s1, s2, s3, s4) = _partial(
-            addmod(s0, 0x114f32edcdea09cd095c5bb5d38f1b97da9f05e18b3708bf6e0ab9d3d54859ef, F),
-            addmod(s1, 0x2bc70dfeb2baab2f6b387cd77be779ac2e5e5519f3d18123ee28d8c2543c7148, F),
-            addmod(s2, 0x1c9bf7a203ce22b775e3a61ad7e77b6a78348b9f6ec68a412e49bfe32c05415, F),
-            addmod(s3, 0x514b0fe5909ea887bedb0295fbbcec355cfb575ff6a97cd9f4ad00ccb57ee9b, F),
-            addmod(s4, 0x267c76ec81934cc81a132a8b058910a12092520b12a201af03e3202d7b6c1b7e, F));
-        (s0, s1, s2, s3, s4) = _partial(
-            addmod(s0, 0x29170e3322b3d8d5c78c84babbb470adf1622493ce83e95cfb151cf757bde5d6, F),
-            addmod(s1, 0x19f6a8124b19e33af33e5d3873f9c335c6f09a45486cab536dd596ca41d9519, F),
-            addmod(s2, 0x1904aa4d6908544a8b348e9db1981c27009ed8ea171518ae5405d036242b60e9, F),
-            addmod(s3, 0x26f17873949bc679f7f043956694e422b3cee1de9dd6f6473b932a476455ff1a, F),
-            addmod(s4, 0x1ac668f612b8243c193b33720b8aa54040c476031197131ebdcac9b18bc48f75, F));
-        (s0, s1, s2, s3, s4) = _partial(
-            addmod(s0, 0x996d961a75c0d07196dae45bf624766ccfbf8555be9796da52f81568ef0663d, F),
-            addmod(s1, 0x30c97e1b8cad1d4fd50d1b4383fbe6674d171f99c63febb5425b395c24fc819, F),
-            addmod(s2, 0x6e3ad6a46900e2d3953370255b68f89b3e523f1fe502642ee226f2d8bd0848f, F),
-            addmod(s3, 0x1d6b3755331cd0216b6880e42f9880f565cb94b0e0455153a329890588cc916e, F),
-            addmod(s4, 0x28e4dcba4b96f12a59b041535e730ac8c35189dc0b85ac033dd38c08bae531f2, F));
-        (s0, s1, s2, s3, s4) = _partial(
-            addmod(s0, 0x8b6086046a835508ccf484f2974b6a6b0712a476260376c7a3b3e4bc4a47a14, F),
-            addmod(s1, 0x162cd2ca7fe3b5f1444bcec97812019bb6fd85fba6a0536a89643e15b9bb3b52, F),
-            addmod(s2, 0x28f1e03baaea9bbc05af5b11937e4f5cb5c9a9c1192063d1998c01c64d483a76, F),
-            addmod(s3, 0x1bdb062778d7c15da395af2734c25faa0127d2aab4aa71366031a0bb6791ce10, F),
-            addmod(s4, 0x2375839502e09890cb2914e829627e0e0fc98870b2324a8b50329ebdd24749cb, F));
-        (s0, s1, s2, s3, s4) = _partial(
-            addmod(s0, 0x1fa8662fbcb61fb3ad7c55668dc9423a332dc87cfb2df456e92d33611ed7bb50, F),
-            addmod(s1, 0x1e4fad2dd6b0a6f1f8707f721716c8a446e2fb2c47a5138f3f7f9736079d7694, F),
-            addmod(s2, 0x211256d16c7269fd6df6f5fcdd1fa788ba3bd050059f53d261b0f5f13731ffe7, F),
-            addmod(s3, 0x2e49084b336eceaa4f8e2a2e6af08318f42060e574dda341f4a1079b12bcc5a5, F),
-            addmod(s4, 0xce19f54cdc39f7f3bf35192ac6808211aecea08dfe14cab758d25891fb00bb9, F));
-        (s0, s1, s2, s3, s4) = _partial(
-            addmod(s0, 0x11c5d56c390e893cc394221261d8748dc60451e4ae4e1c84a8468bab2c14cb, F),
-            addmod(s1, 0x17d79ff06b63ac2a8a9e05ee6af3dbb7ca60e17bfa39b47514a8cd8051579b4c, F),
-            addmod(s2, 0x19a7d3a446cb5393dc74560093592b06b1a8b35cd6416a2ecab00173639015fa, F),
-            addmod(s3, 0x30c00a0933dcdba2a808b2e1b9282f331f04596d8928da7aa6c3c97237037a6, F),
-            addmod(s4, 0x16bcb447ce2d50f3ae25ad080695382e935d2d00184c4acc9370be8aab64139c, F));
-        (s0, s1, s2, s3, s4) = _partial(
-            addmod(s0, 0x12341b46b0150aa25ea4ec8715312997e62124f37cab7b6d39255b7cd66feb1d, F),
-            addmod(s1, 0xe86d13917f44050b72a97b2bf610c84002fc28e296d1044dc89212db6a49ff4, F),
-            addmod(s2, 0x8e6eb4089d37d66d357e00b53d7f30d1052a181f8f2eb14d059025b110c7262, F),
-            addmod(s3, 0x2ea123856245f6c84738d15dd1481a0c0415ccb351a1e0cee10c48ce97ca7b18, F),
-            addmod(s4, 0x2dca72b2ebcab8c23446e00330b163104195789025413abf664db0f9c84dfa6f, F));
-        (s0, s1, s2, s3, s4) = _partial(
-            addmod(s0, 0x6ff9ed50d327e8463329f585ec924b3f2f6b4235f036fa4c64a26cbd42b6a6b, F),
-            addmod(s1, 0x246a10b7e3e0089947f7c9bda3d54df8e2a60e0cca84ea2ac630a4535afbf730, F),
-            addmod(s2, 0x22a63501c5f04b9018719ed99d700ee52f846a715ae67ad75c96b39d688b6691, F),
-            addmod(s3, 0x2f4c50477f7fd9c671799ac5d2e224cdb9164f58351d8aa140ec07e514fae937, F),
-            addmod(s4, 0x10ffb7aad1f51c7d13b17f4d876d9a1e38f0ba8a4a23d4b50cda32cad851567e, F));
-        (s0, s1, s2, s3, s4) = _partial(
-            addmod(s0, 0xe9cefddc3c2d3bea4d39722532d5420784027352187e7af1a056935c35803ae, F),
-            addmod(s1, 0x7af84a4d3141e7ac23352e6dc6ea4afa1656f96a33c8978a3e83bdd4ba62b41, F),
-            addmod(s2, 0x2d9e31a10aebc761f8de00d14b1e566d1a39323d6e89b638e940f3ec8a22c3c5, F),
-            addmod(s3, 0x27f19a6532e66b5333db1afd592f66f1d36034b314dad8447656747be27e64c7, F),
-            addmod(s4, 0x58fa3c8454d63354b2024c3b4a577a180ed99f8f3155cd7e4d617d47d07ffd, F));
-        (s0, s1, s2, s3, s4) = _partial(
-            addmod(s0, 0x41627b6715b780967957c080699343eb0414a205d3a175d708964956816a5d5, F),
-            addmod(s1, 0x6ac49dd9253edc7f632e57b958ccecd98201471cf1f66589888f12b727c52d, F),
-            addmod(s2, 0x131adffd8bd7254b1d8c3616bbe3386ec0c9c0d6d25a9a4ec46a6bf18301398, F),
-            addmod(s3, 0x1c4a6f52c9fccf7a4138e413ef62a28377977ad7e25e49a3cf030e1cd8f9f5b6, F),
-            addmod(s4, 0x3f2a6be51ec677f946551b3860ea479fee048ae2078aeb7d1f7958d2c2645f6, F));
-        (s0, s1, s2, s3, s4) = _partial(
-            addmod(s0, 0x2da770aad2c2eb09391a0cb78ef3a9648a1372d8543119564d7376396b8ddc62, F),
-            addmod(s1, 0x15278463665f74cddc1802febfab02cec9d45fe866c359c738062afb75d64a03, F),
-            addmod(s2, 0x12fe278aa36544eac9731027090518d434e38ea966a08a6f8d580638ac54c773, F),
-            addmod(s3, 0x149b9c802182558a4c45d119d3f4cc7fd8587604ca4f0d6e21b06ff30b6a23b6, F),
-            addmod(s4, 0x812e7b4d847bc8517d19319772f3c9855e044fd60dbac9a0adc4959b691dfe4, F));
-        (s0, s1, s2, s3, s4) = _partial(
-            addmod(s0, 0x2ed8d8ddeafe3d9d8df7f28a0bfaa7f555813c7e7503aea2a66973703a0c61b, F),
-            addmod(s1, 0xebd073ba0537b514deb6029f921029e55e5e4d9a03d6b6ba1304038662d4db8, F),
-            addmod(s2, 0x15c754d5b14b2c4205c6ba8d2ccd028255b3e792c6afa08b44ee75b62eff9f59, F),
-            addmod(s3, 0x169515c89ac5479db0ed8fa6fa311b391cc1235270f4cbc5c29e7cbc30e8732a, F),
-            addmod(s4, 0x25479fbfb3a68f982388f2621001101608bdc29f6ff037696d9161f5cd9a4fef, F));
-        (s0, s1, s2, s3, s4) = _partial(
-            addmod(s0, 0x14475c4bd520451f3c852cb0311a578ca7f8e6e972182196ce09486e94be6071, F),
-            addmod(s1, 0x45a691066cc66bec9baf2798833a1dfd3a847502aec8d5f5c4e73363d097799, F),
-            addmod(s2, 0x26029c0c267c799fb833ac8a11e3a3f0147a8ca037221b90013b8bcb37eba683, F),
-            addmod(s3, 0x163facb34ff572fbf7c946969c1c260873ce12a6a94a3e45b8101d5b948d1641, F),
-            addmod(s4, 0x2c714e96e1913b351d969320cc69d5ec13e06a6275e58688af8ee00c4240ee28, F));
-        (s0, s1, s2, s3, s4) = _partial(
-            addmod(s0, 0x1c1661e2a7ce74b75aba84665ecd2bf9ddd6268f06debfe2d52b804eff1d5fa6, F),
-            addmod(s1, 0x6a69ae795ee9bfe5e5af3e6619a47d26635b34c2a0889fea8c3c068b7dc2c71, F),
-            addmod(s2, 0x113d58535d892115c5d28b4c19a3609374dbdbadf54195c731416c85d731d46a, F),
-            addmod(s3, 0x2ab89102e2b8d5e638ff97d761da6042e534f1ff47f7917a2ca1a74063b46101, F),
-            addmod(s4, 0x3c11ca79e41fdfe962730c45e699546349031893da2b4fd39804fd6a15ad1b3, F));
-        (s0, s1, s2, s3, s4) = _partial(
-            addmod(s0, 0x27096c672621403888014ddbbbfc9da1f7f67b4d4cfe846c6adf040faaf2669c, F),
-            addmod(s1, 0x2de32ad15497aef4d504d4deeb53b13c66db790ce486130caa9dc2b57ef5be0d, F),
-            addmod(s2, 0xdc108f2b0a280d2fd5d341310722a2d28c738dddaec9f3d255754448eefd001, F),
-            addmod(s3, 0x1869f3b763fe8164c96858a1bb9efad5bcdc3eebc409be7c7d34ca50365d832f, F),
-            addmod(s4, 0x22ed3a2d9ff31cbf82559fe6a911843b616945e16a568d48c6d33767129682d, F));
-        (s0, s1, s2, s3, s4) = _partial(
-            addmod(s0, 0x2155d6005210169e3944ed1365bd0e7292fca1f27c19c26610c6aec077d026bc, F),
-            addmod(s1, 0xde1ba7a562a8f7acae93263f5f1b4bbec0c0556c91af3db3ea5928c8caeae85, F),
-            addmod(s2, 0x5dbb4406024beabcfce5bf46ec7da38126f740bce8d637b6351dfa7da902563, F),
-            addmod(s3, 0x5d4149baac413bed4d8dc8ad778d32c00e789e3fcd72dccc97e5427a368fd5e, F),
-            addmod(s4, 0x1cdf8b452d97c2b9be5046e7397e76ff0b6802fa941c7879212e22172c27b2e, F));
-        (s0, s1, s2, s3, s4) = _partial(
-            addmod(s0, 0x1fc6a71867027f56af8085ff81adce33c4d7c5015eced8c71b0a22279d46c07c, F),
-            addmod(s1, 0x1040bef4c642d0345d4d59a5a7a3a42ba9e185b75306d9c3568e0fda96aaafc2, F),
-            addmod(s2, 0x16b79c3a6bf316e0ff2c91b289334a4d2b21e95676431918a8081475ab8fad0d, F),
-            addmod(s3, 0x20dff1bc30f6db6b434b3a1387e3c8c6a34070e52b601fc13cbe1cdcd59f474e, F),
-            addmod(s4, 0x212ac2ab7a6eaaec254955030a970f8062dd4171a726a8bdfb7fd8512ae060d, F));
-        (s0, s1, s2, s3, s4) = _partial(
-            addmod(s0, 0x2f29377491474442869a109c9215637cb02dc03134f0044213c8119f6996ae09, F),
-            addmod(s1, 0x984ca6a5f9185d525ec93c33fea603273be9f3866aa284c5837d9f32d814bfa, F),
-            addmod(s2, 0xd080a6b6b3b60700d299bd6fa81220de491361c8a6bd19ceb0ee9294b24f028, F),
-            addmod(s3, 0xe65cd99e84b052f6789530638cb0ad821acc85b6400264dce929ed7c85a4544, F),
-            addmod(s4, 0x2e208875bc7ac1224808f72c716cd05ee30e3d20380ff6a655975da12736920b, F));
-        (s0, s1, s2, s3, s4) = _partial(
-            addmod(s0, 0x2989f3ae477c2fd376a0b0ff3d7dfac1ae2e3b894afd29f64a60d1aa8592bad5, F),
-            addmod(s1, 0x11361ce544e941379222d101e6fac0ce918106a463290a3e3a74c3cea7189459, F),
-            addmod(s2, 0x1e8d014b86cb5a7da539e10c173f6a75d122a822b8fb366c34c8bd05a2061438, F),
-            addmod(s3, 0x173f65adec8deee27ba812ad29558e23a0c2324167ef6c91212ee2c28ee98733, F),
-            addmod(s4, 0x1c36daaf9f01f1bafee8bd0c779ac3e5da5df7ad45499d0991bd695310eddd9, F));
-        (s0, s1, s2, s3, s4) = _partial(
-            addmod(s0, 0x1353acb08c05adb4aa9ab1c485bb85fff277d1a3f2fc89944a6f5741f381e562, F),
-            addmod(s1, 0x2e5abd2537207cad1860e71ea1188ee4009d33deb4f93aeb20f1c87a3b064d34, F),
-            addmod(s2, 0x191d5c5edaef42d3d02eedbb7ab8562513deb4eb34913a13421726ba8f69455c, F),
-            addmod(s3, 0x11d7f8d1f269264282a263fea6d7599d82a04c74c127de9dee7939dd2dcd089e, F),
-            addmod(s4, 0x4218fde366829ed90f79ad5e67997973445cb4cd6bc6f951bad085286cac971, F));
-        (s0, s1, s2, s3, s4) = _partial(
-            addmod(s0, 0x70772f7cf52453048397ca5f47a202027b73b489301c3227b71c730d76d6dd, F),
-            addmod(s1, 0x38a389baef5d9a7c865b065687a1d9b67681a98cd051634c1dc04dbe3d2b861, F),
-            addmod(s2, 0x9a5eefab8b36a80cda446b2b4b59ccd0f39d00966a50beaf19860789015a6e5, F),
-            addmod(s3, 0x1b588848b8b47c8b969c145109b4b583d9ec99edfacb7489d16212c7584cd8c, F),
-            addmod(s4, 0xb846e4a390e560f6e1af6dfc3341419545e5abfa323d817fed91e30d42954a6, F));
-        (s0, s1, s2, s3, s4) = _partial(
-            addmod(s0, 0x23a6679c7d9adb660d43a02ddb900040eb1513bc394fc4f985cabfe85ce72fe3, F),
-            addmod(s1, 0x2e0374a699197e343e5caa35f1351e9f4c3402fb7c85ecccf72f31d6fe089254, F),
-            addmod(s2, 0x752cd899e52dc4d7f7a08af4cde3ff64b8cc0b1176bb9ec37d41913a7a27b48, F),
-            addmod(s3, 0x68f8813127299dac349a2b6d57397a50275142b664b802c99e2873dd7ae55a7, F),
-            addmod(s4, 0x2ba70a102355d549677574167434b3f986872d04a295b5b8b374330f2da202b5, F));
-        (s0, s1, s2, s3, s4) = _partial(
-            addmod(s0, 0x2c467af88748abf6a334d1df03b5521309f9099b825dd289b8609e70a0b50828, F),
-            addmod(s1, 0x5c5f20bef1bd82701009a2b448ae881e3a52c2d1a31957296d29e5763e8f497, F),
-            addmod(s2, 0xdc6385fdc567be5842a381f6006e2c60cd083a2c649d9f23ac8c9fe61b73871, F),
-            addmod(s3, 0x142d3983f3dc7f7e19d49911b8670fa70378d5b84150d25ed255baa8114b369c, F),
-            addmod(s4, 0x29a01efb2f6aa894fd7e6d98c96a0fa0f36f86a7a99aa35c00fa18c1b2df67bf, F));
-        (s0, s1, s2, s3, s4) = _partial(
-            addmod(s0, 0x525ffee737d605138c4a5066644ec630ab9e8afc64555b7d2a1af04eb613a76, F),
-            addmod(s1, 0x1e807dca81d79581f076677ca0e822767e164f614910264ef177cf4238301dc8, F),
-            addmod(s2, 0x385fb3f89c74dc993510816472474d34c0223e0f733a52fdba56082dbd8757c, F),
-            addmod(s3, 0x37640dc1afc0143e1a6298e53cae59fcfabd7016fd6ef1af558f337bab0ea01, F),
-            addmod(s4, 0x1341999a1ed86919f12a6c5260829eee5fd56cf031da8050b7e4c0de896074b4, F));
-        (s0, s1, s2, s3, s4) = _partial(
-            addmod(s0, 0x69eb075866b0af356906d4bafb10ad773afd642efdcc5657b244f65bed8ece7, F),
-            addmod(s1, 0x171c0b81e62136e395b38e8e08b3e646d2726101d3afaa02ea1909a619033696, F),
-            addmod(s2, 0x2c81814c9453f51cb6eb55c311753e84cbbdcb39bfe696f95575107502acced8, F),
-            addmod(s3, 0x29d843c0415d35d9e3b33fadcf274b2ab04b39032adca92ce39b8a86a7c3a604, F),
-            addmod(s4, 0x85d6a1070f3513d8436bccdabb78750d8e15ea5947f2cdaa7669cf3fae7728b, F));
-        (s0, s1, s2, s3, s4) = _full(
-            addmod(s0, 0x11820363ed541daa10a44ba665bf302cdbf1dd4e6706b02c9e2a5cda412fc394, F),
-            addmod(s1, 0x201935a58f5c57fc02b60d61a83785bddfd3150e05f1df5d105840b751a16317, F),
-            addmod(s2, 0xa8c2820c56971aae27a952abd33a03d46794eedd686cd8ecfed610e87c02e9a, F),
-            addmod(s3, 0x180638ff301a64ca04abd6d0bd7500b6650b65ff33e6be1fd50dbc163a281877, F),
-            addmod(s4, 0x95c716266f1de59044f97114a4158a3f85ca8a937cfbec63e9b321a812dd36b, F));
-        (s0, s1, s2, s3, s4) = _full(
-            addmod(s0, 0x17c31ea02fbc378320d86ffed6c7ca1583b618c5c1a687818d4087a497d73490, F),
-            addmod(s1, 0x5b86c4bb8ef318b6a7227e4192d149d3c17a9764ccd660de4d50a77f192a91b, F),
-            addmod(s2, 0x265bc95df4a4c4876ff70d7ea2fde2c7ab15f4a6ae0d237cd6ce74ba986c7a7b, F),
-            addmod(s3, 0x24752b47bc6c6bc8d9bbe48f5fef2f6908701739c5f5b4b3d6c886d4715c7929, F),
-            addmod(s4, 0x14814a1e0f492a4ea0d86e527a96482178d624b98da96ee5e583b9324d974efe, F));
-        (s0, s1, s2, s3, s4) = _full(
-            addmod(s0, 0x10def931073b6479bd60577378f29381997c8e041d3cfb3dc7523bca906f00bd, F),
-            addmod(s1, 0x14f7ae770bf7e95f7f706c0d8ab4ed03fa0b880d28c69d031b4592c98610175f, F),
-            addmod(s2, 0x1aef50a0cee751b59f926af40e8035d19decc9d428ebe4e775c5cc9dce1ce589, F),
-            addmod(s3, 0x41935607172f68eba65ca60068dfe3b086c2a2d57d09602951214b57e73cf5a, F),
-            addmod(s4, 0x26863e9dd24255d1573bd083959b856c0493fbefe83c819837a151d3bf452cb8, F));
-        (s0, s1, s2, s3, s4) = _full(
-            addmod(s0, 0x2036efb6f9830965eb3d7a068bd087c9f5adf251ba62052c652738e63ff8b3af, F),
-            addmod(s1, 0xc712a975b74dc9d766b639a029969ca30be4f75a753f854b00fa4f1b4f4ee9b, F),
-            addmod(s2, 0x8014dab3cd1667e27afc99bfac1e6807afdff6456492ca3375731d387539699, F),
-            addmod(s3, 0x198d07192db4fac2a82a4a79839d6a2b97c4dd4d37b4e8f3b53009f79b34e6a4, F),
-            addmod(s4, 0x29eb1de42a3ad381b23b4131426897a32709b29d53bb946dfd15784d1f63e572, F));
-        return s0;
-    }
-
-    function _full(uint256 s0, uint256 s1, uint256 s2, uint256 s3, uint256 s4) private pure returns (uint256, uint256, uint256, uint256, uint256) {
-        s0 = _pow5(s0);
-        s1 = _pow5(s1);
-        s2 = _pow5(s2);
-        s3 = _pow5(s3);
-        s4 = _pow5(s4);
-        return _mix(s0, s1, s2, s3, s4);
-    }
-
-    function _partial(uint256 s0, uint256 s1, uint256 s2, uint256 s3, uint256 s4) private pure returns (uint256, uint256, uint256, uint256, uint256) {
-        s0 = _pow5(s0);
-        return _mix(s0, s1, s2, s3, s4);
-    }
-
-    function _mix(uint256 s0, uint256 s1, uint256 s2, uint256 s3, uint256 s4) private pure returns (uint256, uint256, uint256, uint256, uint256) {
-        return (_row0(s0, s1, s2, s3, s4), _row1(s0, s1, s2, s3, s4), _row2(s0, s1, s2, s3, s4), _row3(s0, s1, s2, s3, s4), _row4(s0, s1, s2, s3, s4));
-    }
-
-    function _row0(uint256 s0, uint256 s1, uint256 s2, uint256 s3, uint256 s4) private pure returns (uint256) {
-        return addmod(addmod(addmod(addmod(mulmod(0x251e7fdf99591080080b0af133b9e4369f22e57ace3cd7f64fc6fdbcf38d7da1, s0, F),
-            mulmod(0x25fb50b65acf4fb047cbd3b1c17d97c7fe26ea9ca238d6e348550486e91c7765, s1, F), F),
-            mulmod(0x293d617d7da72102355f39ebf62f91b06deb5325f367a4556ea1e31ed5767833, s2, F), F),
-            mulmod(0x104d0295ab00c85e960111ac25da474366599e575a9b7edf6145f14ba6d3c1c4, s3, F), F),
-            mulmod(0xaaa35e2c84baf117dea3e336cd96a39792b3813954fe9bf3ed5b90f2f69c977, s4, F), F);
-    }
-
-    function _row1(uint256 s0, uint256 s1, uint256 s2, uint256 s3, uint256 s4) private pure returns (uint256) {
-        return addmod(addmod(addmod(addmod(mulmod(0x2a70b9f1d4bbccdbc03e17c1d1dcdb02052903dc6609ea6969f661b2eb74c839, s0, F),
-            mulmod(0x281154651c921e746315a9934f1b8a1bba9f92ad8ef4b979115b8e2e991ccd7a, s1, F), F),
-            mulmod(0x28c2be2f8264f95f0b53c732134efa338ccd8fdb9ee2b45fb86a894f7db36c37, s2, F), F),
-            mulmod(0x21888041e6febd546d427c890b1883bb9b626d8cb4dc18dcc4ec8fa75e530a13, s3, F), F),
-            mulmod(0x14ddb5fada0171db80195b9592d8cf2be810930e3ea4574a350d65e2cbff4941, s4, F), F);
-    }
-
-    function _row2(uint256 s0, uint256 s1, uint256 s2, uint256 s3, uint256 s4) private pure returns (uint256) {
-        return addmod(addmod(addmod(addmod(mulmod(0x2f69a7198e1fbcc7dea43265306a37ed55b91bff652ad69aa4fa8478970d401d, s0, F),
-            mulmod(0x1c1edd62645b73ad931ab80e37bbb267ba312b34140e716d6a3747594d3052, s1, F), F),
-            mulmod(0x15b98ce93e47bc64ce2f2c96c69663c439c40c603049466fa7f9a4b228bfc32b, s2, F), F),
-            mulmod(0x12c7e2adfa524e5958f65be2fbac809fcba8458b28e44d9265051de33163cf9c, s3, F), F),
-            mulmod(0x2efc2b90d688134849018222e7b8922eaf67ce79816ef468531ec2de53bbd167, s4, F), F);
-    }
-
-    function _row3(uint256 s0, uint256 s1, uint256 s2, uint256 s3, uint256 s4) private pure returns (uint256) {
-        return addmod(addmod(addmod(addmod(mulmod(0xc3f050a6bf5af151981e55e3e1a29a13c3ffa4550bd2514f1afd6c5f721f830, s0, F),
-            mulmod(0xdec54e6dbf75205fa75ba7992bd34f08b2efe2ecd424a73eda7784320a1a36e, s1, F), F),
-            mulmod(0x1c482a25a729f5df20225815034b196098364a11f4d988fb7cc75cf32d8136fa, s2, F), F),
-            mulmod(0x2625ce48a7b39a4252732624e4ab94360812ac2fc9a14a5fb8b607ae9fd8514a, s3, F), F),
-            mulmod(0x7f017a7ebd56dd086f7cd4fd710c509ed7ef8e300b9a8bb9fb9f28af710251f, s4, F), F);
-    }
-
-    function _row4(uint256 s0, uint256 s1, uint256 s2, uint256 s3, uint256 s4) private pure returns (uint256) {
-        return addmod(addmod(addmod(addmod(mulmod(0x2a20e3a4a0e57d92f97c9d6186c6c3ea7c5e55c20146259be2f78c2ccc2e3595, s0, F),
-            mulmod(0x1049f8210566b51faafb1e9a5d63c0ee701673aed820d9c4403b01feb727a549, s1, F), F),
-            mulmod(0x2ecac687ef5b4b568002bd9d1b96b4bef357a69e3e86b5561b9299b82d69c8e, s2, F), F),
-            mulmod(0x2d3a1aea2e6d44466808f88c9ba903d3bdcb6b58ba40441ed4ebcf11bbe1e37b, s3, F), F),
-            mulmod(0x14074bb14c982c81c9ad171e4f35fe49b39c4a7a72dbb6d9c98d803bfed65e64, s4, F), F);
-    }
-
-    function _pow5(uint256 x) private pure returns (uint256) {
-        uint256 x2 = mulmod(x, x, F);
-        return mulmod(mulmod(x2, x2, F), x, F);
+    function hash(uint256[4] calldata inputs) external pure returns (uint256 out) {
+        assembly ("memory-safe") {
+            function mix(s0, s1, s2, s3, s4) -> r0, r1, r2, r3, r4 {
+                let F := 0x30644e72e131a029b85045b68181585d2833e84879b9709143e1f593f0000001
+                r0 := add(add(add(add(mulmod(0x251e7fdf99591080080b0af133b9e4369f22e57ace3cd7f64fc6fdbcf38d7da1, s0, F),
+                    mulmod(0x25fb50b65acf4fb047cbd3b1c17d97c7fe26ea9ca238d6e348550486e91c7765, s1, F)),
+                    mulmod(0x293d617d7da72102355f39ebf62f91b06deb5325f367a4556ea1e31ed5767833, s2, F)),
+                    mulmod(0x104d0295ab00c85e960111ac25da474366599e575a9b7edf6145f14ba6d3c1c4, s3, F)),
+                    mulmod(0xaaa35e2c84baf117dea3e336cd96a39792b3813954fe9bf3ed5b90f2f69c977, s4, F))
+                r1 := add(add(add(add(mulmod(0x2a70b9f1d4bbccdbc03e17c1d1dcdb02052903dc6609ea6969f661b2eb74c839, s0, F),
+                    mulmod(0x281154651c921e746315a9934f1b8a1bba9f92ad8ef4b979115b8e2e991ccd7a, s1, F)),
+                    mulmod(0x28c2be2f8264f95f0b53c732134efa338ccd8fdb9ee2b45fb86a894f7db36c37, s2, F)),
+                    mulmod(0x21888041e6febd546d427c890b1883bb9b626d8cb4dc18dcc4ec8fa75e530a13, s3, F)),
+                    mulmod(0x14ddb5fada0171db80195b9592d8cf2be810930e3ea4574a350d65e2cbff4941, s4, F))
+                r2 := add(add(add(add(mulmod(0x2f69a7198e1fbcc7dea43265306a37ed55b91bff652ad69aa4fa8478970d401d, s0, F),
+                    mulmod(0x1c1edd62645b73ad931ab80e37bbb267ba312b34140e716d6a3747594d3052, s1, F)),
+                    mulmod(0x15b98ce93e47bc64ce2f2c96c69663c439c40c603049466fa7f9a4b228bfc32b, s2, F)),
+                    mulmod(0x12c7e2adfa524e5958f65be2fbac809fcba8458b28e44d9265051de33163cf9c, s3, F)),
+                    mulmod(0x2efc2b90d688134849018222e7b8922eaf67ce79816ef468531ec2de53bbd167, s4, F))
+                r3 := add(add(add(add(mulmod(0xc3f050a6bf5af151981e55e3e1a29a13c3ffa4550bd2514f1afd6c5f721f830, s0, F),
+                    mulmod(0xdec54e6dbf75205fa75ba7992bd34f08b2efe2ecd424a73eda7784320a1a36e, s1, F)),
+                    mulmod(0x1c482a25a729f5df20225815034b196098364a11f4d988fb7cc75cf32d8136fa, s2, F)),
+                    mulmod(0x2625ce48a7b39a4252732624e4ab94360812ac2fc9a14a5fb8b607ae9fd8514a, s3, F)),
+                    mulmod(0x7f017a7ebd56dd086f7cd4fd710c509ed7ef8e300b9a8bb9fb9f28af710251f, s4, F))
+                r4 := add(add(add(add(mulmod(0x2a20e3a4a0e57d92f97c9d6186c6c3ea7c5e55c20146259be2f78c2ccc2e3595, s0, F),
+                    mulmod(0x1049f8210566b51faafb1e9a5d63c0ee701673aed820d9c4403b01feb727a549, s1, F)),
+                    mulmod(0x2ecac687ef5b4b568002bd9d1b96b4bef357a69e3e86b5561b9299b82d69c8e, s2, F)),
+                    mulmod(0x2d3a1aea2e6d44466808f88c9ba903d3bdcb6b58ba40441ed4ebcf11bbe1e37b, s3, F)),
+                    mulmod(0x14074bb14c982c81c9ad171e4f35fe49b39c4a7a72dbb6d9c98d803bfed65e64, s4, F))
+            }
+            let F := 0x30644e72e131a029b85045b68181585d2833e84879b9709143e1f593f0000001
+            let x := 0
+            let s0 := 0
+            let s1 := calldataload(add(inputs, 0))
+            let s2 := calldataload(add(inputs, 32))
+            let s3 := calldataload(add(inputs, 64))
+            let s4 := calldataload(add(inputs, 96))
+            // round 0 (full)
+            s0 := addmod(s0, 0xeb544fee2815dda7f53e29ccac98ed7d889bb4ebd47c3864f3c2bd81a6da891, F)
+            s1 := addmod(s1, 0x554d736315b8662f02fdba7dd737fbca197aeb12ea64713ba733f28475128cb, F)
+            s2 := addmod(s2, 0x2f83b9df259b2b68bcd748056307c37754907df0c0fb0035f5087c58d5e8c2d4, F)
+            s3 := addmod(s3, 0x2ca70e2e8d7f39a12447ac83052451b461f15f8b41a75ef31915208f5aba9683, F)
+            s4 := addmod(s4, 0x1cb5f9319be6a45e91b04d7222271c94994196f12ed22c5d4ec719cb83ecfea9, F)
+            x := mulmod(s0, s0, F)
+            s0 := mulmod(mulmod(x, x, F), s0, F)
+            x := mulmod(s1, s1, F)
+            s1 := mulmod(mulmod(x, x, F), s1, F)
+            x := mulmod(s2, s2, F)
+            s2 := mulmod(mulmod(x, x, F), s2, F)
+            x := mulmod(s3, s3, F)
+            s3 := mulmod(mulmod(x, x, F), s3, F)
+            x := mulmod(s4, s4, F)
+            s4 := mulmod(mulmod(x, x, F), s4, F)
+            s0, s1, s2, s3, s4 := mix(s0, s1, s2, s3, s4)
+            // round 1 (full)
+            s0 := addmod(s0, 0x2eb4f99c69f966ebf8a42192de7ff61621c7bb47b93750c2b9ea08d18446c122, F)
+            s1 := addmod(s1, 0x224a28e5a35385a7c5198169e405d9ea0fc7da8b93ee13b6d5f7d099e299520e, F)
+            s2 := addmod(s2, 0xf7411b465e600eed8afdd6afca49c3036f33ecbd9a0f97823796b993bbd82f7, F)
+            s3 := addmod(s3, 0xf9d0d5aad2c9555a2be7150392d8d9819b208ae3370f99a0626f9ff5d90e4e3, F)
+            s4 := addmod(s4, 0x1e9a96dc8292bb596f52a59538d329229732b25259cf744b6a12d30702d6fba0, F)
+            x := mulmod(s0, s0, F)
+            s0 := mulmod(mulmod(x, x, F), s0, F)
+            x := mulmod(s1, s1, F)
+            s1 := mulmod(mulmod(x, x, F), s1, F)
+            x := mulmod(s2, s2, F)
+            s2 := mulmod(mulmod(x, x, F), s2, F)
+            x := mulmod(s3, s3, F)
+            s3 := mulmod(mulmod(x, x, F), s3, F)
+            x := mulmod(s4, s4, F)
+            s4 := mulmod(mulmod(x, x, F), s4, F)
+            s0, s1, s2, s3, s4 := mix(s0, s1, s2, s3, s4)
+            // round 2 (full)
+            s0 := addmod(s0, 0x8780514ccd90380887d578c45555e593cfe52eab4b945c6c2cd4d528fb3fe3c, F)
+            s1 := addmod(s1, 0x272498fced686c7ac8149fa3f73ef8c2ced64717e3556d5a59f119d629ccb5fc, F)
+            s2 := addmod(s2, 0x1ef8f9dd7c93aac4b7cb80930bd06eb45bd350aff585f10e3d0ef8a782ef7df, F)
+            s3 := addmod(s3, 0x45b9f59b6595e614dc08f222b469b138e886e64bf3c40aa97ea0ae754934d30, F)
+            s4 := addmod(s4, 0xac1e91c57d9da919fd6f59d2a40ff8ea3e41e24e247a387adf2584295d61c66, F)
+            x := mulmod(s0, s0, F)
+            s0 := mulmod(mulmod(x, x, F), s0, F)
+            x := mulmod(s1, s1, F)
+            s1 := mulmod(mulmod(x, x, F), s1, F)
+            x := mulmod(s2, s2, F)
+            s2 := mulmod(mulmod(x, x, F), s2, F)
+            x := mulmod(s3, s3, F)
+            s3 := mulmod(mulmod(x, x, F), s3, F)
+            x := mulmod(s4, s4, F)
+            s4 := mulmod(mulmod(x, x, F), s4, F)
+            s0, s1, s2, s3, s4 := mix(s0, s1, s2, s3, s4)
+            // round 3 (full)
+            s0 := addmod(s0, 0x28a1621a94054b0c7f9a421353cd89d0fd67061aee99979d12e68f04e62d134, F)
+            s1 := addmod(s1, 0x26b41802c071ea4c9632647ed059236e50c19c3fb3c96d09d02aae2a0dcd9dbc, F)
+            s2 := addmod(s2, 0x2fb5dda8072bb72cbaac2f63e468215e05c9de06758db6a94af34384aedb462b, F)
+            s3 := addmod(s3, 0x2212d3a0f5fccaf244ff3547fd823249ad8ab8ba2a18d383dd05c56ee894d850, F)
+            s4 := addmod(s4, 0x1b041ad5b2f0684258e4dfaeea09be56a3276fdb19f44c015cd0c7eed465e2e3, F)
+            x := mulmod(s0, s0, F)
+            s0 := mulmod(mulmod(x, x, F), s0, F)
+            x := mulmod(s1, s1, F)
+            s1 := mulmod(mulmod(x, x, F), s1, F)
+            x := mulmod(s2, s2, F)
+            s2 := mulmod(mulmod(x, x, F), s2, F)
+            x := mulmod(s3, s3, F)
+            s3 := mulmod(mulmod(x, x, F), s3, F)
+            x := mulmod(s4, s4, F)
+            s4 := mulmod(mulmod(x, x, F), s4, F)
+            s0, s1, s2, s3, s4 := mix(s0, s1, s2, s3, s4)
+            // round 4 (partial)
+            s0 := addmod(s0, 0xa01776bb22f4b6b8eccff33e76fded3144fb7e3ac14e846a91e64afb1500eff, F)
+            x := mulmod(s0, s0, F)
+            s0 := mulmod(mulmod(x, x, F), s0, F)
+            s0, s1, s2, s3, s4 := mix(s0, s1, s2, s3, s4)
+            // round 5 (partial)
+            s0 := addmod(s0, 0x9d8db1e10531681407aaf525e01aecfbbb0a20ee68b595a72b78cc72ce6a73e, F)
+            x := mulmod(s0, s0, F)
+            s0 := mulmod(mulmod(x, x, F), s0, F)
+            s0, s1, s2, s3, s4 := mix(s0, s1, s2, s3, s4)
+            // round 6 (partial)
+            s0 := addmod(s0, 0x151efb27426ad51d3874abc4ce05faeb67758bb33760c644d8ab001b9941608b, F)
+            x := mulmod(s0, s0, F)
+            s0 := mulmod(mulmod(x, x, F), s0, F)
+            s0, s1, s2, s3, s4 := mix(s0, s1, s2, s3, s4)
+            // round 7 (partial)
+            s0 := addmod(s0, 0x2cf5a51438538da9d608292c8a4ba4baf6f356706d9bfad6b96aa9c5ef38faa4, F)
+            x := mulmod(s0, s0, F)
+            s0 := mulmod(mulmod(x, x, F), s0, F)
+            s0, s1, s2, s3, s4 := mix(s0, s1, s2, s3, s4)
+            // round 8 (partial)
+            s0 := addmod(s0, 0x14c074b8d3806789ee1642c41c4aa5ff2eb5e586aaf71676aede09c850cb3bbd, F)
+            x := mulmod(s0, s0, F)
+            s0 := mulmod(mulmod(x, x, F), s0, F)
+            s0, s1, s2, s3, s4 := mix(s0, s1, s2, s3, s4)
+            // round 9 (partial)
+            s0 := addmod(s0, 0x1434eed9fd6ccfb679cae98d38fba1b3b34156948b47e020568dbe0182543960, F)
+            x := mulmod(s0, s0, F)
+            s0 := mulmod(mulmod(x, x, F), s0, F)
+            s0, s1, s2, s3, s4 := mix(s0, s1, s2, s3, s4)
+            // round 10 (partial)
+            s0 := addmod(s0, 0x1a99e9ee433de4876d9cdf34d63216472288e9335e27e61c9f5d11b82e079ec7, F)
+            x := mulmod(s0, s0, F)
+            s0 := mulmod(mulmod(x, x, F), s0, F)
+            s0, s1, s2, s3, s4 := mix(s0, s1, s2, s3, s4)
+            // round 11 (partial)
+            s0 := addmod(s0, 0x1d58137fe94a35e78bd29b738c804f92bface4c6815a8b144ec25941d1ebde74, F)
+            x := mulmod(s0, s0, F)
+            s0 := mulmod(mulmod(x, x, F), s0, F)
+            s0, s1, s2, s3, s4 := mix(s0, s1, s2, s3, s4)
+            // round 12 (partial)
+            s0 := addmod(s0, 0x1bbefcec59b523c3fd35b2e3d323375b5a646afb65a0506f5d1ed45454e66016, F)
+            x := mulmod(s0, s0, F)
+            s0 := mulmod(mulmod(x, x, F), s0, F)
+            s0, s1, s2, s3, s4 := mix(s0, s1, s2, s3, s4)
+            // round 13 (partial)
+            s0 := addmod(s0, 0x5323a5b7e5aa659e91b7f75adb0583b3f959e034e0e5a410248b788d2fbf362, F)
+            x := mulmod(s0, s0, F)
+            s0 := mulmod(mulmod(x, x, F), s0, F)
+            s0, s1, s2, s3, s4 := mix(s0, s1, s2, s3, s4)
+            // round 14 (partial)
+            s0 := addmod(s0, 0x1e53285d3dbbb3a8d9a6d9791aa68cd402de6536b624c1f794bb7dd92d935dcc, F)
+            x := mulmod(s0, s0, F)
+            s0 := mulmod(mulmod(x, x, F), s0, F)
+            s0, s1, s2, s3, s4 := mix(s0, s1, s2, s3, s4)
+            // round 15 (partial)
+            s0 := addmod(s0, 0x7fb892ef8f0ed888c90336b5a0926fb34cb96d7368d288fb477826d651f82f2, F)
+            x := mulmod(s0, s0, F)
+            s0 := mulmod(mulmod(x, x, F), s0, F)
+            s0, s1, s2, s3, s4 := mix(s0, s1, s2, s3, s4)
+            // round 16 (partial)
+            s0 := addmod(s0, 0xb515b464a837b928c030540ccd082861322cd4c56b5c112bb8efa6351402dec, F)
+            x := mulmod(s0, s0, F)
+            s0 := mulmod(mulmod(x, x, F), s0, F)
+            s0, s1, s2, s3, s4 := mix(s0, s1, s2, s3, s4)
+            // round 17 (partial)
+            s0 := addmod(s0, 0x2c6ad0c9cb1810417ed6abcb6a84a60608651a1d9e6f30d323a1a0edea71c902, F)
+            x := mulmod(s0, s0, F)
+            s0 := mulmod(mulmod(x, x, F), s0, F)
+            s0, s1, s2, s3, s4 := mix(s0, s1, s2, s3, s4)
+            // round 18 (partial)
+            s0 := addmod(s0, 0x12873d46d984c662165f19c232f05b381052b7d1f1ace004b4970f142c92c719, F)
+            x := mulmod(s0, s0, F)
+            s0 := mulmod(mulmod(x, x, F), s0, F)
+            s0, s1, s2, s3, s4 := mix(s0, s1, s2, s3, s4)
+            // round 19 (partial)
+            s0 := addmod(s0, 0x3017c866411ce594a6c4f2010a0653340ac2c9c6107b5ab43c9e84a7a68d0a0a, F)
+            x := mulmod(s0, s0, F)
+            s0 := mulmod(mulmod(x, x, F), s0, F)
+            s0, s1, s2, s3, s4 := mix(s0, s1, s2, s3, s4)
+            // round 20 (partial)
+            s0 := addmod(s0, 0x1ab3fc0f89372cee5ddb35a2ede99ca6e8172167c96a656cd72a683e3c4eee17, F)
+            x := mulmod(s0, s0, F)
+            s0 := mulmod(mulmod(x, x, F), s0, F)
+            s0, s1, s2, s3, s4 := mix(s0, s1, s2, s3, s4)
+            // round 21 (partial)
+            s0 := addmod(s0, 0x20c3f011236970f8ec88afe462e3138d2eed726499e0c485de20eec8d1697f5b, F)
+            x := mulmod(s0, s0, F)
+            s0 := mulmod(mulmod(x, x, F), s0, F)
+            s0, s1, s2, s3, s4 := mix(s0, s1, s2, s3, s4)
+            // round 22 (partial)
+            s0 := addmod(s0, 0x298f303d47f472e0c5d0b410298320827b0a5ad8c66c5e6aa34de95669bbe1b, F)
+            x := mulmod(s0, s0, F)
+            s0 := mulmod(mulmod(x, x, F), s0, F)
+            s0, s1, s2, s3, s4 := mix(s0, s1, s2, s3, s4)
+            // round 23 (partial)
+            s0 := addmod(s0, 0x208ac5eeacde932fb4302bc9f244899fe129d25234ab8cd22a836c5e71091424, F)
+            x := mulmod(s0, s0, F)
+            s0 := mulmod(mulmod(x, x, F), s0, F)
+            s0, s1, s2, s3, s4 := mix(s0, s1, s2, s3, s4)
+            // round 24 (partial)
+            s0 := addmod(s0, 0xf2ca813808c8469435d649edb0730ae33c2e86928cd086e4e33efd34950351e, F)
+            x := mulmod(s0, s0, F)
+            s0 := mulmod(mulmod(x, x, F), s0, F)
+            s0, s1, s2, s3, s4 := mix(s0, s1, s2, s3, s4)
+            // round 25 (partial)
+            s0 := addmod(s0, 0x1520c64e5fb5c99a7b68e3e03cdbb90b2f59fe97898bc02cffa9de2e8e1da88c, F)
+            x := mulmod(s0, s0, F)
+            s0 := mulmod(mulmod(x, x, F), s0, F)
+            s0, s1, s2, s3, s4 := mix(s0, s1, s2, s3, s4)
+            // round 26 (partial)
+            s0 := addmod(s0, 0x21a28ccdb1d042ec15fefbb498777aeb719b86be42f2608ec9bf4bc517b3cafc, F)
+            x := mulmod(s0, s0, F)
+            s0 := mulmod(mulmod(x, x, F), s0, F)
+            s0, s1, s2, s3, s4 := mix(s0, s1, s2, s3, s4)
+            // round 27 (partial)
+            s0 := addmod(s0, 0x2cdae0355cdf1070275a3bdd9d7ab980dffdbb615a7ed86cd697c70a22a7cc05, F)
+            x := mulmod(s0, s0, F)
+            s0 := mulmod(mulmod(x, x, F), s0, F)
+            s0, s1, s2, s3, s4 := mix(s0, s1, s2, s3, s4)
+            // round 28 (partial)
+            s0 := addmod(s0, 0x1d27a5e0293d22dcf7aaee1e6a67c3292f65e3480a4d9765c976b6c9be52b685, F)
+            x := mulmod(s0, s0, F)
+            s0 := mulmod(mulmod(x, x, F), s0, F)
+            s0, s1, s2, s3, s4 := mix(s0, s1, s2, s3, s4)
+            // round 29 (partial)
+            s0 := addmod(s0, 0x2691be3ee1df97377a701b992d8eef4671272684a513b59d4cd36a09124b4a14, F)
+            x := mulmod(s0, s0, F)
+            s0 := mulmod(mulmod(x, x, F), s0, F)
+            s0, s1, s2, s3, s4 := mix(s0, s1, s2, s3, s4)
+            // round 30 (partial)
+            s0 := addmod(s0, 0x146c4fa473f5428073fb5fa8cb65f1ac852c5f4402d185b25b999133056a6c2c, F)
+            x := mulmod(s0, s0, F)
+            s0 := mulmod(mulmod(x, x, F), s0, F)
+            s0, s1, s2, s3, s4 := mix(s0, s1, s2, s3, s4)
+            // round 31 (partial)
+            s0 := addmod(s0, 0xf5bdb573e15214433025064b3e17ff482eb98e28f55f2c634781e4de98b550, F)
+            x := mulmod(s0, s0, F)
+            s0 := mulmod(mulmod(x, x, F), s0, F)
+            s0, s1, s2, s3, s4 := mix(s0, s1, s2, s3, s4)
+            // round 32 (partial)
+            s0 := addmod(s0, 0x2a238a6cb670408d1cf3482472eb7721f4f9b982853d7b33418a013e34daa266, F)
+            x := mulmod(s0, s0, F)
+            s0 := mulmod(mulmod(x, x, F), s0, F)
+            s0, s1, s2, s3, s4 := mix(s0, s1, s2, s3, s4)
+            // round 33 (partial)
+            s0 := addmod(s0, 0x3019c8789ac42055c829293cada0a8fb56955dd7559e16c2f1c8e4024dc0ca2e, F)
+            x := mulmod(s0, s0, F)
+            s0 := mulmod(mulmod(x, x, F), s0, F)
+            s0, s1, s2, s3, s4 := mix(s0, s1, s2, s3, s4)
+            // round 34 (partial)
+            s0 := addmod(s0, 0x2303beee75071614370ab3ec96b318a4b2c3ff4218417966ac656533023190df, F)
+            x := mulmod(s0, s0, F)
+            s0 := mulmod(mulmod(x, x, F), s0, F)
+            s0, s1, s2, s3, s4 := mix(s0, s1, s2, s3, s4)
+            // round 35 (partial)
+            s0 := addmod(s0, 0x286aeec5c4030177d3b81814fbb0faa80fbee808e1206c0bded75dcbbb70aa85, F)
+            x := mulmod(s0, s0, F)
+            s0 := mulmod(mulmod(x, x, F), s0, F)
+            s0, s1, s2, s3, s4 := mix(s0, s1, s2, s3, s4)
+            // round 36 (partial)
+            s0 := addmod(s0, 0x1587337ad03036c3b4d82f7cce42b8a7a5b8452e9d098954f29d08cd1f7864f3, F)
+            x := mulmod(s0, s0, F)
+            s0 := mulmod(mulmod(x, x, F), s0, F)
+            s0, s1, s2, s3, s4 := mix(s0, s1, s2, s3, s4)
+            // round 37 (partial)
+            s0 := addmod(s0, 0x226c3b55657adacbc72c378cd9802aa4ff94298a6efcdc641a4da4530985ab9f, F)
+            x := mulmod(s0, s0, F)
+            s0 := mulmod(mulmod(x, x, F), s0, F)
+            s0, s1, s2, s3, s4 := mix(s0, s1, s2, s3, s4)
+            // round 38 (partial)
+            s0 := addmod(s0, 0x255007cb4495b034ec1fbd8506ec2f26fa3f80ebcf3ec284a0f23147a5735166, F)
+            x := mulmod(s0, s0, F)
+            s0 := mulmod(mulmod(x, x, F), s0, F)
+            s0, s1, s2, s3, s4 := mix(s0, s1, s2, s3, s4)
+            // round 39 (partial)
+            s0 := addmod(s0, 0x2d4133c9f09da5700555df45e8c82c87d1f4ec891b53bd0d9ebf21b6cce37e3, F)
+            x := mulmod(s0, s0, F)
+            s0 := mulmod(mulmod(x, x, F), s0, F)
+            s0, s1, s2, s3, s4 := mix(s0, s1, s2, s3, s4)
+            // round 40 (partial)
+            s0 := addmod(s0, 0x109dba8937cbdfd914627fa0bba13a1508528cf4df56b0c07c23b51d09d127f6, F)
+            x := mulmod(s0, s0, F)
+            s0 := mulmod(mulmod(x, x, F), s0, F)
+            s0, s1, s2, s3, s4 := mix(s0, s1, s2, s3, s4)
+            // round 41 (partial)
+            s0 := addmod(s0, 0x147936b3fd03ca1f1ddf9081c23ebad94bdd42c86c1c58316521b42f5482b23f, F)
+            x := mulmod(s0, s0, F)
+            s0 := mulmod(mulmod(x, x, F), s0, F)
+            s0, s1, s2, s3, s4 := mix(s0, s1, s2, s3, s4)
+            // round 42 (partial)
+            s0 := addmod(s0, 0x1c31fbc9febc9ba157526d33fa411ebff9808868831bae843468de84d7e9331a, F)
+            x := mulmod(s0, s0, F)
+            s0 := mulmod(mulmod(x, x, F), s0, F)
+            s0, s1, s2, s3, s4 := mix(s0, s1, s2, s3, s4)
+            // round 43 (partial)
+            s0 := addmod(s0, 0x18ecf5e6a035d1204fe5194b3c38fc00384fadd45acb9eef58b225642b491e05, F)
+            x := mulmod(s0, s0, F)
+            s0 := mulmod(mulmod(x, x, F), s0, F)
+            s0, s1, s2, s3, s4 := mix(s0, s1, s2, s3, s4)
+            // round 44 (partial)
+            s0 := addmod(s0, 0x2fd1e44b644f4a07c9e30bb89885187683c3549e28774ad2ac080dc409be0b4a, F)
+            x := mulmod(s0, s0, F)
+            s0 := mulmod(mulmod(x, x, F), s0, F)
+            s0, s1, s2, s3, s4 := mix(s0, s1, s2, s3, s4)
+            // round 45 (partial)
+            s0 := addmod(s0, 0x276339d9ad99aa77f8becf048f4512f96f4cf6948c3815d09ff6f3632eead0e2, F)
+            x := mulmod(s0, s0, F)
+            s0 := mulmod(mulmod(x, x, F), s0, F)
+            s0, s1, s2, s3, s4 := mix(s0, s1, s2, s3, s4)
+            // round 46 (partial)
+            s0 := addmod(s0, 0x5ed1ff19f1a54e0d18bee962faab3a8f8f999f358514c7b3c50b1bc8f890a91, F)
+            x := mulmod(s0, s0, F)
+            s0 := mulmod(mulmod(x, x, F), s0, F)
+            s0, s1, s2, s3, s4 := mix(s0, s1, s2, s3, s4)
+            // round 47 (partial)
+            s0 := addmod(s0, 0x23f7a8ce33fccf2f75395f46b1b2d6a51f72a62caea8b5aaa1f819db7a230b3c, F)
+            x := mulmod(s0, s0, F)
+            s0 := mulmod(mulmod(x, x, F), s0, F)
+            s0, s1, s2, s3, s4 := mix(s0, s1, s2, s3, s4)
+            // round 48 (partial)
+            s0 := addmod(s0, 0x2767d9e8059193f2ecb8b77e12fe38dbd1430e43672a3b4ee73789c3b67d4233, F)
+            x := mulmod(s0, s0, F)
+            s0 := mulmod(mulmod(x, x, F), s0, F)
+            s0, s1, s2, s3, s4 := mix(s0, s1, s2, s3, s4)
+            // round 49 (partial)
+            s0 := addmod(s0, 0x2805951a06db2531ad19fb97a85cfddc7654f1d663102e45742e4e13728550a4, F)
+            x := mulmod(s0, s0, F)
+            s0 := mulmod(mulmod(x, x, F), s0, F)
+            s0, s1, s2, s3, s4 := mix(s0, s1, s2, s3, s4)
+            // round 50 (partial)
+            s0 := addmod(s0, 0x1edd84a843583eb4753d8670bf0cda7bbd690a54e756b231e040f0da20ba6b3c, F)
+            x := mulmod(s0, s0, F)
+            s0 := mulmod(mulmod(x, x, F), s0, F)
+            s0, s1, s2, s3, s4 := mix(s0, s1, s2, s3, s4)
+            // round 51 (partial)
+            s0 := addmod(s0, 0x21cea290380518eef8f31162cf8624766526c28953fbc248301787c6a9bc082e, F)
+            x := mulmod(s0, s0, F)
+            s0 := mulmod(mulmod(x, x, F), s0, F)
+            s0, s1, s2, s3, s4 := mix(s0, s1, s2, s3, s4)
+            // round 52 (partial)
+            s0 := addmod(s0, 0x41b116370212c62e6c621444681d5b37e8a8cd7027646a7a292d1bb2a8b884d, F)
+            x := mulmod(s0, s0, F)
+            s0 := mulmod(mulmod(x, x, F), s0, F)
+            s0, s1, s2, s3, s4 := mix(s0, s1, s2, s3, s4)
+            // round 53 (partial)
+            s0 := addmod(s0, 0x1555fcdcf02d909cf1a95811bcd2c1823f1c24df281b1a16c68e789c6ed53ca, F)
+            x := mulmod(s0, s0, F)
+            s0 := mulmod(mulmod(x, x, F), s0, F)
+            s0, s1, s2, s3, s4 := mix(s0, s1, s2, s3, s4)
+            // round 54 (partial)
+            s0 := addmod(s0, 0x1c06657b32ae9acf0a43176a46fc1d6b7a4cc3b66f3de49deb235694a89a93fd, F)
+            x := mulmod(s0, s0, F)
+            s0 := mulmod(mulmod(x, x, F), s0, F)
+            s0, s1, s2, s3, s4 := mix(s0, s1, s2, s3, s4)
+            // round 55 (partial)
+            s0 := addmod(s0, 0xd32adb776a343cf9b20a974fdc9e169cefec52aeaa4abcaeee770050b49cb13, F)
+            x := mulmod(s0, s0, F)
+            s0 := mulmod(mulmod(x, x, F), s0, F)
+            s0, s1, s2, s3, s4 := mix(s0, s1, s2, s3, s4)
+            // round 56 (partial)
+            s0 := addmod(s0, 0x18ada57fba9608a3bbac607467d428f35da2d1c2a3055a20563fdffa845e362a, F)
+            x := mulmod(s0, s0, F)
+            s0 := mulmod(mulmod(x, x, F), s0, F)
+            s0, s1, s2, s3, s4 := mix(s0, s1, s2, s3, s4)
+            // round 57 (partial)
+            s0 := addmod(s0, 0xd3eba9b435e6ddd9ffb1e299ca3663cf14fe655f22866b1eef0e47f14fd271f, F)
+            x := mulmod(s0, s0, F)
+            s0 := mulmod(mulmod(x, x, F), s0, F)
+            s0, s1, s2, s3, s4 := mix(s0, s1, s2, s3, s4)
+            // round 58 (partial)
+            s0 := addmod(s0, 0x2d000bc10e747aa5a27a1fb069f6f9680300001ddd7a74b94b86e89917f9259, F)
+            x := mulmod(s0, s0, F)
+            s0 := mulmod(mulmod(x, x, F), s0, F)
+            s0, s1, s2, s3, s4 := mix(s0, s1, s2, s3, s4)
+            // round 59 (partial)
+            s0 := addmod(s0, 0xd64bebe8571c4534fef423cde86c35b755bfb86e3110c6392ca4ed81d10f29b, F)
+            x := mulmod(s0, s0, F)
+            s0 := mulmod(mulmod(x, x, F), s0, F)
+            s0, s1, s2, s3, s4 := mix(s0, s1, s2, s3, s4)
+            // round 60 (partial)
+            s0 := addmod(s0, 0x2dbbf275e85a4d0b6d0c7f95be54cbb86a0630bfc38c230cea833ca469729705, F)
+            x := mulmod(s0, s0, F)
+            s0 := mulmod(mulmod(x, x, F), s0, F)
+            s0, s1, s2, s3, s4 := mix(s0, s1, s2, s3, s4)
+            // round 61 (partial)
+            s0 := addmod(s0, 0x260d6aa6f101e27922715e1ea1ab3b5ee9b2dcc2b1934f6233c97f6ce80e9119, F)
+            x := mulmod(s0, s0, F)
+            s0 := mulmod(mulmod(x, x, F), s0, F)
+            s0, s1, s2, s3, s4 := mix(s0, s1, s2, s3, s4)
+            // round 62 (partial)
+            s0 := addmod(s0, 0xd049af9615baa1daded16cc5bbdf17064cc6d134e2875c8da730c8875a371bf, F)
+            x := mulmod(s0, s0, F)
+            s0 := mulmod(mulmod(x, x, F), s0, F)
+            s0, s1, s2, s3, s4 := mix(s0, s1, s2, s3, s4)
+            // round 63 (partial)
+            s0 := addmod(s0, 0x39e3bcd53336ceb3f3d1fbff42664a6a6c3a69d226e15d1afd921ee80f66cc0, F)
+            x := mulmod(s0, s0, F)
+            s0 := mulmod(mulmod(x, x, F), s0, F)
+            s0, s1, s2, s3, s4 := mix(s0, s1, s2, s3, s4)
+            // round 64 (full)
+            s0 := addmod(s0, 0x125063ad821893043ac0a9607db015544523493016296da045a99638ec0d348d, F)
+            s1 := addmod(s1, 0x1374d180cbdf06f3f1bf189d3a79cce15e519b369ee528594dcd87e7dd5d0dde, F)
+            s2 := addmod(s2, 0x2d950d8443ed86b476bbb8274c33e9dfd9e391e4b92d52a4d09b111076a9ea6f, F)
+            s3 := addmod(s3, 0x31ca8713e84a4ff5523f892c05771dde5482834f4d806057bf4204c346efd19, F)
+            s4 := addmod(s4, 0x1c922a706055402e2a7678c0348561bfd11117596de5e53796915f61ef6d347d, F)
+            x := mulmod(s0, s0, F)
+            s0 := mulmod(mulmod(x, x, F), s0, F)
+            x := mulmod(s1, s1, F)
+            s1 := mulmod(mulmod(x, x, F), s1, F)
+            x := mulmod(s2, s2, F)
+            s2 := mulmod(mulmod(x, x, F), s2, F)
+            x := mulmod(s3, s3, F)
+            s3 := mulmod(mulmod(x, x, F), s3, F)
+            x := mulmod(s4, s4, F)
+            s4 := mulmod(mulmod(x, x, F), s4, F)
+            s0, s1, s2, s3, s4 := mix(s0, s1, s2, s3, s4)
+            // round 65 (full)
+            s0 := addmod(s0, 0x17c31ea02fbc378320d86ffed6c7ca1583b618c5c1a687818d4087a497d73490, F)
+            s1 := addmod(s1, 0x5b86c4bb8ef318b6a7227e4192d149d3c17a9764ccd660de4d50a77f192a91b, F)
+            s2 := addmod(s2, 0x265bc95df4a4c4876ff70d7ea2fde2c7ab15f4a6ae0d237cd6ce74ba986c7a7b, F)
+            s3 := addmod(s3, 0x24752b47bc6c6bc8d9bbe48f5fef2f6908701739c5f5b4b3d6c886d4715c7929, F)
+            s4 := addmod(s4, 0x14814a1e0f492a4ea0d86e527a96482178d624b98da96ee5e583b9324d974efe, F)
+            x := mulmod(s0, s0, F)
+            s0 := mulmod(mulmod(x, x, F), s0, F)
+            x := mulmod(s1, s1, F)
+            s1 := mulmod(mulmod(x, x, F), s1, F)
+            x := mulmod(s2, s2, F)
+            s2 := mulmod(mulmod(x, x, F), s2, F)
+            x := mulmod(s3, s3, F)
+            s3 := mulmod(mulmod(x, x, F), s3, F)
+            x := mulmod(s4, s4, F)
+            s4 := mulmod(mulmod(x, x, F), s4, F)
+            s0, s1, s2, s3, s4 := mix(s0, s1, s2, s3, s4)
+            // round 66 (full)
+            s0 := addmod(s0, 0x10def931073b6479bd60577378f29381997c8e041d3cfb3dc7523bca906f00bd, F)
+            s1 := addmod(s1, 0x14f7ae770bf7e95f7f706c0d8ab4ed03fa0b880d28c69d031b4592c98610175f, F)
+            s2 := addmod(s2, 0x1aef50a0cee751b59f926af40e8035d19decc9d428ebe4e775c5cc9dce1ce589, F)
+            s3 := addmod(s3, 0x41935607172f68eba65ca60068dfe3b086c2a2d57d09602951214b57e73cf5a, F)
+            s4 := addmod(s4, 0x26863e9dd24255d1573bd083959b856c0493fbefe83c819837a151d3bf452cb8, F)
+            x := mulmod(s0, s0, F)
+            s0 := mulmod(mulmod(x, x, F), s0, F)
+            x := mulmod(s1, s1, F)
+            s1 := mulmod(mulmod(x, x, F), s1, F)
+            x := mulmod(s2, s2, F)
+            s2 := mulmod(mulmod(x, x, F), s2, F)
+            x := mulmod(s3, s3, F)
+            s3 := mulmod(mulmod(x, x, F), s3, F)
+            x := mulmod(s4, s4, F)
+            s4 := mulmod(mulmod(x, x, F), s4, F)
+            s0, s1, s2, s3, s4 := mix(s0, s1, s2, s3, s4)
+            // round 67 (full)
+            s0 := addmod(s0, 0x2036efb6f9830965eb3d7a068bd087c9f5adf251ba62052c652738e63ff8b3af, F)
+            s1 := addmod(s1, 0xc712a975b74dc9d766b639a029969ca30be4f75a753f854b00fa4f1b4f4ee9b, F)
+            s2 := addmod(s2, 0x8014dab3cd1667e27afc99bfac1e6807afdff6456492ca3375731d387539699, F)
+            s3 := addmod(s3, 0x198d07192db4fac2a82a4a79839d6a2b97c4dd4d37b4e8f3b53009f79b34e6a4, F)
+            s4 := addmod(s4, 0x29eb1de42a3ad381b23b4131426897a32709b29d53bb946dfd15784d1f63e572, F)
+            x := mulmod(s0, s0, F)
+            s0 := mulmod(mulmod(x, x, F), s0, F)
+            x := mulmod(s1, s1, F)
+            s1 := mulmod(mulmod(x, x, F), s1, F)
+            x := mulmod(s2, s2, F)
+            s2 := mulmod(mulmod(x, x, F), s2, F)
+            x := mulmod(s3, s3, F)
+            s3 := mulmod(mulmod(x, x, F), s3, F)
+            x := mulmod(s4, s4, F)
+            s4 := mulmod(mulmod(x, x, F), s4, F)
+            s0, s1, s2, s3, s4 := mix(s0, s1, s2, s3, s4)
+            out := mod(s0, F)
+        }
     }
 }

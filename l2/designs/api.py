@@ -17,6 +17,7 @@ What a design offers:
 - `adapter(env) -> WorkloadAdapter`: how `l2 compare` runs the common workload through it;
 - `commands`: `l2` subcommands of its own (the optimistic rollup's `l2 verify`).
 - `evm`: the oldest fork (EVM version) its contracts run on, and what they need from it.
+- `missing()`: why it cannot run here (a tool it needs is missing), or None: then the registry leaves it out.
 """
 
 from __future__ import annotations
@@ -238,6 +239,9 @@ class Design:
     # The oldest fork its contracts run on and what they need from it: `--evm-version` older than that,
     # or a node older than that, is refused in one line before anything is deployed.
     evm: EvmRequirement = EvmRequirement()
+    # Why it cannot run here (a tool it needs is missing), or None: the registry leaves such a design out of
+    # DESIGNS, so every command runs the others (an installed wheel has no node or circuits for the zk-rollup).
+    missing: Callable[[], str | None] = lambda: None
 
     def __post_init__(self):
         # Its contracts carry the requirement into the deploy plan, where deploy_all checks it.

@@ -21,6 +21,7 @@ import contextlib
 import os
 import re
 import secrets
+import threading
 from abc import ABC, abstractmethod
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -171,6 +172,16 @@ class Chain(ABC):
         (a node estimates in the latest block by default). `before_send(tx, signed)` runs once the
         transaction is signed and before it is sent: the deploy journal records it there.
         """
+        with self._exclusive():  # the estimate is made on the state the transaction then runs on
+            return self._transact(fn_call, sender, value, gas, estimate_in_next_block, before_send)
+
+    def _exclusive(self) -> contextlib.AbstractContextManager:
+        """What keeps other threads off the chain for a whole transaction: nothing on a node (it orders what
+        it is sent itself); the embedded chain's lock."""
+        return contextlib.nullcontext()
+
+    def _transact(self, fn_call, sender: LocalAccount, value: int, gas: int | None, estimate_in_next_block: bool,
+                  before_send: BeforeSend | None):
         params = {
             "from": sender.address,
             "value": value,
@@ -352,27 +363,48 @@ class EmbeddedChain(Chain):
         tester = provider.ethereum_tester
         assert tester is not None  # the provider makes its own EthereumTester
         self.tester = tester
+        # One lock for every use of the chain. eth-tester is not thread-safe, and the chain may be used by
+        # several threads at once: the sandbox's console and operators, and the sidechain's gateway serving it
+        # to validator processes. Requests take it in the provider; what goes to eth-tester directly (below)
+        # takes it too, so an estimate and the transaction it sizes, or a mined block and a reader, never
+        # interleave with another thread's half-done step.
+        self.lock = threading.RLock()
+        request = provider.make_request
+
+        def locked(method, params):
+            with self.lock:
+                return request(method, params)
+
+        provider.make_request = locked  # type: ignore[method-assign]
         keys = self.tester.backend.account_keys
         super().__init__(w3, [Account.from_key(k.to_bytes()) for k in keys], evm_version)
 
+    def _exclusive(self) -> contextlib.AbstractContextManager:
+        return self.lock
+
     def snapshot(self):
-        return self.tester.take_snapshot()
+        with self.lock:
+            return self.tester.take_snapshot()
 
     def revert(self, snapshot_id) -> None:
-        self.tester.revert_to_snapshot(snapshot_id)
+        with self.lock:
+            self.tester.revert_to_snapshot(snapshot_id)
 
     def advance_time(self, seconds: int) -> None:
-        target = self.now() + max(int(seconds), 1)
-        # eth-tester mines the travelled-to block one second before the timestamp it is given.
-        self.tester.time_travel(target + 1)
+        with self.lock:
+            target = self.now() + max(int(seconds), 1)
+            # eth-tester mines the travelled-to block one second before the timestamp it is given.
+            self.tester.time_travel(target + 1)
 
     def mine(self, blocks: int = 1) -> None:
-        self.tester.mine_blocks(blocks)
+        with self.lock:
+            self.tester.mine_blocks(blocks)
 
     def block_number(self) -> int:
         # Straight from py-evm's head: the same number as eth_blockNumber, without ~0.16 ms of
         # web3 middleware, on the hot path of connected channel payments.
-        return self.tester.backend.chain.get_canonical_head().block_number
+        with self.lock:
+            return self.tester.backend.chain.get_canonical_head().block_number
 
     def describe(self) -> str:
         return f"embedded py-evm chain (chain id {self.chain_id})"

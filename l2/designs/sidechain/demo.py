@@ -1,6 +1,9 @@
 """The sidechain's act of `l2 demo`: validator processes start, staked on Layer 1; a deposit locked in the
-DepositManager lands on the sidechain; payments there; a burn is checkpointed by the validators and exited
-on Layer 1; the bridge's books are printed (locked on Layer 1 = minted - burned on the sidechain)."""
+DepositManager lands on the sidechain; payments there; a contract deployed and called there; a burn is
+checkpointed by the validators and exited on Layer 1; the bridge's books are printed (locked on Layer 1 =
+minted - burned on the sidechain); last, one validator equivocates with its own key and the other's
+evidence reporter gets its stake slashed on Layer 1 (after the exit: with two validators, the act's
+Layer-1 business is done before the set loses half its stake)."""
 
 from __future__ import annotations
 
@@ -13,6 +16,8 @@ from l2.output import eth, gas, table
 
 VALIDATORS = 2  # processes; `l2 sidechain up` starts 4 by default
 MAX_PAYMENTS = 200  # sidechain transfers are real transactions in blocks: the act stays short
+MINTED = 1_000 * 10**18  # TestToken units alice mints to bob on the sidechain
+BYZANTINE = 1  # the validator whose key signs two conflicting prevotes
 
 
 def run(story) -> int:
@@ -49,6 +54,15 @@ def run(story) -> int:
         blocks = len({r["blockNumber"] for r in receipts})
         console.print(f"{n:,} transfers of {eth(amount)} from alice to bob, committed in {blocks} sidechain blocks "
                       f"in {took:.1f} s: final once committed, no Layer-1 transaction.", highlight=False)
+        created = sc.deploy(alice, "TestToken", "Sidechain token", "SIDE")
+        token = sc.contract("TestToken", created["contractAddress"])
+        mint = sc.execute(alice, token.functions.mint(bob.address, MINTED))
+        held = token.functions.balanceOf(bob.address).call()  # an eth_call, answered by validator 0
+        console.print(f"alice deploys the project's TestToken through validator 0's JSON-RPC, a signed creation "
+                      f"transaction like on any node ({created['gasUsed']:,} sidechain gas): it is at "
+                      f"{created['contractAddress']} from block {created['blockNumber']}; she mints to bob in block "
+                      f"{mint['blockNumber']}, and eth_call balanceOf(bob) reads back {held / 10**18:,g} SIDE.",
+                      highlight=False)
         paid = n * amount
         sc.withdraw(bob, paid)
         burn = sc.wait_sent()[-1]
@@ -66,9 +80,26 @@ def run(story) -> int:
             raise AssertionError(f"the bridge does not balance: locked {locked} != minted {minted} - burned {burned}")
         console.print(f"conservation: locked on Layer 1 {eth(locked)} = minted on the sidechain {eth(minted)} - "
                       f"burned and exited {eth(burned)}", highlight=False)
+        burned_before = sc.l1.burned()
+        slash = sc.equivocate(BYZANTINE)
+        slashed = slash.slashing
+        burned_now = sc.l1.burned() - burned_before
+        if slashed.amount != slash.stake_before or burned_now != slashed.amount - slashed.reward:
+            raise AssertionError(f"the slash does not balance: stake {slash.stake_before}, taken {slashed.amount}, "
+                                 f"reward {slashed.reward} + burned {burned_now}")
+        first, second = slash.votes
+        honest = [i for i in range(VALIDATORS) if i != BYZANTINE]
+        reporter = next((f"validator {i}" for i in honest if sc.signers[i].address == slashed.reporter),
+                        slashed.reporter)
+        console.print(f"validator {BYZANTINE} turns byzantine: with its own key it signs two prevotes for height "
+                      f"{first.height}, round {first.round} (nil, and a block nobody proposed) and sends both to its "
+                      f"peers. They record the pair as evidence; {reporter}'s reporter proves it on Layer 1 "
+                      f"(StakeManager.slashDoubleVote, {slash.l1_gas:,} gas): validator {BYZANTINE}'s stake "
+                      f"{eth(slash.stake_before)} -> {eth(slash.stake_after)}, {eth(slashed.reward)} of it to the "
+                      f"reporter, {eth(burned_now)} burned (held by the StakeManager for good).", highlight=False)
         checkpoints = len(sc.l1.checkpoints())
     console.print(f"the validators submitted {checkpoints} checkpoints; they are stopped and their unspent gas "
-                  "money returned to the operator.", highlight=False)
+                  "money (with the reporter's reward) returned to the operator.", highlight=False)
     out = table("Layer-1 transactions of the sidechain's user", "transaction", "gas")
     for what, used in layer1:
         out.add_row(what, gas(used))

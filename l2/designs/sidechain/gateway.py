@@ -4,13 +4,14 @@ on 127.0.0.1 so each validator reaches it as it would reach any node (anvil, a p
 
 Requests go through web3's own formatters on the embedded side (`request_blocking`), so they take the same
 parameters and give the same results as for an in-process caller. The embedded chain is one Python object
-and not thread-safe: every request to it, the owning process's own included, holds one lock while the
-gateway runs (the provider's `make_request` is wrapped, and restored on close).
+and not thread-safe: every use of it, the owning process's own included, holds the chain's one lock
+(`EmbeddedChain.lock`).
 """
 
 from __future__ import annotations
 
 import json
+import sys
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -40,19 +41,24 @@ def _plain(value: Any) -> Any:
     return value
 
 
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def handle_error(self, request, client_address) -> None:
+        # A validator that gave up waiting (its timeout, or it was stopped) closed the connection before the
+        # answer: nothing to tell, and socketserver would print a traceback into the demo's or the console's
+        # output. Anything else is still printed.
+        if isinstance(sys.exc_info()[1], ConnectionError):
+            return
+        super().handle_error(request, client_address)
+
+
 class Gateway:
     def __init__(self, chain: EmbeddedChain, port: int = 0):
         self.chain = chain
-        self.lock = threading.RLock()
-        provider = chain.w3.provider
-        self._original = provider.make_request
-        lock = self.lock
-
-        def locked(method, params):
-            with lock:
-                return self._original(method, params)
-
-        provider.make_request = locked  # type: ignore[method-assign]
+        # The chain's own lock: every use of the embedded chain, in this process's threads and the gateway's,
+        # takes it (EmbeddedChain wraps its provider and its direct calls to eth-tester).
+        self.lock = chain.lock
         gateway = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -78,8 +84,7 @@ class Gateway:
                 self.end_headers()
                 self.wfile.write(body)
 
-        self.server = ThreadingHTTPServer((HOST, port), Handler)
-        self.server.daemon_threads = True
+        self.server = _Server((HOST, port), Handler)
         self.thread = threading.Thread(target=self.server.serve_forever, name="l1-gateway", daemon=True)
         self.thread.start()
 
@@ -111,7 +116,6 @@ class Gateway:
     def close(self) -> None:
         self.server.shutdown()
         self.server.server_close()
-        self.chain.w3.provider.make_request = self._original  # type: ignore[method-assign]
 
     def __enter__(self) -> Gateway:
         return self

@@ -57,6 +57,18 @@ class StateSync:
 
 
 @dataclass(frozen=True)
+class Slashing:
+    """A `Slashed` event: the whole `amount` of `signer`'s stake taken, `reward` of it paid to `reporter`."""
+
+    signer: str
+    reporter: str
+    amount: int
+    reward: int
+    tx_hash: bytes
+    l1_block: int
+
+
+@dataclass(frozen=True)
 class SetChange:
     change_id: int
     signer: str
@@ -133,6 +145,10 @@ class SidechainL1:
     def voting_power(self, signer: str) -> int:
         return self.sm.votingPower(to_checksum_address(signer)).call()
 
+    def stake_of(self, signer: str) -> int:
+        """The signer's stake held by the StakeManager (bonded or unbonding; 0 once slashed or withdrawn)."""
+        return self.sm.validators(to_checksum_address(signer)).call()[0]
+
     def checkpoints(self) -> list[tuple[int, Checkpoint]]:
         """(number, checkpoint) of every accepted checkpoint, from its events."""
         return [(log.args.number, Checkpoint(log.args.start, log.args.end, bytes(log.args.blockRoot),
@@ -192,6 +208,15 @@ class SidechainL1:
 
         return self.chain.transact(self.sm.slashDoubleVote(vote_tuple(first), first.signature, vote_tuple(second),
                                                            second.signature), sender)
+
+    def slashings(self, from_block: int = 0) -> list[Slashing]:
+        return [Slashing(log.args.signer, log.args.reporter, log.args.amount, log.args.reward,
+                         bytes(log.transactionHash), log.blockNumber)
+                for log in self.stake_manager.events.Slashed().get_logs(from_block=from_block)]
+
+    def burned(self) -> int:
+        """Slashed stake not paid to reporters, kept in the StakeManager for good."""
+        return self.sm.burned().call()
 
     def slash_double_checkpoint(self, sender: LocalAccount, first: tuple[Checkpoint, bytes],
                                 second: tuple[Checkpoint, bytes]):

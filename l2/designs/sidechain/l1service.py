@@ -38,29 +38,33 @@ class L1Service:
         self.final: dict[int, StateSync] = {}  # state syncs by id, up to the finalized Layer-1 block
         self.last_end = l1.last_end()
         self.submitted: dict[int, float] = {}  # checkpoint start -> when we sent it
-        self.scanned_to = -1  # Layer-1 blocks read for state syncs (final ones are never read again)
+        self.scanned_to = -1  # Layer-1 blocks read for state syncs and set changes (final ones are never read again)
+        # Every validator-set change up to the finalized block, read once: reading them all again each round
+        # (a log scan from block 0) takes seconds on a long embedded chain and starves the gateway.
+        self.changes: list[tuple[int, str, int, int]] = []
         self.set_view: SetUpdate | None = None  # the finalized epoch and its validator set
 
     def read(self) -> None:
         """Layer 1's finalized state syncs and its last checkpoint's end, into this view."""
         finalized = self.l1.chain.block_number() - self.confirmations
-        fresh = []
+        fresh, changes = [], []
         if finalized > self.scanned_to:
             after = max(self.final, default=0)
             fresh = [StateSync(s.id, s.token, s.recipient, s.amount)
                      for s in self.l1.state_syncs(after, to_block=finalized, from_block=self.scanned_to + 1)]
+            changes = [(c.change_id, c.signer, c.power, c.effective_epoch)
+                       for c in self.l1.set_changes(from_block=self.scanned_to + 1, to_block=finalized)]
         last_end = self.l1.last_end()
         view = None
         if finalized >= 0:
             epoch = self.l1.sm.epoch().call(block_identifier=finalized)
-            changes = [(c.change_id, c.signer, c.power, c.effective_epoch)
-                       for c in self.l1.set_changes(to_block=finalized)]
-            view = SetUpdate(epoch, bridge.validator_set_at(changes, epoch))
+            view = SetUpdate(epoch, bridge.validator_set_at([*self.changes, *changes], epoch))
         with self.lock:
             for sync in fresh:
                 self.final[sync.id] = sync
             self.last_end = last_end
             self.set_view = view
+        self.changes.extend(changes)
         self.scanned_to = max(self.scanned_to, finalized)
 
     def submit(self, checkpoint: Checkpoint, signatures: dict[str, bytes]) -> None:

@@ -11,6 +11,9 @@ from l2.output import eth
 from l2.runtime.service import Event
 
 VALIDATORS = 2
+# Sidechain blocks per checkpoint: an exit waits a few seconds, and Layer 1 (whose blocks the console's
+# story reads) gets a checkpoint every few seconds rather than every block or two.
+INTERVAL = 16
 
 
 class ClusterService:
@@ -43,27 +46,31 @@ def part(env: SandboxEnv) -> SandboxPart:
     alloc = {u.address: SIDECHAIN_GAS_MONEY for u in users.values()}
     with env.lock:
         sc = Sidechain(env.chain, env.workdir / "sidechain", addresses=env.addresses, validators=VALIDATORS,
-                       funder=env.operator, signer_gas=env.unit // 10, alloc=alloc, dev=env.unit >= 10**18)
+                       funder=env.operator, signer_gas=env.unit // 10, alloc=alloc, dev=env.unit >= 10**18,
+                       interval=INTERVAL)
 
-    def sc_deposit(who: str, wei: int) -> str:
+    def sc_deposit(who: str, wei: int) -> None:
         """`who` locks `wei` on Layer 1; waits until the validators have applied it on the sidechain."""
         with env.lock:
             sc.deposit(users[who], wei)
             took = sc.wait_deposits()
-        return f"{who} has {eth(sc.balance(users[who].address))} on the sidechain ({took:.1f} s after the deposit)"
+        env.console.print(f"{who} has {eth(sc.balance(users[who].address))} on the sidechain ({took:.1f} s after the "
+                          "deposit)", highlight=False)
 
-    def sc_pay(payer: str, payee: str, wei: int) -> str:
+    def sc_pay(payer: str, payee: str, wei: int) -> None:
         """A transfer on the sidechain, final once committed."""
         receipt = sc.transfer(users[payer], users[payee].address, wei)
-        return f"committed in sidechain block {receipt['blockNumber']}"
+        env.console.print(f"committed in sidechain block {receipt['blockNumber']}: {payer} paid {payee} {eth(wei)}",
+                          highlight=False)
 
-    def sc_exit(who: str, wei: int) -> str:
+    def sc_exit(who: str, wei: int) -> None:
         """`who` burns `wei` on the sidechain and, once a checkpoint covers it, is paid on Layer 1."""
         sc.withdraw(users[who], wei)
         burn = sc.wait_sent()[-1]
         with env.lock:
             done = sc.exit(users[who], burn)
-        return f"burn {done.burn.id} proven against checkpoint {done.checkpoint_number}: {eth(wei)} paid on Layer 1"
+        env.console.print(f"burn {done.burn.id} proven against checkpoint {done.checkpoint_number}: {eth(wei)} paid "
+                          f"to {who} on Layer 1 ({done.l1_gas:,} gas)", highlight=False)
 
     def cells(name: str, address: str) -> list[str]:
         if name not in users:

@@ -25,13 +25,16 @@ from eth_account.signers.local import LocalAccount
 from web3 import Web3
 
 from l2.designs.sidechain.bridge import BRIDGE_ADDRESS, Burn, Checkpoint
+from l2.designs.sidechain.byzantine import deliver, double_prevote
 from l2.designs.sidechain.cluster import DEFAULT_CHAIN_ID, FAST_TIMING, Cluster
 from l2.designs.sidechain.config import L1Link
 from l2.designs.sidechain.consensus import Timing
 from l2.designs.sidechain.errors import NodeUnavailable
-from l2.designs.sidechain.l1 import ETH, BridgeParams, SidechainL1, StakeParams, deploy
+from l2.designs.sidechain.l1 import ETH, BridgeParams, SidechainL1, Slashing, StakeParams, deploy
+from l2.designs.sidechain.messages import Vote
 from l2.errors import L2Error
 from l2.l1.chain import Chain
+from l2.output import eth
 
 SIDECHAIN_ID = DEFAULT_CHAIN_ID
 VALIDATOR_STAKE = 10**18  # StakeParams' minimum: the set is only as strong as this on a dev chain
@@ -40,6 +43,7 @@ SIDECHAIN_GAS_MONEY = 10**18  # native sidechain ETH each user starts with, for 
 TRANSFER_GAS = 21_000
 WITHDRAW_GAS = 120_000
 WAIT = 60.0  # seconds any one wait may take before the session gives up with NodeUnavailable
+SLASH_ATTEMPT = 10.0  # seconds for the peers to report a fault before it is committed again at a later height
 
 
 def stake_params(dev: bool = True) -> StakeParams:
@@ -59,6 +63,20 @@ class Exit:
     l1_gas: int
 
 
+@dataclass(frozen=True)
+class Slash:
+    """An equivocation committed with a validator's key and what Layer 1 made of it."""
+
+    votes: tuple[Vote, Vote]
+    stake_before: int
+    stake_after: int
+    slashing: Slashing
+    l1_gas: int
+
+
+SIGNER_GAS_FLOOR = 40 * 300_000  # gas: 40 checkpoints or slashing reports of a small validator set
+
+
 class Sidechain:
     """`validators` processes staked by `funder`, each given `signer_gas` wei for its checkpoints."""
 
@@ -76,6 +94,10 @@ class Sidechain:
         self.cluster: Cluster | None = None
         self._stack = contextlib.ExitStack()
         atexit.register(self.close)  # a session that dies with an exception still stops its processes
+        # Enough for a few dozen checkpoints and evidence reports at the node's gas price, whatever unit the
+        # caller counts in (on a node without dev accounts amounts are scaled down, and a validator that runs
+        # out can neither submit nor report an equivocator); what is left returns to the funder at close.
+        signer_gas = max(signer_gas, SIGNER_GAS_FLOOR * 2 * chain.w3.eth.gas_price)
         for signer in self.signers:
             self.l1.stake(self.funder, signer.address, VALIDATOR_STAKE)
             chain.send_eth(self.funder, signer.address, signer_gas)
@@ -118,12 +140,16 @@ class Sidechain:
         base = self.w3.eth.get_block("latest")["baseFeePerGas"]
         return {"maxPriorityFeePerGas": 10**9, "maxFeePerGas": 2 * base + 10**9}
 
-    def send(self, sender: LocalAccount, to: str, value: int, data: bytes = b"", gas: int = TRANSFER_GAS) -> bytes:
-        """Sign and send a sidechain transaction without waiting (see `wait_sent`)."""
+    def send(self, sender: LocalAccount, to: str | None, value: int, data: bytes = b"",
+             gas: int = TRANSFER_GAS) -> bytes:
+        """Sign and send a sidechain transaction (`to` None: a contract creation) without waiting (see
+        `wait_sent`)."""
         if sender.address not in self._nonces:
             self._nonces[sender.address] = self.w3.eth.get_transaction_count(sender.address, "pending")
-        tx = {"to": Web3.to_checksum_address(to), "value": value, "data": data, "gas": gas,
-              "nonce": self._nonces[sender.address], "chainId": self.l1.sidechain_id, **self._fee_fields()}
+        tx = {"value": value, "data": data, "gas": gas, "nonce": self._nonces[sender.address],
+              "chainId": self.l1.sidechain_id, **self._fee_fields()}
+        if to is not None:
+            tx["to"] = Web3.to_checksum_address(to)
         tx_hash = bytes(self.w3.eth.send_raw_transaction(sender.sign_transaction(tx).raw_transaction))
         self._nonces[sender.address] += 1
         self.sent.append(tx_hash)
@@ -144,6 +170,27 @@ class Sidechain:
 
     def transfer(self, sender: LocalAccount, to: str, value: int) -> dict:
         self.send(sender, to, value)
+        return self.wait_sent()[-1]
+
+    def deploy(self, sender: LocalAccount, name: str, *args) -> dict:
+        """Deploy the project's contract `name` from `sender` as on any node (a signed creation transaction,
+        the gas a validator estimates); its committed receipt, `contractAddress` included."""
+        artifact = self.chain.artifacts[name]
+        factory = self.w3.eth.contract(abi=artifact.abi, bytecode=artifact.bytecode)
+        data = bytes.fromhex(factory.constructor(*args).data_in_transaction[2:])
+        gas = self.w3.eth.estimate_gas({"from": sender.address, "data": data})
+        self.send(sender, None, 0, data, gas)
+        return self.wait_sent()[-1]
+
+    def contract(self, name: str, address: str):
+        """The project's contract `name` at `address` on the sidechain (its calls are eth_calls there)."""
+        return self.w3.eth.contract(Web3.to_checksum_address(address), abi=self.chain.artifacts[name].abi)
+
+    def execute(self, sender: LocalAccount, call) -> dict:
+        """Send a contract function call (a web3 ContractFunction of `contract`) from `sender`; its receipt."""
+        data = bytes.fromhex(call._encode_transaction_data()[2:])
+        gas = self.w3.eth.estimate_gas({"from": sender.address, "to": call.address, "data": data})
+        self.send(sender, call.address, 0, data, gas)
         return self.wait_sent()[-1]
 
     # --- the bridge ----------------------------------------------------------------------------------
@@ -192,6 +239,38 @@ class Sidechain:
         receipt = self.l1.exit(sender, number, checkpoint, burns, index)
         return Exit(burns[index], number, checkpoint, receipt.gasUsed)
 
+    # --- slashing -------------------------------------------------------------------------------------
+
+    def equivocate(self, i: int, timeout: float = WAIT) -> Slash:
+        """Play validator `i` byzantine with its own key: two different prevotes for a height its peers are
+        about to reach, sent to them as a peer sends votes; returns once their reporters got it slashed."""
+        assert self.cluster is not None
+        signer = self.signers[i].address
+        before = self.l1.stake_of(signer)
+        peers = [j for j in range(len(self.signers)) if j != i and self.cluster.alive(j)]
+        if not peers:
+            raise NodeUnavailable(f"no validator but {i} is running: nobody would see it equivocate")
+        ports = [self.cluster.config.nodes[j].p2p_port for j in peers]
+        deadline = time.monotonic() + timeout
+        while True:
+            # Two heights past the peers' last commit: a peer still on the one before keeps the votes until
+            # it gets there (node._defer), one already there takes them at once. Should the chain have run
+            # past it meanwhile (the votes dropped as stale), the fault is committed again, higher up.
+            height = max(self.cluster.height(j) for j in peers) + 2
+            votes = double_prevote(self.keys[i], self.cluster.config.domain, height)
+            deliver(ports, votes)
+            left = deadline - time.monotonic()
+            try:
+                self._until(lambda: self.l1.stake_of(signer) < before, f"validator {i} slashed on Layer 1",
+                            max(0.0, min(SLASH_ATTEMPT, left)))
+                break
+            except NodeUnavailable:
+                if left <= SLASH_ATTEMPT:
+                    raise
+        (slashing,) = [s for s in self.l1.slashings(self.first_block) if s.signer == signer]
+        gas_used = self.chain.w3.eth.get_transaction_receipt(slashing.tx_hash)["gasUsed"]
+        return Slash(votes, before, self.l1.stake_of(signer), slashing, gas_used)
+
     def _until(self, predicate, what: str, timeout: float) -> None:
         deadline = time.monotonic() + timeout
         while not predicate():
@@ -211,8 +290,9 @@ class Sidechain:
             where = self.cluster.rpc_url(i)
             lines.append(f"validator {i} {signer.address} {where}: "
                          + (f"height {height}" if height is not None else "down"))
-        lines.append(f"Layer 1: {len(self.l1.checkpoints())} checkpoints, last block {self.l1.last_end()}, "
-                     f"{self.l1.locked() / 10**18:,.4f} ETH locked")
+        checkpoints = len(self.l1.checkpoints())
+        lines.append(f"sidechain: {checkpoints} checkpoints on Layer 1, up to block {self.l1.last_end()}; "
+                     f"{eth(self.l1.locked())} locked in the bridge")
         return lines
 
     # --- the end -------------------------------------------------------------------------------------

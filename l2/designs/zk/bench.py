@@ -70,14 +70,17 @@ def bench_proving(ctx) -> dict[str, float]:
         bob.claim()
         latency = time.perf_counter() - started
         node.operator.close()
-    # What the deployed circuit's transfer slots cost, SHA-256 of their 13 bytes included: against the same
-    # circuit without them (a small compile, where a circuit twice as large would take minutes).
-    bare = Shape(shape.n_queue, 0, shape.depth)
-    per_transfer = (node.prover.build.constraints() - circuit.compile_circuit(bare).constraints()) / shape.n_tx
-    return {"zk.verify_gas": verify.gasUsed, "zk.constraints_per_transfer": per_transfer,
-            "zk.prove_s_per_transfer": prove_s / shape.n_tx, "zk.prove_s": prove_s,
-            "zk.withdraw_latency_s": latency, "zk.constraints": node.prover.build.constraints(),
-            "zk.verifier_premium_gas": premium}
+    out = {"zk.verify_gas": verify.gasUsed, "zk.prove_s_per_transfer": prove_s / shape.n_tx, "zk.prove_s": prove_s,
+           "zk.withdraw_latency_s": latency, "zk.constraints": node.prover.build.constraints(),
+           "zk.verifier_premium_gas": premium}
+    if not ctx.quick:
+        # What the deployed circuit's transfer slots cost, SHA-256 of their 13 bytes included: against the same
+        # circuit without them (a compile of its own: half a minute at the tests' size, a few deployed, where
+        # a circuit twice as large would take many). --quick leaves it out.
+        bare = Shape(shape.n_queue, 0, shape.depth)
+        out["zk.constraints_per_transfer"] = (node.prover.build.constraints()
+                                              - circuit.compile_circuit(bare).constraints()) / shape.n_tx
+    return out
 
 
 def _tx_data(n: int, depth: int, rng: random.Random) -> bytes:

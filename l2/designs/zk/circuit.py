@@ -17,6 +17,7 @@ import hashlib
 import json
 import os
 import shutil
+import socket
 import struct
 import subprocess
 import sys
@@ -33,6 +34,9 @@ CIRCUITS = ROOT / "circuits" / "zk"
 BUILD = ROOT / "build" / "zk"
 CIRCOM = ROOT / "node_modules" / "circom2" / "cli.js"
 PROVER = CIRCUITS / "prover.py"
+# A shared prover's Unix socket (`shared_prover`): set, every Prover of this process and of the processes it
+# starts talks to that one prover instead of starting its own.
+SHARED_ENV = "L2_ZK_PROVER"
 FLAGS = ("--r1cs", "--wasm", "--O2", "-l", "node_modules", "-l", "circuits/zk")
 _lock = threading.Lock()
 
@@ -76,6 +80,23 @@ def build_key(shape: Shape) -> str:
                  _version("circom2"), _version("circomlib"), " ".join(FLAGS)):
         digest.update(hashlib.sha256(part.encode()).digest())
     return digest.hexdigest()[:16]
+
+
+def missing_tools() -> str | None:
+    """Why the circuit cannot be built and proven here, or None: node with circom2 and circomlib from npm, the
+    circuit and its prover (circuits/zk/, GPL-3.0: in a checkout, not in the wheel), groth16py for the prover."""
+    import importlib.util
+
+    if shutil.which("node") is None:
+        return "node is not on PATH (circom2 runs on Node.js)"
+    if not (CIRCUITS / "rollup.circom").exists() or not PROVER.exists():
+        return f"its circuit and prover are not in {CIRCUITS} (they come with a checkout, not with the wheel)"
+    for package in ("circom2", "circomlib"):
+        if not (ROOT / "node_modules" / package / "package.json").exists():
+            return f"npm package {package} is missing: run `make setup` (npm ci)"
+    if importlib.util.find_spec("groth16py") is None:
+        return "groth16py is not installed: run `make setup`"
+    return None
 
 
 def compile_circuit(shape: Shape) -> CircuitBuild:
@@ -149,65 +170,116 @@ def _as_strings(value):
     return str(value)
 
 
+class _Link:
+    """One conversation with a prover: its own process (stdin/stdout), or a connection to a shared one."""
+
+    def __init__(self, proc: subprocess.Popen | None = None, sock: socket.socket | None = None):
+        self.proc, self.sock = proc, sock
+        if proc is not None:
+            assert proc.stdin is not None and proc.stdout is not None
+            self.inp, self.out = proc.stdout, proc.stdin
+        else:
+            assert sock is not None
+            self.inp, self.out = sock.makefile("r", encoding="utf-8"), sock.makefile("w", encoding="utf-8")
+
+    def send(self, request: dict) -> None:
+        self.out.write(json.dumps(request) + "\n")
+        self.out.flush()
+
+    def readline(self) -> str:
+        return self.inp.readline()
+
+    def close(self) -> None:
+        if self.proc is not None:
+            _stop(self.proc)
+            return
+        for f in (self.out, self.inp):
+            with contextlib.suppress(OSError):
+                f.close()
+        assert self.sock is not None
+        self.sock.close()
+
+
 class Prover:
     """The Groth16 prover of one circuit build, started on first use: a deployment needs only the verifying
     key, read from the build's keys/vk.json when a setup already wrote it, so a process that deploys and
     never proves (most sandbox sessions) neither loads the proving key (seconds to a minute) nor sets one up.
+
+    With L2_ZK_PROVER naming the socket of a shared prover (`prover.py --listen`, see `shared_prover`),
+    it talks to that one instead of starting its own: processes that prove one after another (a test
+    session and the commands it runs) load each key once between them.
     """
 
     def __init__(self, build: CircuitBuild, zkey: Path | None = None):
         self.build = build
         self.zkey = zkey
         self.origin = "ceremony" if zkey is not None else "dev-setup"
-        self.load_s: float | None = None  # how long the process took to load (or set up) its keys
+        self.load_s: float | None = None  # how long the prover took to load (or set up) its keys for us
         self.last_prove_s = 0.0
-        self._proc: subprocess.Popen | None = None
+        self._link: _Link | None = None
         self._vk: dict | None = None
         self._lock = threading.Lock()
 
     @property
     def started(self) -> bool:
-        return self._proc is not None
+        return self._link is not None
 
     def start(self) -> float:
-        """Start the process now (load its keys, or set them up): the seconds it took, 0 if it runs already."""
+        """Start the prover now (load its keys, or set them up): the seconds it took, 0 if it runs already
+        (or a shared prover had the keys loaded)."""
         with self._lock:
-            if self._proc is not None:
+            if self._link is not None:
                 return 0.0
             self._start()
         return self.load_s or 0.0
 
-    def _start(self) -> subprocess.Popen:
-        """The prover process, started (and its keys loaded, or set up) if it is not yet; under self._lock."""
-        if self._proc is not None:
-            return self._proc
-        cmd = [sys.executable, str(PROVER), "--r1cs", str(self.build.r1cs), "--keys", str(self.build.keys)]
-        if self.zkey is not None:
-            cmd += ["--zkey", str(self.zkey)]
+    def _start(self) -> _Link:
+        """The prover, started (and its keys loaded, or set up) if it is not yet; under self._lock."""
+        if self._link is not None:
+            return self._link
         # One setup per build across processes: a second setup would write other keys beside (or over) the
         # ones a first process already deployed a verifier for. The lock is held only while keys are missing.
         with _setup_lock(self.build) if self.zkey is None and not self._keys_exist() else contextlib.nullcontext():
-            try:
-                proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=sys.stderr,
-                                        text=True, bufsize=1)
-            except FileNotFoundError as exc:
-                raise ProverMissing(f"cannot start the prover: {exc}") from None
-            self._proc = proc
+            link = self._open()
+            self._link = link
             try:
                 ready = self._read()
             except BaseException:
-                self._proc = None
-                _stop(proc)
+                self._link = None
+                link.close()
                 raise
         self.load_s = ready["load_s"]
-        return proc
+        return link
+
+    def _open(self) -> _Link:
+        shared = os.environ.get(SHARED_ENV)
+        if shared:
+            sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            try:
+                sock.connect(shared)
+            except OSError as exc:
+                sock.close()
+                raise ProverMissing(f"cannot reach the shared prover at {shared} ({SHARED_ENV}): {exc}") from None
+            link = _Link(sock=sock)
+            link.send({"op": "open", "r1cs": str(self.build.r1cs), "keys": str(self.build.keys),
+                       "zkey": None if self.zkey is None else str(self.zkey)})
+            return link
+        cmd = [sys.executable, str(PROVER), "--r1cs", str(self.build.r1cs), "--keys", str(self.build.keys)]
+        if self.zkey is not None:
+            cmd += ["--zkey", str(self.zkey)]
+        try:
+            proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=sys.stderr,
+                                    text=True, bufsize=1)
+        except FileNotFoundError as exc:
+            raise ProverMissing(f"cannot start the prover: {exc}") from None
+        return _Link(proc=proc)
 
     def _keys_exist(self) -> bool:
         return (self.build.keys / "pk.bin").exists() and (self.build.keys / "vk.json").exists()
 
     def _read(self) -> dict:
-        assert self._proc is not None
-        line = self._proc.stdout.readline() if self._proc.stdout else ""
+        assert self._link is not None
+        line = self._link.readline()
         if not line:
             raise ProverMissing("the prover exited (is groth16py installed? `make setup`)")
         reply = json.loads(line)
@@ -217,16 +289,14 @@ class Prover:
 
     def _ask(self, request: dict) -> dict:
         with self._lock:
-            proc = self._start()
-            assert proc.stdin is not None
-            proc.stdin.write(json.dumps(request) + "\n")
-            proc.stdin.flush()
+            link = self._start()
+            link.send(request)
             return self._read()
 
     def verifying_key(self) -> dict:
         """snarkjs's verification_key.json of this build's keys (from disk once a setup wrote them)."""
         with self._lock:
-            if self._vk is None and self._proc is None and self.zkey is None and self._keys_exist():
+            if self._vk is None and self._link is None and self.zkey is None and self._keys_exist():
                 self._vk = json.loads((self.build.keys / "vk.json").read_text())
         if self._vk is None:
             self._vk = self._ask({"op": "vk"})["vk"]
@@ -249,9 +319,9 @@ class Prover:
 
     def close(self) -> None:
         with self._lock:
-            proc, self._proc = self._proc, None
-        if proc is not None:
-            _stop(proc)
+            link, self._link = self._link, None
+        if link is not None:
+            link.close()
 
 
 def _stop(proc: subprocess.Popen) -> None:
@@ -299,3 +369,28 @@ def prover_for(shape: Shape) -> Prover:
 def _close_all() -> None:
     for prover in _PROVERS.values():
         prover.close()
+
+
+@contextlib.contextmanager
+def shared_prover(socket_path: Path):
+    """A prover that many processes share (`prover.py --listen`), for the `with` block: every Prover that
+    finds its socket in L2_ZK_PROVER (set here, so inherited by the processes started inside) proves there,
+    and each build's key is loaded once for all of them. It stops with the block, or with this process."""
+    proc = subprocess.Popen([sys.executable, str(PROVER), "--listen", str(socket_path)], stdin=subprocess.PIPE,
+                            stdout=subprocess.PIPE, stderr=sys.stderr, text=True)
+    assert proc.stdout is not None
+    try:
+        line = proc.stdout.readline()
+        if not line or "listening" not in json.loads(line):
+            raise ProverMissing("the shared prover did not start (is groth16py installed? `make setup`)")
+        previous = os.environ.get(SHARED_ENV)
+        os.environ[SHARED_ENV] = str(socket_path)
+        try:
+            yield socket_path
+        finally:
+            if previous is None:
+                os.environ.pop(SHARED_ENV, None)
+            else:
+                os.environ[SHARED_ENV] = previous
+    finally:
+        _stop(proc)  # closing its stdin stops it

@@ -38,6 +38,12 @@ def _verifier_args(ctx) -> tuple:
     return (l1.vk_args(circuit.prover_for(deployed_shape()).verifying_key()),)
 
 
+def _missing() -> str | None:
+    from l2.designs.zk.circuit import missing_tools
+
+    return missing_tools()
+
+
 def _address(ctx, name: str) -> str:
     """An earlier contract's address (these contracts come before ZkRollup in the plan)."""
     return ctx.address_of(name)
@@ -71,4 +77,5 @@ DESIGN = Design(
     bench_module="l2.designs.zk.bench",
     sandbox=_sandbox,
     adapter=_adapter,
+    missing=_missing,
 )

@@ -49,7 +49,7 @@ def decode_transfer(body: str) -> Transfer:
 
 
 class Operator:
-    name = "operator"
+    name = "zk_operator"  # as the sandbox names it: its events read [zk_operator] beside the other designs'
 
     def __init__(self, rollup: ZkRollupClient, account: LocalAccount, prover: Prover, db_path: str | Path, *,
                  fee_index: int = 0, max_age: float = 0.0):

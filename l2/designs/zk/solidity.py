@@ -15,67 +15,69 @@ from l2.designs.zk.poseidon import FULL_ROUNDS, PARTIAL_ROUNDS, P, parameters
 TARGET = Path(__file__).resolve().parents[3] / "contracts" / "zk" / "Poseidon.sol"
 
 
-def _contract(n_inputs: int) -> str:
-    t = n_inputs + 1
+def round_constants(t: int) -> list[list[int]]:
+    """The constants added each round, moved so that a partial round adds one, to the S-box's element: the
+    S-box leaves the others alone, so their constants pass through it and the matrix unchanged in form,
+    (M (S(x) + c) = M S(x) + M c), and each round's M c joins the next round's constants, up to the first
+    full round after the partial ones. The same permutation with 4 of 5 additions gone from 60 rounds."""
     constants, mds = parameters(t)
+    rounds_p = PARTIAL_ROUNDS[t - 2]
+    half = FULL_ROUNDS // 2
+    out = [list(constants[r * t:(r + 1) * t]) for r in range(FULL_ROUNDS + rounds_p)]
+    carry = [0] * t
+    for r in range(half, half + rounds_p):
+        c = [(a + b) % P for a, b in zip(out[r], carry, strict=True)]
+        out[r] = [c[0]] + [0] * (t - 1)
+        carry = [sum(m * x for m, x in zip(row, [0, *c[1:]], strict=True)) % P for row in mds]
+    out[half + rounds_p] = [(a + b) % P for a, b in zip(out[half + rounds_p], carry, strict=True)]
+    return out
+
+
+def _contract(n_inputs: int) -> str:
+    """Yul, the state in t stack variables: each round adds its constants (`round_constants`: all t in a full
+    round, one in a partial one; addmod also reduces what the previous mix left), raises to the fifth (every
+    element in a full round, the first in a partial one) and mixes by the MDS matrix in a function called
+    every round (inline, 68 copies of its 25 constants would pass the 24 KB code limit). The mix's sums stay
+    unreduced: t products below F add up to less than 2^256 for t <= 5 (2^256 / F > 5.29), and mulmod and
+    addmod take any 256-bit operand."""
+    t = n_inputs + 1
+    assert t <= 5, "unreduced sums of t products overflow 256 bits from t = 6"
+    _, mds = parameters(t)
+    constants = round_constants(t)
     rounds_p = PARTIAL_ROUNDS[t - 2]
     half = FULL_ROUNDS // 2
     name = f"PoseidonT{t}"
     state = ", ".join(f"s{i}" for i in range(t))
-    typed = ", ".join(f"uint256 s{i}" for i in range(t))
-    returns = ", ".join("uint256" for _ in range(t))
+    f = hex(P)
     lines = [
         f"/// @title {name}",
         f"/// @notice circomlib's Poseidon({n_inputs}) over BN254's scalar field (same constants as the circuit).",
-        "/// @dev The state lives on the stack: rounds on a memory array cost about three times the gas.",
+        "/// @dev Yul: the state lives on the stack, the round constants are literals, the matrix is one function.",
         f"contract {name} {{",
-        f"    uint256 internal constant F = {P};",
-        "",
         f"    /// @notice Poseidon of {n_inputs} field elements (each taken mod F).",
-        f"    function hash(uint256[{n_inputs}] calldata inputs) external pure returns (uint256) {{",
-        "        uint256 s0 = 0;",
+        f"    function hash(uint256[{n_inputs}] calldata inputs) external pure returns (uint256 out) {{",
+        "        assembly (\"memory-safe\") {",
+        f"            function mix({state}) -> {', '.join(f'r{i}' for i in range(t))} {{",
+        f"                let F := {f}",
     ]
-    lines += [f"        uint256 s{i + 1} = inputs[{i}] % F;" for i in range(n_inputs)]
-    for r in range(FULL_ROUNDS + rounds_p):
-        kind = "_full" if r < half or r >= half + rounds_p else "_partial"
-        cs = constants[r * t:(r + 1) * t]
-        lines.append(f"        ({state}) = {kind}(")
-        args = [f"addmod(s{i}, {hex(c)}, F)" for i, c in enumerate(cs)]
-        lines += [f"            {a}," for a in args[:-1]] + [f"            {args[-1]});"]
-    lines += ["        return s0;", "    }", ""]
-    for kind in ("_full", "_partial"):  # the round constants were added by the caller
-        lines.append(f"    function {kind}({typed}) private pure returns ({returns}) {{")
-        for i in range(t if kind == "_full" else 1):
-            lines.append(f"        s{i} = _pow5(s{i});")
-        lines.append(f"        return _mix({state});")
-        lines += ["    }", ""]
-    outs = []
-    for row in mds:
+    for i, row in enumerate(mds):
         terms = [f"mulmod({hex(m)}, s{j}, F)" for j, m in enumerate(row)]
         expr = terms[0]
         for term in terms[1:]:
-            expr = f"addmod({expr},\n            {term}, F)"
-        outs.append(expr)
-    if t <= 4:
-        named = ", ".join(f"uint256 r{i}" for i in range(t))
-        lines.append(f"    function _mix({typed}) private pure returns ({named}) {{")
-        for i, expr in enumerate(outs):
-            lines.append(f"        r{i} = {expr};")
-        lines += ["    }", ""]
-    else:
-        # Five inputs and five named outputs leave no stack slot for the sums (the legacy code generator's
-        # "stack too deep"): one function per row of the matrix.
-        rows = ", ".join(f"_row{i}({state})" for i in range(t))
-        lines += [f"    function _mix({typed}) private pure returns ({returns}) {{",
-                  f"        return ({rows});", "    }", ""]
-        for i, expr in enumerate(outs):
-            lines += [f"    function _row{i}({typed}) private pure returns (uint256) {{",
-                      f"        return {expr};", "    }", ""]
-    lines += [
-              "    function _pow5(uint256 x) private pure returns (uint256) {",
-              "        uint256 x2 = mulmod(x, x, F);",
-              "        return mulmod(mulmod(x2, x2, F), x, F);",
-              "    }", "}"]
+            expr = f"add({expr},\n                    {term})"
+        lines.append(f"                r{i} := {expr}")
+    lines += ["            }", f"            let F := {f}", "            let x := 0", "            let s0 := 0"]
+    lines += [f"            let s{i + 1} := calldataload(add(inputs, {32 * i}))" for i in range(n_inputs)]
+    for r in range(FULL_ROUNDS + rounds_p):
+        full = r < half or r >= half + rounds_p
+        lines.append(f"            // round {r} ({'full' if full else 'partial'})")
+        for i, c in enumerate(constants[r] if full else constants[r][:1]):
+            lines.append(f"            s{i} := addmod(s{i}, {hex(c)}, F)")
+        for i in range(t if full else 1):  # x^5 in place: a function call costs more than its three mulmods
+            lines.append(f"            x := mulmod(s{i}, s{i}, F)")
+            lines.append(f"            s{i} := mulmod(mulmod(x, x, F), s{i}, F)")
+        lines.append(f"            {state} := mix({state})")
+    lines += ["            out := mod(s0, F)", "        }", "    }", "}"]
     return "\n".join(lines)
 
 

@@ -5,17 +5,14 @@ proven and paid on Layer 1, once; Layer 1 keeps locked = minted - exited through
 
 from __future__ import annotations
 
-import contextlib
 import json
 import socket
-import time
 
 import pytest
 from eth_account import Account
-from web3 import Web3
 
 from l2.core.crypto import Signer, keccak
-from l2.designs.sidechain.bridge import BRIDGE_ADDRESS, Burn, block_root
+from l2.designs.sidechain.bridge import Burn, block_root
 from l2.designs.sidechain.cluster import FAST_TIMING, Cluster
 from l2.designs.sidechain.config import L1Link
 from l2.designs.sidechain.gateway import Gateway
@@ -23,57 +20,9 @@ from l2.designs.sidechain.l1 import ETH, StakeParams, deploy
 from l2.designs.sidechain.messages import PREVOTE, decode_vote, sign_vote
 from l2.errors import TransactionReverted
 
-ETHER = 10**18
-SIDECHAIN_ID = 907
-KEYS = [bytes([0x31 + i]) * 32 for i in range(4)]
-INTERVAL = 4  # blocks per checkpoint
-USER = Account.from_key(bytes([0x41]) * 32)  # the same key on both chains
+from .conftest import BRIDGED_ID, CLUSTER_KEYS, ETHER, INTERVAL, USER, bridge_of, wait_for, web3_of
+
 EXIT_TO = Account.from_key(bytes([0x42]) * 32).address
-
-
-def wait_for(what: str, predicate, timeout: float = 30.0, interval: float = 0.1):
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"{what}: not within {timeout} s")
-        time.sleep(interval)
-
-
-@pytest.fixture(params=["embedded", "anvil"])
-def bridged(request, tmp_path):
-    """A StakeManager staked by the cluster's four signers (10 ETH each, gas money too) and its
-    DepositManager, then the cluster with its bridge, reading Layer 1: the embedded chain through the
-    gateway, or anvil directly."""
-    if request.param == "anvil":
-        chain = request.getfixturevalue("anvil_chain")
-        url = request.getfixturevalue("anvil_url")
-    else:
-        chain = request.getfixturevalue("chain")
-        url = None
-    l1 = deploy(chain, StakeParams(SIDECHAIN_ID, confirmations=2))
-    for owner, key in zip(chain.accounts[1:5], KEYS, strict=True):
-        signer = Account.from_key(key).address
-        l1.stake(owner, signer, 10 * ETHER)
-        chain.send_eth(chain.accounts[0], signer, 10 * ETHER)
-    chain.send_eth(chain.accounts[0], USER.address, 100 * ETHER)
-    with contextlib.ExitStack() as stack:
-        if url is None:
-            url = stack.enter_context(Gateway(chain)).url
-        link = L1Link(url, l1.stake_manager.address, l1.deposit_manager.address, INTERVAL)
-        cluster = stack.enter_context(Cluster(tmp_path / "sc", 4, chain_id=SIDECHAIN_ID, timing=FAST_TIMING,
-                                              keys=KEYS, stakes=[10 * ETHER] * 4, l1=link))
-        yield chain, l1, cluster
-
-
-def bridge_of(w3: Web3, chain):
-    return w3.eth.contract(BRIDGE_ADDRESS, abi=chain.artifacts["SidechainBridge"].abi)
-
-
-def web3_of(cluster, i) -> Web3:
-    return Web3(Web3.HTTPProvider(cluster.rpc_url(i), request_kwargs={"timeout": 10}))
 
 
 def test_a_deposit_is_applied_once_and_a_burn_exits_through_a_checkpoint_the_validators_submit(bridged):
@@ -97,7 +46,7 @@ def test_a_deposit_is_applied_once_and_a_burn_exits_through_a_checkpoint_the_val
     bridge = bridge_of(w3, chain)
     tx = bridge.functions.withdraw(EXIT_TO).build_transaction({
         "from": USER.address, "value": 2 * ETHER, "nonce": w3.eth.get_transaction_count(USER.address, "pending"),
-        "chainId": SIDECHAIN_ID, "gas": 100_000, "maxPriorityFeePerGas": 10**9,
+        "chainId": BRIDGED_ID, "gas": 100_000, "maxPriorityFeePerGas": 10**9,
         "maxFeePerGas": 2 * w3.eth.get_block("latest")["baseFeePerGas"] + 10**9})
     receipt = w3.eth.wait_for_transaction_receipt(
         w3.eth.send_raw_transaction(USER.sign_transaction(tx).raw_transaction), timeout=30, poll_latency=0.05)
@@ -140,7 +89,7 @@ def send_to_validators(cluster, messages: list[dict]) -> None:
 
 def test_an_equivocator_is_slashed_by_the_reporters_beside_the_validators_and_checkpoints_go_on(bridged):
     chain, l1, cluster = bridged
-    cheat = Signer(KEYS[3])
+    cheat = Signer(CLUSTER_KEYS[3])
     cluster.wait_height(2)
     first_checkpoints = len(l1.checkpoints())
 
@@ -194,15 +143,15 @@ def test_a_validator_staked_on_layer1_mid_run_joins_the_set_at_an_epoch_boundary
     """Five validator processes, the fifth a standby: it stakes on Layer 1 while the chain runs, and once
     Layer 1's epoch that counts it is final, a block carries the new set; from the next height on the
     newcomer's precommits count and it proposes blocks."""
-    keys = KEYS + [bytes([0x35]) * 32]
+    keys = CLUSTER_KEYS + [bytes([0x35]) * 32]
     newcomer = Account.from_key(keys[4]).address
-    l1 = deploy(chain, StakeParams(SIDECHAIN_ID, confirmations=2))
-    for owner, key in zip(chain.accounts[1:5], KEYS, strict=True):
+    l1 = deploy(chain, StakeParams(BRIDGED_ID, confirmations=2))
+    for owner, key in zip(chain.accounts[1:5], CLUSTER_KEYS, strict=True):
         l1.stake(owner, Account.from_key(key).address, 10 * ETHER)
     for key in keys:
         chain.send_eth(chain.accounts[0], Account.from_key(key).address, 10 * ETHER)
     with Gateway(chain) as gateway, Cluster(
-            tmp_path / "sc", 5, chain_id=SIDECHAIN_ID, timing=FAST_TIMING, keys=keys,
+            tmp_path / "sc", 5, chain_id=BRIDGED_ID, timing=FAST_TIMING, keys=keys,
             stakes=[10 * ETHER] * 4 + [0],
             l1=L1Link(gateway.url, l1.stake_manager.address, l1.deposit_manager.address, INTERVAL)) as cluster:
         cluster.wait_height(2)

@@ -1,6 +1,7 @@
 """The sidechain through the `Design` interface, with real validator processes on 127.0.0.1 and the embedded
 Layer 1 behind the gateway: the compare workload conserves every wei (the validators' checkpoint fees
-counted, their gas money swept back), the gas-report scenario runs, the demo act tells its story, and
+counted, their gas money swept back), the gas-report scenario runs, the demo act tells its story (a
+contract deployed and called on the sidechain, an exit, an equivocator slashed on Layer 1), and
 `l2 sidechain up` starts validators that serve JSON-RPC and checkpoint, then stops them all."""
 
 from __future__ import annotations
@@ -65,7 +66,11 @@ def test_the_gas_report_scenario_sends_every_bridge_path(chain):
     assert all(t.status == 1 for t in txs)
 
 
-def test_the_demo_act_deposits_pays_and_exits_through_a_checkpoint(chain, deployed):
+def test_the_demo_act_deploys_a_contract_exits_and_gets_an_equivocator_slashed_on_layer1(chain, deployed):
+    from eth._utils.address import generate_contract_address
+
+    from l2.designs.sidechain.demo import MINTED
+    from l2.designs.sidechain.session import VALIDATOR_STAKE
     from l2.l1.accounts import named_accounts
 
     unit = unit_for(chain)
@@ -77,9 +82,27 @@ def test_the_demo_act_deposits_pays_and_exits_through_a_checkpoint(chain, deploy
         made = DESIGN.demo(story)
     after = sum(chain.balance(a.address) for a in accounts.values()) + sum(chain.balance(a) for a in deployed.values())
     assert made == 5
-    assert before == after + sum(t.fee_wei for t in txs)  # the validators' fees counted, their rest swept back
-    text = out.getvalue()
+    # The validators' fees counted (the slash among them), their rest and the reporter's reward swept back.
+    assert before == after + sum(t.fee_wei for t in txs)
+    text = " ".join(out.getvalue().split())  # rich wraps long lines at a space
     assert "conservation: locked on Layer 1" in text and "checkpoint" in text
+    # The contract: alice's creation after her 5 payments, read back with eth_call.
+    created = re.search(r"it is at (0x[0-9a-fA-F]{40}) from block \d+; .* reads back ([\d,]+) SIDE", text)
+    assert created is not None, text
+    alice = bytes.fromhex(accounts["alice"].address[2:])
+    assert created[1] == Web3.to_checksum_address(generate_contract_address(alice, 5))
+    assert int(created[2].replace(",", "")) * 10**18 == MINTED
+    # The equivocator, as Layer 1 has it: one Slashed, its whole stake taken, the reporter another validator.
+    manager = chain.contract("StakeManager", deployed["StakeManager"])
+    (slashed,) = [log.args for log in manager.events.Slashed().get_logs(from_block=0)]
+    validators = {log.args.signer for log in manager.events.ValidatorSetChanged().get_logs(from_block=0)}
+    assert slashed.signer in validators and slashed.reporter in validators - {slashed.signer}
+    assert slashed.amount == VALIDATOR_STAKE and manager.functions.votingPower(slashed.signer).call() == 0
+    stake, _, _, status = manager.functions.validators(slashed.signer).call()
+    assert stake == 0 and status == 4  # Status.Slashed
+    assert manager.functions.burned().call() == slashed.amount - slashed.reward > 0
+    (report,) = [t for t in txs if t.function == "slashDoubleVote"]
+    assert report.status == 1 and f"slashDoubleVote, {report.gas_used:,} gas" in text
 
 
 def _l2(*args, **kwargs):
@@ -136,7 +159,7 @@ def test_the_sandbox_service_tells_a_validator_down_once_and_status_counts_check
         assert service.step() == []
         sc.wait_checkpoint(1)
         assert cluster_lines(sc.status()) == 2
-        assert re.search(r"Layer 1: [1-9]\d* checkpoints, last block \d+", sc.status()[-1])
+        assert re.search(r"sidechain: [1-9]\d* checkpoints on Layer 1, up to block \d+", sc.status()[-1])
         assert sc.cluster is not None
         sc.cluster.kill(1)
         (event,) = service.step()

@@ -58,3 +58,19 @@ def test_a_cluster_signing_under_another_domain_is_refused_before_reporting(env,
     witness(tmp_path, cfg, 0).store.close()
     with pytest.raises(SidechainConfigError, match="verifyingContract"):
         EvidenceReporter(env.l1, env.mallory, tmp_path / "v0.db", cfg.domain)
+
+
+def test_the_demo_s_double_prevote_is_recorded_and_slashed_with_the_stake_it_held(env, tmp_path):
+    from l2.designs.sidechain.byzantine import double_prevote
+
+    cfg = cluster_config(env.l1.stake_manager.address)
+    v0 = Validator(cfg, VALIDATOR_KEYS[0], tmp_path / "v0.db", log=io.StringIO())
+    first, second = double_prevote(VALIDATOR_KEYS[2], cfg.domain, 1)
+    assert (first.signer, first.height, first.round) == (second.signer, second.height, second.round)
+    assert first.block_hash != second.block_hash
+    for vote in (first, second):
+        v0._handle_message({"type": "vote", **vote.to_json()})
+    (event,) = EvidenceReporter(env.l1, env.mallory, tmp_path / "v0.db", cfg.domain).step()
+    assert f"slashed {SIGNERS[2].address}" in str(event) and f"{STAKES[2]} wei" in str(event)
+    assert env.l1.stake_of(SIGNERS[2].address) == 0 and env.l1.voting_power(SIGNERS[2].address) == 0
+    v0.store.close()

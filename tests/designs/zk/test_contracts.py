@@ -4,6 +4,7 @@ decoding, and Groth16Verifier against groth16py's own verifier, its generated So
 from __future__ import annotations
 
 import json
+import random
 import subprocess
 from pathlib import Path
 
@@ -11,7 +12,7 @@ import pytest
 
 from l2.designs.zk import l1, solidity
 from l2.designs.zk.batch import build
-from l2.designs.zk.poseidon import P, poseidon
+from l2.designs.zk.poseidon import FULL_ROUNDS, PARTIAL_ROUNDS, P, parameters, poseidon
 from l2.designs.zk.state import State, float_decode, float_encode
 from l2.errors import TransactionReverted
 from l2.l1.compiler import compile_project
@@ -26,12 +27,33 @@ def test_the_committed_poseidon_contracts_are_what_the_generator_writes():
 
 
 def test_poseidon_on_layer_1_equals_python(zk):
+    """The Yul (moved round constants, unreduced sums between rounds) against the reference, inputs >= F too."""
     p3 = zk.chain.contract("PoseidonT4", zk.rollup.fn.poseidon3().call())
     p4 = zk.chain.contract("PoseidonT5", zk.rollup.fn.poseidon4().call())
-    for xs in ([0, 0, 0], [7, 8, 9], [P - 1, 2**255, 3]):
+    rng = random.Random(4)
+    for xs in ([0, 0, 0], [7, 8, 9], [P - 1, 2**255, 3], [2**256 - 1] * 3,
+               *([rng.randrange(2**256) for _ in range(3)] for _ in range(8))):
         assert p3.functions.hash(xs).call() == poseidon(xs)
-    for xs in ([0, 0, 0, 0], [1, 2, 3, 4], [P - 1, P + 5, 2**255, 7]):
+    for xs in ([0, 0, 0, 0], [1, 2, 3, 4], [P - 1, P + 5, 2**255, 7], [2**256 - 1] * 4,
+               *([rng.randrange(2**256) for _ in range(4)] for _ in range(8))):
         assert p4.functions.hash(xs).call() == poseidon(xs)
+
+
+def test_moving_the_partial_rounds_constants_keeps_the_permutation():
+    """solidity.round_constants in a plain Python permutation: a partial round adds one constant."""
+    for t in (4, 5):
+        _, mds = parameters(t)
+        constants = solidity.round_constants(t)
+        half, rounds_p = FULL_ROUNDS // 2, PARTIAL_ROUNDS[t - 2]
+        assert all(c[1:] == [0] * (t - 1) for c in constants[half:half + rounds_p])
+        for xs in ([0] * (t - 1), list(range(1, t)), [P - 1] * (t - 1)):
+            state = [0, *xs]
+            for r, c in enumerate(constants):
+                state = [(x + k) % P for x, k in zip(state, c, strict=True)]
+                full = r < half or r >= half + rounds_p
+                state = [pow(x, 5, P) if full or i == 0 else x for i, x in enumerate(state)]
+                state = [sum(m * x for m, x in zip(row, state, strict=True)) % P for row in mds]
+            assert state[0] == poseidon(xs)
 
 
 def test_floats_decode_the_same_on_layer_1(zk):

@@ -51,6 +51,7 @@ def test_everyone_exits_once_and_the_contract_is_emptied(zk, tmp_path):
         if name == "bob":
             paid += receipt.gasUsed * receipt.effectiveGasPrice
         assert paid == state.account(zk.index(name)).balance
+        assert receipt.gasUsed < 350_000  # Poseidon in Yul: 319k at depth 8 (832k in plain Solidity)
         with pytest.raises(TransactionReverted, match="AlreadyExited"):
             zk.rollup.exit(who, zk.index(name), state)
     (position, _), = zk.rollup.queued()

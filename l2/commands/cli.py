@@ -37,11 +37,12 @@ class ArgumentParser(argparse.ArgumentParser):
 
 
 def build_parser() -> ArgumentParser:
-    parser = ArgumentParser(prog="l2", description="Layer 2 on Layer 1: payment channels and an optimistic rollup.")
+    parser = ArgumentParser(prog="l2", description="Layer 2 on Layer 1: payment channels, an optimistic rollup, "
+                            "state channels, a sidechain and a zk-rollup, side by side on one Layer 1.")
     parser.add_argument("--debug", action="store_true", help="show the traceback of an error")
     parser.add_argument("--version", action="version", version=f"l2 {__version__}")
     # Also accepted after the command (`l2 demo --debug`); SUPPRESS keeps it from resetting the top-level flag.
-    common = argparse.ArgumentParser(add_help=False)
+    common = ArgumentParser(add_help=False)
     common.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     from l2.designs import DESIGNS

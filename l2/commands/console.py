@@ -22,6 +22,7 @@ from __future__ import annotations
 import code
 import contextlib
 import importlib.util
+import io
 import sys
 from collections.abc import Callable
 from contextlib import AbstractContextManager
@@ -119,7 +120,7 @@ class PlainConsole(code.InteractiveConsole):
 
 def _python(namespace: dict, banner: str, turn: Turn) -> None:
     echo = not sys.stdin.isatty()
-    if echo:
+    if echo and isinstance(sys.stdout, io.TextIOWrapper):
         sys.stdout.reconfigure(line_buffering=True)  # keep prompts, output and errors in order in a pipe
     print(banner, flush=True)
     try:

@@ -36,6 +36,7 @@ import threading
 import traceback
 from dataclasses import dataclass
 from pathlib import Path
+from types import CodeType
 
 from rich.table import Table
 
@@ -284,7 +285,7 @@ def run(args) -> int:
 @dataclass(frozen=True)
 class Script:
     path: Path
-    code: object  # the compiled module
+    code: CodeType  # the compiled module
 
 
 def load_script(path: Path) -> Script:

@@ -29,7 +29,7 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 from rich.console import Console
 
@@ -105,7 +105,7 @@ class BenchContext:
 class Scenario:
     name: str
     story: str
-    run: Callable[[Chain], None]
+    run: Callable[[Chain], object]  # what it returns is not used
 
 
 # --- l2 demo ---------------------------------------------------------------------------------------
@@ -156,7 +156,7 @@ class SandboxEnv:
     workdir: Path
     lock: threading.RLock
     addresses: dict[str, str]  # contract name -> address, the whole deployment
-    token: object  # the TestToken contract
+    token: Any  # the TestToken contract
     operator: NamedAccount  # the deployer; the rollup's sequencer
     challenger: NamedAccount
     users: dict[str, NamedAccount]  # alice, bob, carol, dave

@@ -52,9 +52,10 @@ def updates_per_second(count: int, store_dir: Path | None = None, pair: tuple[Pa
         payer, receiver = (party_a, party_b) if i % 2 else (party_b, party_a)
         payer.receive_ack(receiver.receive(payer.pay(1)))
     elapsed = time.perf_counter() - start
-    if store_dir is not None:
-        party_a.store.close()
-        party_b.store.close()
+    if store_dir is not None:  # the stores are ours (a given pair's are its owner's)
+        for party in (party_a, party_b):
+            if party.store is not None:
+                party.store.close()
     return count / elapsed
 
 

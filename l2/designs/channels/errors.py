@@ -93,7 +93,7 @@ class CrossingRefused(ConcurrentUpdate):
     the partner's is refused, nothing changed here. The partner acknowledges ours when it arrives and
     proposes its own payment again on top; `proposal` is ours, to deliver again if it was lost."""
 
-    def __init__(self, text: str, proposal: dict):
+    def __init__(self, text: str, proposal: dict | None):
         self.proposal = proposal
         super().__init__(text)
 

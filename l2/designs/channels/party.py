@@ -34,6 +34,8 @@ mined (`_layer1_status`), since nothing on Layer 1 changes between blocks.
 
 from __future__ import annotations
 
+from typing import Any
+
 from eth_utils import to_checksum_address
 
 from l2.designs.channels import rules
@@ -178,7 +180,7 @@ class Party:
 
     @classmethod
     def open(cls, chain, registry, account, partner: str, *, token: str = ZERO_ADDRESS, challenge_period: int,
-             deposit: int = 0, store: ChannelStore | None = None) -> tuple[Party, object]:
+             deposit: int = 0, store: ChannelStore | None = None) -> tuple[Party, Any]:
         """Open a channel on Layer 1 (with an optional first deposit); returns (party, receipt)."""
         token = to_checksum_address(token)
         if token != ZERO_ADDRESS and deposit:
@@ -345,6 +347,7 @@ class Party:
         pending = SignedProof(proof, **{self._sig_field(self.side): signature})
         self._save(pending)
         self._set_pending(pending, digest)
+        assert self._pending_json is not None  # set just above, from `pending`
         # A copy: the caller may change the message it is given; our own JSON must stay as signed.
         return {"type": "BalanceProof", "proof": dict(self._pending_json), "signature": _hex(signature)}
 
@@ -381,7 +384,7 @@ class Party:
             self._refuse_while_close_signed()
         lost = self.pending
         try:
-            crossing = rules.check_not_concurrent(lost and lost.proof, proof, self.side)
+            crossing = rules.check_not_concurrent(lost.proof if lost else None, proof, self.side)
         except CrossingRefused as refused:
             raise CrossingRefused(str(refused), self.resend_pending()) from None
         self._with_fresh_funding(
@@ -389,7 +392,8 @@ class Party:
         )
         digest = balance_proof_digest(self.domain, proof)
         check_signer(digest, signature, self.params.address_of(self.partner_side), "BalanceProof")
-        again = rules.repropose(self.funding, self.latest.proof, lost.proof, proof, self.side) if crossing else None
+        again = (rules.repropose(self.funding, self.latest.proof, lost.proof, proof, self.side)
+                 if crossing and lost else None)
         self._check_open_on_layer1()
         my_sig = self.signer.sign(digest)
         signed = SignedProof(proof, **{self._sig_field(self.partner_side): signature,
@@ -694,6 +698,7 @@ class Party:
         An offline party cannot tell, so it keeps refusing.
         """
         close = self.signed_close
+        assert close is not None  # called only while a signed close is held
         if self.chain is not None:
             now, status, onchain = self._read_layer1()
             if status != STATUS_OPEN:
@@ -766,9 +771,14 @@ def pay(payer: Party, receiver: Party, amount: int) -> None:
     except CrossingRefused as refused:
         # The receiver is A and had proposed this nonce too, so its proposal wins: the payer (B)
         # acknowledges it, then A takes B's payment again, on top of it.
+        assert refused.proposal is not None  # A refused because it had proposed this nonce itself
         receiver.receive_ack(payer.receive(refused.proposal))
-        ack = receiver.receive(payer.resend_pending())
+        again = payer.resend_pending()
+        assert again is not None  # B's payment, proposed again on top of A's
+        ack = receiver.receive(again)
     payer.receive_ack(ack)
     if receiver_proposal is not None and receiver.pending is not None and receiver.pending is not receiver_proposal:
         # The receiver (B) lost a crossing to this payment: its own payment follows, on top of it.
-        receiver.receive_ack(payer.receive(receiver.resend_pending()))
+        again = receiver.resend_pending()
+        assert again is not None  # receiver.pending, checked above
+        receiver.receive_ack(payer.receive(again))

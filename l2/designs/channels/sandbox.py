@@ -25,7 +25,7 @@ def part(env: SandboxEnv) -> SandboxPart:
     bob_channel.deposit(deposit)
     alice_channel.refresh_funding()
     parties = {"alice": alice_channel, "bob": bob_channel}
-    names = {alice.address: "alice", bob.address: "bob"}
+    names: dict[str, str] = {alice.address: "alice", bob.address: "bob"}
     watchers = {name: ChannelWatcher(party, lock=env.lock, name=f"{name}'s watcher", names=names)
                 for name, party in parties.items()}
 
@@ -56,5 +56,10 @@ def part(env: SandboxEnv) -> SandboxPart:
         columns=["channel"],
         cells=cells,
         status=status,
-        close=lambda: [store.close() for store in stores] and None,
+        close=lambda: _close(stores),
     )
+
+
+def _close(stores: list[ChannelStore]) -> None:
+    for store in stores:
+        store.close()

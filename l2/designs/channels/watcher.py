@@ -28,8 +28,9 @@ from l2.runtime.service import Event
 class ChannelWatcher:
     """Watches one channel on behalf of one party; a service (`step()` returns what it saw and did)."""
 
-    def __init__(self, party: Party, *, poll_interval: float = 0.05, lock: threading.Lock | None = None,
-                 settle: bool = True, name: str = "watcher", names: dict[str, str] | None = None):
+    def __init__(self, party: Party, *, poll_interval: float = 0.05,
+                 lock: threading.Lock | threading.RLock | None = None, settle: bool = True, name: str = "watcher",
+                 names: dict[str, str] | None = None):
         self.party = party
         self.name = name
         self.names = names or {}  # address -> how events call its owner
@@ -39,7 +40,7 @@ class ChannelWatcher:
         self.next_block = 0
         self.closes: list = []  # ChannelClosed events seen
         self.ended = False  # a ChannelSettled or CooperativelyClosed event seen: nothing left to do
-        self.actions: list[tuple[str, int]] = []  # ("updated", nonce) / ("settled", gas) / ("error", msg)
+        self.actions: list[tuple[str, int | str]] = []  # ("updated", nonce) / ("settled", gas) / ("error", msg)
         self.answered = threading.Event()
         self.settled = threading.Event()
         self._stop = threading.Event()

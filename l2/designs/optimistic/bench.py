@@ -87,7 +87,9 @@ class RollupSetup:
         nonces: dict[int, int] = {}
         signatures = []
         for tx in txs:
-            nonce = self.state.account(tx.sender).nonce + nonces.get(tx.sender, 0)
+            account = self.state.account(tx.sender)
+            assert account is not None  # every sender was registered in setup
+            nonce = account.nonce + nonces.get(tx.sender, 0)
             nonces[tx.sender] = nonces.get(tx.sender, 0) + 1
             signatures.append(self.keys[tx.sender - 1].sign(tx.message(self.domain, nonce + forge_signature)))
         draft = TransferCommitment(b"\0" * 32, bls.aggregate(signatures), 1, tuple(txs))
@@ -208,7 +210,7 @@ def bench_disputes(ctx) -> dict[str, float]:
     from l2.l1.anvil import start_anvil
     from l2.l1.chain import RpcChain
 
-    out = {}
+    out: dict[str, float] = {}
     with start_anvil() as url:
         chain = RpcChain(url)
         try:
@@ -257,7 +259,7 @@ def bench_operator(ctx) -> dict[str, float]:
         keys_, messages = [], []
         for tx, nonce, _ in commitment:
             sender = state.account(tx.sender)
-            if sender.nonce != nonce:
+            if sender is None or sender.nonce != nonce:
                 raise AssertionError("a pre-signed transfer has the wrong nonce")
             keys_.append(key_of[sender.key_hash])
             messages.append(tx.message(domain, nonce))
@@ -284,7 +286,7 @@ def bench_fraud_proofs(ctx) -> dict[str, float]:
     commitments: dict[str, int] = {}
     gas = prove_every_fault(ctx.chain(), commitments)
     k = SCENARIO_COMMITMENT_SIZE
-    out = {f"optimistic.fraud_proof_gas.{fault}_k{k}": v for fault, v in gas.items()}
+    out: dict[str, float] = {f"optimistic.fraud_proof_gas.{fault}_k{k}": v for fault, v in gas.items()}
     out["optimistic.fraud_proof_gas_max"] = max(gas.values())
     # the commitment sent a block before the proof, so that nobody can copy it from the mempool
     out["optimistic.gas.challenge_commit"] = max(commitments.values())

@@ -72,7 +72,7 @@ def _fee_accounts(story, rollup: RollupClient, operator: Wallet, token_id: int) 
 
 def _post_all(seq: Sequencer, challenger: Challenger) -> list:
     """Batches until nothing waits, each replayed by the challenger: [(Posted, checks)]."""
-    posted = []
+    posted: list = []
     for _ in range(MAX_ROUNDS):
         before = seq.last_posted
         run_round([seq], urgent=True)

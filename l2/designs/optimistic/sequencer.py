@@ -252,7 +252,9 @@ class Sequencer:
             seq = db.execute("INSERT INTO transfers (body, nonce, signature, accepted_at) VALUES (?, ?, ?, ?)",
                              (transfer.encode(), nonce, accepted.signature, accepted.accepted_at)).lastrowid
         assert seq is not None
-        token = self.open_state.account(transfer.sender).token  # type: ignore[union-attr] - _check found it
+        sender = self.open_state.account(transfer.sender)
+        assert sender is not None  # _check found it
+        token = sender.token
         self._take(Pending(transfer, nonce, accepted.signature, seq, accepted.accepted_at, token), pending)
         return Accepted(seq)
 

@@ -95,7 +95,8 @@ class Cluster:
 
     def spawn(self, i: int) -> None:
         """Start validator `i` (on its existing database, if any); returns at once (see `wait_ready`)."""
-        if self.processes[i] is not None and self.processes[i].poll() is None:
+        running = self.processes[i]
+        if running is not None and running.poll() is None:
             raise NodeUnavailable(f"validator {i} is already running")
         ready = self.workdir / f"validator{i}.ready"
         ready.unlink(missing_ok=True)

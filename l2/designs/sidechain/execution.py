@@ -17,7 +17,7 @@ import contextlib
 import sqlite3
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 import rlp
 from eth.abc import BlockAPI, BlockHeaderAPI, SignedTransactionAPI
@@ -29,6 +29,7 @@ from eth.db.batch import BatchDB
 from eth.exceptions import CanonicalHeadNotFound
 from eth.vm.forks import PragueVM
 from eth.vm.spoof import SpoofTransaction
+from eth_typing import Address, BlockNumber
 from eth_utils import ValidationError, to_canonical_address, to_checksum_address
 
 from l2.core.crypto import keccak
@@ -89,7 +90,7 @@ class SqliteKV(BaseDB):
 
 def chain_class(chain_id: int) -> type[Chain]:
     class SidechainEVM(Chain):
-        vm_configuration = ((0, PragueVM),)
+        vm_configuration = ((BlockNumber(0), PragueVM),)
 
         def create_header_from_parent(self, parent_header, **header_params):
             # The gas limit never moves: a proposer choosing it would be one more thing to agree on.
@@ -131,8 +132,9 @@ class Executor:
 
     def _write_genesis(self) -> None:
         layer = BatchDB(self.kv)
-        params = {**POST_MERGE_GENESIS, "gas_limit": self.genesis.gas_limit, "timestamp": self.genesis.timestamp}
-        state = {to_canonical_address(a): {"balance": w, "nonce": 0, "code": b"", "storage": {}}
+        params: dict[str, Any] = {**POST_MERGE_GENESIS, "gas_limit": self.genesis.gas_limit,
+                                  "timestamp": self.genesis.timestamp}
+        state: dict[Address, Any] = {to_canonical_address(a): {"balance": w, "nonce": 0, "code": b"", "storage": {}}
                  for a, w in self.genesis.alloc}
         for address, code in self.genesis.code:
             entry = state.setdefault(to_canonical_address(address), {"balance": 0, "nonce": 0, "storage": {}})
@@ -152,10 +154,10 @@ class Executor:
         return self.head().block_number
 
     def header(self, number: int) -> BlockHeaderAPI:
-        return self.chain.get_canonical_block_header_by_number(number)
+        return self.chain.get_canonical_block_header_by_number(BlockNumber(number))
 
     def evm_block(self, number: int) -> BlockAPI:
-        return self.chain.get_canonical_block_by_number(number)
+        return self.chain.get_canonical_block_by_number(BlockNumber(number))
 
     def state_at(self, header: BlockHeaderAPI):
         return self.chain.get_vm(header).state
@@ -319,14 +321,15 @@ class Executor:
         vm = self.chain.get_vm(header)
         nonce = vm.state.get_nonce(to_canonical_address(sender))
         tx = vm.create_unsigned_transaction(nonce=nonce, gas_price=0, gas=gas or self.genesis.gas_limit,
-                                            to=to_canonical_address(to) if to else b"", value=value, data=data)
+                                            to=to_canonical_address(to) if to else Address(b""), value=value, data=data)
         return SpoofTransaction(tx, from_=to_canonical_address(sender))
 
     def call(self, tx: SpoofTransaction, header: BlockHeaderAPI):
         """Run it on the state after `header`, in the next block's context, and throw the changes away; the
         computation (its output, or its error and revert data)."""
         with self.chain.get_vm(header).in_costless_state() as state:
-            return state.costless_execute_transaction(tx)
+            # py-evm types these as signed transactions, but runs calls on its own unsigned SpoofTransaction
+            return state.costless_execute_transaction(cast(SignedTransactionAPI, tx))
 
     def estimate_gas(self, tx: SpoofTransaction, header: BlockHeaderAPI) -> int:
-        return self.chain.estimate_gas(tx, header)
+        return self.chain.estimate_gas(cast(SignedTransactionAPI, tx), header)

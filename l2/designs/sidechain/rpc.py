@@ -245,7 +245,7 @@ class RpcApi:
         return self._tx_json(block.transactions[index], header, index)
 
     def _tx_json(self, tx, header, index: int) -> dict:
-        result = {
+        result: dict[str, Any] = {
             "hash": _data(tx.hash), "nonce": _hex(tx.nonce), "blockHash": _data(header.hash),
             "blockNumber": _hex(header.block_number), "transactionIndex": _hex(index),
             "from": to_checksum_address(tx.sender), "to": to_checksum_address(tx.to) if tx.to else None,

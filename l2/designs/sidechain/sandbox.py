@@ -28,7 +28,7 @@ class ClusterService:
         self.down: set[int] = set()
 
     def step(self, urgent: bool = False) -> list[Event]:
-        events = []
+        events: list[Event] = []
         cluster = self.sc.cluster
         if cluster is None:
             return events
@@ -43,7 +43,7 @@ class ClusterService:
 
 def part(env: SandboxEnv) -> SandboxPart:
     users = env.users
-    alloc = {u.address: SIDECHAIN_GAS_MONEY for u in users.values()}
+    alloc: dict[str, int] = {u.address: SIDECHAIN_GAS_MONEY for u in users.values()}
     with env.lock:
         sc = Sidechain(env.chain, env.workdir / "sidechain", addresses=env.addresses, validators=VALIDATORS,
                        funder=env.operator, signer_gas=env.unit // 10, alloc=alloc, dev=env.unit >= 10**18,

@@ -17,11 +17,14 @@ import atexit
 import contextlib
 import secrets
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from eth_account import Account
 from eth_account.signers.local import LocalAccount
+from hexbytes import HexBytes
 from web3 import Web3
 
 from l2.designs.sidechain.bridge import BRIDGE_ADDRESS, Burn, Checkpoint
@@ -116,7 +119,8 @@ class Sidechain:
             self._stack.close()
             raise
         self.w3 = Web3(Web3.HTTPProvider(self.cluster.rpc_url(0), request_kwargs={"timeout": 10}))
-        self.bridge = self.w3.eth.contract(BRIDGE_ADDRESS, abi=chain.artifacts["SidechainBridge"].abi)
+        self.bridge = self.w3.eth.contract(Web3.to_checksum_address(BRIDGE_ADDRESS),
+                                           abi=chain.artifacts["SidechainBridge"].abi)
         self._nonces: dict[str, int] = {}
         self.sent: list[bytes] = []  # sidechain transactions sent and not yet waited for
         self.fees: dict[str, int] = {}  # sidechain gas paid, by sender
@@ -155,11 +159,11 @@ class Sidechain:
         self.sent.append(tx_hash)
         return tx_hash
 
-    def wait_sent(self, timeout: float = WAIT) -> list[dict]:
+    def wait_sent(self, timeout: float = WAIT) -> list[Any]:
         """Every transaction sent so far, committed (each must succeed); their sidechain fees are counted."""
         receipts = []
         for tx_hash in self.sent:
-            receipt = self.w3.eth.wait_for_transaction_receipt(tx_hash, timeout=timeout, poll_latency=0.05)
+            receipt = self.w3.eth.wait_for_transaction_receipt(HexBytes(tx_hash), timeout=timeout, poll_latency=0.05)
             if receipt["status"] != 1:
                 raise NodeUnavailable(f"sidechain transaction {tx_hash.hex()} failed in block {receipt['blockNumber']}")
             sender = receipt["from"]
@@ -268,7 +272,7 @@ class Sidechain:
                 if left <= SLASH_ATTEMPT:
                     raise
         (slashing,) = [s for s in self.l1.slashings(self.first_block) if s.signer == signer]
-        gas_used = self.chain.w3.eth.get_transaction_receipt(slashing.tx_hash)["gasUsed"]
+        gas_used = self.chain.w3.eth.get_transaction_receipt(HexBytes(slashing.tx_hash))["gasUsed"]
         return Slash(votes, before, self.l1.stake_of(signer), slashing, gas_used)
 
     def _until(self, predicate, what: str, timeout: float) -> None:
@@ -318,7 +322,8 @@ class Sidechain:
         # Every Layer-1 transaction of theirs since the session began: checkpoints, a backup submitter's
         # refused one (mined, reverted, paid for), evidence reports.
         for number in range(self.first_block, chain.block_number() + 1):
-            for tx in chain.w3.eth.get_block(number, full_transactions=True)["transactions"]:
+            txs: Sequence[Any] = chain.w3.eth.get_block(number, full_transactions=True)["transactions"]
+            for tx in txs:
                 if tx["from"] not in signers:
                     continue
                 sent[tx["from"]] += 1
@@ -337,9 +342,9 @@ class Sidechain:
             if left <= 0:
                 continue
             # maxFeePerGas = maxPriorityFeePerGas: the price paid is exactly `price`, so nothing is left behind.
-            tx = {"to": self.funder.address, "value": left, "gas": TRANSFER_GAS, "nonce": nonce,
-                  "chainId": chain.chain_id, "maxFeePerGas": price, "maxPriorityFeePerGas": price}
-            tx_hash = chain.w3.eth.send_raw_transaction(signer.sign_transaction(tx).raw_transaction)
+            sweep = {"to": self.funder.address, "value": left, "gas": TRANSFER_GAS, "nonce": nonce,
+                     "chainId": chain.chain_id, "maxFeePerGas": price, "maxPriorityFeePerGas": price}
+            tx_hash = chain.w3.eth.send_raw_transaction(signer.sign_transaction(sweep).raw_transaction)
             chain.w3.eth.wait_for_transaction_receipt(tx_hash, timeout=120)
             chain.note_transaction(tx_hash, "", "transfer")
 

@@ -19,7 +19,7 @@ VALIDATORS = 2
 class SidechainWorkload:
     def __init__(self, env: CompareEnv):
         self.env = env
-        alloc = {a.address: SIDECHAIN_GAS_MONEY for a in env.participants.values()}
+        alloc: dict[str, int] = {a.address: SIDECHAIN_GAS_MONEY for a in env.participants.values()}
         self.sc = Sidechain(env.chain, env.workdir / "sidechain", addresses=env.addresses, validators=VALIDATORS,
                             funder=env.operator, alloc=alloc,
                             signer_gas=min(10**17, env.chain.balance(env.operator.address) // 1000))

@@ -106,7 +106,7 @@ class Sidechain:
             chain.send_eth(self.funder, signer.address, signer_gas)
         url = getattr(chain, "url", None)
         if chain.is_embedded or url is None:
-            from l2.designs.sidechain.gateway import Gateway
+            from l2.l1.gateway import Gateway
 
             self.gateway = self._stack.enter_context(Gateway(chain))  # type: ignore[arg-type]
             url = self.gateway.url

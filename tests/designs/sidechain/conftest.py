@@ -20,8 +20,8 @@ from l2.designs.sidechain import bridge
 from l2.designs.sidechain.bridge import BRIDGE_ADDRESS, Burn, Checkpoint
 from l2.designs.sidechain.cluster import FAST_TIMING, Cluster
 from l2.designs.sidechain.config import L1Link
-from l2.designs.sidechain.gateway import Gateway
 from l2.designs.sidechain.l1 import ETH, BridgeParams, SidechainL1, StakeParams, deploy
+from l2.l1.gateway import Gateway
 
 ETHER = 10**18
 SIDECHAIN_ID = 905

@@ -15,10 +15,10 @@ from l2.core.crypto import Signer, keccak
 from l2.designs.sidechain.bridge import Burn, block_root
 from l2.designs.sidechain.cluster import FAST_TIMING, Cluster
 from l2.designs.sidechain.config import L1Link
-from l2.designs.sidechain.gateway import Gateway
 from l2.designs.sidechain.l1 import ETH, StakeParams, deploy
 from l2.designs.sidechain.messages import PREVOTE, decode_vote, sign_vote
 from l2.errors import TransactionReverted
+from l2.l1.gateway import Gateway
 
 from .conftest import BRIDGED_ID, CLUSTER_KEYS, ETHER, INTERVAL, USER, bridge_of, wait_for, web3_of
 

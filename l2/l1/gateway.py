@@ -19,10 +19,10 @@ from typing import Any
 from hexbytes import HexBytes
 from web3.datastructures import AttributeDict
 
-from l2.designs.sidechain.p2p import HOST
 from l2.l1.chain import EmbeddedChain
 from l2.l1.reverts import revert_payload
 
+HOST = "127.0.0.1"  # served to processes on this machine only
 MAX_BODY = 4 * 1024 * 1024
 
 

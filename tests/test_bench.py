@@ -70,6 +70,13 @@ def test_quick_bench_measures_every_figure(quick_bench):
                  "optimistic.sequencer_durable_tx_per_s", "optimistic.durable_over_commit_rate",
                  "optimistic.fraud_proof_gas.signature_max_k32"):
         assert name in figures, name
+    # each durable speed is read beside the commit rate measured in its own folder, just before and after it
+    for durable, design in (("channels.updates_per_s_durable", "channels"),
+                            ("optimistic.sequencer_durable_tx_per_s", "optimistic"),
+                            ("statechannels.moves_per_s_durable", "statechannels")):
+        beside = figures[f"{design}.commits_per_s_beside"]
+        assert beside > 0
+        assert figures[f"{design}.durable_over_commit_rate"] == pytest.approx(figures[durable] / beside)
     table = result.stdout
     for column in ("metric", "measured", "target", "reference"):
         assert column in table

@@ -111,19 +111,9 @@ def bench_sqlite_commits(ctx: BenchContext) -> dict[str, float]:
     import tempfile
     from pathlib import Path
 
-    from l2.runtime.store import Store
+    from l2.runtime.store import commits_per_second
 
-    count = 100 if ctx.quick else 500
-    with tempfile.TemporaryDirectory(prefix="l2-bench-disk-") as tmp:
-        store = Store(Path(tmp) / "commits.db", "CREATE TABLE rows (i INTEGER);", kind="bench")
-        try:
-            start = time.perf_counter()
-            for i in range(count):
-                store.db.execute("INSERT INTO rows VALUES (?)", (i,))  # autocommit: one fsync each
-            elapsed = time.perf_counter() - start
-        finally:
-            store.close()
-    return {"machine.sqlite_commits_per_s": count / elapsed}
+    return {"machine.sqlite_commits_per_s": commits_per_second(Path(tempfile.gettempdir()), 100 if ctx.quick else 500)}
 
 
 @benchmark(metrics=[Metric("build.compile_s_cold", unit="s", better="lower",

@@ -90,6 +90,17 @@ class BenchContext:
     results: dict[str, float] = field(default_factory=dict)
     _chain: Chain | None = None
 
+    def beside_commit_rate(self, folder: Path, run: Callable[[], float]) -> tuple[float, float]:
+        """`run()`, a durable speed writing in `folder`, and the fsynced commits a second in that folder
+        just before and just after it (their mean). This disk's rate moves from minute to minute, so a
+        durable figure is read against the commit rate of its own moment, not of another benchmark's."""
+        from l2.runtime.store import commits_per_second
+
+        count = 100 if self.quick else 300
+        before = commits_per_second(folder, count)
+        speed = run()
+        return speed, (before + commits_per_second(folder, count)) / 2
+
     def chain(self) -> Chain:
         """A shared embedded chain; the harness reverts it after each benchmark."""
         if self._chain is None:

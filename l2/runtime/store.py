@@ -58,3 +58,20 @@ class Store:
 
     def close(self) -> None:
         self.db.close()
+
+
+def commits_per_second(folder: Path, count: int) -> float:
+    """One-row commits a second, each fsynced as every Store's (WAL, synchronous=FULL), in a new database
+    in `folder`: the cap of any durable speed measured on that disk."""
+    import tempfile
+    import time
+
+    with tempfile.TemporaryDirectory(prefix="commit-rate-", dir=folder) as tmp:
+        store = Store(Path(tmp) / "commits.db", "CREATE TABLE rows (i INTEGER);", kind="commit-rate")
+        try:
+            start = time.perf_counter()
+            for i in range(count):
+                store.db.execute("INSERT INTO rows VALUES (?)", (i,))  # autocommit: one fsync each
+            return count / (time.perf_counter() - start)
+        finally:
+            store.close()

@@ -58,6 +58,17 @@ class Metric:
         return value >= self.target if self.better == "higher" else value <= self.target
 
 
+def beside_commit_metrics(design: str, what: str, cap: float) -> list[Metric]:
+    """The two figures a durable speed of `what`s a second comes with (see `BenchContext.durable_beside`);
+    `cap` is the ratio at which the disk's fsyncs alone would set the speed."""
+    return [
+        Metric(f"{design}.durable_over_commit_rate", unit="x", better="higher",
+               reference=f"durable {what}/s over the commits/s beside them ({cap:.1f} = the disk's cap)"),
+        Metric(f"{design}.commits_per_s_beside", unit="commits/s",
+               reference="fsynced SQLite commits in the durable run's folder, just before and after it (mean)"),
+    ]
+
+
 @dataclass
 class Benchmark:
     fn: Callable[[BenchContext], dict[str, float]]
@@ -90,16 +101,18 @@ class BenchContext:
     results: dict[str, float] = field(default_factory=dict)
     _chain: Chain | None = None
 
-    def beside_commit_rate(self, folder: Path, run: Callable[[], float]) -> tuple[float, float]:
-        """`run()`, a durable speed writing in `folder`, and the fsynced commits a second in that folder
-        just before and just after it (their mean). This disk's rate moves from minute to minute, so a
-        durable figure is read against the commit rate of its own moment, not of another benchmark's."""
+    def durable_beside(self, design: str, folder: Path, run: Callable[[], float]) -> tuple[float, dict[str, float]]:
+        """`run()`, a durable speed writing in `folder`, and the figures of `beside_commit_metrics`: the
+        fsynced commits a second in that folder just before and just after it (their mean), and the speed
+        over them. This disk's rate moves from minute to minute, so a durable figure is read against the
+        commit rate of its own moment, not of another benchmark's."""
         from l2.runtime.store import commits_per_second
 
         count = 100 if self.quick else 300
         before = commits_per_second(folder, count)
         speed = run()
-        return speed, (before + commits_per_second(folder, count)) / 2
+        commits = (before + commits_per_second(folder, count)) / 2
+        return speed, {f"{design}.commits_per_s_beside": commits, f"{design}.durable_over_commit_rate": speed / commits}
 
     def chain(self) -> Chain:
         """A shared embedded chain; the harness reverts it after each benchmark."""

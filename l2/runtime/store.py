@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import contextlib
 import sqlite3
+import tempfile
+import time
 from pathlib import Path
 
 from l2.errors import StorageError
@@ -63,9 +65,6 @@ class Store:
 def commits_per_second(folder: Path, count: int) -> float:
     """One-row commits a second, each fsynced as every Store's (WAL, synchronous=FULL), in a new database
     in `folder`: the cap of any durable speed measured on that disk."""
-    import tempfile
-    import time
-
     with tempfile.TemporaryDirectory(prefix="commit-rate-", dir=folder) as tmp:
         store = Store(Path(tmp) / "commits.db", "CREATE TABLE rows (i INTEGER);", kind="commit-rate")
         try:

@@ -20,7 +20,7 @@ from pathlib import Path
 
 from eth_account import Account
 
-from l2.designs.api import Metric, benchmark
+from l2.designs.api import Metric, benchmark, beside_commit_metrics
 from l2.designs.channels.messages import ChannelDomain
 from l2.designs.channels.party import Party, pay
 from l2.designs.channels.rules import ZERO_ADDRESS, ChannelParams, Funding
@@ -65,20 +65,17 @@ def updates_per_second(count: int, store_dir: Path | None = None, pair: tuple[Pa
                reference="lnd ~22 payments/s on 2 vCPU (getAlby lightning-benchmark, anchors.md)"),
         Metric("channels.updates_per_s_durable", unit="updates/s", target=1500, better="higher",
                reference="lnd ~22 payments/s; here 2 fsynced SQLite commits per update (WAL, synchronous=FULL)"),
-        Metric("channels.durable_over_commit_rate", unit="x", better="higher",
-               reference="durable updates/s over the commits/s beside them (0.5 = the disk's cap)"),
-        Metric("channels.commits_per_s_beside", unit="commits/s",
-               reference="fsynced SQLite commits in the durable run's folder, just before and after it (mean)"),
+        *beside_commit_metrics("channels", "updates", 0.5),
     ]
 )
 def bench_updates(ctx) -> dict[str, float]:
     count = 2_000 if ctx.quick else 10_000
     with tempfile.TemporaryDirectory(prefix="l2-channels-bench-") as tmp:
-        durable, commits = ctx.beside_commit_rate(Path(tmp), lambda: updates_per_second(count // 2, Path(tmp)))
-    # The disk, not the code, caps a durable payment (two commits: the payer's and the receiver's): 0.5
-    # would mean the code costs nothing beside the fsyncs.
+        # The disk, not the code, caps a durable payment (two commits: the payer's and the receiver's): 0.5
+        # would mean the code costs nothing beside the fsyncs.
+        durable, beside = ctx.durable_beside("channels", Path(tmp), lambda: updates_per_second(count // 2, Path(tmp)))
     return {"channels.updates_per_s_memory": updates_per_second(count), "channels.updates_per_s_durable": durable,
-            "channels.commits_per_s_beside": commits, "channels.durable_over_commit_rate": durable / commits}
+            **beside}
 
 
 @benchmark(

@@ -14,7 +14,7 @@ from eth_utils import to_canonical_address
 
 from l2.core import bls, eip712
 from l2.core.crypto import keccak
-from l2.designs.api import Metric, benchmark
+from l2.designs.api import Metric, benchmark, beside_commit_metrics
 from l2.designs.optimistic import encoding, proofs
 from l2.designs.optimistic.encoding import (
     MAX_QUEUE_COUNT,
@@ -259,7 +259,8 @@ def bench_operator(ctx) -> dict[str, float]:
         keys_, messages = [], []
         for tx, nonce, _ in commitment:
             sender = state.account(tx.sender)
-            if sender is None or sender.nonce != nonce:
+            assert sender is not None  # every sender was registered in setup
+            if sender.nonce != nonce:
                 raise AssertionError("a pre-signed transfer has the wrong nonce")
             keys_.append(key_of[sender.key_hash])
             messages.append(tx.message(domain, nonce))
@@ -357,10 +358,7 @@ def bench_batch_sizes(ctx) -> dict[str, float]:
         Metric("optimistic.sequencer_durable_tx_per_s", unit="tx/s", better="higher",
                reference="the real Sequencer.submit: rules, tree, one fsynced SQLite commit per transfer; "
                          "signatures checked per commitment"),
-        Metric("optimistic.durable_over_commit_rate", unit="x", better="higher",
-               reference="durable tx/s over the commits/s beside them (1.0 = the disk's cap)"),
-        Metric("optimistic.commits_per_s_beside", unit="commits/s",
-               reference="fsynced SQLite commits in the durable run's folder, just before and after it (mean)"),
+        *beside_commit_metrics("optimistic", "tx", 1.0),
     ]
 )
 def bench_durable_sequencer(ctx) -> dict[str, float]:
@@ -397,10 +395,9 @@ def bench_durable_sequencer(ctx) -> dict[str, float]:
                 sequencer._close_all()  # the last commitments' signature checks, as posting would do them
                 return count / (time.perf_counter() - start)
 
-            speed, commits = ctx.beside_commit_rate(Path(tmp), durable)
+            speed, beside = ctx.durable_beside("optimistic", Path(tmp), durable)
             if any("posted" not in e.text for e in run_round([sequencer], urgent=True)):
                 raise AssertionError("the benchmark's transfers did not post")
         finally:
             sequencer.close()
-    return {"optimistic.sequencer_durable_tx_per_s": speed, "optimistic.commits_per_s_beside": commits,
-            "optimistic.durable_over_commit_rate": speed / commits}
+    return {"optimistic.sequencer_durable_tx_per_s": speed, **beside}

@@ -20,7 +20,7 @@ from pathlib import Path
 
 from eth_account import Account
 
-from l2.designs.api import Metric, benchmark
+from l2.designs.api import Metric, benchmark, beside_commit_metrics
 from l2.designs.statechannels.messages import Domain
 from l2.designs.statechannels.party import Party, conclude_together, connect, deliver, setup
 from l2.designs.statechannels.rules import FixedPart, Phase, RPSData
@@ -63,19 +63,16 @@ def moves_per_second(count: int, store_dir: Path | None = None) -> float:
                reference="each move: app rule, EIP-712 signature, the receiver's every check and recovery"),
         Metric("statechannels.moves_per_s_durable", unit="moves/s", better="higher",
                reference="as above, and two fsynced SQLite commits per move (mover's and receiver's)"),
-        Metric("statechannels.durable_over_commit_rate", unit="x", better="higher",
-               reference="durable moves/s over the commits/s beside them (0.5 = the disk's cap)"),
-        Metric("statechannels.commits_per_s_beside", unit="commits/s",
-               reference="fsynced SQLite commits in the durable run's folder, just before and after it (mean)"),
+        *beside_commit_metrics("statechannels", "moves", 0.5),  # two commits a move: the disk is the cap
     ]
 )
 def bench_moves(ctx) -> dict[str, float]:
     count = 1_000 if ctx.quick else 8_000
     with tempfile.TemporaryDirectory(prefix="l2-statechannels-bench-") as tmp:
-        durable, commits = ctx.beside_commit_rate(Path(tmp), lambda: moves_per_second(count // 4, Path(tmp)))
+        durable, beside = ctx.durable_beside("statechannels", Path(tmp),
+                                             lambda: moves_per_second(count // 4, Path(tmp)))
     return {"statechannels.moves_per_s": moves_per_second(count), "statechannels.moves_per_s_durable": durable,
-            "statechannels.commits_per_s_beside": commits,
-            "statechannels.durable_over_commit_rate": durable / commits}  # the disk, not the code, is the cap
+            **beside}
 
 
 _nonce = iter(range(1, 10**9))
